@@ -1,0 +1,32 @@
+/** DynamoDB's error types, with the namespaces the real service puts in `__type`. */
+import { AwsError, CORAL_SERVICE, CORAL_VALIDATE } from '../http/aws-error.js';
+
+const DYNAMODB = 'com.amazonaws.dynamodb.v20120810';
+
+export const validationError = (message: string): AwsError =>
+  new AwsError('ValidationException', message, 400, CORAL_VALIDATE);
+
+/** `One or more parameter values were invalid: ...`, DynamoDB's prefix for semantic input errors. */
+export const invalidParameter = (detail: string): AwsError =>
+  validationError(`One or more parameter values were invalid: ${detail}`);
+
+export const serializationError = (message?: string): AwsError =>
+  new AwsError('SerializationException', message, 400, CORAL_SERVICE);
+
+export const resourceNotFound = (message = 'Requested resource not found'): AwsError =>
+  new AwsError('ResourceNotFoundException', message, 400, DYNAMODB);
+
+export const resourceInUse = (message: string): AwsError =>
+  new AwsError('ResourceInUseException', message, 400, DYNAMODB);
+
+export const limitExceeded = (message: string): AwsError =>
+  new AwsError('LimitExceededException', message, 400, DYNAMODB);
+
+export const conditionalCheckFailed = (message = 'The conditional request failed'): AwsError =>
+  new AwsError('ConditionalCheckFailedException', message, 400, DYNAMODB);
+
+export const accessDenied = (message: string): AwsError =>
+  new AwsError('AccessDeniedException', message, 400, DYNAMODB);
+
+export const internalServerError = (message = 'Internal server error'): AwsError =>
+  new AwsError('InternalServerError', message, 500, DYNAMODB);

@@ -1,0 +1,39 @@
+/**
+ * Between DynamoDB items and stored rows: the primary key becomes
+ * order-preserving bytes (plus its partition hash); the whole item is the body.
+ */
+import type { StoredItem } from '../storage/table-file.js';
+import type { AttributeValue, Item } from './attribute-value.js';
+import { itemSize } from './item-validation.js';
+import { encodeKeyValue, hashPartition } from './key-codec.js';
+import type { KeyAttributes } from './table-schema.js';
+
+export interface StoredKey {
+  readonly hash: number;
+  readonly pk: Buffer;
+  readonly sk: Buffer;
+}
+
+const NO_SORT_KEY = Buffer.alloc(0);
+
+/** The stored key of a validated item or key (its key attributes must be present and typed). */
+export function storedKey(item: Item, keys: KeyAttributes): StoredKey {
+  const pk = encodeKeyValue(keys.hash.type, item[keys.hash.name] as AttributeValue);
+  const sk = keys.range ? encodeKeyValue(keys.range.type, item[keys.range.name] as AttributeValue) : NO_SORT_KEY;
+  return { hash: hashPartition(pk), pk, sk };
+}
+
+export function toStored(item: Item, keys: KeyAttributes): StoredItem {
+  return { ...storedKey(item, keys), body: Buffer.from(JSON.stringify(item), 'utf8'), size: itemSize(item) };
+}
+
+export function fromStored(row: StoredItem): Item {
+  return JSON.parse(row.body.toString('utf8')) as Item;
+}
+
+/** Just the key attributes of an item (LastEvaluatedKey, UnprocessedKeys). */
+export function keyOf(item: Item, keys: KeyAttributes): Item {
+  const key: Item = { [keys.hash.name]: item[keys.hash.name] as AttributeValue };
+  if (keys.range) key[keys.range.name] = item[keys.range.name] as AttributeValue;
+  return key;
+}

@@ -1,0 +1,22 @@
+/** The shape of one DynamoDB API operation: its own semantic checks beside its execution. */
+import type { Clock } from '../core/clock.js';
+import type { CallContext } from '../http/service.js';
+import type { TableManager } from './tables.js';
+
+export interface DynamoDbEnvironment {
+  readonly tables: TableManager;
+  readonly clock: Clock;
+  readonly region: string;
+}
+
+export interface OperationRequest<I> {
+  readonly input: I;
+  readonly ctx: CallContext;
+  readonly env: DynamoDbEnvironment;
+}
+
+export interface Operation<I = Record<string, unknown>, O = unknown> {
+  /** Must match the operation name in the AWS model, which validates the input first. */
+  readonly name: string;
+  execute(request: OperationRequest<I>): Promise<O> | O;
+}

@@ -1,0 +1,128 @@
+import { AwsError } from '../../http/aws-error.js';
+import type { StoredItem } from '../../storage/table-file.js';
+import type { Item } from '../attribute-value.js';
+import { consumedCapacity, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
+import { validationError } from '../errors.js';
+import { storedKey, toStored } from '../item-codec.js';
+import { validateAttributeMap, validateItem, validateItemSize, validateKey } from '../item-validation.js';
+import type { Operation } from '../operation.js';
+import { resolveTableName } from '../table-name.js';
+import type { OpenTable } from '../tables.js';
+
+export interface WriteRequest {
+  PutRequest?: { Item: Record<string, unknown> };
+  DeleteRequest?: { Key: Record<string, unknown> };
+}
+
+export interface BatchWriteItemInput {
+  RequestItems: Record<string, WriteRequest[]>;
+  ReturnConsumedCapacity?: ReturnConsumedCapacity;
+  ReturnItemCollectionMetrics?: 'SIZE' | 'NONE';
+}
+
+export const MAX_BATCH_WRITE_REQUESTS = 25;
+
+const KEY_MISMATCH = 'The provided key element does not match the schema';
+
+/** A validated request: the item to put or the key to delete. */
+type Write = { readonly put: Item } | { readonly delete: Item };
+
+/** A write ready to apply: its stored row (put) or stored key (delete). */
+type PlannedWrite = { readonly put: StoredItem } | { readonly delete: { hash: number; pk: Buffer; sk: Buffer } };
+
+export const batchWriteItem: Operation<BatchWriteItemInput> = {
+  name: 'BatchWriteItem',
+  async execute({ input, ctx, env }) {
+    const requests = validateRequest(input.RequestItems);
+
+    // Every table and every key is checked before the first write: a bad request writes nothing.
+    const plans: Array<{ name: string; table: OpenTable; writes: PlannedWrite[] }> = [];
+    for (const [requested, writes] of requests) {
+      const name = resolveTableName(requested, ctx);
+      const table = await env.tables.open(ctx.principal.accountId, name);
+      plans.push({ name, table, writes: planWrites(writes, table) });
+    }
+
+    const capacity: unknown[] = [];
+    for (const { name, table, writes } of plans) {
+      // One table's writes land together; tables are separate files, so not across tables.
+      const units = table.store.transaction(() => {
+        let sum = 0;
+        for (const write of writes) {
+          if ('put' in write) {
+            const previous = table.store.put(write.put);
+            sum += writeUnits(Math.max(write.put.size, previous?.size ?? 0));
+          } else {
+            const previous = table.store.delete(write.delete.hash, write.delete.pk, write.delete.sk);
+            sum += writeUnits(previous?.size ?? 0);
+          }
+        }
+        return sum;
+      });
+      const consumed = consumedCapacity(input.ReturnConsumedCapacity, name, units, 'write').ConsumedCapacity;
+      if (consumed) capacity.push(consumed);
+    }
+    return {
+      UnprocessedItems: {},
+      ...(input.ReturnConsumedCapacity === 'TOTAL' || input.ReturnConsumedCapacity === 'INDEXES'
+        ? { ConsumedCapacity: capacity }
+        : {}),
+    };
+  },
+};
+
+/** What DynamoDB checks before it looks at any table: counts, request shapes, values, item sizes. */
+function validateRequest(requestItems: Record<string, WriteRequest[]>): Array<[string, Write[]]> {
+  const entries = Object.entries(requestItems);
+  const total = entries.reduce((sum, [, writes]) => sum + writes.length, 0);
+  if (total > MAX_BATCH_WRITE_REQUESTS) throw validationError('Too many items requested for the BatchWriteItem call');
+  return entries.map(([requested, writes]) => {
+    // A WriteRequest must hold exactly one of PutRequest and DeleteRequest; DynamoDB words
+    // this as it does for AttributeValues.
+    if (writes.some((w) => (w.PutRequest === undefined) === (w.DeleteRequest === undefined))) {
+      throw validationError(
+        'Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes',
+      );
+    }
+    const checked = writes.map((write): Write => {
+      if (write.PutRequest) {
+        const item = validateAttributeMap(write.PutRequest.Item);
+        validateItemSize(item);
+        return { put: item };
+      }
+      return { delete: validateAttributeMap(write.DeleteRequest?.Key) };
+    });
+    return [requested, checked];
+  });
+}
+
+/** Checks each write against the table's key schema and refuses two writes to one item. */
+function planWrites(writes: readonly Write[], table: OpenTable): PlannedWrite[] {
+  const { KeySchema, AttributeDefinitions } = table.definition;
+  const seen = new Set<string>();
+  return writes.map((write): PlannedWrite => {
+    let planned: PlannedWrite;
+    if ('put' in write) {
+      planned = { put: toStored(putItem(write.put, table), table.keys) };
+    } else {
+      planned = { delete: storedKey(validateKey(write.delete, KeySchema, AttributeDefinitions), table.keys) };
+    }
+    const key = 'put' in planned ? planned.put : planned.delete;
+    const identity = `${key.pk.toString('hex')}/${key.sk.toString('hex')}`;
+    if (seen.has(identity)) throw validationError('Provided list of item keys contains duplicates');
+    seen.add(identity);
+    return planned;
+  });
+}
+
+/** PutItem's key checks, except that a missing or mistyped key is the generic schema mismatch here. */
+function putItem(item: Item, table: OpenTable): Item {
+  try {
+    return validateItem(item, table.definition.KeySchema, table.definition.AttributeDefinitions);
+  } catch (error) {
+    if (error instanceof AwsError && /Missing the key|Type mismatch for key/.test(error.message)) {
+      throw validationError(KEY_MISMATCH);
+    }
+    throw error;
+  }
+}

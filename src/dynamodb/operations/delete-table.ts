@@ -1,0 +1,25 @@
+import { validationError } from '../errors.js';
+import type { Operation } from '../operation.js';
+import { tableDescription } from '../table-description.js';
+import { resolveTableName } from '../table-name.js';
+
+export interface DeleteTableInput {
+  TableName: string;
+}
+
+export const deleteTable: Operation<DeleteTableInput> = {
+  name: 'DeleteTable',
+  async execute({ input, ctx, env }) {
+    const name = resolveTableName(input.TableName, ctx);
+    const account = ctx.principal.accountId;
+    const table = await env.tables.open(account, name, 'control');
+    if (table.definition.DeletionProtectionEnabled) {
+      throw validationError(
+        'Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.',
+      );
+    }
+    const stats = table.store.stats();
+    const definition = await env.tables.delete(account, name);
+    return { TableDescription: { ...tableDescription(definition, stats), TableStatus: 'DELETING' } };
+  },
+};

@@ -1,0 +1,16 @@
+import type { Operation } from '../operation.js';
+import { tableDescription } from '../table-description.js';
+import { resolveTableName } from '../table-name.js';
+
+export interface DescribeTableInput {
+  TableName: string;
+}
+
+export const describeTable: Operation<DescribeTableInput> = {
+  name: 'DescribeTable',
+  async execute({ input, ctx, env }) {
+    const name = resolveTableName(input.TableName, ctx);
+    const table = await env.tables.open(ctx.principal.accountId, name, 'control');
+    return { Table: tableDescription(table.definition, table.store.stats()) };
+  },
+};

@@ -1,0 +1,39 @@
+/** Every DynamoDB operation sealdb serves. */
+import type { Operation } from '../operation.js';
+import { batchGetItem } from './batch-get-item.js';
+import { batchWriteItem } from './batch-write-item.js';
+import { createTable } from './create-table.js';
+import { deleteItem } from './delete-item.js';
+import { deleteTable } from './delete-table.js';
+import { describeEndpoints } from './describe-endpoints.js';
+import { describeLimits } from './describe-limits.js';
+import { describeTable } from './describe-table.js';
+import { getItem } from './get-item.js';
+import { listTables } from './list-tables.js';
+import { listTagsOfResource } from './list-tags-of-resource.js';
+import { putItem } from './put-item.js';
+import { query } from './query.js';
+import { scan } from './scan.js';
+import { tagResource } from './tag-resource.js';
+import { untagResource } from './untag-resource.js';
+import { updateTable } from './update-table.js';
+
+export const operations: readonly Operation<never, unknown>[] = [
+  createTable,
+  describeTable,
+  listTables,
+  updateTable,
+  deleteTable,
+  putItem,
+  getItem,
+  deleteItem,
+  query,
+  scan,
+  batchGetItem,
+  batchWriteItem,
+  tagResource,
+  untagResource,
+  listTagsOfResource,
+  describeEndpoints,
+  describeLimits,
+] as readonly Operation<never, unknown>[];

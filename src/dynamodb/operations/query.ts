@@ -1,0 +1,232 @@
+import { Buffer } from 'node:buffer';
+import type { KeyBound, RangeQuery } from '../../storage/table-file.js';
+import type { AttributeValue, Item } from '../attribute-value.js';
+import type { ReturnConsumedCapacity } from '../capacity.js';
+import { invalidParameter, validationError } from '../errors.js';
+import { ExpressionAttributes } from '../expressions/attributes.js';
+import {
+  checkKeyConditions,
+  type KeyCondition,
+  type LegacyCondition,
+  legacyKeyConditions,
+  parseKeyConditionExpression,
+} from '../expressions/key-condition.js';
+import { checkExpressionParams } from '../expressions/params.js';
+import { storedKey } from '../item-codec.js';
+import { encodeKeyValue, hashPartition } from '../key-codec.js';
+import { rejectUnsupported } from '../not-yet-supported.js';
+import type { Operation } from '../operation.js';
+import {
+  checkSelect,
+  invalidStartKey,
+  pageOutput,
+  readPage,
+  type Select,
+  validateStartKey,
+  validateStartKeyValues,
+} from '../paging.js';
+import { validateAttributesToGet } from '../projection.js';
+import { resolveTableName } from '../table-name.js';
+import type { KeyAttribute } from '../table-schema.js';
+import type { OpenTable } from '../tables.js';
+
+export interface QueryInput {
+  TableName: string;
+  IndexName?: string;
+  Select?: Select;
+  AttributesToGet?: string[];
+  Limit?: number;
+  ConsistentRead?: boolean;
+  KeyConditions?: Record<string, LegacyCondition>;
+  QueryFilter?: unknown;
+  ConditionalOperator?: string;
+  ScanIndexForward?: boolean;
+  ExclusiveStartKey?: Record<string, unknown>;
+  ReturnConsumedCapacity?: ReturnConsumedCapacity;
+  ProjectionExpression?: string;
+  FilterExpression?: string;
+  KeyConditionExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+}
+
+export const query: Operation<QueryInput> = {
+  name: 'Query',
+  async execute({ input, ctx, env }) {
+    rejectUnsupported('Query', input, [
+      'FilterExpression',
+      'ProjectionExpression',
+      'QueryFilter',
+      'ConditionalOperator',
+    ]);
+    const name = resolveTableName(input.TableName, ctx);
+    const { conditions, startKey } = validateRequest(input);
+
+    const table = await env.tables.open(ctx.principal.accountId, name);
+    if (input.IndexName !== undefined) {
+      throw validationError(`The table does not have the specified index: ${input.IndexName}`);
+    }
+    const range = planRange(conditions, startKey, table, input.ScanIndexForward !== false);
+    const page = readPage(table.store.query(range), input.Limit);
+    return pageOutput(page, {
+      table,
+      tableName: name,
+      select: input.Select,
+      attributesToGet: input.AttributesToGet,
+      consistentRead: input.ConsistentRead,
+      returnConsumedCapacity: input.ReturnConsumedCapacity,
+    });
+  },
+};
+
+/** Everything DynamoDB checks before it looks at the table, in its order. */
+function validateRequest(input: QueryInput): { conditions: KeyCondition[]; startKey?: Item } {
+  checkSelect(input, '1 validation error detected: ');
+  checkExpressionParams(input, {
+    expressions: ['ProjectionExpression', 'FilterExpression', 'KeyConditionExpression'],
+    legacy: ['AttributesToGet', 'QueryFilter', 'ConditionalOperator', 'KeyConditions'],
+  });
+  if (input.AttributesToGet) validateAttributesToGet(input.AttributesToGet);
+  const startKey = input.ExclusiveStartKey ? validateStartKeyValues(input.ExclusiveStartKey) : undefined;
+  if (input.KeyConditions === undefined && input.KeyConditionExpression === undefined) {
+    throw validationError(
+      'Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.',
+    );
+  }
+
+  const attributes = ExpressionAttributes.of(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
+  let conditions: KeyCondition[];
+  if (input.KeyConditionExpression !== undefined) {
+    conditions = parseKeyConditionExpression(input.KeyConditionExpression, attributes);
+    attributes.assertAllUsed();
+    checkKeyConditions(conditions);
+  } else {
+    attributes.assertAllUsed();
+    conditions = legacyKeyConditions(input.KeyConditions ?? {});
+  }
+  return startKey ? { conditions, startKey } : { conditions };
+}
+
+const NOT_INDEXABLE = new Set(['NULL', 'NOT_NULL', 'NE', 'CONTAINS', 'NOT_CONTAINS', 'IN']);
+
+/**
+ * Matches the conditions (and the ExclusiveStartKey) to the table's key schema, with
+ * DynamoDB's checks in its order, and turns them into a range of the partition.
+ */
+function planRange(
+  conditions: readonly KeyCondition[],
+  startKey: Item | undefined,
+  table: OpenTable,
+  forward: boolean,
+): RangeQuery {
+  const { keys } = table;
+  const parts: Array<[KeyAttribute, boolean]> = keys.range
+    ? [
+        [keys.hash, true],
+        [keys.range, false],
+      ]
+    : [[keys.hash, true]];
+  if (startKey && Object.keys(startKey).length !== parts.length) throw invalidStartKey();
+
+  let hashCondition: KeyCondition | undefined;
+  let rangeCondition: KeyCondition | undefined;
+  for (const [attribute, isHash] of parts) {
+    if (startKey) {
+      const value = Object.hasOwn(startKey, attribute.name) ? startKey[attribute.name] : undefined;
+      if (!value) throw invalidStartKey();
+      if (value[attribute.type] === undefined)
+        throw validationError('The provided key element does not match the schema');
+    }
+    if (isHash && !keys.range && conditions.length > 1) throw validationError('Query key condition not supported');
+    const condition = conditions.find((c) => c.attribute === attribute.name);
+    if (!condition) {
+      if (isHash || conditions.length > 1)
+        throw validationError(`Query condition missed key schema element: ${attribute.name}`);
+      continue;
+    }
+    if (NOT_INDEXABLE.has(condition.operator)) {
+      throw validationError('Attempted conditional constraint is not an indexable operation');
+    }
+    if (condition.values.some((v) => v[attribute.type] === undefined)) {
+      throw invalidParameter('Condition parameter type does not match schema type');
+    }
+    if (isHash && condition.operator !== 'EQ') throw validationError('Query key condition not supported');
+    if (isHash) hashCondition = condition;
+    else rangeCondition = condition;
+  }
+  // Every path through the loop that leaves the hash key without a condition throws.
+  const hashValue = (hashCondition as KeyCondition).values[0] as AttributeValue;
+  const pk = encodeKeyValue(keys.hash.type, hashValue);
+  const hash = hashPartition(pk);
+  const bounds = keys.range && rangeCondition ? sortKeyBounds(rangeCondition, keys.range) : {};
+
+  if (!startKey) return { hash, pk, forward, ...bounds };
+  const start = storedKey(validateStartKey(startKey, table), keys);
+  const samePartition = start.pk.equals(pk);
+  if (!rangeCondition) {
+    if (!samePartition)
+      throw validationError('The provided starting key is outside query boundaries based on provided conditions');
+  } else {
+    if (!within(start.sk, bounds))
+      throw validationError('The provided starting key does not match the range key predicate');
+    if (!samePartition) throw validationError('The query can return at most one row and cannot be restarted');
+  }
+  // Resume strictly after the start key in the direction of travel; the other bound stays.
+  const after: KeyBound = { key: start.sk, inclusive: false };
+  return forward ? { hash, pk, forward, ...bounds, lower: after } : { hash, pk, forward, ...bounds, upper: after };
+}
+
+interface Bounds {
+  lower?: KeyBound;
+  upper?: KeyBound;
+}
+
+/** The sort-key range a condition selects, as bounds on the order-preserving key bytes. */
+function sortKeyBounds(condition: KeyCondition, range: KeyAttribute): Bounds {
+  const [first, second] = condition.values.map((v) => encodeKeyValue(range.type, v)) as [Buffer, Buffer | undefined];
+  switch (condition.operator) {
+    case 'EQ':
+      return { lower: { key: first, inclusive: true }, upper: { key: first, inclusive: true } };
+    case 'LT':
+      return { upper: { key: first, inclusive: false } };
+    case 'LE':
+      return { upper: { key: first, inclusive: true } };
+    case 'GT':
+      return { lower: { key: first, inclusive: false } };
+    case 'GE':
+      return { lower: { key: first, inclusive: true } };
+    case 'BETWEEN':
+      return { lower: { key: first, inclusive: true }, upper: { key: second as Buffer, inclusive: true } };
+    case 'BEGINS_WITH': {
+      // S and B keys are stored as their raw bytes, so a prefix is a byte range.
+      const end = prefixEnd(first);
+      return end
+        ? { lower: { key: first, inclusive: true }, upper: { key: end, inclusive: false } }
+        : { lower: { key: first, inclusive: true } };
+    }
+    default:
+      throw new Error(`not a key operator: ${condition.operator}`);
+  }
+}
+
+/** The smallest byte string greater than every string that starts with `prefix` (none if all 0xff). */
+function prefixEnd(prefix: Buffer): Buffer | undefined {
+  let length = prefix.length;
+  while (length > 0 && prefix[length - 1] === 0xff) length--;
+  if (length === 0) return undefined;
+  const end = Buffer.from(prefix.subarray(0, length));
+  end[length - 1] = (end[length - 1] as number) + 1;
+  return end;
+}
+
+function within(key: Buffer, { lower, upper }: Bounds): boolean {
+  if (lower) {
+    const c = Buffer.compare(key, lower.key);
+    if (c < 0 || (c === 0 && !lower.inclusive)) return false;
+  }
+  if (upper) {
+    const c = Buffer.compare(key, upper.key);
+    if (c > 0 || (c === 0 && !upper.inclusive)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,118 @@
+import type { ScanRange } from '../../storage/table-file.js';
+import type { Item } from '../attribute-value.js';
+import type { ReturnConsumedCapacity } from '../capacity.js';
+import { validationError } from '../errors.js';
+import { checkExpressionParams } from '../expressions/params.js';
+import { storedKey } from '../item-codec.js';
+import { rejectUnsupported } from '../not-yet-supported.js';
+import type { Operation } from '../operation.js';
+import {
+  checkSelect,
+  invalidStartKey,
+  pageOutput,
+  readPage,
+  type Select,
+  validateStartKey,
+  validateStartKeyValues,
+} from '../paging.js';
+import { validateAttributesToGet } from '../projection.js';
+import { resolveTableName } from '../table-name.js';
+import type { OpenTable } from '../tables.js';
+
+export interface ScanInput {
+  TableName: string;
+  IndexName?: string;
+  AttributesToGet?: string[];
+  Limit?: number;
+  Select?: Select;
+  ScanFilter?: unknown;
+  ConditionalOperator?: string;
+  ExclusiveStartKey?: Record<string, unknown>;
+  ReturnConsumedCapacity?: ReturnConsumedCapacity;
+  TotalSegments?: number;
+  Segment?: number;
+  ProjectionExpression?: string;
+  FilterExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+  ConsistentRead?: boolean;
+}
+
+/** Scan walks partitions in the order of their 32-bit hash; segments split that range evenly. */
+const HASH_SPACE = 2 ** 32;
+
+export const scan: Operation<ScanInput> = {
+  name: 'Scan',
+  async execute({ input, ctx, env }) {
+    rejectUnsupported('Scan', input, ['FilterExpression', 'ProjectionExpression', 'ScanFilter', 'ConditionalOperator']);
+    const name = resolveTableName(input.TableName, ctx);
+    const startKey = validateRequest(input);
+
+    const table = await env.tables.open(ctx.principal.accountId, name);
+    if (input.IndexName !== undefined) {
+      if (startKey) throw invalidStartKey();
+      throw validationError(`The table does not have the specified index: ${input.IndexName}`);
+    }
+    const range = planScan(input, startKey, table);
+    const page = readPage(table.store.scan(range), input.Limit);
+    return pageOutput(page, {
+      table,
+      tableName: name,
+      select: input.Select,
+      attributesToGet: input.AttributesToGet,
+      consistentRead: input.ConsistentRead,
+      returnConsumedCapacity: input.ReturnConsumedCapacity,
+    });
+  },
+};
+
+/** Everything DynamoDB checks before it looks at the table, in its order. */
+function validateRequest(input: ScanInput): Item | undefined {
+  checkSelect(input, '');
+  checkExpressionParams(input, {
+    expressions: ['ProjectionExpression', 'FilterExpression'],
+    legacy: ['AttributesToGet', 'ScanFilter', 'ConditionalOperator'],
+  });
+  if (input.AttributesToGet) validateAttributesToGet(input.AttributesToGet);
+  const startKey = input.ExclusiveStartKey ? validateStartKeyValues(input.ExclusiveStartKey) : undefined;
+  const { Segment: segment, TotalSegments: total } = input;
+  if (segment !== undefined && total === undefined) {
+    throw validationError(
+      'The TotalSegments parameter is required but was not present in the request when Segment parameter is present',
+    );
+  }
+  if (total !== undefined) {
+    if (segment === undefined) {
+      throw validationError(
+        'The Segment parameter is required but was not present in the request when parameter TotalSegments is present',
+      );
+    }
+    if (segment >= total) {
+      throw validationError(
+        'The Segment parameter is zero-based and must be less than parameter TotalSegments: ' +
+          `Segment: ${segment} is not less than TotalSegments: ${total}`,
+      );
+    }
+  }
+  return startKey;
+}
+
+/** The segment's slice of the hash space, resumed after the ExclusiveStartKey. */
+function planScan(input: ScanInput, startKey: Item | undefined, table: OpenTable): ScanRange {
+  const total = input.TotalSegments ?? 1;
+  const segment = input.Segment ?? 0;
+  const fromHash = Math.floor((segment * HASH_SPACE) / total);
+  const toHash = Math.floor(((segment + 1) * HASH_SPACE) / total);
+  if (!startKey) return { fromHash, toHash };
+
+  if (Object.keys(startKey).length !== (table.keys.range ? 2 : 1)) {
+    throw invalidStartKey('The provided key element does not match the schema');
+  }
+  const after = storedKey(validateStartKey(startKey, table), table.keys);
+  if (total > 1 && (after.hash < fromHash || after.hash >= toHash)) {
+    throw invalidStartKey(
+      `Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: ${total} Segment: ${segment}`,
+    );
+  }
+  return { fromHash, toHash, after };
+}

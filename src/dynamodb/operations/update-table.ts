@@ -1,0 +1,118 @@
+import { invalidParameter, validationError } from '../errors.js';
+import type { Operation } from '../operation.js';
+import type { BillingMode, TableDefinition } from '../table-definition.js';
+import { tableDescription } from '../table-description.js';
+import { resolveTableName } from '../table-name.js';
+import type { AttributeDefinition } from '../table-schema.js';
+
+export interface UpdateTableInput {
+  TableName: string;
+  AttributeDefinitions?: AttributeDefinition[];
+  BillingMode?: BillingMode;
+  ProvisionedThroughput?: { ReadCapacityUnits: number; WriteCapacityUnits: number };
+  GlobalSecondaryIndexUpdates?: unknown[];
+  StreamSpecification?: unknown;
+  SSESpecification?: unknown;
+  ReplicaUpdates?: unknown[];
+  TableClass?: TableDefinition['TableClass'];
+  DeletionProtectionEnabled?: boolean;
+}
+
+const MAX_CAPACITY_UNITS = 1_000_000_000_000;
+
+function applyThroughput(table: TableDefinition, input: UpdateTableInput, nowSeconds: number): TableDefinition {
+  const billingMode = input.BillingMode ?? table.BillingMode;
+  const requested = input.ProvisionedThroughput;
+  if (billingMode === 'PAY_PER_REQUEST') {
+    if (requested) {
+      throw invalidParameter(
+        'Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST',
+      );
+    }
+    return input.BillingMode && table.BillingMode !== 'PAY_PER_REQUEST'
+      ? { ...table, BillingMode: billingMode, BillingModeLastUpdateDateTime: nowSeconds }
+      : table;
+  }
+  if (!requested) {
+    if (table.BillingMode === 'PAY_PER_REQUEST') {
+      throw invalidParameter('ProvisionedThroughput must be specified when BillingMode is PROVISIONED');
+    }
+    return table;
+  }
+  for (const member of ['ReadCapacityUnits', 'WriteCapacityUnits'] as const) {
+    if (requested[member] > MAX_CAPACITY_UNITS) {
+      throw validationError(`Given value ${requested[member]} for ${member} is out of bounds`);
+    }
+  }
+  const current = table.ProvisionedThroughput;
+  if (
+    table.BillingMode === 'PROVISIONED' &&
+    requested.ReadCapacityUnits === current.ReadCapacityUnits &&
+    requested.WriteCapacityUnits === current.WriteCapacityUnits
+  ) {
+    throw validationError(
+      'The provisioned throughput for the table will not change. The requested value equals the current value. ' +
+        `Current ReadCapacityUnits provisioned for the table: ${current.ReadCapacityUnits}. Requested ReadCapacityUnits: ${requested.ReadCapacityUnits}. ` +
+        `Current WriteCapacityUnits provisioned for the table: ${current.WriteCapacityUnits}. Requested WriteCapacityUnits: ${requested.WriteCapacityUnits}. ` +
+        'Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits.',
+    );
+  }
+  const increased =
+    requested.ReadCapacityUnits > current.ReadCapacityUnits ||
+    requested.WriteCapacityUnits > current.WriteCapacityUnits;
+  const decreased =
+    requested.ReadCapacityUnits < current.ReadCapacityUnits ||
+    requested.WriteCapacityUnits < current.WriteCapacityUnits;
+  return {
+    ...table,
+    BillingMode: 'PROVISIONED',
+    ...(input.BillingMode && table.BillingMode !== 'PROVISIONED' ? { BillingModeLastUpdateDateTime: nowSeconds } : {}),
+    ProvisionedThroughput: {
+      ...current,
+      ReadCapacityUnits: requested.ReadCapacityUnits,
+      WriteCapacityUnits: requested.WriteCapacityUnits,
+      ...(increased ? { LastIncreaseDateTime: nowSeconds } : {}),
+      ...(decreased
+        ? { LastDecreaseDateTime: nowSeconds, NumberOfDecreasesToday: current.NumberOfDecreasesToday + 1 }
+        : {}),
+    },
+  };
+}
+
+export const updateTable: Operation<UpdateTableInput> = {
+  name: 'UpdateTable',
+  async execute({ input, ctx, env }) {
+    const name = resolveTableName(input.TableName, ctx);
+    if (
+      input.GlobalSecondaryIndexUpdates ||
+      input.ReplicaUpdates ||
+      input.StreamSpecification ||
+      input.SSESpecification
+    ) {
+      throw validationError(
+        'sealdb does not support GlobalSecondaryIndexUpdates, ReplicaUpdates, StreamSpecification or SSESpecification in UpdateTable yet',
+      );
+    }
+    if (
+      !input.ProvisionedThroughput &&
+      !input.BillingMode &&
+      input.TableClass === undefined &&
+      input.DeletionProtectionEnabled === undefined
+    ) {
+      throw validationError(
+        'At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required',
+      );
+    }
+    const account = ctx.principal.accountId;
+    const table = await env.tables.open(account, name, 'control');
+    const now = env.clock.now() / 1000;
+    const definition = env.tables.update(account, name, (current) => ({
+      ...applyThroughput(current, input, now),
+      ...(input.TableClass !== undefined ? { TableClass: input.TableClass } : {}),
+      ...(input.DeletionProtectionEnabled !== undefined
+        ? { DeletionProtectionEnabled: input.DeletionProtectionEnabled }
+        : {}),
+    }));
+    return { TableDescription: { ...tableDescription(definition, table.store.stats()), TableStatus: 'UPDATING' } };
+  },
+};

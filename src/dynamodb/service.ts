@@ -1,0 +1,42 @@
+/** DynamoDB's JSON 1.0 API: model validation first, then the operation. */
+import { AwsError, CORAL_SERVICE, CORAL_VALIDATE } from '../http/aws-error.js';
+import type { CallContext, ServiceHandler } from '../http/service.js';
+import { checkInput } from '../validation/checker.js';
+import { loadModel } from '../validation/model.js';
+import { internalServerError } from './errors.js';
+import modelJson from './model.json' with { type: 'json' };
+import type { DynamoDbEnvironment, Operation } from './operation.js';
+import { operations } from './operations/index.js';
+
+const model = loadModel(modelJson);
+
+export class DynamoDbService implements ServiceHandler {
+  readonly targetPrefix = 'DynamoDB_20120810';
+  readonly contentType = 'application/x-amz-json-1.0';
+  readonly signingName = 'dynamodb';
+  readonly protocolErrorNamespace = CORAL_SERVICE;
+  readonly #operations: ReadonlyMap<string, Operation<never, unknown>>;
+
+  constructor(private readonly env: DynamoDbEnvironment) {
+    this.#operations = new Map(operations.map((op) => [op.name, op as Operation<never, unknown>]));
+  }
+
+  hasOperation(operation: string): boolean {
+    return this.#operations.has(operation);
+  }
+
+  internalError(): AwsError {
+    return internalServerError();
+  }
+
+  async dispatch(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<unknown> {
+    const op = this.#operations.get(operation);
+    if (!op) throw new AwsError('UnknownOperationException', undefined, 400, CORAL_SERVICE);
+    const checked = checkInput(model, operation, input, {
+      serializationNamespace: CORAL_SERVICE,
+      validationNamespace: CORAL_VALIDATE,
+      attributeValueShapes: ['AttributeValue'],
+    });
+    return op.execute({ input: checked as never, ctx, env: this.env });
+  }
+}

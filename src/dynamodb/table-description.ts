@@ -1,0 +1,46 @@
+/** The TableDescription shape DynamoDB returns from CreateTable, DescribeTable, UpdateTable and DeleteTable. */
+import type { TableDefinition } from './table-definition.js';
+
+export interface TableStats {
+  readonly itemCount: number;
+  readonly sizeBytes: number;
+}
+
+export function tableDescription(definition: TableDefinition, stats: TableStats = { itemCount: 0, sizeBytes: 0 }) {
+  const onDemand = definition.BillingMode === 'PAY_PER_REQUEST';
+  const throughput = definition.ProvisionedThroughput;
+  return {
+    AttributeDefinitions: definition.AttributeDefinitions,
+    TableName: definition.TableName,
+    KeySchema: definition.KeySchema,
+    TableStatus: definition.TableStatus,
+    CreationDateTime: definition.CreationDateTime,
+    ProvisionedThroughput: {
+      ...(throughput.LastIncreaseDateTime !== undefined
+        ? { LastIncreaseDateTime: throughput.LastIncreaseDateTime }
+        : {}),
+      ...(throughput.LastDecreaseDateTime !== undefined
+        ? { LastDecreaseDateTime: throughput.LastDecreaseDateTime }
+        : {}),
+      NumberOfDecreasesToday: throughput.NumberOfDecreasesToday,
+      ReadCapacityUnits: onDemand ? 0 : throughput.ReadCapacityUnits,
+      WriteCapacityUnits: onDemand ? 0 : throughput.WriteCapacityUnits,
+    },
+    TableSizeBytes: stats.sizeBytes,
+    ItemCount: stats.itemCount,
+    TableArn: definition.TableArn,
+    TableId: definition.TableId,
+    ...(onDemand || definition.BillingModeLastUpdateDateTime !== undefined
+      ? {
+          BillingModeSummary: {
+            BillingMode: definition.BillingMode,
+            ...(definition.BillingModeLastUpdateDateTime !== undefined
+              ? { LastUpdateToPayPerRequestDateTime: definition.BillingModeLastUpdateDateTime }
+              : {}),
+          },
+        }
+      : {}),
+    ...(definition.TableClass !== 'STANDARD' ? { TableClassSummary: { TableClass: definition.TableClass } } : {}),
+    DeletionProtectionEnabled: definition.DeletionProtectionEnabled,
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The root of trust: a 256-bit key from a 0600 key file kept outside the data
+ * directory, or a passphrase stretched with scrypt. Every other key sealdb keeps
+ * at rest is wrapped, directly or indirectly, by keys derived from it.
+ */
+import { createHmac, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+export type RootKeySource =
+  | { readonly kind: 'key-file'; readonly path: string }
+  | { readonly kind: 'passphrase'; readonly passphrase: string }
+  /** For --in-memory: a key that lives only as long as the process. */
+  | { readonly kind: 'ephemeral' };
+
+const CHECK_FILE = 'root-check.json';
+const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+
+export class RootKeyMismatchError extends Error {
+  constructor(dataDir: string) {
+    super(
+      `The root key does not match the one the data directory ${dataDir} was created with. ` +
+        'Start sealdb with the original root key file or passphrase; nothing in the data directory was read or changed.',
+    );
+    this.name = 'RootKeyMismatchError';
+  }
+}
+
+interface CheckRecord {
+  version: 1;
+  kind: 'key-file' | 'passphrase';
+  scryptSalt?: string;
+  check: string;
+}
+
+export class RootOfTrust {
+  #key: Buffer;
+  private constructor(key: Buffer) {
+    this.#key = key;
+  }
+
+  /**
+   * Loads (or on first start creates) the root key for `dataDir` and checks it against the
+   * record the data directory was created with, before any data file is opened.
+   */
+  static open(source: RootKeySource, dataDir: string | undefined): RootOfTrust {
+    if (source.kind === 'ephemeral' || dataDir === undefined) return new RootOfTrust(randomBytes(32));
+    const checkPath = join(dataDir, CHECK_FILE);
+    const existing = existsSync(checkPath) ? (JSON.parse(readFileSync(checkPath, 'utf8')) as CheckRecord) : undefined;
+    let key: Buffer;
+    let salt: Buffer | undefined;
+    if (source.kind === 'key-file') {
+      key = loadOrCreateKeyFile(source.path, dataDir);
+    } else {
+      salt = existing?.scryptSalt ? Buffer.from(existing.scryptSalt, 'base64') : randomBytes(16);
+      key = scryptSync(source.passphrase, salt, 32, SCRYPT);
+    }
+    const root = new RootOfTrust(key);
+    const check = root.#checkValue();
+    if (existing) {
+      const expected = Buffer.from(existing.check, 'base64');
+      if (existing.kind !== source.kind || expected.length !== check.length || !timingSafeEqual(expected, check)) {
+        root.destroy();
+        throw new RootKeyMismatchError(dataDir);
+      }
+    } else {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      const record: CheckRecord = {
+        version: 1,
+        kind: source.kind,
+        ...(salt ? { scryptSalt: salt.toString('base64') } : {}),
+        check: check.toString('base64'),
+      };
+      writeFileSync(checkPath, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    }
+    return root;
+  }
+
+  /** A purpose-bound subkey (HKDF-SHA256). The caller owns and zeroes the returned buffer. */
+  deriveKey(purpose: string): Buffer {
+    if (this.#key.length === 0) throw new Error('root of trust destroyed');
+    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.from('sealdb-root-v1'), Buffer.from(purpose), 32));
+  }
+
+  destroy(): void {
+    this.#key.fill(0);
+    this.#key = Buffer.alloc(0);
+  }
+
+  #checkValue(): Buffer {
+    const k = this.deriveKey('sealdb/root-check');
+    try {
+      return createHmac('sha256', k).update('sealdb root key check').digest();
+    } finally {
+      k.fill(0);
+    }
+  }
+}
+
+export function defaultRootKeyFile(): string {
+  const base = process.env.XDG_CONFIG_HOME || join(process.env.HOME || '.', '.config');
+  return join(base, 'sealdb', 'root.key');
+}
+
+function loadOrCreateKeyFile(path: string, dataDir: string): Buffer {
+  const file = resolve(path);
+  if (file.startsWith(`${resolve(dataDir)}/`)) {
+    throw new Error(`the root key file must live outside the data directory (${file})`);
+  }
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const key = randomBytes(32);
+    writeFileSync(file, key, { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+    return key;
+  }
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new Error(`the root key file ${file} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
+  }
+  const key = readFileSync(file);
+  if (key.length !== 32) throw new Error(`the root key file ${file} must hold exactly 32 bytes`);
+  return key;
+}

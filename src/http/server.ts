@@ -1,0 +1,192 @@
+/**
+ * One HTTP port for every service: routes AWS JSON-protocol requests by the
+ * `X-Amz-Target` prefix, authenticates them, numbers TCP connections and
+ * shapes every error as `{"__type", "message"}`.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { crc32 } from 'node:zlib';
+import type { Authenticator } from './auth.js';
+import { AwsError, CORAL_SERVICE } from './aws-error.js';
+import type { CallContext, ServiceHandler } from './service.js';
+
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+const JSON_CONTENT_TYPES = new Set(['application/json', 'application/x-amz-json-1.0', 'application/x-amz-json-1.1']);
+
+export interface HttpServerOptions {
+  readonly services: readonly ServiceHandler[];
+  readonly authenticator: Authenticator;
+  readonly region: string;
+  /** Plain GET routes such as /metrics; answered without authentication. */
+  readonly getRoutes?: ReadonlyMap<string, () => Promise<{ contentType: string; body: string }>>;
+  readonly onInternalError?: (error: unknown) => void;
+}
+
+export interface SealdbHttpServer {
+  readonly server: Server;
+  /** Resolves when every in-flight request has been answered. */
+  drain(): Promise<void>;
+}
+
+export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
+  const byPrefix = new Map(options.services.map((s) => [s.targetPrefix, s]));
+  const connectionIds = new WeakMap<Socket, number>();
+  let nextConnectionId = 1;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+
+  const server = createServer({ keepAlive: true, keepAliveTimeout: 60_000 }, (req, res) => {
+    inFlight++;
+    handle(req, res)
+      .catch((error: unknown) => {
+        options.onInternalError?.(error);
+        if (!res.headersSent)
+          send(
+            res,
+            500,
+            'application/x-amz-json-1.0',
+            errorBody(new AwsError('InternalFailure', 'Internal server error', 500)),
+            true,
+          );
+      })
+      .finally(() => {
+        inFlight--;
+        if (inFlight === 0 && drained) drained();
+      });
+  });
+  server.on('connection', (socket: Socket) => {
+    connectionIds.set(socket, nextConnectionId++);
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    res.setHeader('x-amzn-RequestId', requestId());
+    if (body === undefined) {
+      res.statusCode = 413;
+      res.end();
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (req.method === 'GET' && options.getRoutes?.has(path)) {
+      const route = await (options.getRoutes.get(path) as () => Promise<{ contentType: string; body: string }>)();
+      res.setHeader('Content-Type', route.contentType);
+      res.end(route.body);
+      return;
+    }
+
+    const target = header(req, 'x-amz-target') ?? '';
+    const dot = target.lastIndexOf('.');
+    // Requests without a known target are answered in the DynamoDB dialect, as DynamoDB would.
+    const service = byPrefix.get(dot > 0 ? target.slice(0, dot) : '');
+    const contentType = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (req.method !== 'POST' || (body.length > 0 && !JSON_CONTENT_TYPES.has(contentType))) {
+      // What DynamoDB answers to non-POST or non-JSON requests.
+      res.statusCode = 404;
+      res.setHeader('x-amz-crc32', crc32('<UnknownOperationException/>\n'));
+      res.end('<UnknownOperationException/>\n');
+      return;
+    }
+    const responseType = service?.contentType ?? 'application/x-amz-json-1.0';
+    const withCrc = responseType.endsWith('1.0');
+    const reply = (status: number, payload: string) => send(res, status, responseType, payload, withCrc);
+    const protocolNs = service ? service.protocolErrorNamespace : CORAL_SERVICE;
+
+    let input: unknown;
+    if (body.length > 0) {
+      try {
+        input = JSON.parse(body.toString('utf8'));
+      } catch {
+        reply(400, errorBody(new AwsError('SerializationException', undefined, 400, protocolNs)));
+        return;
+      }
+    }
+    const operation = dot > 0 ? target.slice(dot + 1) : '';
+    if (!service?.hasOperation(operation)) {
+      reply(400, errorBody(new AwsError('UnknownOperationException', undefined, 400, protocolNs)));
+      return;
+    }
+    try {
+      const principal = options.authenticator.authenticate(
+        {
+          method: req.method,
+          path: req.url?.split('?')[0] ?? '/',
+          query: req.url?.includes('?') ? (req.url.split('?')[1] ?? '') : '',
+          headers: req.headers,
+          body,
+        },
+        service.signingName,
+      );
+      if (input === undefined || input === null || typeof input !== 'object' || Array.isArray(input)) {
+        throw new AwsError('SerializationException', undefined, 400, protocolNs);
+      }
+      const ctx: CallContext = {
+        requestId: res.getHeader('x-amzn-RequestId') as string,
+        connectionId: connectionIds.get(req.socket) ?? 0,
+        principal,
+        region: options.region,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: header(req, 'user-agent') ?? '',
+      };
+      const result = await service.dispatch(operation, input as Record<string, unknown>, ctx);
+      reply(200, JSON.stringify(result ?? {}));
+    } catch (error) {
+      if (error instanceof AwsError) {
+        reply(error.statusCode, errorBody(error));
+        return;
+      }
+      options.onInternalError?.(error);
+      reply(500, errorBody(service.internalError()));
+    }
+  }
+
+  return {
+    server,
+    drain: () =>
+      inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            drained = resolve;
+          }),
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REQUEST_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks, size)));
+    req.on('error', reject);
+  });
+}
+
+function errorBody(error: AwsError): string {
+  return JSON.stringify(
+    error.hasMessage ? { __type: error.wireType, message: error.message } : { __type: error.wireType },
+  );
+}
+
+function send(res: ServerResponse, status: number, contentType: string, payload: string, withCrc: boolean): void {
+  const bytes = Buffer.from(payload, 'utf8');
+  res.statusCode = status;
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', bytes.length);
+  if (withCrc) res.setHeader('x-amz-crc32', crc32(bytes));
+  res.end(bytes);
+}
+
+function requestId(): string {
+  // DynamoDB request ids are 52 upper-case alphanumerics.
+  return randomBytes(39).toString('base64').toUpperCase().replace(/[+/]/g, '0');
+}

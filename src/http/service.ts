@@ -1,0 +1,45 @@
+/** The contract between the HTTP layer and each AWS service sealdb speaks. */
+import type { AwsError } from './aws-error.js';
+
+export type PrincipalType = 'Root' | 'IAMUser' | 'AWSService';
+
+/** Who is calling: resolved by src/http/auth from the SigV4 credentials. */
+export interface Principal {
+  readonly type: PrincipalType;
+  /** The 12-digit account the caller belongs to. */
+  readonly accountId: string;
+  /** e.g. `arn:aws:iam::000000000000:root` or `arn:aws:iam::111122223333:user/alice`. */
+  readonly arn: string;
+  readonly principalId: string;
+  readonly accessKeyId?: string;
+  /** For user principals, the user name (CloudTrail `Username`). */
+  readonly userName?: string;
+}
+
+/** Everything an operation may know about the request that carries it. */
+export interface CallContext {
+  readonly requestId: string;
+  /** Unique per TCP connection for the life of the server; keys per-connection caches. */
+  readonly connectionId: number;
+  readonly principal: Principal;
+  readonly region: string;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+}
+
+/** One AWS JSON-protocol service mounted on the shared port. */
+export interface ServiceHandler {
+  /** `X-Amz-Target` prefix before the final `.`, e.g. `DynamoDB_20120810`. */
+  readonly targetPrefix: string;
+  /** Response content type, e.g. `application/x-amz-json-1.0`. */
+  readonly contentType: string;
+  /** SigV4 service name in the credential scope, e.g. `dynamodb`. */
+  readonly signingName: string;
+  /** Namespace for protocol-level errors (UnknownOperation, Serialization) or undefined for bare types. */
+  readonly protocolErrorNamespace?: string;
+  hasOperation(operation: string): boolean;
+  /** What the service answers when something unexpected fails (never for client mistakes). */
+  internalError(): AwsError;
+  /** Runs an operation; throws AwsError for client mistakes. */
+  dispatch(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<unknown>;
+}

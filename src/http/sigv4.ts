@@ -1,0 +1,306 @@
+/**
+ * AWS Signature Version 4 for header-signed requests, answering malformed or
+ * wrong signatures with the Coral error types and texts DynamoDB uses.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { AwsError, CORAL_SERVICE } from './aws-error.js';
+
+export type HeaderMap = Record<string, string | string[] | undefined>;
+
+/** The parts of an HTTP request a signature covers. */
+export interface SignedRequest {
+  readonly method: string;
+  /** The path as sent on the wire, without the query string. */
+  readonly path: string;
+  /** The raw query string, with or without its leading `?`. */
+  readonly query: string;
+  readonly headers: HeaderMap;
+  readonly body: Buffer;
+}
+
+export interface ParsedSignature {
+  readonly algorithm: string;
+  readonly accessKeyId: string;
+  /** `YYYYMMDD` from the credential scope. */
+  readonly date: string;
+  readonly region: string;
+  readonly service: string;
+  readonly terminator: string;
+  /** Lower-cased header names, in the order the client listed them. */
+  readonly signedHeaders: readonly string[];
+  readonly signature: string;
+  /** `YYYYMMDDTHHMMSSZ` from `X-Amz-Date` (or `Date`). */
+  readonly amzDate: string;
+  readonly securityToken?: string;
+}
+
+export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
+const TERMINATOR = 'aws4_request';
+/** How far a request's timestamp may be from the server clock either way. */
+export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+const BASIC_FORMAT = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+const incomplete = (message: string) => new AwsError('IncompleteSignatureException', message, 400, CORAL_SERVICE);
+const invalid = (message: string) => new AwsError('InvalidSignatureException', message, 400, CORAL_SERVICE);
+
+/** Node lower-cases header names, but callers building requests by hand may not. */
+function rawHeader(headers: HeaderMap, name: string): string | string[] | undefined {
+  const direct = headers[name];
+  if (direct !== undefined) return direct;
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() === name && headers[key] !== undefined) return headers[key];
+  }
+  return undefined;
+}
+
+/** A header's value, repeated values joined with `,` as SigV4 canonicalises them. */
+export function getHeader(headers: HeaderMap, name: string): string | undefined {
+  const value = rawHeader(headers, name.toLowerCase());
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+export function parseAuthorization(headers: HeaderMap): ParsedSignature {
+  const rawAuth = rawHeader(headers, 'authorization');
+  // Node keeps only the first Authorization header; do the same for hand-built maps.
+  const auth = Array.isArray(rawAuth) ? rawAuth[0] : rawAuth;
+  if (!auth?.trim().startsWith('AWS4-')) {
+    throw new AwsError(
+      'MissingAuthenticationTokenException',
+      'Request is missing Authentication Token',
+      400,
+      CORAL_SERVICE,
+    );
+  }
+
+  const trimmed = auth.trim();
+  const space = trimmed.search(/\s/);
+  const algorithm = space < 0 ? trimmed : trimmed.slice(0, space);
+  const paramText = space < 0 ? '' : trimmed.slice(space).replace(/\s+/g, '');
+  const params = new Map<string, string>();
+  for (const part of paramText.split(',')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (eq < 0) {
+      throw incomplete(`'${part}' not a valid key=value pair (missing equal-sign) in Authorization header: '${auth}'.`);
+    }
+    params.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+
+  const amzDateHeader = getHeader(headers, 'x-amz-date');
+  const amzDate = amzDateHeader ?? getHeader(headers, 'date');
+  let missing = '';
+  for (const name of ['Credential', 'Signature', 'SignedHeaders']) {
+    if (!params.get(name)) missing += `Authorization header requires '${name}' parameter. `;
+  }
+  if (!amzDate) missing += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
+  if (missing) throw incomplete(`${missing}Authorization=${auth}`);
+
+  const date = amzDate as string;
+  if (parseAmzDate(date) === undefined) {
+    throw incomplete(
+      `Date must be in ISO-8601 'basic format'. Got '${date}'. See http://en.wikipedia.org/wiki/ISO_8601`,
+    );
+  }
+
+  const signedHeaders = (params.get('SignedHeaders') as string).split(';').map((h) => h.toLowerCase());
+  if (!signedHeaders.includes('host')) {
+    throw invalid("'Host' must be a 'SignedHeader' in the AWS Authorization.");
+  }
+
+  if (algorithm !== SIGV4_ALGORITHM) {
+    throw incomplete(`Unsupported AWS 'algorithm': '${algorithm}' (only ${SIGV4_ALGORITHM} for now). `);
+  }
+
+  const credential = params.get('Credential') as string;
+  const scope = credential.replace(/\/+$/, '').split('/');
+  if (scope.length !== 5) {
+    throw incomplete(
+      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${credential}'`,
+    );
+  }
+  const [accessKeyId, scopeDate, region, service, terminator] = scope as [string, string, string, string, string];
+  const securityToken = getHeader(headers, 'x-amz-security-token');
+  return {
+    algorithm,
+    accessKeyId,
+    date: scopeDate,
+    region,
+    service,
+    terminator,
+    signedHeaders,
+    signature: params.get('Signature') as string,
+    amzDate: date,
+    ...(securityToken !== undefined ? { securityToken } : {}),
+  };
+}
+
+/** Milliseconds since the epoch for a `YYYYMMDDTHHMMSSZ` stamp, or undefined if it is not one. */
+export function parseAmzDate(value: string): number | undefined {
+  const m = BASIC_FORMAT.exec(value);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  // Date.UTC rolls 20240230 over into March; a real stamp round-trips.
+  return formatAmzDate(ms) === value ? ms : undefined;
+}
+
+export function formatAmzDate(ms: number): string {
+  return new Date(ms)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+}
+
+/** Rejects stamps more than 15 minutes from the clock, so captured requests cannot be replayed later. */
+export function checkRequestTime(parsed: ParsedSignature, clock: Clock): void {
+  const requestMs = parseAmzDate(parsed.amzDate);
+  if (requestMs === undefined) {
+    throw incomplete(
+      `Date must be in ISO-8601 'basic format'. Got '${parsed.amzDate}'. See http://en.wikipedia.org/wiki/ISO_8601`,
+    );
+  }
+  const now = clock.now();
+  if (requestMs < now - MAX_CLOCK_SKEW_MS) {
+    throw invalid(
+      `Signature expired: ${parsed.amzDate} is now earlier than ${formatAmzDate(now - MAX_CLOCK_SKEW_MS)} (${formatAmzDate(now)} - 15 min.)`,
+    );
+  }
+  if (requestMs > now + MAX_CLOCK_SKEW_MS) {
+    throw invalid(
+      `Signature not yet current: ${parsed.amzDate} is still later than ${formatAmzDate(now + MAX_CLOCK_SKEW_MS)} (${formatAmzDate(now)} + 15 min.)`,
+    );
+  }
+}
+
+/**
+ * Checks the credential scope the way DynamoDB does, reporting every wrong
+ * piece in one message. Any region name is accepted as long as it is shaped
+ * like one, since sealdb serves whichever region the client picks.
+ */
+export function checkCredentialScope(parsed: ParsedSignature, expectedService: string): void {
+  let msg = '';
+  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(parsed.region)) {
+    msg += `Credential should be scoped to a valid region, not '${parsed.region}'. `;
+  }
+  if (parsed.service !== expectedService) {
+    msg += `Credential should be scoped to correct service: '${expectedService}'. `;
+  }
+  if (parsed.terminator !== TERMINATOR) {
+    msg += `Credential should be scoped with a valid terminator: '${TERMINATOR}', not '${parsed.terminator}'. `;
+  }
+  const httpDay = parsed.amzDate.slice(0, 8);
+  if (parsed.date !== httpDay) {
+    msg +=
+      'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: ' +
+      `'${parsed.date}' != '${httpDay}', from '${parsed.amzDate}'.`;
+  }
+  if (msg) throw invalid(msg);
+}
+
+/** encodeURIComponent plus the RFC 3986 reserved characters it leaves alone, as the SDK signers do. */
+function escapeUri(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * SDKs sign the wire path URI-encoded once more (segment-wise, after
+ * resolving `.` and `..`); for every JSON-protocol call that is just `/`.
+ */
+export function canonicalPath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const normalized = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
+  return escapeUri(normalized).replace(/%2F/g, '/') || '/';
+}
+
+export function canonicalQuery(query: string): string {
+  const raw = query.startsWith('?') ? query.slice(1) : query;
+  const byKey = new Map<string, string[]>();
+  for (const pair of raw.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = escapeUri(safeDecode(eq < 0 ? pair : pair.slice(0, eq)));
+    const value = escapeUri(safeDecode(eq < 0 ? '' : pair.slice(eq + 1)));
+    if (key.toLowerCase() === 'x-amz-signature') continue;
+    const values = byKey.get(key) ?? [];
+    values.push(`${key}=${value}`);
+    byKey.set(key, values);
+  }
+  return [...byKey.keys()]
+    .sort()
+    .map((key) => (byKey.get(key) as string[]).sort().join('&'))
+    .join('&');
+}
+
+function canonicalHeaderValue(value: string): string {
+  return value.replace(/[ \t\r\n]+/g, ' ').trim();
+}
+
+const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
+
+export function canonicalRequest(parsed: ParsedSignature, request: SignedRequest): string {
+  const names = [...new Set(parsed.signedHeaders)].sort();
+  const headerLines = names.map((name) => `${name}:${canonicalHeaderValue(getHeader(request.headers, name) ?? '')}\n`);
+  // Always hash the body we actually received, even if the client declared a
+  // different x-amz-content-sha256 or UNSIGNED-PAYLOAD: the signature must cover the bytes we act on.
+  const payloadHash = sha256Hex(request.body);
+  return [
+    request.method.toUpperCase(),
+    canonicalPath(request.path),
+    canonicalQuery(request.query),
+    headerLines.join(''),
+    names.join(';'),
+    payloadHash,
+  ].join('\n');
+}
+
+export function stringToSign(parsed: ParsedSignature, canonical: string): string {
+  const scope = `${parsed.date}/${parsed.region}/${parsed.service}/${parsed.terminator}`;
+  return [SIGV4_ALGORITHM, parsed.amzDate, scope, sha256Hex(canonical)].join('\n');
+}
+
+function signingKey(secretAccessKey: string, parsed: ParsedSignature): Buffer {
+  let key = hmac(`AWS4${secretAccessKey}`, parsed.date);
+  for (const part of [parsed.region, parsed.service, parsed.terminator]) key = hmac(key, part);
+  return key;
+}
+
+/** Constant-time string comparison that also hides where (or whether) lengths differ. */
+function constantTimeEquals(a: string, b: string): boolean {
+  // Digesting first makes both sides the same length, so timingSafeEqual never throws.
+  const da = createHash('sha256').update(a, 'utf8').digest();
+  const db = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(da, db) && a.length === b.length;
+}
+
+export function verifySignature(
+  parsed: ParsedSignature,
+  request: SignedRequest,
+  secretAccessKey: string,
+  clock: Clock,
+): void {
+  checkRequestTime(parsed, clock);
+  const expected = createHmac('sha256', signingKey(secretAccessKey, parsed))
+    .update(stringToSign(parsed, canonicalRequest(parsed, request)), 'utf8')
+    .digest('hex');
+  if (!constantTimeEquals(expected, parsed.signature)) {
+    throw invalid(
+      'The request signature we calculated does not match the signature you provided. ' +
+        'Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+    );
+  }
+}

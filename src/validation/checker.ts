@@ -1,0 +1,489 @@
+/**
+ * One generic input checker driven by the compact service models, reproducing AWS Coral:
+ * first the JSON types (SerializationException), then the model constraints (ValidationException,
+ * `N validation error(s) detected: ...`). Message facts come from responses of the real services
+ * as recorded by dynalite and by emulators checked against AWS.
+ */
+import { AwsError } from '../http/aws-error.js';
+import { type CompactModel, getShape, type ScalarType, type Shape, type StructureShape } from './model.js';
+
+export interface CheckOptions {
+  /** `__type` namespace of SerializationException (DynamoDB: `com.amazon.coral.service`; KMS/CloudTrail: none). */
+  readonly serializationNamespace?: string;
+  /** `__type` namespace of ValidationException (DynamoDB: `com.amazon.coral.validate`; KMS/CloudTrail: none). */
+  readonly validationNamespace?: string;
+  /**
+   * Structures whose members DynamoDB reads with its own AttributeValue parser, which words type
+   * mismatches differently (`NUMBER_VALUE cannot be converted to String`). DynamoDB: `['AttributeValue']`.
+   */
+  readonly attributeValueShapes?: readonly string[];
+}
+
+/** Coral stops collecting constraint violations at ten. */
+export const MAX_VALIDATION_ERRORS = 10;
+
+/** Coral's member-name casing in paths: only the first character is lowered (`sSESpecification`). */
+export function lowerFirst(name: string): string {
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}
+
+/** Type phase then constraint phase; returns the input reduced to modelled, non-null members. */
+export function checkInput(
+  model: CompactModel,
+  operation: string,
+  input: unknown,
+  options: CheckOptions = {},
+): Record<string, unknown> {
+  const value = checkTypes(model, operation, input, options);
+  checkConstraints(model, operation, value, options);
+  return value;
+}
+
+interface InputShape {
+  readonly name: string;
+  readonly shape: StructureShape;
+}
+
+/** Callers route only known operations, so an unknown one is a programming error, not a client's. */
+function inputShape(model: CompactModel, operation: string): InputShape | undefined {
+  const op = model.operations.get(operation);
+  if (!op) throw new Error(`${model.metadata.serviceId} has no operation ${operation}`);
+  if (op.input === undefined) return undefined;
+  const shape = getShape(model, op.input);
+  if (shape.type !== 'structure') throw new Error(`input of ${operation} is not a structure`);
+  return { name: op.input, shape };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Type phase
+
+const LIST_FOUND = 'Start of list found where not expected';
+const MAP_FOUND = 'Start of structure or map found where not expected.';
+
+type JsonKind = 'STRING_VALUE' | 'NUMBER_VALUE' | 'TRUE_VALUE' | 'FALSE_VALUE' | 'list' | 'object';
+
+/** How Coral names the Java type it failed to produce. */
+const CORAL_TARGET: Readonly<Record<ScalarType, string>> = {
+  string: 'a String',
+  integer: 'an Integer',
+  long: 'a Long',
+  float: 'a Float',
+  double: 'a Double',
+  boolean: 'a Boolean',
+  blob: 'a Blob',
+  timestamp: 'milliseconds since epoch',
+};
+
+const ATTRIBUTE_VALUE_TARGET: Readonly<Record<ScalarType, string>> = {
+  string: 'String',
+  integer: 'Integer',
+  long: 'Long',
+  float: 'Float',
+  double: 'Double',
+  boolean: 'Boolean',
+  blob: 'Blob',
+  timestamp: 'Date',
+};
+
+const INT_MIN = -2147483648;
+const INT_MAX = 2147483647;
+
+function kindOf(value: unknown): JsonKind {
+  if (Array.isArray(value)) return 'list';
+  switch (typeof value) {
+    case 'string':
+      return 'STRING_VALUE';
+    case 'number':
+      return 'NUMBER_VALUE';
+    case 'boolean':
+      return value ? 'TRUE_VALUE' : 'FALSE_VALUE';
+    default:
+      return 'object';
+  }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Defines rather than assigns, so a client's `__proto__` key stays an ordinary entry. */
+function setEntry(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+class TypeChecker {
+  private readonly attributeValueShapes: ReadonlySet<string>;
+
+  constructor(
+    private readonly model: CompactModel,
+    private readonly options: CheckOptions,
+  ) {
+    this.attributeValueShapes = new Set(options.attributeValueShapes ?? []);
+  }
+
+  fail(message: string | undefined): never {
+    throw new AwsError('SerializationException', message, 400, this.options.serializationNamespace);
+  }
+
+  /** Returns the (coerced) value, or undefined when it is absent (JSON null counts as absent). */
+  check(shapeName: string, value: unknown, attributeValueStyle: boolean): unknown {
+    if (value === null || value === undefined) return undefined;
+    const shape = getShape(this.model, shapeName);
+    switch (shape.type) {
+      case 'structure':
+        if (Array.isArray(value)) this.fail(LIST_FOUND);
+        if (!isObject(value)) this.fail('Expected null');
+        return this.structure(shapeName, shape, value);
+      case 'list': {
+        if (isObject(value)) this.fail(MAP_FOUND);
+        if (!Array.isArray(value)) this.fail('Expected list or null');
+        const out: unknown[] = [];
+        for (const element of value) {
+          const checked = this.check(shape.member, element, attributeValueStyle);
+          if (checked !== undefined) out.push(checked);
+        }
+        return out;
+      }
+      case 'map': {
+        if (Array.isArray(value)) this.fail(LIST_FOUND);
+        if (!isObject(value)) this.fail('Expected map or null');
+        const out: Record<string, unknown> = {};
+        for (const [key, entry] of Object.entries(value)) {
+          const checked = this.check(shape.value, entry, attributeValueStyle);
+          if (checked !== undefined) setEntry(out, key, checked);
+        }
+        return out;
+      }
+      default:
+        return this.scalar(shape.type, value, attributeValueStyle);
+    }
+  }
+
+  structure(name: string, shape: StructureShape, value: Record<string, unknown>): Record<string, unknown> {
+    const style = this.attributeValueShapes.has(name);
+    const out: Record<string, unknown> = {};
+    for (const member of shape.members) {
+      if (!Object.hasOwn(value, member.name)) continue;
+      const checked = this.check(member.shape, value[member.name], style);
+      if (checked !== undefined) out[member.name] = checked;
+    }
+    return out;
+  }
+
+  scalar(type: ScalarType, value: unknown, attributeValueStyle: boolean): unknown {
+    switch (type) {
+      case 'string':
+        if (typeof value === 'string') return value;
+        break;
+      case 'boolean':
+        if (typeof value === 'boolean') return value;
+        break;
+      case 'integer':
+      case 'long':
+        if (typeof value === 'number') {
+          // Coral truncates fractions (TruncatingBigNumber); an int saturates rather than wrapping.
+          const whole = Math.trunc(value) + 0;
+          return type === 'integer' ? Math.min(INT_MAX, Math.max(INT_MIN, whole)) : whole;
+        }
+        break;
+      case 'float':
+      case 'double':
+      case 'timestamp':
+        // Timestamps are epoch seconds in the JSON protocols.
+        if (typeof value === 'number') return value;
+        break;
+      case 'blob':
+        if (typeof value === 'string') return this.base64(value);
+        break;
+    }
+    const kind = kindOf(value);
+    if (attributeValueStyle) {
+      if (kind === 'list') this.fail(LIST_FOUND);
+      if (kind === 'object') this.fail('Start of structure or map found where not expected');
+      this.fail(`${kind} cannot be converted to ${ATTRIBUTE_VALUE_TARGET[type]}`);
+    }
+    if (kind === 'list') this.fail(LIST_FOUND);
+    if (kind === 'object') this.fail(MAP_FOUND);
+    this.fail(`${kind} can not be converted to ${CORAL_TARGET[type]}`);
+  }
+
+  base64(value: string): string {
+    const prefix = `'${value}' can not be converted to a Blob: `;
+    if (value.length % 4 !== 0) {
+      this.fail(`${prefix}Base64 encoded length is expected a multiple of 4 bytes but found: ${value.length}`);
+    }
+    const bad = /[^a-zA-Z0-9+/=]|=[^=]/.exec(value);
+    if (bad) this.fail(`${prefix}Invalid Base64 character: '${bad[0].charAt(0)}'`);
+    // Spelling as in the service's message.
+    if (Buffer.from(value, 'base64').toString('base64') !== value) {
+      this.fail(`${prefix}Invalid last non-pad Base64 character dectected`);
+    }
+    return value;
+  }
+}
+
+/**
+ * The type phase alone: throws SerializationException for a JSON value of the wrong kind or a bad
+ * base64 blob. Returns a copy holding only modelled members, without nulls, integers truncated.
+ */
+export function checkTypes(
+  model: CompactModel,
+  operation: string,
+  input: unknown,
+  options: CheckOptions = {},
+): Record<string, unknown> {
+  const target = inputShape(model, operation);
+  const checker: TypeChecker = new TypeChecker(model, options);
+  if (input === null || input === undefined) return {};
+  if (Array.isArray(input)) checker.fail(LIST_FOUND);
+  // Coral answers a scalar body with a message-less SerializationException.
+  if (!isObject(input)) checker.fail(undefined);
+  return target ? checker.structure(target.name, target.shape, input) : {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constraint phase
+
+const NOT_NULL = 'Member must not be null';
+
+function codePointLength(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    length++;
+  }
+  return length;
+}
+
+/** String lengths count code points (Smithy's rule); blobs count decoded bytes. */
+function lengthOf(shape: Shape, value: unknown): number | undefined {
+  if (shape.type === 'string' && typeof value === 'string') return codePointLength(value);
+  if (shape.type === 'blob' && typeof value === 'string') return Buffer.byteLength(value, 'base64');
+  if (shape.type === 'list' && Array.isArray(value)) return value.length;
+  if (shape.type === 'map' && isObject(value)) return Object.keys(value).length;
+  return undefined;
+}
+
+const hasLength = (shape: Shape): boolean =>
+  shape.type === 'string' || shape.type === 'blob' || shape.type === 'list' || shape.type === 'map';
+
+const isNumeric = (shape: Shape): boolean =>
+  shape.type === 'integer' || shape.type === 'long' || shape.type === 'float' || shape.type === 'double';
+
+/** Every constraint a shape declares, worded and ordered as Coral lists them inside `[...]`. */
+function describeConstraints(shape: Shape): string[] {
+  const texts: string[] = [];
+  const { min, max } = shape as { min?: number; max?: number };
+  if (hasLength(shape)) {
+    if (max !== undefined) texts.push(`Member must have length less than or equal to ${max}`);
+    if (min !== undefined) texts.push(`Member must have length greater than or equal to ${min}`);
+  } else if (isNumeric(shape)) {
+    if (max !== undefined) texts.push(`Member must have value less than or equal to ${max}`);
+    if (min !== undefined) texts.push(`Member must have value greater than or equal to ${min}`);
+  }
+  if (shape.type === 'string') {
+    if (shape.pattern !== undefined) texts.push(`Member must satisfy regular expression pattern: ${shape.pattern}`);
+    if (shape.enum) texts.push(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+  }
+  return texts;
+}
+
+/** The constraints a non-null value breaks, in the order Coral reports them one by one. */
+function violations(model: CompactModel, shape: Shape, value: unknown): string[] {
+  const found: string[] = [];
+  if (shape.type === 'string' && typeof value === 'string' && shape.pattern !== undefined) {
+    const regex = model.patterns.get(shape.pattern);
+    if (regex && !regex.test(value)) found.push(`Member must satisfy regular expression pattern: ${shape.pattern}`);
+  }
+  const length = lengthOf(shape, value);
+  if (length !== undefined) {
+    const { min, max } = shape as { min?: number; max?: number };
+    if (min !== undefined && length < min) found.push(`Member must have length greater than or equal to ${min}`);
+    if (max !== undefined && length > max) found.push(`Member must have length less than or equal to ${max}`);
+  }
+  if (isNumeric(shape) && typeof value === 'number') {
+    const { min, max } = shape as { min?: number; max?: number };
+    if (min !== undefined && value < min) found.push(`Member must have value greater than or equal to ${min}`);
+    if (max !== undefined && value > max) found.push(`Member must have value less than or equal to ${max}`);
+  }
+  if (shape.type === 'string' && shape.enum && typeof value === 'string' && !shape.enum.includes(value)) {
+    found.push(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+  }
+  return found;
+}
+
+const isAggregate = (shape: Shape): boolean =>
+  shape.type === 'structure' || shape.type === 'list' || shape.type === 'map';
+
+/** Java's `Double.toString`, near enough for messages. */
+function javaDouble(value: number): string {
+  const magnitude = Math.abs(value);
+  if (magnitude !== 0 && (magnitude < 1e-3 || magnitude >= 1e7)) {
+    const [mantissa = '0', exponent = '0'] = value.toExponential().split('e');
+    return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${Number(exponent)}`;
+  }
+  return Number.isInteger(value) ? value.toFixed(1) : String(value);
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `java.util.Date#toString` in UTC. */
+function javaDate(epochSeconds: number): string {
+  const d = new Date(epochSeconds * 1000);
+  if (Number.isNaN(d.getTime())) return String(epochSeconds);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const time = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${two(d.getUTCDate())} ${time} UTC ${d.getUTCFullYear()}`;
+}
+
+/** Stands in for Java's identity hash code: stable for equal values, which is all a message needs. */
+function identityHash(value: unknown): string {
+  let hash = 0x811c9dc5;
+  const text = JSON.stringify(value) ?? '';
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16);
+}
+
+class ConstraintChecker {
+  readonly errors: string[] = [];
+  private readonly javaPackage: string;
+
+  constructor(private readonly model: CompactModel) {
+    const { endpointPrefix, apiVersion } = model.metadata;
+    this.javaPackage = `com.amazonaws.${endpointPrefix}.v${apiVersion.replaceAll('-', '')}`;
+  }
+
+  get full(): boolean {
+    return this.errors.length >= MAX_VALIDATION_ERRORS;
+  }
+
+  report(shape: Shape, shapeName: string, value: unknown, path: string, constraint: string): void {
+    if (this.full) return;
+    let rendered = ' null';
+    if (value !== null && value !== undefined) rendered = shape.sensitive ? '' : ` '${this.render(shapeName, value)}'`;
+    this.errors.push(`Value${rendered} at '${path}' failed to satisfy constraint: ${constraint}`);
+  }
+
+  /** Java `toString` of the value Coral holds: lists and maps print their elements, structures their identity. */
+  render(shapeName: string, value: unknown): string {
+    const shape = getShape(this.model, shapeName);
+    switch (shape.type) {
+      case 'string':
+      case 'integer':
+      case 'long':
+      case 'boolean':
+        return String(value);
+      case 'float':
+      case 'double':
+        return typeof value === 'number' ? javaDouble(value) : String(value);
+      case 'timestamp':
+        return typeof value === 'number' ? javaDate(value) : String(value);
+      case 'blob': {
+        const bytes = typeof value === 'string' ? Buffer.byteLength(value, 'base64') : 0;
+        return `java.nio.HeapByteBuffer[pos=0 lim=${bytes} cap=${bytes}]`;
+      }
+      case 'list':
+        return Array.isArray(value) ? `[${value.map((v) => this.render(shape.member, v)).join(', ')}]` : String(value);
+      case 'map':
+        return isObject(value)
+          ? `{${Object.entries(value)
+              .map(([k, v]) => `${k}=${this.render(shape.value, v)}`)
+              .join(', ')}}`
+          : String(value);
+      case 'structure':
+        return `${this.javaPackage}.${shapeName}@${identityHash(value)}`;
+    }
+  }
+
+  structure(shape: StructureShape, value: Record<string, unknown>, parent: string): void {
+    for (const member of shape.members) {
+      if (this.full) return;
+      const path = parent ? `${parent}.${lowerFirst(member.name)}` : lowerFirst(member.name);
+      this.value(
+        member.shape,
+        Object.hasOwn(value, member.name) ? value[member.name] : undefined,
+        path,
+        member.required,
+      );
+    }
+  }
+
+  value(shapeName: string, value: unknown, path: string, required: boolean | undefined): void {
+    const shape = getShape(this.model, shapeName);
+    if (value === null || value === undefined) {
+      if (required) this.report(shape, shapeName, value, path, NOT_NULL);
+      return;
+    }
+    for (const text of violations(this.model, shape, value)) this.report(shape, shapeName, value, path, text);
+    if (shape.type === 'structure') {
+      if (isObject(value)) this.structure(shape, value, path);
+    } else if (shape.type === 'list') {
+      if (Array.isArray(value)) this.elements(shape.member, value, shapeName, path);
+    } else if (shape.type === 'map') {
+      if (isObject(value)) this.entries(shape.key, shape.value, value, shapeName, path);
+    }
+  }
+
+  /** Simple elements are judged together: one error at the list's path naming all their constraints. */
+  elements(memberName: string, list: readonly unknown[], listName: string, path: string): void {
+    const member = getShape(this.model, memberName);
+    if (!isAggregate(member)) {
+      if (list.some((v) => violations(this.model, member, v).length > 0)) {
+        const texts = describeConstraints(member).join(', ');
+        this.report(getShape(this.model, listName), listName, list, path, `Member must satisfy constraint: [${texts}]`);
+      }
+      return;
+    }
+    list.forEach((element, i) => {
+      this.value(memberName, element, `${path}.${i + 1}.member`, false);
+    });
+  }
+
+  entries(keyName: string, valueName: string, map: Record<string, unknown>, mapName: string, path: string): void {
+    const mapShape = getShape(this.model, mapName);
+    const keyShape = getShape(this.model, keyName);
+    const keys = Object.keys(map);
+    if (keys.some((k) => violations(this.model, keyShape, k).length > 0)) {
+      const texts = describeConstraints(keyShape).join(', ');
+      this.report(mapShape, mapName, map, path, `Map keys must satisfy constraint: [${texts}]`);
+    }
+    const valueShape = getShape(this.model, valueName);
+    if (!isAggregate(valueShape)) {
+      if (keys.some((k) => violations(this.model, valueShape, map[k]).length > 0)) {
+        const texts = describeConstraints(valueShape).join(', ');
+        this.report(mapShape, mapName, map, path, `Map value must satisfy constraint: [${texts}]`);
+      }
+      return;
+    }
+    for (const key of keys) this.value(valueName, map[key], `${path}.${key}.member`, false);
+  }
+}
+
+/** Formats collected violations the way Coral does. */
+export function validationMessage(errors: readonly string[]): string {
+  const plural = errors.length === 1 ? '' : 's';
+  return `${errors.length} validation error${plural} detected: ${errors.join('; ')}`;
+}
+
+/**
+ * The constraint phase alone, on a type-checked input: throws one ValidationException listing
+ * up to ten violations in model member order, depth first.
+ */
+export function checkConstraints(
+  model: CompactModel,
+  operation: string,
+  input: Record<string, unknown>,
+  options: CheckOptions = {},
+): void {
+  const target = inputShape(model, operation);
+  if (!target) return;
+  const checker = new ConstraintChecker(model);
+  checker.structure(target.shape, input, '');
+  if (checker.errors.length > 0) {
+    throw new AwsError('ValidationException', validationMessage(checker.errors), 400, options.validationNamespace);
+  }
+}

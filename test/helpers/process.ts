@@ -1,0 +1,67 @@
+/** Runs `sealdb start` as a real child process, the way a user would. */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface SealdbProcess {
+  readonly child: ChildProcess;
+  readonly endpoint: string;
+  readonly output: () => string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startSealdbProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SealdbProcess> {
+  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sealdb did not start:\n${output}`)), 20_000);
+    const check = () => {
+      // The auth line ends the startup banner.
+      const match = /listening on (http:\/\/\S+)[\s\S]*\nauth: /.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1] as string);
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sealdb exited with ${code}:\n${output}`));
+    });
+  });
+  return {
+    child,
+    endpoint,
+    output: () => output,
+    stop(signal = 'SIGTERM') {
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+export const runCommand = promisify(execFile);
+
+/** Environment for the AWS CLI against a local server: fake credentials, no config files, no pager. */
+export const awsCliEnv = (): NodeJS.ProcessEnv => ({
+  ...process.env,
+  AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+  AWS_SECRET_ACCESS_KEY: 'local-secret',
+  AWS_DEFAULT_REGION: 'us-east-1',
+  AWS_CONFIG_FILE: '/dev/null',
+  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  AWS_PAGER: '',
+});

@@ -1,0 +1,79 @@
+/** Starts a real sealdb server on an ephemeral port for a test, with a clock the test controls. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManualClock } from '../../src/core/clock.js';
+import type { AccountConfig } from '../../src/http/auth.js';
+import { type RunningServer, startServer } from '../../src/server.js';
+
+export interface TestServerOptions {
+  readonly clock?: ManualClock;
+  readonly auth?: 'local' | { readonly accounts: AccountConfig[] };
+  /** Reuse a data directory (and root key) of an earlier server, e.g. to test restarts. */
+  readonly dataDir?: string;
+  readonly rootKeyFile?: string;
+  readonly inMemory?: boolean;
+  readonly region?: string;
+}
+
+export interface TestServer {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly clock: ManualClock;
+  readonly dataDir: string;
+  readonly rootKeyFile: string;
+  readonly region: string;
+  /** SDK client config for this server: `new DynamoDBClient(server.clientConfig())`. */
+  clientConfig(credentials?: { accessKeyId: string; secretAccessKey: string }): {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+    maxAttempts: number;
+  };
+  /** Stops the server; the data directory stays until `cleanup`. */
+  close(): Promise<void>;
+  /** Stops the server and deletes its data directory and root key. */
+  cleanup(): Promise<void>;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const scratch = mkdtempSync(join(tmpdir(), 'sealdb-test-'));
+  const dataDir = options.dataDir ?? join(scratch, 'data');
+  const rootKeyFile = options.rootKeyFile ?? join(scratch, 'keys', 'root.key');
+  const clock = options.clock ?? new ManualClock();
+  const region = options.region ?? 'us-east-1';
+  const errors: unknown[] = [];
+  const server: RunningServer = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: options.inMemory ? undefined : dataDir,
+    region,
+    rootKey: { kind: 'key-file', path: rootKeyFile },
+    auth:
+      !options.auth || options.auth === 'local'
+        ? { mode: 'local' }
+        : { mode: 'strict', accounts: options.auth.accounts },
+    clock,
+    onInternalError: (error) => errors.push(error),
+  });
+  return {
+    endpoint: server.endpoint,
+    port: server.port,
+    clock,
+    dataDir,
+    rootKeyFile,
+    region,
+    clientConfig: (credentials = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' }) => ({
+      endpoint: server.endpoint,
+      region,
+      credentials,
+      maxAttempts: 1,
+    }),
+    close: () => server.close(),
+    async cleanup() {
+      await server.close();
+      rmSync(scratch, { recursive: true, force: true });
+      if (errors.length > 0) throw new Error(`server reported internal errors: ${errors.map(String).join('; ')}`);
+    },
+  };
+}
