@@ -1,16 +1,21 @@
 /**
- * Assembles a sealdb server: root of trust → catalog and keyring → services →
- * one HTTP port. Used by `sealdb start` and by the tests (with a manual clock).
+ * Assembles a sealdb server: root of trust → KMS → table keys → catalog and
+ * tables → services → one HTTP port. Used by `sealdb start` and by the tests
+ * (with a manual clock).
  */
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from './core/clock.js';
 import { DynamoDbService } from './dynamodb/service.js';
+import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import type { TableDefinition } from './dynamodb/table-definition.js';
 import { TableManager } from './dynamodb/tables.js';
 import { type RootKeySource, RootOfTrust } from './encryption/root-of-trust.js';
-import { RootDerivedKeyring } from './encryption/table-keyring.js';
+import type { KeyCacheScope } from './encryption/table-key-cache.js';
+import { TableKeyService } from './encryption/table-keys.js';
 import { type AccountConfig, LocalAuthenticator, StrictAuthenticator } from './http/auth.js';
 import { createHttpServer } from './http/server.js';
+import { createKmsService } from './kms/index.js';
+import { Metrics } from './metrics/metrics.js';
 import { Catalog } from './storage/catalog.js';
 import { DataDir } from './storage/data-dir.js';
 
@@ -27,6 +32,11 @@ export interface ServerOptions {
   readonly rootKey: RootKeySource;
   readonly auth: AuthConfig;
   readonly clock?: Clock;
+  /** `connection` (DynamoDB's behaviour) or `table` (one shared cache per table). */
+  readonly keyCacheScope?: KeyCacheScope;
+  readonly encryptionChangeLimit?: EncryptionChangeLimit;
+  /** How often the background key check runs, in real milliseconds (0 = only when called). */
+  readonly sweepIntervalMs?: number;
   readonly onInternalError?: (error: unknown) => void;
 }
 
@@ -34,6 +44,8 @@ export interface RunningServer {
   readonly host: string;
   readonly port: number;
   readonly endpoint: string;
+  /** Runs the background key check now (inaccessible tables, archival, expired cached keys). */
+  sweep(): Promise<void>;
   /** Stops accepting requests, answers those in flight, then closes every file. */
   close(): Promise<void>;
 }
@@ -46,19 +58,44 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.dataDir,
   );
   const dataDir = new DataDir(options.dataDir);
-  const keyring = new RootDerivedKeyring(root);
+  const kms = createKmsService({
+    root,
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    clock,
+    region: options.region,
+  });
+  // Late-bound: the metrics read the tables, which are built after the key service they count.
+  let tables: TableManager | undefined;
+  const metrics = new Metrics(() => tables?.summaries() ?? []);
+  kms.onCall((event) => metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success'));
+  const keys = new TableKeyService(
+    kms,
+    root,
+    clock,
+    options.region,
+    options.keyCacheScope ?? 'connection',
+    metrics.cacheStats,
+  );
   const catalog = Catalog.open<TableDefinition>(dataDir, root);
-  const tables = new TableManager(catalog, dataDir, keyring, clock, options.region);
-  const dynamodb = new DynamoDbService({ tables, clock, region: options.region });
+  tables = new TableManager({ catalog, dataDir, keys, clock, region: options.region });
+  const tableManager = tables;
+  const dynamodb = new DynamoDbService({
+    tables: tableManager,
+    clock,
+    region: options.region,
+    encryptionChangeLimit: options.encryptionChangeLimit ?? DYNAMODB_ENCRYPTION_CHANGE_LIMIT,
+  });
 
   const authenticator =
     options.auth.mode === 'strict'
       ? new StrictAuthenticator([...options.auth.accounts], clock)
       : new LocalAuthenticator();
   const http = createHttpServer({
-    services: [dynamodb],
+    services: [dynamodb, kms.handler],
     authenticator,
     region: options.region,
+    getRoutes: new Map([['/metrics', () => metrics.render()]]),
+    onConnectionClosed: (id) => tableManager.onConnectionClosed(id),
     ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
   });
 
@@ -72,20 +109,33 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { port } = http.server.address() as AddressInfo;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
 
+  const sweep = () => tableManager.sweep();
+  const interval = options.sweepIntervalMs ?? 60_000;
+  const timer =
+    interval > 0
+      ? setInterval(() => {
+          sweep().catch((error: unknown) => options.onInternalError?.(error));
+        }, interval)
+      : undefined;
+  timer?.unref();
+
   let closing: Promise<void> | undefined;
   return {
     host: options.host,
     port,
     endpoint: `http://${hostForUrl}:${port}`,
+    sweep,
     close() {
       closing ??= (async () => {
+        if (timer) clearInterval(timer);
         const stopped = new Promise<void>((resolve) => http.server.close(() => resolve()));
         http.server.closeIdleConnections();
         await http.drain();
         http.server.closeAllConnections();
         await stopped;
-        await tables.close();
-        keyring.destroy();
+        await tableManager.close();
+        keys.close();
+        kms.close();
         root.destroy();
       })();
       return closing;

@@ -1,12 +1,14 @@
 /** The shape of one DynamoDB API operation: its own semantic checks beside its execution. */
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../http/service.js';
+import type { EncryptionChangeLimit } from './sse.js';
 import type { TableManager } from './tables.js';
 
 export interface DynamoDbEnvironment {
   readonly tables: TableManager;
   readonly clock: Clock;
   readonly region: string;
+  readonly encryptionChangeLimit: EncryptionChangeLimit;
 }
 
 export interface OperationRequest<I> {

@@ -1,7 +1,15 @@
 /** What sealdb keeps about a DynamoDB table (stored as JSON in the encrypted catalog). */
+import type { TableKeyRecord } from '../encryption/table-keys.js';
 import type { AttributeDefinition, KeySchemaElement } from './table-schema.js';
 
-export type TableStatus = 'CREATING' | 'UPDATING' | 'DELETING' | 'ACTIVE';
+export type TableStatus =
+  | 'CREATING'
+  | 'UPDATING'
+  | 'DELETING'
+  | 'ACTIVE'
+  | 'INACCESSIBLE_ENCRYPTION_CREDENTIALS'
+  | 'ARCHIVING'
+  | 'ARCHIVED';
 export type BillingMode = 'PROVISIONED' | 'PAY_PER_REQUEST';
 
 export interface ProvisionedThroughputState {
@@ -29,6 +37,22 @@ export interface TableDefinition {
   TableClass: 'STANDARD' | 'STANDARD_INFREQUENT_ACCESS';
   DeletionProtectionEnabled: boolean;
   Tags: Record<string, string>;
+  /** The table key, encrypted under the table's KMS key (or the AWS owned key). */
+  TableKey: TableKeyRecord;
+  /** epoch ms of each encryption-key change, for DynamoDB's rate limit on them */
+  SseChanges: number[];
+  /** The key the table left in its last switch, shown while the switch is reported (UPDATING). */
+  PreviousKmsKeyArn?: string;
+  /** epoch ms since which the table's KMS key has been unusable */
+  InaccessibleSince?: number;
+  /** The last KMS failure that took the table offline. */
+  InaccessibleReason?: { code: string; message: string; requestId: string };
+  /** The KMS key was deleted: the data can never be decrypted again. */
+  KeyDestroyed?: boolean;
+  /** epoch ms of archival after 7 days inaccessible */
+  ArchivedAt?: number;
+  /** Item count and size when the table file was last open, for DescribeTable while it is closed. */
+  LastKnownStats?: { itemCount: number; sizeBytes: number };
 }
 
 export const tableArn = (region: string, account: string, name: string): string =>

@@ -1,4 +1,5 @@
 /** The TableDescription shape DynamoDB returns from CreateTable, DescribeTable, UpdateTable and DeleteTable. */
+import { sseDescription } from './sse.js';
 import type { TableDefinition } from './table-definition.js';
 
 export interface TableStats {
@@ -6,7 +7,12 @@ export interface TableStats {
   readonly sizeBytes: number;
 }
 
-export function tableDescription(definition: TableDefinition, stats: TableStats = { itemCount: 0, sizeBytes: 0 }) {
+export function tableDescription(
+  definition: TableDefinition,
+  stats: TableStats = { itemCount: 0, sizeBytes: 0 },
+  options: { sseUpdating?: boolean } = {},
+) {
+  const sse = sseDescription(definition, options.sseUpdating);
   const onDemand = definition.BillingMode === 'PAY_PER_REQUEST';
   const throughput = definition.ProvisionedThroughput;
   return {
@@ -41,6 +47,15 @@ export function tableDescription(definition: TableDefinition, stats: TableStats 
         }
       : {}),
     ...(definition.TableClass !== 'STANDARD' ? { TableClassSummary: { TableClass: definition.TableClass } } : {}),
+    ...(sse ? { SSEDescription: sse } : {}),
+    ...(definition.ArchivedAt !== undefined
+      ? {
+          ArchivalSummary: {
+            ArchivalDateTime: definition.ArchivedAt / 1000,
+            ArchivalReason: 'INACCESSIBLE_ENCRYPTION_CREDENTIALS',
+          },
+        }
+      : {}),
     DeletionProtectionEnabled: definition.DeletionProtectionEnabled,
   };
 }

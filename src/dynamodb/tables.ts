@@ -1,17 +1,23 @@
 /**
- * Table lifecycle and open handles: the layer between DynamoDB operations and
- * storage. Operations ask for tables by account and name; this module keeps the
- * catalog, opens table files with keys from the keyring, and closes them.
+ * Table lifecycle, keys and open handles: the layer between DynamoDB operations
+ * and storage. Operations ask for tables by account and name; this module keeps
+ * the catalog, gets each request's table key (per-connection cache → KMS),
+ * opens table files with data keys unwrapped by the table key, switches keys,
+ * and takes tables offline when their KMS key becomes unusable.
  */
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
-import { type DataKeyScope, newDataKey, type TableKeyring } from '../encryption/table-keyring.js';
+import { type DataKeyScope, newDataKey, unwrapDataKey, wrapDataKey } from '../encryption/data-keys.js';
+import { KeyAccessError } from '../encryption/key-access-error.js';
+import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { Catalog, CatalogEntry } from '../storage/catalog.js';
 import type { DataDir } from '../storage/data-dir.js';
 import { TableFile, type TableStore } from '../storage/table-file.js';
 import { resourceInUse, resourceNotFound } from './errors.js';
+import { kmsAccessDenied } from './kms-errors.js';
 import { type TableDefinition, tableArn } from './table-definition.js';
+import type { TableStats } from './table-description.js';
 import { type KeyAttributes, keyAttributes } from './table-schema.js';
 
 export interface OpenTable {
@@ -20,123 +26,302 @@ export interface OpenTable {
   readonly store: TableStore;
 }
 
-export type NewTable = Omit<TableDefinition, 'TableId' | 'TableArn' | 'CreationDateTime' | 'TableStatus'>;
+export type NewTable = Omit<
+  TableDefinition,
+  'TableId' | 'TableArn' | 'CreationDateTime' | 'TableStatus' | 'TableKey' | 'SseChanges'
+>;
+
+export interface TableManagerOptions {
+  readonly catalog: Catalog<TableDefinition>;
+  readonly dataDir: DataDir;
+  readonly keys: TableKeyService;
+  readonly clock: Clock;
+  readonly region: string;
+  /** How long a table may stay inaccessible before it is archived (DynamoDB: 7 days). */
+  readonly archiveAfterMs?: number;
+}
 
 const TABLE_PURPOSE = 'table';
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class TableManager {
-  readonly #open = new Map<string, Promise<OpenTable>>();
+  readonly #files = new Map<string, Promise<TableStore>>();
+  readonly #catalog: Catalog<TableDefinition>;
+  readonly #dataDir: DataDir;
+  readonly #keys: TableKeyService;
+  readonly #clock: Clock;
+  readonly #archiveAfterMs: number;
+  readonly region: string;
 
-  constructor(
-    private readonly catalog: Catalog<TableDefinition>,
-    private readonly dataDir: DataDir,
-    private readonly keyring: TableKeyring,
-    private readonly clock: Clock,
-    readonly region: string,
-  ) {}
+  constructor(options: TableManagerOptions) {
+    this.#catalog = options.catalog;
+    this.#dataDir = options.dataDir;
+    this.#keys = options.keys;
+    this.#clock = options.clock;
+    this.region = options.region;
+    this.#archiveAfterMs = options.archiveAfterMs ?? 7 * DAY_MS;
+  }
 
-  async create(account: string, table: NewTable): Promise<TableDefinition> {
-    if (this.catalog.get(account, table.TableName)) {
-      throw resourceInUse(`Table already exists: ${table.TableName}`);
-    }
+  async create(account: string, table: NewTable, choice: KeyChoice, caller: KeyCaller): Promise<TableDefinition> {
+    if (this.#catalog.get(account, table.TableName)) throw resourceInUse(`Table already exists: ${table.TableName}`);
+    const id = randomUUID();
+    const target: TableKeyTarget = {
+      tableName: table.TableName,
+      tableArn: tableArn(this.region, account, table.TableName),
+      tableId: id,
+      accountId: account,
+    };
+    const { record, tableKey } = await this.#keys.create(target, choice, caller, 1);
     const definition: TableDefinition = {
       ...table,
-      TableId: randomUUID(),
-      TableArn: tableArn(this.region, account, table.TableName),
-      CreationDateTime: this.clock.now() / 1000,
+      TableId: id,
+      TableArn: target.tableArn,
+      CreationDateTime: this.#clock.now() / 1000,
       TableStatus: 'ACTIVE',
+      TableKey: record,
+      SseChanges: [],
     };
     const dataKey = newDataKey();
     try {
-      const wrappedKey = await this.keyring.wrapDataKey(this.#scope(definition), dataKey);
-      // Someone may have created the same table while the key was being wrapped.
-      if (this.catalog.get(account, table.TableName)) throw resourceInUse(`Table already exists: ${table.TableName}`);
-      const store = TableFile.open(this.#file(definition.TableId), dataKey);
-      this.catalog.put({ account, name: table.TableName, id: definition.TableId, definition, wrappedKey });
-      this.#open.set(definition.TableId, Promise.resolve({ definition, keys: keysOf(definition), store }));
+      const wrappedKey = wrapDataKey(tableKey, dataKey, dataKeyScope(definition));
+      // Someone may have created the same table while KMS was being called.
+      if (this.#catalog.get(account, table.TableName)) {
+        await this.#keys.retireGrant(target, record);
+        throw resourceInUse(`Table already exists: ${table.TableName}`);
+      }
+      const store = TableFile.open(this.#file(id), dataKey);
+      this.#catalog.put({ account, name: table.TableName, id, definition, wrappedKey });
+      this.#files.set(id, Promise.resolve(store));
     } finally {
       dataKey.fill(0);
+      tableKey.fill(0);
     }
     return definition;
   }
 
-  /** The table's definition; ResourceNotFoundException when it does not exist. */
+  /** The table's definition; ResourceNotFoundException naming it when it does not exist. */
   describe(account: string, name: string): TableDefinition {
-    return this.#entry(account, name).definition;
+    return this.#entry(account, name, 'control').definition;
   }
 
   find(account: string, name: string): TableDefinition | undefined {
-    return this.catalog.get(account, name)?.definition;
+    return this.#catalog.get(account, name)?.definition;
   }
 
   list(account: string, exclusiveStartName: string, limit: number): string[] {
-    return this.catalog.list(account, exclusiveStartName, limit).map((e) => e.name);
+    return this.#catalog.list(account, exclusiveStartName, limit).map((e) => e.name);
+  }
+
+  /** Live counts when the table file is open; otherwise those of when it was last open. */
+  async stats(definition: TableDefinition): Promise<TableStats> {
+    const file = this.#files.get(definition.TableId);
+    if (file) {
+      try {
+        return (await file).stats();
+      } catch {
+        // fall through to the last known counts
+      }
+    }
+    return definition.LastKnownStats ?? { itemCount: 0, sizeBytes: 0 };
   }
 
   /** Applies a change to the stored definition and returns the new one. */
   update(account: string, name: string, change: (definition: TableDefinition) => TableDefinition): TableDefinition {
-    const entry = this.#entry(account, name);
+    const entry = this.#entry(account, name, 'control');
     const definition = change(entry.definition);
-    this.catalog.put({ ...entry, definition });
-    const open = this.#open.get(entry.id);
-    if (open)
-      this.#open.set(
-        entry.id,
-        open.then((t) => ({ ...t, definition })),
-      );
+    this.#catalog.put({ ...entry, definition });
     return definition;
   }
 
-  async delete(account: string, name: string): Promise<TableDefinition> {
-    const entry = this.#entry(account, name);
-    const open = this.#open.get(entry.id);
-    this.#open.delete(entry.id);
-    this.catalog.delete(account, name);
-    if (open) (await open).store.close();
-    this.#removeFiles(entry.id);
-    return entry.definition;
+  /**
+   * The open table for a data-plane request. Its table key comes from the caller's
+   * connection cache or one KMS Decrypt as the caller; a key that has become unusable
+   * takes the table offline (INACCESSIBLE_ENCRYPTION_CREDENTIALS).
+   */
+  async open(account: string, name: string, caller: KeyCaller): Promise<OpenTable> {
+    const entry = this.#entry(account, name, 'data');
+    const definition = entry.definition;
+    if (definition.InaccessibleSince !== undefined) throw kmsAccessDenied(inaccessibleReason(definition));
+    let tableKey: Buffer;
+    try {
+      tableKey = await this.#keys.tableKey(target(definition, account), definition.TableKey, caller);
+    } catch (error) {
+      if (!(error instanceof KeyAccessError)) throw error;
+      await this.#onKeyFailure(entry, error);
+      throw kmsAccessDenied(error);
+    }
+    const store = await this.#fileFor(entry, tableKey);
+    return { definition, keys: keysOf(definition), store };
   }
 
   /**
-   * The open table. Data-plane operations report a missing table with DynamoDB's bare
-   * `Requested resource not found`; control-plane ones name the table.
+   * Moves a live table to another key: a new table key under the new KMS key, the data key
+   * rewrapped and swapped in the catalog in one write, the old grant retired. No data is
+   * rewritten, so this takes the same time at any table size.
    */
-  async open(account: string, name: string, plane: 'data' | 'control' = 'data'): Promise<OpenTable> {
-    const entry = this.#entry(account, name, plane);
-    let table = this.#open.get(entry.id);
-    if (!table) {
-      table = this.#openEntry(entry);
-      this.#open.set(entry.id, table);
-      table.catch(() => this.#open.delete(entry.id));
-    }
-    return table;
-  }
-
-  async close(): Promise<void> {
-    const tables = [...this.#open.values()];
-    this.#open.clear();
-    for (const table of await Promise.allSettled(tables)) {
-      if (table.status === 'fulfilled') table.value.store.close();
-    }
-    this.catalog.close();
-  }
-
-  async #openEntry(entry: CatalogEntry<TableDefinition>): Promise<OpenTable> {
-    const dataKey = await this.keyring.unwrapDataKey(this.#scope(entry.definition), entry.wrappedKey);
+  async switchKey(account: string, name: string, choice: KeyChoice, caller: KeyCaller): Promise<TableDefinition> {
+    const entry = this.#entry(account, name, 'control');
+    const current = entry.definition;
+    const table = target(current, account);
+    let oldKey: Buffer;
     try {
-      return {
-        definition: entry.definition,
-        keys: keysOf(entry.definition),
-        store: TableFile.open(this.#file(entry.id), dataKey),
-      };
+      oldKey = await this.#keys.tableKey(table, current.TableKey, caller);
+    } catch (error) {
+      if (error instanceof KeyAccessError) throw kmsAccessDenied(error);
+      throw error;
+    }
+    const dataKey = unwrapDataKey(oldKey, entry.wrappedKey, dataKeyScope(current));
+    try {
+      const { record, tableKey } = await this.#keys.create(table, choice, caller, current.TableKey.generation + 1);
+      try {
+        const wrappedKey = wrapDataKey(tableKey, dataKey, dataKeyScope(current));
+        const latest = this.#entry(account, name, 'control').definition;
+        const definition: TableDefinition = {
+          ...latest,
+          TableKey: record,
+          SseChanges: [...latest.SseChanges.filter((t) => this.#clock.now() - t < DAY_MS), this.#clock.now()],
+          ...(current.TableKey.kmsKeyArn ? { PreviousKmsKeyArn: current.TableKey.kmsKeyArn } : {}),
+        };
+        if (!current.TableKey.kmsKeyArn) delete definition.PreviousKmsKeyArn;
+        this.#catalog.put({ ...entry, definition, wrappedKey });
+        this.#keys.evictTable(current.TableId);
+        await this.#keys.retireGrant(table, current.TableKey);
+        return definition;
+      } finally {
+        tableKey.fill(0);
+      }
     } finally {
       dataKey.fill(0);
     }
   }
 
-  #entry(account: string, name: string, plane: 'data' | 'control' = 'control'): CatalogEntry<TableDefinition> {
-    const entry = this.catalog.get(account, name);
+  async delete(account: string, name: string): Promise<TableDefinition> {
+    const entry = this.#entry(account, name, 'control');
+    await this.#closeFile(entry.id);
+    this.#catalog.delete(account, name);
+    this.#keys.evictTable(entry.id);
+    this.#removeFiles(entry.id);
+    await this.#keys.retireGrant(target(entry.definition, account), entry.definition.TableKey);
+    return entry.definition;
+  }
+
+  /**
+   * The background check: brings inaccessible tables back when their key is usable again,
+   * archives those inaccessible for 7 days, and drops expired cached keys.
+   */
+  async sweep(): Promise<void> {
+    this.#keys.evictExpired();
+    const now = this.#clock.now();
+    for (const entry of this.#catalog.all()) {
+      const definition = entry.definition;
+      if (
+        definition.InaccessibleSince === undefined ||
+        (definition.ArchivedAt !== undefined && definition.TableStatus === 'ARCHIVED')
+      ) {
+        continue;
+      }
+      if (definition.TableStatus === 'ARCHIVING') {
+        this.#catalog.put({ ...entry, definition: { ...definition, TableStatus: 'ARCHIVED' } });
+        continue;
+      }
+      try {
+        const key = await this.#keys.decryptAsService(target(definition, entry.account), definition.TableKey);
+        key.fill(0);
+        const restored: TableDefinition = { ...definition, TableStatus: 'ACTIVE' };
+        delete restored.InaccessibleSince;
+        delete restored.InaccessibleReason;
+        delete restored.KeyDestroyed;
+        this.#catalog.put({ ...entry, definition: restored });
+      } catch (error) {
+        if (!(error instanceof KeyAccessError)) throw error;
+        if (now - definition.InaccessibleSince >= this.#archiveAfterMs) {
+          this.#catalog.put({ ...entry, definition: { ...definition, TableStatus: 'ARCHIVING', ArchivedAt: now } });
+        } else if (error.keyDestroyed && !definition.KeyDestroyed) {
+          this.#catalog.put({
+            ...entry,
+            definition: { ...definition, KeyDestroyed: true, InaccessibleReason: reasonOf(error) },
+          });
+        }
+      }
+    }
+  }
+
+  /** Every table's key type and status, for metrics. */
+  summaries(): { sseType: string; status: string }[] {
+    return this.#catalog.all().map((e) => ({ sseType: e.definition.TableKey.kind, status: e.definition.TableStatus }));
+  }
+
+  onConnectionClosed(connectionId: number): void {
+    this.#keys.evictConnection(connectionId);
+  }
+
+  async close(): Promise<void> {
+    for (const entry of this.#catalog.all()) await this.#closeFile(entry.id, entry);
+    this.#catalog.close();
+  }
+
+  async #onKeyFailure(entry: CatalogEntry<TableDefinition>, error: KeyAccessError): Promise<void> {
+    let failure: KeyAccessError | undefined = error.definitive ? error : undefined;
+    if (!failure) {
+      // Only this caller may be denied: the table goes offline only if DynamoDB itself lost the key.
+      try {
+        (await this.#keys.decryptAsService(target(entry.definition, entry.account), entry.definition.TableKey)).fill(0);
+      } catch (serviceError) {
+        if (serviceError instanceof KeyAccessError) failure = serviceError;
+        else throw serviceError;
+      }
+    }
+    if (failure) await this.#markInaccessible(entry, failure);
+  }
+
+  async #markInaccessible(entry: CatalogEntry<TableDefinition>, error: KeyAccessError): Promise<void> {
+    const latest = this.#catalog.get(entry.account, entry.name);
+    if (!latest || latest.id !== entry.id || latest.definition.InaccessibleSince !== undefined) return;
+    await this.#closeFile(entry.id, latest);
+    this.#keys.evictTable(entry.id);
+    const definition: TableDefinition = {
+      ...(this.#catalog.get(entry.account, entry.name) as CatalogEntry<TableDefinition>).definition,
+      TableStatus: 'INACCESSIBLE_ENCRYPTION_CREDENTIALS',
+      InaccessibleSince: this.#clock.now(),
+      InaccessibleReason: reasonOf(error),
+      ...(error.keyDestroyed ? { KeyDestroyed: true } : {}),
+    };
+    this.#catalog.put({ ...latest, definition });
+  }
+
+  #fileFor(entry: CatalogEntry<TableDefinition>, tableKey: Buffer): Promise<TableStore> {
+    let file = this.#files.get(entry.id);
+    if (!file) {
+      // Unwrapped synchronously: the cached table key is only valid until the next await.
+      const dataKey = unwrapDataKey(tableKey, entry.wrappedKey, dataKeyScope(entry.definition));
+      try {
+        file = Promise.resolve(TableFile.open(this.#file(entry.id), dataKey));
+      } finally {
+        dataKey.fill(0);
+      }
+      this.#files.set(entry.id, file);
+    }
+    return file;
+  }
+
+  /** Closes a table file, keeping its counts for DescribeTable while it stays closed. */
+  async #closeFile(id: string, entry?: CatalogEntry<TableDefinition>): Promise<void> {
+    const file = this.#files.get(id);
+    if (!file) return;
+    this.#files.delete(id);
+    const store = await file;
+    if (entry) {
+      const latest = this.#catalog.get(entry.account, entry.name);
+      if (latest?.id === id)
+        this.#catalog.put({ ...latest, definition: { ...latest.definition, LastKnownStats: store.stats() } });
+    }
+    store.close();
+  }
+
+  #entry(account: string, name: string, plane: 'data' | 'control'): CatalogEntry<TableDefinition> {
+    const entry = this.#catalog.get(account, name);
     if (!entry) {
+      // Data-plane operations answer DynamoDB's bare message; control-plane ones name the table.
       throw plane === 'data'
         ? resourceNotFound()
         : resourceNotFound(`Requested resource not found: Table: ${name} not found`);
@@ -144,16 +329,12 @@ export class TableManager {
     return entry;
   }
 
-  #scope(definition: TableDefinition): DataKeyScope {
-    return { tableArn: definition.TableArn, dataKeyId: definition.TableId, purpose: TABLE_PURPOSE };
-  }
-
   #file(id: string): string {
-    return this.dataDir.file('tables', `${id}.db`);
+    return this.#dataDir.file('tables', `${id}.db`);
   }
 
   #removeFiles(id: string): void {
-    if (this.dataDir.inMemory) return;
+    if (this.#dataDir.inMemory) return;
     const file = this.#file(id);
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
   }
@@ -161,3 +342,32 @@ export class TableManager {
 
 const keysOf = (definition: TableDefinition): KeyAttributes =>
   keyAttributes(definition.KeySchema, definition.AttributeDefinitions);
+
+const dataKeyScope = (definition: TableDefinition): DataKeyScope => ({
+  tableArn: definition.TableArn,
+  dataKeyId: definition.TableId,
+  purpose: TABLE_PURPOSE,
+});
+
+const target = (definition: TableDefinition, accountId: string): TableKeyTarget => ({
+  tableName: definition.TableName,
+  tableArn: definition.TableArn,
+  tableId: definition.TableId,
+  accountId,
+});
+
+const reasonOf = (error: KeyAccessError) => ({
+  code: error.kmsCode,
+  message: error.kmsMessage,
+  requestId: error.requestId,
+});
+
+function inaccessibleReason(definition: TableDefinition): KeyAccessError {
+  const reason = definition.InaccessibleReason ?? {
+    code: 'KMSInvalidStateException',
+    message: 'The KMS key is unusable',
+    requestId: '',
+  };
+  const error = new KeyAccessError(reason.code, reason.message, reason.requestId, true);
+  return error;
+}

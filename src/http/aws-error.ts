@@ -16,6 +16,12 @@ export class AwsError extends Error {
     this.name = code;
   }
 
+  /**
+   * Members sent beside `__type` and `message`, e.g. DynamoDB's CancellationReasons or the
+   * Item of a ConditionalCheckFailedException.
+   */
+  details?: Readonly<Record<string, unknown>>;
+
   /** Whether a message member is sent (KMS's InvalidCiphertextException has none). */
   get hasMessage(): boolean {
     return this.message !== '';

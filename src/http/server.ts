@@ -21,6 +21,8 @@ export interface HttpServerOptions {
   /** Plain GET routes such as /metrics; answered without authentication. */
   readonly getRoutes?: ReadonlyMap<string, () => Promise<{ contentType: string; body: string }>>;
   readonly onInternalError?: (error: unknown) => void;
+  /** Told when a TCP connection closes, so per-connection key caches can be zeroed. */
+  readonly onConnectionClosed?: (connectionId: number) => void;
 }
 
 export interface SealdbHttpServer {
@@ -56,7 +58,9 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       });
   });
   server.on('connection', (socket: Socket) => {
-    connectionIds.set(socket, nextConnectionId++);
+    const id = nextConnectionId++;
+    connectionIds.set(socket, id);
+    socket.once('close', () => options.onConnectionClosed?.(id));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -172,9 +176,11 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 }
 
 function errorBody(error: AwsError): string {
-  return JSON.stringify(
-    error.hasMessage ? { __type: error.wireType, message: error.message } : { __type: error.wireType },
-  );
+  return JSON.stringify({
+    __type: error.wireType,
+    ...(error.hasMessage ? { message: error.message } : {}),
+    ...error.details,
+  });
 }
 
 function send(res: ServerResponse, status: number, contentType: string, payload: string, withCrc: boolean): void {

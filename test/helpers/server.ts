@@ -14,6 +14,8 @@ export interface TestServerOptions {
   readonly rootKeyFile?: string;
   readonly inMemory?: boolean;
   readonly region?: string;
+  readonly keyCacheScope?: 'connection' | 'table';
+  readonly encryptionChangeLimit?: { perDay: number; intervalMs: number };
 }
 
 export interface TestServer {
@@ -30,6 +32,8 @@ export interface TestServer {
     credentials: { accessKeyId: string; secretAccessKey: string };
     maxAttempts: number;
   };
+  /** Runs the background key check now (the server's timer is off in tests). */
+  sweep(): Promise<void>;
   /** Stops the server; the data directory stays until `cleanup`. */
   close(): Promise<void>;
   /** Stops the server and deletes its data directory and root key. */
@@ -54,6 +58,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         ? { mode: 'local' }
         : { mode: 'strict', accounts: options.auth.accounts },
     clock,
+    sweepIntervalMs: 0,
+    ...(options.keyCacheScope ? { keyCacheScope: options.keyCacheScope } : {}),
+    ...(options.encryptionChangeLimit ? { encryptionChangeLimit: options.encryptionChangeLimit } : {}),
     onInternalError: (error) => errors.push(error),
   });
   return {
@@ -69,6 +76,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       credentials,
       maxAttempts: 1,
     }),
+    sweep: () => server.sweep(),
     close: () => server.close(),
     async cleanup() {
       await server.close();

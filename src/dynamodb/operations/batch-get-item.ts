@@ -43,7 +43,7 @@ export const batchGetItem: Operation<BatchGetItemInput> = {
     const planned: Array<TableRequest & { table: OpenTable; name: string }> = [];
     for (const request of requests) {
       const name = resolveTableName(request.requested, ctx);
-      const table = await env.tables.open(ctx.principal.accountId, name);
+      const table = await env.tables.open(ctx.principal.accountId, name, ctx);
       const { KeySchema, AttributeDefinitions } = table.definition;
       const keys = request.keys.map((key) => validateKey(key, KeySchema, AttributeDefinitions));
       planned.push({ ...request, keys, table, name });

@@ -39,7 +39,7 @@ export const batchWriteItem: Operation<BatchWriteItemInput> = {
     const plans: Array<{ name: string; table: OpenTable; writes: PlannedWrite[] }> = [];
     for (const [requested, writes] of requests) {
       const name = resolveTableName(requested, ctx);
-      const table = await env.tables.open(ctx.principal.accountId, name);
+      const table = await env.tables.open(ctx.principal.accountId, name, ctx);
       plans.push({ name, table, writes: planWrites(writes, table) });
     }
 

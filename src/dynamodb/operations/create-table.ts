@@ -1,5 +1,8 @@
+import { KeyAccessError } from '../../encryption/key-access-error.js';
 import { invalidParameter, validationError } from '../errors.js';
+import { kmsValidationError } from '../kms-errors.js';
 import type { Operation } from '../operation.js';
+import { keyChoice, type SseSpecification } from '../sse.js';
 import type { BillingMode, TableDefinition } from '../table-definition.js';
 import { tableDescription } from '../table-description.js';
 import { coralValidation, resolveTableName } from '../table-name.js';
@@ -17,6 +20,7 @@ export interface CreateTableInput {
   ProvisionedThroughput?: { ReadCapacityUnits: number; WriteCapacityUnits: number };
   StreamSpecification?: { StreamEnabled: boolean };
   Tags?: Tag[];
+  SSESpecification?: SseSpecification;
   TableClass?: TableDefinition['TableClass'];
   DeletionProtectionEnabled?: boolean;
 }
@@ -95,24 +99,42 @@ export const createTable: Operation<CreateTableInput> = {
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
     const { attributes, keySchema } = validate(input);
+    const choice = keyChoice(input.SSESpecification);
     const billingMode = input.BillingMode ?? 'PROVISIONED';
     const now = env.clock.now() / 1000;
-    const definition = await env.tables.create(ctx.principal.accountId, {
-      TableName: name,
-      AttributeDefinitions: attributes,
-      KeySchema: keySchema,
-      BillingMode: billingMode,
-      ...(input.BillingMode ? { BillingModeLastUpdateDateTime: now } : {}),
-      ProvisionedThroughput: {
-        ReadCapacityUnits: input.ProvisionedThroughput?.ReadCapacityUnits ?? 0,
-        WriteCapacityUnits: input.ProvisionedThroughput?.WriteCapacityUnits ?? 0,
-        NumberOfDecreasesToday: 0,
-      },
-      TableClass: input.TableClass ?? 'STANDARD',
-      DeletionProtectionEnabled: input.DeletionProtectionEnabled ?? false,
-      Tags: input.Tags ? tagsToRecord(input.Tags) : {},
-    });
+    const definition = await createWithKeyErrors(() =>
+      env.tables.create(
+        ctx.principal.accountId,
+        {
+          TableName: name,
+          AttributeDefinitions: attributes,
+          KeySchema: keySchema,
+          BillingMode: billingMode,
+          ...(input.BillingMode ? { BillingModeLastUpdateDateTime: now } : {}),
+          ProvisionedThroughput: {
+            ReadCapacityUnits: input.ProvisionedThroughput?.ReadCapacityUnits ?? 0,
+            WriteCapacityUnits: input.ProvisionedThroughput?.WriteCapacityUnits ?? 0,
+            NumberOfDecreasesToday: 0,
+          },
+          TableClass: input.TableClass ?? 'STANDARD',
+          DeletionProtectionEnabled: input.DeletionProtectionEnabled ?? false,
+          Tags: input.Tags ? tagsToRecord(input.Tags) : {},
+        },
+        choice,
+        ctx,
+      ),
+    );
     // The table is usable at once; the response still says CREATING, as DynamoDB's does.
     return { TableDescription: { ...tableDescription(definition), TableStatus: 'CREATING' } };
   },
 };
+
+/** A KMS key that cannot be used for a new table is the request's fault, reported as DynamoDB does. */
+export async function createWithKeyErrors<T>(create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (error) {
+    if (error instanceof KeyAccessError) throw kmsValidationError(error);
+    throw error;
+  }
+}

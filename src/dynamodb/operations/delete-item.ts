@@ -22,7 +22,7 @@ export const deleteItem: Operation<DeleteItemInput> = {
     if (input.ReturnValues !== undefined && input.ReturnValues !== 'NONE' && input.ReturnValues !== 'ALL_OLD') {
       throw validationError('ReturnValues can only be ALL_OLD or NONE');
     }
-    const table = await env.tables.open(ctx.principal.accountId, name);
+    const table = await env.tables.open(ctx.principal.accountId, name, ctx);
     const key = validateKey(input.Key, table.definition.KeySchema, table.definition.AttributeDefinitions);
     const { hash, pk, sk } = storedKey(key, table.keys);
     const previous = table.store.delete(hash, pk, sk);

@@ -12,13 +12,13 @@ export const deleteTable: Operation<DeleteTableInput> = {
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
     const account = ctx.principal.accountId;
-    const table = await env.tables.open(account, name, 'control');
-    if (table.definition.DeletionProtectionEnabled) {
+    const table = env.tables.describe(account, name);
+    if (table.DeletionProtectionEnabled) {
       throw validationError(
         'Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.',
       );
     }
-    const stats = table.store.stats();
+    const stats = await env.tables.stats(table);
     const definition = await env.tables.delete(account, name);
     return { TableDescription: { ...tableDescription(definition, stats), TableStatus: 'DELETING' } };
   },

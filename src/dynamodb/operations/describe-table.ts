@@ -10,7 +10,7 @@ export const describeTable: Operation<DescribeTableInput> = {
   name: 'DescribeTable',
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
-    const table = await env.tables.open(ctx.principal.accountId, name, 'control');
-    return { Table: tableDescription(table.definition, table.store.stats()) };
+    const definition = env.tables.describe(ctx.principal.accountId, name);
+    return { Table: tableDescription(definition, await env.tables.stats(definition)) };
   },
 };

@@ -21,7 +21,7 @@ export const getItem: Operation<GetItemInput> = {
     rejectUnsupported('GetItem', input, ['ProjectionExpression', 'ExpressionAttributeNames']);
     const name = resolveTableName(input.TableName, ctx);
     if (input.AttributesToGet) validateAttributesToGet(input.AttributesToGet);
-    const table = await env.tables.open(ctx.principal.accountId, name);
+    const table = await env.tables.open(ctx.principal.accountId, name, ctx);
     const key = validateKey(input.Key, table.definition.KeySchema, table.definition.AttributeDefinitions);
     const { hash, pk, sk } = storedKey(key, table.keys);
     const row = table.store.get(hash, pk, sk);

@@ -22,7 +22,7 @@ export const putItem: Operation<PutItemInput> = {
     if (input.ReturnValues !== undefined && input.ReturnValues !== 'NONE' && input.ReturnValues !== 'ALL_OLD') {
       throw validationError('ReturnValues can only be ALL_OLD or NONE');
     }
-    const table = await env.tables.open(ctx.principal.accountId, name);
+    const table = await env.tables.open(ctx.principal.accountId, name, ctx);
     const { KeySchema, AttributeDefinitions } = table.definition;
     const item = validateItem(input.Item, KeySchema, AttributeDefinitions);
     const row = toStored(item, table.keys);

@@ -62,7 +62,7 @@ export const query: Operation<QueryInput> = {
     const name = resolveTableName(input.TableName, ctx);
     const { conditions, startKey } = validateRequest(input);
 
-    const table = await env.tables.open(ctx.principal.accountId, name);
+    const table = await env.tables.open(ctx.principal.accountId, name, ctx);
     if (input.IndexName !== undefined) {
       throw validationError(`The table does not have the specified index: ${input.IndexName}`);
     }

@@ -48,7 +48,7 @@ export const scan: Operation<ScanInput> = {
     const name = resolveTableName(input.TableName, ctx);
     const startKey = validateRequest(input);
 
-    const table = await env.tables.open(ctx.principal.accountId, name);
+    const table = await env.tables.open(ctx.principal.accountId, name, ctx);
     if (input.IndexName !== undefined) {
       if (startKey) throw invalidStartKey();
       throw validationError(`The table does not have the specified index: ${input.IndexName}`);

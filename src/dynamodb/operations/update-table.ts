@@ -1,9 +1,11 @@
 import { invalidParameter, validationError } from '../errors.js';
 import type { Operation } from '../operation.js';
+import { checkEncryptionChangeLimit, keyChoice, type SseSpecification } from '../sse.js';
 import type { BillingMode, TableDefinition } from '../table-definition.js';
 import { tableDescription } from '../table-description.js';
 import { resolveTableName } from '../table-name.js';
 import type { AttributeDefinition } from '../table-schema.js';
+import { createWithKeyErrors } from './create-table.js';
 
 export interface UpdateTableInput {
   TableName: string;
@@ -12,7 +14,7 @@ export interface UpdateTableInput {
   ProvisionedThroughput?: { ReadCapacityUnits: number; WriteCapacityUnits: number };
   GlobalSecondaryIndexUpdates?: unknown[];
   StreamSpecification?: unknown;
-  SSESpecification?: unknown;
+  SSESpecification?: SseSpecification;
   ReplicaUpdates?: unknown[];
   TableClass?: TableDefinition['TableClass'];
   DeletionProtectionEnabled?: boolean;
@@ -83,17 +85,14 @@ export const updateTable: Operation<UpdateTableInput> = {
   name: 'UpdateTable',
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
-    if (
-      input.GlobalSecondaryIndexUpdates ||
-      input.ReplicaUpdates ||
-      input.StreamSpecification ||
-      input.SSESpecification
-    ) {
+    if (input.GlobalSecondaryIndexUpdates || input.ReplicaUpdates || input.StreamSpecification) {
       throw validationError(
-        'sealdb does not support GlobalSecondaryIndexUpdates, ReplicaUpdates, StreamSpecification or SSESpecification in UpdateTable yet',
+        'sealdb does not support GlobalSecondaryIndexUpdates, ReplicaUpdates or StreamSpecification in UpdateTable yet',
       );
     }
+    const choice = input.SSESpecification ? keyChoice(input.SSESpecification) : undefined;
     if (
+      !choice &&
       !input.ProvisionedThroughput &&
       !input.BillingMode &&
       input.TableClass === undefined &&
@@ -104,8 +103,14 @@ export const updateTable: Operation<UpdateTableInput> = {
       );
     }
     const account = ctx.principal.accountId;
-    const table = await env.tables.open(account, name, 'control');
     const now = env.clock.now() / 1000;
+    // Everything is checked before anything changes.
+    const before = env.tables.describe(account, name);
+    applyThroughput(before, input, now);
+    if (choice) {
+      checkEncryptionChangeLimit(before, env.clock.now(), env.encryptionChangeLimit);
+      await createWithKeyErrors(() => env.tables.switchKey(account, name, choice, ctx));
+    }
     const definition = env.tables.update(account, name, (current) => ({
       ...applyThroughput(current, input, now),
       ...(input.TableClass !== undefined ? { TableClass: input.TableClass } : {}),
@@ -113,6 +118,12 @@ export const updateTable: Operation<UpdateTableInput> = {
         ? { DeletionProtectionEnabled: input.DeletionProtectionEnabled }
         : {}),
     }));
-    return { TableDescription: { ...tableDescription(definition, table.store.stats()), TableStatus: 'UPDATING' } };
+    const stats = await env.tables.stats(definition);
+    return {
+      TableDescription: {
+        ...tableDescription(definition, stats, { sseUpdating: choice !== undefined }),
+        TableStatus: 'UPDATING',
+      },
+    };
   },
 };

@@ -1,0 +1,70 @@
+/**
+ * Key material: generated here, stored only wrapped (AES-256-GCM under a key derived from the root
+ * of trust, bound to key id and version), unwrapped on demand and cached until the key is destroyed
+ * or the service closes, when the cached copies are zeroed.
+ */
+import { randomBytes } from 'node:crypto';
+import { unwrapKey, wrapKey } from '../encryption/key-wrap.js';
+import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import type { KeyStore } from './key-store.js';
+import type { KeyMaterialRecord, RotationType } from './types.js';
+
+const MATERIAL_PURPOSE = 'sealdb/kms-material/v1';
+
+const aad = (keyId: string, version: number) => `sealdb/kms/material/${keyId}/v${version}`;
+const cacheKey = (keyId: string, version: number) => `${keyId}/${version}`;
+
+export class KeyMaterialVault {
+  readonly #kek: Buffer;
+  readonly #cache = new Map<string, Buffer>();
+
+  constructor(
+    root: RootOfTrust,
+    private readonly store: KeyStore,
+  ) {
+    this.#kek = root.deriveKey(MATERIAL_PURPOSE);
+  }
+
+  /** Generates a new 256-bit material version and stores it wrapped. */
+  create(keyId: string, version: number, createdMs: number, rotationType?: RotationType): KeyMaterialRecord {
+    const material = randomBytes(32);
+    const record: KeyMaterialRecord = {
+      keyId,
+      version,
+      materialId: randomBytes(32).toString('hex'),
+      wrapped: wrapKey(this.#kek, material, aad(keyId, version)),
+      createdMs,
+      ...(rotationType ? { rotationType } : {}),
+    };
+    this.store.addMaterial(record);
+    this.#cache.set(cacheKey(keyId, version), material);
+    return record;
+  }
+
+  /** The plaintext material of one version, or undefined if that version does not exist (any more). */
+  material(keyId: string, version: number): Buffer | undefined {
+    const cached = this.#cache.get(cacheKey(keyId, version));
+    if (cached) return cached;
+    const record = this.store.getMaterial(keyId, version);
+    if (!record) return undefined;
+    const material = unwrapKey(this.#kek, record.wrapped, aad(keyId, version));
+    this.#cache.set(cacheKey(keyId, version), material);
+    return material;
+  }
+
+  /** Zeroes every cached version of a key that is being destroyed. */
+  forget(keyId: string): void {
+    for (const [k, material] of this.#cache) {
+      if (k.startsWith(`${keyId}/`)) {
+        material.fill(0);
+        this.#cache.delete(k);
+      }
+    }
+  }
+
+  close(): void {
+    for (const material of this.#cache.values()) material.fill(0);
+    this.#cache.clear();
+    this.#kek.fill(0);
+  }
+}

@@ -1,0 +1,51 @@
+/** Prometheus metrics served at GET /metrics: KMS calls, table-key cache, tables by encryption state. */
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export interface TableSummary {
+  readonly sseType: string;
+  readonly status: string;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #kmsCalls: Counter<'operation' | 'outcome'>;
+  readonly #cache: Counter<'result'>;
+
+  constructor(tables: () => readonly TableSummary[]) {
+    this.#kmsCalls = new Counter({
+      name: 'sealdb_kms_calls_total',
+      help: 'KMS calls by operation and outcome, whether made by clients or by DynamoDB for a table',
+      labelNames: ['operation', 'outcome'],
+      registers: [this.registry],
+    });
+    this.#cache = new Counter({
+      name: 'sealdb_table_key_cache_total',
+      help: 'Table-key lookups answered from the cache (hit) or by a KMS Decrypt (miss)',
+      labelNames: ['result'],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'sealdb_tables',
+      help: 'Tables by key type (OWNED, MANAGED, CUSTOMER) and table status',
+      labelNames: ['sse_type', 'status'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const table of tables()) this.inc({ sse_type: table.sseType, status: table.status });
+      },
+    });
+  }
+
+  kmsCall(operation: string, outcome: 'success' | 'failure'): void {
+    this.#kmsCalls.inc({ operation, outcome });
+  }
+
+  readonly cacheStats = {
+    hit: () => this.#cache.inc({ result: 'hit' }),
+    miss: () => this.#cache.inc({ result: 'miss' }),
+  };
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
