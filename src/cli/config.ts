@@ -15,6 +15,7 @@ export interface StartFlags {
   region?: string;
   rootKeyFile?: string;
   auth?: string;
+  keyCacheScope?: string;
   config?: string;
 }
 
@@ -27,6 +28,7 @@ interface ConfigFile {
   rootKeyFile?: string;
   auth?: 'local' | 'strict';
   accounts?: AccountConfig[];
+  keyCacheScope?: 'connection' | 'table';
 }
 
 export interface ResolvedConfig {
@@ -36,6 +38,7 @@ export interface ResolvedConfig {
   region: string;
   rootKey: RootKeySource;
   auth: AuthConfig;
+  keyCacheScope: 'connection' | 'table';
   /** For the startup banner: where the root key comes from (never the key itself). */
   rootKeyDescription: string;
 }
@@ -60,6 +63,10 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
   if (authMode === 'strict' && !file.accounts?.length) {
     throw new Error('--auth strict needs "accounts" with access keys in the config file');
   }
+  const keyCacheScope = pick(flags.keyCacheScope, env.SEALDB_KEY_CACHE_SCOPE, file.keyCacheScope, 'connection');
+  if (keyCacheScope !== 'connection' && keyCacheScope !== 'table') {
+    throw new Error(`--key-cache-scope must be connection or table, not ${keyCacheScope}`);
+  }
   const passphrase = env[PASSPHRASE_ENV];
   const rootKeyFile = pick(flags.rootKeyFile, env.SEALDB_ROOT_KEY_FILE, file.rootKeyFile, defaultRootKeyFile());
   const rootKey: RootKeySource = passphrase
@@ -72,6 +79,7 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     region: pick(flags.region, env.SEALDB_REGION, file.region, DEFAULTS.region),
     rootKey,
     auth: authMode === 'strict' ? { mode: 'strict', accounts: file.accounts ?? [] } : { mode: 'local' },
+    keyCacheScope,
     rootKeyDescription: inMemory
       ? 'ephemeral (in memory)'
       : passphrase

@@ -17,6 +17,10 @@ program
   .option('--region <region>', 'AWS region the server answers as (default us-east-1; env SEALDB_REGION)')
   .option('--root-key-file <file>', 'root key file, created 0600 on first start (env SEALDB_ROOT_KEY_FILE)')
   .option('--auth <mode>', 'local (accept any credentials) or strict (verify SigV4; env SEALDB_AUTH)')
+  .option(
+    '--key-cache-scope <scope>',
+    'connection (a table key per client connection, refreshed every 5 minutes, as DynamoDB) or table (one per table; env SEALDB_KEY_CACHE_SCOPE)',
+  )
   .option('--config <file>', 'JSON config file (env SEALDB_CONFIG)')
   .action(async (flags: StartFlags) => {
     const config = resolveConfig(flags);
@@ -28,6 +32,7 @@ program
     console.log(`sealdb listening on ${server.endpoint}`);
     console.log(`data directory: ${config.dataDir ?? '(in memory: nothing is written to disk)'}`);
     console.log(`root key: ${config.rootKeyDescription}`);
+    console.log(`table-key cache: per ${config.keyCacheScope}`);
     console.log(
       config.auth.mode === 'local'
         ? 'auth: local (any credentials are accepted into account 000000000000; signatures are not verified)'

@@ -10,11 +10,12 @@ import { rmSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
 import { type DataKeyScope, newDataKey, unwrapDataKey, wrapDataKey } from '../encryption/data-keys.js';
 import { KeyAccessError } from '../encryption/key-access-error.js';
+import { UnwrapError } from '../encryption/key-wrap.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { Catalog, CatalogEntry } from '../storage/catalog.js';
 import type { DataDir } from '../storage/data-dir.js';
 import { TableFile, type TableStore } from '../storage/table-file.js';
-import { resourceInUse, resourceNotFound } from './errors.js';
+import { internalServerError, resourceInUse, resourceNotFound } from './errors.js';
 import { kmsAccessDenied } from './kms-errors.js';
 import { type TableDefinition, tableArn } from './table-definition.js';
 import type { TableStats } from './table-description.js';
@@ -293,7 +294,14 @@ export class TableManager {
     let file = this.#files.get(entry.id);
     if (!file) {
       // Unwrapped synchronously: the cached table key is only valid until the next await.
-      const dataKey = unwrapDataKey(tableKey, entry.wrappedKey, dataKeyScope(entry.definition));
+      let dataKey: Buffer;
+      try {
+        dataKey = unwrapDataKey(tableKey, entry.wrappedKey, dataKeyScope(entry.definition));
+      } catch (error) {
+        if (!(error instanceof UnwrapError)) throw error;
+        // Only a tampered catalog gets here: never open the file with a key that does not authenticate.
+        throw internalServerError(`The data key of table ${entry.name} does not authenticate under its table key`);
+      }
       try {
         file = Promise.resolve(TableFile.open(this.#file(entry.id), dataKey));
       } finally {
