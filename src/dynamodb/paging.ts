@@ -8,9 +8,10 @@ import type { StoredItem } from '../storage/table-file.js';
 import type { Item } from './attribute-value.js';
 import { consumedCapacity, type ReturnConsumedCapacity, readUnits } from './capacity.js';
 import { validationError } from './errors.js';
+import { evaluateCondition, type ResolvedCondition } from './expressions/evaluate.js';
 import { fromStored, keyOf } from './item-codec.js';
 import { validateAttributeMap, validateKey } from './item-validation.js';
-import { projectAttributes } from './projection.js';
+import { type Projection, projectPaths } from './projection.js';
 import type { OpenTable } from './tables.js';
 
 /** DynamoDB stops a Query or Scan page once it has read this much item data. */
@@ -126,7 +127,9 @@ export interface PageShape {
   readonly table: OpenTable;
   readonly tableName: string;
   readonly select?: Select;
-  readonly attributesToGet?: readonly string[];
+  readonly projection?: Projection;
+  /** FilterExpression or QueryFilter/ScanFilter: applied to the page already read, as in DynamoDB. */
+  readonly filter?: ResolvedCondition;
   readonly consistentRead?: boolean;
   readonly returnConsumedCapacity?: ReturnConsumedCapacity;
 }
@@ -135,10 +138,10 @@ export interface PageShape {
 export function pageOutput(page: Page, shape: PageShape): PageOutput {
   const { rows } = page;
   const last = rows[rows.length - 1];
-  const output: PageOutput = { Count: rows.length, ScannedCount: rows.length };
-  if (shape.select !== 'COUNT') {
-    output.Items = rows.map((row) => projectAttributes(fromStored(row), shape.attributesToGet));
-  }
+  const { filter } = shape;
+  const items = rows.map(fromStored).filter((item) => !filter || evaluateCondition(filter, item));
+  const output: PageOutput = { Count: items.length, ScannedCount: rows.length };
+  if (shape.select !== 'COUNT') output.Items = items.map((item) => projectPaths(item, shape.projection));
   if (page.stopped && last) output.LastEvaluatedKey = keyOf(fromStored(last), shape.table.keys);
   const units = readUnits(page.bytes, shape.consistentRead === true);
   return { ...output, ...consumedCapacity(shape.returnConsumedCapacity, shape.tableName, units, 'read') };

@@ -36,6 +36,15 @@ export interface ScanRange {
   readonly after?: { readonly hash: number; readonly pk: Buffer; readonly sk: Buffer };
 }
 
+export interface ItemKey {
+  readonly hash: number;
+  readonly pk: Buffer;
+  readonly sk: Buffer;
+}
+
+/** One write of a multi-item change: a whole new row, or the removal of one. */
+export type StoredWrite = { readonly put: StoredItem } | { readonly delete: ItemKey };
+
 /** The narrow interface operations see; a second backend would implement it too. */
 export interface TableStore {
   get(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined;
@@ -47,6 +56,18 @@ export interface TableStore {
   stats(): { readonly itemCount: number; readonly sizeBytes: number };
   /** Runs fn atomically: all of its writes land or none do. */
   transaction<T>(fn: () => T): T;
+  /** Applies the writes atomically; with `commitMarker`, records it in the same SQLite transaction. */
+  write(writes: readonly StoredWrite[], commitMarker?: string): void;
+  /**
+   * Cross-file transactions (see storage/transaction.ts): writes kept aside, invisible to
+   * reads, until applied or discarded; and the commit markers of a coordinating file.
+   */
+  stage(txid: string, coordinator: string, writes: readonly StoredWrite[]): void;
+  staged(): readonly { readonly txid: string; readonly coordinator: string }[];
+  applyStaged(txid: string): void;
+  discardStaged(txid: string): void;
+  isCommitted(txid: string): boolean;
+  forgetCommitted(txid: string): void;
   close(): void;
 }
 
@@ -65,6 +86,8 @@ export class TableFile implements TableStore {
     db.exec(`CREATE TABLE IF NOT EXISTS items (
       hash INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, body BLOB NOT NULL, size INTEGER NOT NULL,
       PRIMARY KEY (hash, pk, sk)) WITHOUT ROWID`);
+    db.exec(`CREATE TABLE IF NOT EXISTS staged (txid TEXT PRIMARY KEY, coordinator TEXT NOT NULL, writes BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS committed (txid TEXT PRIMARY KEY);`);
     this.#get = db.prepare('SELECT * FROM items WHERE hash = ? AND pk = ? AND sk = ?');
     this.#put = db.prepare('INSERT OR REPLACE INTO items (hash, pk, sk, body, size) VALUES (?, ?, ?, ?, ?)');
     this.#delete = db.prepare('DELETE FROM items WHERE hash = ? AND pk = ? AND sk = ?');
@@ -135,7 +158,82 @@ export class TableFile implements TableStore {
     return this.#db.transaction(fn)();
   }
 
+  write(writes: readonly StoredWrite[], commitMarker?: string): void {
+    this.transaction(() => {
+      for (const write of writes) {
+        if ('put' in write) this.put(write.put);
+        else this.#delete.run(write.delete.hash, write.delete.pk, write.delete.sk);
+      }
+      if (commitMarker !== undefined) this.#db.prepare('INSERT INTO committed (txid) VALUES (?)').run(commitMarker);
+    });
+  }
+
+  stage(txid: string, coordinator: string, writes: readonly StoredWrite[]): void {
+    this.#db
+      .prepare('INSERT INTO staged (txid, coordinator, writes) VALUES (?, ?, ?)')
+      .run(txid, coordinator, encodeWrites(writes));
+  }
+
+  staged(): { txid: string; coordinator: string }[] {
+    return this.#db.prepare('SELECT txid, coordinator FROM staged ORDER BY rowid').all() as {
+      txid: string;
+      coordinator: string;
+    }[];
+  }
+
+  applyStaged(txid: string): void {
+    this.transaction(() => {
+      const row = this.#db.prepare('SELECT writes FROM staged WHERE txid = ?').get(txid) as
+        | { writes: Buffer }
+        | undefined;
+      if (!row) return;
+      this.write(decodeWrites(row.writes));
+      this.discardStaged(txid);
+    });
+  }
+
+  discardStaged(txid: string): void {
+    this.#db.prepare('DELETE FROM staged WHERE txid = ?').run(txid);
+  }
+
+  isCommitted(txid: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM committed WHERE txid = ?').get(txid) !== undefined;
+  }
+
+  forgetCommitted(txid: string): void {
+    this.#db.prepare('DELETE FROM committed WHERE txid = ?').run(txid);
+  }
+
   close(): void {
     if (this.#db.open) this.#db.close();
   }
+}
+
+/** Staged writes are stored inside the (encrypted) table file itself, as JSON with base64 keys. */
+function encodeWrites(writes: readonly StoredWrite[]): Buffer {
+  const b64 = (b: Buffer) => b.toString('base64');
+  return Buffer.from(
+    JSON.stringify(
+      writes.map((w) =>
+        'put' in w
+          ? { put: [w.put.hash, b64(w.put.pk), b64(w.put.sk), b64(w.put.body), w.put.size] }
+          : { delete: [w.delete.hash, b64(w.delete.pk), b64(w.delete.sk)] },
+      ),
+    ),
+    'utf8',
+  );
+}
+
+type EncodedWrite = { put: [number, string, string, string, number] } | { delete: [number, string, string] };
+
+function decodeWrites(blob: Buffer): StoredWrite[] {
+  const bytes = (s: string) => Buffer.from(s, 'base64');
+  return (JSON.parse(blob.toString('utf8')) as EncodedWrite[]).map((w) => {
+    if ('put' in w) {
+      const [hash, pk, sk, body, size] = w.put;
+      return { put: { hash, pk: bytes(pk), sk: bytes(sk), body: bytes(body), size } };
+    }
+    const [hash, pk, sk] = w.delete;
+    return { delete: { hash, pk: bytes(pk), sk: bytes(sk) } };
+  });
 }

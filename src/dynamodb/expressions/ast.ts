@@ -58,3 +58,28 @@ export interface ParsedCondition {
   /** `((...))` somewhere: DynamoDB rejects it, but only once the whole text has parsed. */
   readonly redundantParentheses: boolean;
 }
+
+/** The right-hand side of a SET action: an operand, or two combined with `+` or `-`. */
+export type UpdateValue =
+  | Operand
+  | {
+      readonly kind: 'arithmetic';
+      readonly operator: '+' | '-';
+      readonly left: UpdateValue;
+      readonly right: UpdateValue;
+      readonly span: Span;
+    };
+
+export type UpdateSection = 'SET' | 'REMOVE' | 'ADD' | 'DELETE';
+
+/** One action of an update expression, in the order written. */
+export type UpdateAction =
+  | { readonly section: 'SET'; readonly path: PathOperand; readonly value: UpdateValue }
+  | { readonly section: 'REMOVE'; readonly path: PathOperand }
+  | { readonly section: 'ADD' | 'DELETE'; readonly path: PathOperand; readonly value: ValueOperand };
+
+export interface ParsedUpdate {
+  readonly actions: readonly UpdateAction[];
+  /** The first section keyword written twice: DynamoDB reports it only after other checks. */
+  readonly duplicateSection: UpdateSection | undefined;
+}

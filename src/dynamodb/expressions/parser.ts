@@ -5,7 +5,7 @@
  *   condition := or EOF
  *   or        := and { OR and }
  *   and       := not { AND not }
- *   not       := NOT primary | primary
+ *   not       := NOT not | primary
  *   primary   := '(' or ')' | operand comparator operand | operand BETWEEN operand AND operand
  *              | operand IN '(' operand { ',' operand } ')' | function
  *   operand   := '(' operand ')' | word '(' operand { ',' operand } ')' | :value | path
@@ -22,15 +22,23 @@ import type {
   FunctionCall,
   Operand,
   ParsedCondition,
+  ParsedUpdate,
   PathElement,
   PathOperand,
   Span,
+  UpdateAction,
+  UpdateSection,
+  UpdateValue,
 } from './ast.js';
 import { ExpressionError } from './errors.js';
 import { isKeyword, type Token, type TokenKind, tokenize } from './tokenizer.js';
 
 /** Words that are grammar, never attribute or function names. */
 const KEYWORDS: ReadonlySet<string> = new Set(['AND', 'OR', 'NOT', 'BETWEEN', 'IN']);
+
+/** Update expressions also reserve their section keywords (`SET a = set` is a syntax error). */
+const UPDATE_SECTIONS: ReadonlySet<string> = new Set<UpdateSection>(['SET', 'REMOVE', 'ADD', 'DELETE']);
+const UPDATE_KEYWORDS: ReadonlySet<string> = new Set([...KEYWORDS, ...UPDATE_SECTIONS]);
 
 const COMPARATORS: ReadonlySet<TokenKind> = new Set<TokenKind>(['=', '<>', '<', '<=', '>', '>=']);
 
@@ -57,10 +65,82 @@ export class Parser {
   #pos = 0;
   #depth = 0;
   #redundantParentheses = false;
+  #keywords: ReadonlySet<string> = KEYWORDS;
 
   constructor(text: string) {
     this.#text = text;
     this.#tokens = tokenize(text);
+  }
+
+  /**
+   * Parses the whole text as an update expression:
+   *
+   *   update  := section { section } EOF
+   *   section := SET path '=' value { ',' path '=' value } | REMOVE path { ',' path }
+   *            | (ADD | DELETE) path :value { ',' path :value }
+   *   value   := term [ ('+' | '-') term ]
+   *   term    := '(' value ')' | operand
+   */
+  parseUpdate(): ParsedUpdate {
+    this.#keywords = UPDATE_KEYWORDS;
+    const actions: UpdateAction[] = [];
+    const seen = new Set<UpdateSection>();
+    let duplicateSection: UpdateSection | undefined;
+    do {
+      const keyword = this.#peek();
+      const section = keyword.text.toUpperCase() as UpdateSection;
+      if (keyword.kind !== 'word' || !UPDATE_SECTIONS.has(section)) throw this.syntaxError();
+      this.#advance();
+      if (seen.has(section)) duplicateSection ??= section;
+      seen.add(section);
+      for (;;) {
+        actions.push(this.#updateAction(section));
+        if (this.#peek().kind !== ',') break;
+        this.#advance();
+      }
+    } while (this.#peek().kind !== 'eof');
+    return { actions, duplicateSection };
+  }
+
+  #updateAction(section: UpdateSection): UpdateAction {
+    const path = this.#path();
+    switch (section) {
+      case 'SET':
+        this.#expect('=');
+        return { section, path, value: this.#updateValue() };
+      case 'REMOVE':
+        return { section, path };
+      case 'ADD':
+      case 'DELETE': {
+        const token = this.#expect('value');
+        return { section, path, value: { kind: 'value', placeholder: token.text, span: spanOf(token) } };
+      }
+    }
+  }
+
+  #updateValue(): UpdateValue {
+    const left = this.#updateTerm();
+    const operator = this.#peek();
+    if (operator.kind !== '+' && operator.kind !== '-') return left;
+    this.#advance();
+    const right = this.#updateTerm();
+    return {
+      kind: 'arithmetic',
+      operator: operator.kind,
+      left,
+      right,
+      span: { start: left.span.start, end: right.span.end },
+    };
+  }
+
+  #updateTerm(): UpdateValue {
+    if (this.#peek().kind !== '(') return this.#operand().node;
+    this.#advance();
+    this.#enter();
+    const inner = this.#updateValue();
+    this.#expect(')');
+    this.#depth--;
+    return inner;
   }
 
   /** Parses the whole text as a condition. Throws ExpressionError for syntax errors. */
@@ -121,7 +201,7 @@ export class Parser {
   #not(bare: boolean): Parsed<Group> {
     if (!isKeyword(this.#peek(), 'NOT')) return this.#primary(bare);
     this.#advance();
-    const operand = this.#conditionOf(this.#primary(false));
+    const operand = this.#conditionOf(this.#not(false));
     return { node: { kind: 'condition', condition: { kind: 'not', operand } }, wrapped: false };
   }
 
@@ -194,7 +274,7 @@ export class Parser {
       this.#advance();
       return { node: { kind: 'value', placeholder: token.text, span: spanOf(token) }, wrapped: false };
     }
-    if (token.kind === 'word' && this.#peek(1).kind === '(' && !KEYWORDS.has(token.text.toUpperCase())) {
+    if (token.kind === 'word' && this.#peek(1).kind === '(' && !this.#keywords.has(token.text.toUpperCase())) {
       return { node: this.#call(), wrapped: false };
     }
     return { node: this.#path(), wrapped: false };
@@ -247,7 +327,7 @@ export class Parser {
       return { kind: 'placeholder', text: token.text, span: spanOf(token) };
     }
     // Attribute names start with a letter; `_x` is a function-name shape only.
-    if (token.kind === 'word' && /^[A-Za-z]/.test(token.text) && !KEYWORDS.has(token.text.toUpperCase())) {
+    if (token.kind === 'word' && /^[A-Za-z]/.test(token.text) && !this.#keywords.has(token.text.toUpperCase())) {
       this.#advance();
       return { kind: 'attribute', text: token.text, span: spanOf(token) };
     }

@@ -1,14 +1,15 @@
 import type { Item } from '../attribute-value.js';
 import { consumedCapacity, type ReturnConsumedCapacity, readUnits } from '../capacity.js';
 import { validationError } from '../errors.js';
+import { ExpressionAttributes } from '../expressions/attributes.js';
 import { checkExpressionParams } from '../expressions/params.js';
 import { fromStored, storedKey } from '../item-codec.js';
 import { validateAttributeMap, validateKey } from '../item-validation.js';
-import { rejectUnsupported } from '../not-yet-supported.js';
 import type { Operation } from '../operation.js';
-import { projectAttributes, validateAttributesToGet } from '../projection.js';
+import { type Projection, projectPaths, requestedProjection } from '../projection.js';
 import { resolveTableName } from '../table-name.js';
 import type { OpenTable } from '../tables.js';
+import { openRecovered } from '../transact.js';
 
 export interface KeysAndAttributes {
   Keys: Record<string, unknown>[];
@@ -32,6 +33,7 @@ interface TableRequest {
   readonly requested: string;
   readonly request: KeysAndAttributes;
   readonly keys: Item[];
+  readonly projection: Projection | undefined;
 }
 
 export const batchGetItem: Operation<BatchGetItemInput> = {
@@ -43,7 +45,7 @@ export const batchGetItem: Operation<BatchGetItemInput> = {
     const planned: Array<TableRequest & { table: OpenTable; name: string }> = [];
     for (const request of requests) {
       const name = resolveTableName(request.requested, ctx);
-      const table = await env.tables.open(ctx.principal.accountId, name, ctx);
+      const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
       const { KeySchema, AttributeDefinitions } = table.definition;
       const keys = request.keys.map((key) => validateKey(key, KeySchema, AttributeDefinitions));
       planned.push({ ...request, keys, table, name });
@@ -54,7 +56,7 @@ export const batchGetItem: Operation<BatchGetItemInput> = {
     const capacity: unknown[] = [];
     let bytes = 0;
     let full = false;
-    for (const { requested, request, keys, table, name } of planned) {
+    for (const { requested, request, keys, table, name, projection } of planned) {
       const items: Item[] = [];
       const left: Item[] = [];
       let units = 0;
@@ -69,7 +71,7 @@ export const batchGetItem: Operation<BatchGetItemInput> = {
         units += readUnits(row?.size ?? 0, request.ConsistentRead === true);
         if (row) {
           bytes += row.size;
-          items.push(projectAttributes(fromStored(row), request.AttributesToGet));
+          items.push(projectPaths(fromStored(row), projection));
         }
       }
       responses[requested] = items;
@@ -92,7 +94,6 @@ function validateRequest(requestItems: Record<string, KeysAndAttributes>): Table
   const requests: TableRequest[] = [];
   let total = 0;
   for (const [requested, request] of Object.entries(requestItems)) {
-    rejectUnsupported('BatchGetItem', request, ['ProjectionExpression']);
     checkExpressionParams(request, { expressions: ['ProjectionExpression'], legacy: ['AttributesToGet'] });
     const seen = new Set<string>();
     const keys: Item[] = [];
@@ -104,8 +105,10 @@ function validateRequest(requestItems: Record<string, KeysAndAttributes>): Table
       if (++total > MAX_BATCH_GET_KEYS) throw validationError('Too many items requested for the BatchGetItem call');
       keys.push(key);
     }
-    if (request.AttributesToGet) validateAttributesToGet(request.AttributesToGet);
-    requests.push({ requested, request, keys });
+    const attributes = ExpressionAttributes.of(request.ExpressionAttributeNames, undefined);
+    const projection = requestedProjection(request, attributes);
+    attributes.assertAllUsed();
+    requests.push({ requested, request, keys, projection });
   }
   return requests;
 }

@@ -8,6 +8,7 @@ import { validateAttributeMap, validateItem, validateItemSize, validateKey } fro
 import type { Operation } from '../operation.js';
 import { resolveTableName } from '../table-name.js';
 import type { OpenTable } from '../tables.js';
+import { openRecovered } from '../transact.js';
 
 export interface WriteRequest {
   PutRequest?: { Item: Record<string, unknown> };
@@ -39,7 +40,7 @@ export const batchWriteItem: Operation<BatchWriteItemInput> = {
     const plans: Array<{ name: string; table: OpenTable; writes: PlannedWrite[] }> = [];
     for (const [requested, writes] of requests) {
       const name = resolveTableName(requested, ctx);
-      const table = await env.tables.open(ctx.principal.accountId, name, ctx);
+      const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
       plans.push({ name, table, writes: planWrites(writes, table) });
     }
 

@@ -1,11 +1,13 @@
 import type { Item } from '../attribute-value.js';
 import { consumedCapacity, type ReturnConsumedCapacity, readUnits } from '../capacity.js';
+import { ExpressionAttributes } from '../expressions/attributes.js';
+import { checkExpressionParams } from '../expressions/params.js';
 import { fromStored, storedKey } from '../item-codec.js';
 import { validateKey } from '../item-validation.js';
-import { rejectUnsupported } from '../not-yet-supported.js';
 import type { Operation } from '../operation.js';
-import { projectAttributes, validateAttributesToGet } from '../projection.js';
+import { projectPaths, requestedProjection } from '../projection.js';
 import { resolveTableName } from '../table-name.js';
+import { openRecovered } from '../transact.js';
 
 export interface GetItemInput {
   TableName: string;
@@ -13,19 +15,23 @@ export interface GetItemInput {
   AttributesToGet?: string[];
   ConsistentRead?: boolean;
   ReturnConsumedCapacity?: ReturnConsumedCapacity;
+  ProjectionExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
 }
 
 export const getItem: Operation<GetItemInput> = {
   name: 'GetItem',
   async execute({ input, ctx, env }) {
-    rejectUnsupported('GetItem', input, ['ProjectionExpression', 'ExpressionAttributeNames']);
     const name = resolveTableName(input.TableName, ctx);
-    if (input.AttributesToGet) validateAttributesToGet(input.AttributesToGet);
-    const table = await env.tables.open(ctx.principal.accountId, name, ctx);
+    checkExpressionParams(input, { expressions: ['ProjectionExpression'], legacy: ['AttributesToGet'] });
+    const attributes = ExpressionAttributes.of(input.ExpressionAttributeNames, undefined);
+    const projection = requestedProjection(input, attributes);
+    attributes.assertAllUsed();
+    const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     const key = validateKey(input.Key, table.definition.KeySchema, table.definition.AttributeDefinitions);
     const { hash, pk, sk } = storedKey(key, table.keys);
     const row = table.store.get(hash, pk, sk);
-    const item = row ? projectAttributes(fromStored(row), input.AttributesToGet) : undefined;
+    const item = row ? projectPaths(fromStored(row), projection) : undefined;
     return {
       ...(item ? { Item: item } : {}),
       ...consumedCapacity(

@@ -15,7 +15,10 @@ import { putItem } from './put-item.js';
 import { query } from './query.js';
 import { scan } from './scan.js';
 import { tagResource } from './tag-resource.js';
+import { transactGetItems } from './transact-get-items.js';
+import { transactWriteItems } from './transact-write-items.js';
 import { untagResource } from './untag-resource.js';
+import { updateItem } from './update-item.js';
 import { updateTable } from './update-table.js';
 
 export const operations: readonly Operation<never, unknown>[] = [
@@ -27,10 +30,13 @@ export const operations: readonly Operation<never, unknown>[] = [
   putItem,
   getItem,
   deleteItem,
+  updateItem,
   query,
   scan,
   batchGetItem,
   batchWriteItem,
+  transactWriteItems,
+  transactGetItems,
   tagResource,
   untagResource,
   listTagsOfResource,

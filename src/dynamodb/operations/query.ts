@@ -2,8 +2,10 @@ import { Buffer } from 'node:buffer';
 import type { KeyBound, RangeQuery } from '../../storage/table-file.js';
 import type { AttributeValue, Item } from '../attribute-value.js';
 import type { ReturnConsumedCapacity } from '../capacity.js';
+import { parseConditionExpression } from '../condition.js';
 import { invalidParameter, validationError } from '../errors.js';
 import { ExpressionAttributes } from '../expressions/attributes.js';
+import type { ResolvedCondition } from '../expressions/evaluate.js';
 import {
   checkKeyConditions,
   type KeyCondition,
@@ -14,7 +16,7 @@ import {
 import { checkExpressionParams } from '../expressions/params.js';
 import { storedKey } from '../item-codec.js';
 import { encodeKeyValue, hashPartition } from '../key-codec.js';
-import { rejectUnsupported } from '../not-yet-supported.js';
+import { type ConditionalOperator, filterCondition, type LegacyFilterCondition } from '../legacy.js';
 import type { Operation } from '../operation.js';
 import {
   checkSelect,
@@ -25,10 +27,11 @@ import {
   validateStartKey,
   validateStartKeyValues,
 } from '../paging.js';
-import { validateAttributesToGet } from '../projection.js';
+import { type Projection, requestedProjection, validateAttributesToGet } from '../projection.js';
 import { resolveTableName } from '../table-name.js';
 import type { KeyAttribute } from '../table-schema.js';
 import type { OpenTable } from '../tables.js';
+import { openRecovered } from '../transact.js';
 
 export interface QueryInput {
   TableName: string;
@@ -38,8 +41,8 @@ export interface QueryInput {
   Limit?: number;
   ConsistentRead?: boolean;
   KeyConditions?: Record<string, LegacyCondition>;
-  QueryFilter?: unknown;
-  ConditionalOperator?: string;
+  QueryFilter?: Record<string, LegacyFilterCondition>;
+  ConditionalOperator?: ConditionalOperator;
   ScanIndexForward?: boolean;
   ExclusiveStartKey?: Record<string, unknown>;
   ReturnConsumedCapacity?: ReturnConsumedCapacity;
@@ -53,16 +56,10 @@ export interface QueryInput {
 export const query: Operation<QueryInput> = {
   name: 'Query',
   async execute({ input, ctx, env }) {
-    rejectUnsupported('Query', input, [
-      'FilterExpression',
-      'ProjectionExpression',
-      'QueryFilter',
-      'ConditionalOperator',
-    ]);
     const name = resolveTableName(input.TableName, ctx);
-    const { conditions, startKey } = validateRequest(input);
+    const { conditions, startKey, projection, filter } = validateRequest(input);
 
-    const table = await env.tables.open(ctx.principal.accountId, name, ctx);
+    const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     if (input.IndexName !== undefined) {
       throw validationError(`The table does not have the specified index: ${input.IndexName}`);
     }
@@ -72,7 +69,8 @@ export const query: Operation<QueryInput> = {
       table,
       tableName: name,
       select: input.Select,
-      attributesToGet: input.AttributesToGet,
+      projection,
+      filter,
       consistentRead: input.ConsistentRead,
       returnConsumedCapacity: input.ReturnConsumedCapacity,
     });
@@ -80,7 +78,14 @@ export const query: Operation<QueryInput> = {
 };
 
 /** Everything DynamoDB checks before it looks at the table, in its order. */
-function validateRequest(input: QueryInput): { conditions: KeyCondition[]; startKey?: Item } {
+interface QueryPlan {
+  readonly conditions: KeyCondition[];
+  readonly startKey?: Item;
+  readonly projection?: Projection;
+  readonly filter?: ResolvedCondition;
+}
+
+function validateRequest(input: QueryInput): QueryPlan {
   checkSelect(input, '1 validation error detected: ');
   checkExpressionParams(input, {
     expressions: ['ProjectionExpression', 'FilterExpression', 'KeyConditionExpression'],
@@ -95,6 +100,11 @@ function validateRequest(input: QueryInput): { conditions: KeyCondition[]; start
   }
 
   const attributes = ExpressionAttributes.of(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
+  const projection = requestedProjection(input, attributes);
+  const filter =
+    input.FilterExpression !== undefined
+      ? parseConditionExpression('FilterExpression', input.FilterExpression, attributes)
+      : undefined;
   let conditions: KeyCondition[];
   if (input.KeyConditionExpression !== undefined) {
     conditions = parseKeyConditionExpression(input.KeyConditionExpression, attributes);
@@ -104,7 +114,8 @@ function validateRequest(input: QueryInput): { conditions: KeyCondition[]; start
     attributes.assertAllUsed();
     conditions = legacyKeyConditions(input.KeyConditions ?? {});
   }
-  return startKey ? { conditions, startKey } : { conditions };
+  const legacyFilter = filterCondition(input.QueryFilter, input.ConditionalOperator);
+  return { conditions, startKey, projection, filter: filter ?? legacyFilter };
 }
 
 const NOT_INDEXABLE = new Set(['NULL', 'NOT_NULL', 'NE', 'CONTAINS', 'NOT_CONTAINS', 'IN']);

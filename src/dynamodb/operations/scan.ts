@@ -1,10 +1,13 @@
 import type { ScanRange } from '../../storage/table-file.js';
 import type { Item } from '../attribute-value.js';
 import type { ReturnConsumedCapacity } from '../capacity.js';
+import { parseConditionExpression } from '../condition.js';
 import { validationError } from '../errors.js';
+import { ExpressionAttributes } from '../expressions/attributes.js';
+import type { ResolvedCondition } from '../expressions/evaluate.js';
 import { checkExpressionParams } from '../expressions/params.js';
 import { storedKey } from '../item-codec.js';
-import { rejectUnsupported } from '../not-yet-supported.js';
+import { type ConditionalOperator, filterCondition, type LegacyFilterCondition } from '../legacy.js';
 import type { Operation } from '../operation.js';
 import {
   checkSelect,
@@ -15,9 +18,10 @@ import {
   validateStartKey,
   validateStartKeyValues,
 } from '../paging.js';
-import { validateAttributesToGet } from '../projection.js';
+import { type Projection, requestedProjection, validateAttributesToGet } from '../projection.js';
 import { resolveTableName } from '../table-name.js';
 import type { OpenTable } from '../tables.js';
+import { openRecovered } from '../transact.js';
 
 export interface ScanInput {
   TableName: string;
@@ -25,8 +29,8 @@ export interface ScanInput {
   AttributesToGet?: string[];
   Limit?: number;
   Select?: Select;
-  ScanFilter?: unknown;
-  ConditionalOperator?: string;
+  ScanFilter?: Record<string, LegacyFilterCondition>;
+  ConditionalOperator?: ConditionalOperator;
   ExclusiveStartKey?: Record<string, unknown>;
   ReturnConsumedCapacity?: ReturnConsumedCapacity;
   TotalSegments?: number;
@@ -44,11 +48,10 @@ const HASH_SPACE = 2 ** 32;
 export const scan: Operation<ScanInput> = {
   name: 'Scan',
   async execute({ input, ctx, env }) {
-    rejectUnsupported('Scan', input, ['FilterExpression', 'ProjectionExpression', 'ScanFilter', 'ConditionalOperator']);
     const name = resolveTableName(input.TableName, ctx);
-    const startKey = validateRequest(input);
+    const { startKey, projection, filter } = validateRequest(input);
 
-    const table = await env.tables.open(ctx.principal.accountId, name, ctx);
+    const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     if (input.IndexName !== undefined) {
       if (startKey) throw invalidStartKey();
       throw validationError(`The table does not have the specified index: ${input.IndexName}`);
@@ -59,7 +62,8 @@ export const scan: Operation<ScanInput> = {
       table,
       tableName: name,
       select: input.Select,
-      attributesToGet: input.AttributesToGet,
+      projection,
+      filter,
       consistentRead: input.ConsistentRead,
       returnConsumedCapacity: input.ReturnConsumedCapacity,
     });
@@ -67,7 +71,13 @@ export const scan: Operation<ScanInput> = {
 };
 
 /** Everything DynamoDB checks before it looks at the table, in its order. */
-function validateRequest(input: ScanInput): Item | undefined {
+interface ScanPlan {
+  readonly startKey?: Item;
+  readonly projection?: Projection;
+  readonly filter?: ResolvedCondition;
+}
+
+function validateRequest(input: ScanInput): ScanPlan {
   checkSelect(input, '');
   checkExpressionParams(input, {
     expressions: ['ProjectionExpression', 'FilterExpression'],
@@ -94,7 +104,14 @@ function validateRequest(input: ScanInput): Item | undefined {
       );
     }
   }
-  return startKey;
+  const attributes = ExpressionAttributes.of(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
+  const projection = requestedProjection(input, attributes);
+  const filter =
+    input.FilterExpression !== undefined
+      ? parseConditionExpression('FilterExpression', input.FilterExpression, attributes)
+      : filterCondition(input.ScanFilter, input.ConditionalOperator);
+  attributes.assertAllUsed();
+  return { startKey, projection, filter };
 }
 
 /** The segment's slice of the hash space, resumed after the ExclusiveStartKey. */

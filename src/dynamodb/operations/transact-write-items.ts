@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { AwsError } from '../../http/aws-error.js';
+import { consumedCapacity, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
+import { validationError } from '../errors.js';
+import { itemSize } from '../item-validation.js';
+import type { DynamoDbEnvironment, Operation } from '../operation.js';
+import { resolveTableName } from '../table-name.js';
+import { commitTables, openRecovered, type TableWrites } from '../transact.js';
+import {
+  type BoundAction,
+  bindAction,
+  evaluateAction,
+  type Outcome,
+  prepareAction,
+  type TransactWriteItem,
+} from '../transact-write.js';
+
+export interface TransactWriteItemsInput {
+  TransactItems: TransactWriteItem[];
+  ReturnConsumedCapacity?: ReturnConsumedCapacity;
+  ReturnItemCollectionMetrics?: string;
+  ClientRequestToken?: string;
+}
+
+/** DynamoDB's limit on the aggregate size of the items a transaction writes. */
+export const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
+/** How long a ClientRequestToken makes a repeated request idempotent. */
+export const TOKEN_LIFETIME_MS = 10 * 60 * 1000;
+
+const DYNAMODB = 'com.amazonaws.dynamodb.v20120810';
+
+interface Remembered {
+  readonly fingerprint: string;
+  readonly expiresAt: number;
+  readonly response: object;
+}
+
+/** Per server (environment): account/token → the successful request it answered. */
+const tokens = new WeakMap<DynamoDbEnvironment, Map<string, Remembered>>();
+
+export const transactWriteItems: Operation<TransactWriteItemsInput> = {
+  name: 'TransactWriteItems',
+  async execute({ input, ctx, env }) {
+    const account = ctx.principal.accountId;
+    const seen = tokens.get(env) ?? new Map<string, Remembered>();
+    tokens.set(env, seen);
+    const now = env.clock.now();
+    for (const [token, entry] of seen) if (entry.expiresAt <= now) seen.delete(token);
+    const tokenKey = input.ClientRequestToken === undefined ? undefined : `${account}/${input.ClientRequestToken}`;
+    const fingerprint = JSON.stringify(input.TransactItems);
+    const earlier = tokenKey === undefined ? undefined : seen.get(tokenKey);
+    if (earlier) {
+      if (earlier.fingerprint !== fingerprint) {
+        throw new AwsError(
+          'IdempotentParameterMismatchException',
+          'DynamoDB rejected the request because you retried a request with a different payload but with an idempotent token that was already used.',
+          400,
+          DYNAMODB,
+        );
+      }
+      return earlier.response;
+    }
+
+    const prepared = input.TransactItems.map(prepareAction);
+    const size = prepared.reduce((sum, a) => sum + (a.kind === 'Put' ? itemSize(a.item) : 0), 0);
+    if (size > MAX_TRANSACTION_BYTES) {
+      throw validationError(
+        'Collection size of items exceeded, which can also be caused by the aggregate size of the items in the transaction exceeding the 4MB limit',
+      );
+    }
+    const actions: BoundAction[] = [];
+    const identities = new Set<string>();
+    for (const action of prepared) {
+      const name = resolveTableName(action.tableName, ctx);
+      const bound = bindAction(action, await openRecovered(env, ctx, account, name));
+      const identity = `${bound.table.definition.TableId}/${bound.key.pk.toString('hex')}/${bound.key.sk.toString('hex')}`;
+      if (identities.has(identity))
+        throw validationError('Transaction request cannot include multiple operations on one item');
+      identities.add(identity);
+      actions.push(bound);
+    }
+
+    // From here to the commit nothing awaits, so no other request sees or changes these items in between.
+    const outcomes = actions.map(evaluateAction);
+    if (outcomes.some((o) => 'reason' in o)) throw cancelled(outcomes);
+    commitTables(randomUUID(), groupByTable(actions, outcomes, account));
+
+    const response = capacity(input.ReturnConsumedCapacity, actions, outcomes);
+    if (tokenKey !== undefined) seen.set(tokenKey, { fingerprint, expiresAt: now + TOKEN_LIFETIME_MS, response });
+    return response;
+  },
+};
+
+function cancelled(outcomes: readonly Outcome[]): AwsError {
+  const reasons = outcomes.map((o) => ('reason' in o ? o.reason : { Code: 'None' }));
+  const error = new AwsError(
+    'TransactionCanceledException',
+    `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+    400,
+    DYNAMODB,
+  );
+  error.details = { CancellationReasons: reasons };
+  return error;
+}
+
+function groupByTable(actions: readonly BoundAction[], outcomes: readonly Outcome[], account: string): TableWrites[] {
+  const byTable = new Map<string, TableWrites & { writes: NonNullable<TableWrites['writes']>[number][] }>();
+  actions.forEach((action, i) => {
+    const outcome = outcomes[i] as Outcome;
+    const id = action.table.definition.TableId;
+    let group = byTable.get(id);
+    if (!group) {
+      group = { account, table: action.table, store: action.table.store, writes: [] };
+      byTable.set(id, group);
+    }
+    if ('write' in outcome && outcome.write) group.writes.push(outcome.write);
+  });
+  return [...byTable.values()];
+}
+
+/** Transactional writes cost twice the units of plain ones. */
+function capacity(
+  mode: ReturnConsumedCapacity | undefined,
+  actions: readonly BoundAction[],
+  outcomes: readonly Outcome[],
+) {
+  if (mode !== 'TOTAL' && mode !== 'INDEXES') return {};
+  const units = new Map<string, number>();
+  actions.forEach((action, i) => {
+    const outcome = outcomes[i] as Outcome;
+    const bytes = 'size' in outcome ? outcome.size : 0;
+    const name = action.table.definition.TableName;
+    units.set(name, (units.get(name) ?? 0) + 2 * writeUnits(bytes));
+  });
+  return {
+    ConsumedCapacity: [...units].map(([name, n]) => consumedCapacity(mode, name, n, 'write').ConsumedCapacity),
+  };
+}

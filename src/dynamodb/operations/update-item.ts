@@ -1,0 +1,110 @@
+import type { AttributeValue, Item } from '../attribute-value.js';
+import { consumedCapacity, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
+import { conditionFailed, type WriteConditionInput, writeCondition } from '../condition.js';
+import type { DocumentPath } from '../document.js';
+import { invalidParameter, validationError } from '../errors.js';
+import { ExpressionAttributes } from '../expressions/attributes.js';
+import { evaluateCondition, type ResolvedCondition } from '../expressions/evaluate.js';
+import { checkExpressionParams } from '../expressions/params.js';
+import { parseUpdateExpression } from '../expressions/update.js';
+import { fromStored, storedKey, toStored } from '../item-codec.js';
+import { itemSize, MAX_ITEM_SIZE, validateAttributeMap, validateKey } from '../item-validation.js';
+import {
+  type AttributeUpdate,
+  applyAttributeUpdates,
+  attributeUpdates,
+  type LegacyAttributeUpdate,
+} from '../legacy.js';
+import type { Operation } from '../operation.js';
+import { type ReturnValues, returnedAttributes } from '../return-values.js';
+import { resolveTableName } from '../table-name.js';
+import type { OpenTable } from '../tables.js';
+import { openRecovered } from '../transact.js';
+import { applyUpdate } from '../update.js';
+
+export interface UpdateItemInput extends WriteConditionInput {
+  TableName: string;
+  Key: Record<string, unknown>;
+  AttributeUpdates?: Record<string, LegacyAttributeUpdate>;
+  UpdateExpression?: string;
+  ReturnValues?: ReturnValues;
+  ReturnConsumedCapacity?: ReturnConsumedCapacity;
+  ReturnValuesOnConditionCheckFailure?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+}
+
+/** An update checked as far as it can be without the table: what to do, on what condition. */
+export interface PreparedUpdate {
+  readonly key: Item;
+  readonly condition: ResolvedCondition | undefined;
+  /** The top-level attributes and document paths the update writes (UPDATED_OLD/NEW). */
+  readonly paths: readonly DocumentPath[];
+  apply(old: Item | undefined): Item;
+}
+
+/** Everything UpdateItem checks before it looks at the table, in DynamoDB's order. */
+export function prepareUpdate(input: Omit<UpdateItemInput, 'TableName'>): PreparedUpdate {
+  checkExpressionParams(input, {
+    expressions: ['UpdateExpression', 'ConditionExpression'],
+    legacy: ['AttributeUpdates', 'Expected', 'ConditionalOperator'],
+  });
+  const key = validateAttributeMap(input.Key);
+  const legacy = input.AttributeUpdates ? attributeUpdates(input.AttributeUpdates) : undefined;
+  const attributes = ExpressionAttributes.of(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
+  const actions =
+    input.UpdateExpression !== undefined ? parseUpdateExpression(input.UpdateExpression, attributes) : undefined;
+  const condition = writeCondition(input, attributes);
+  attributes.assertAllUsed();
+  if (actions) {
+    return { key, condition, paths: actions.map((a) => a.path), apply: (old) => applyUpdate(old, actions) };
+  }
+  const updates: readonly AttributeUpdate[] = legacy ?? [];
+  return { key, condition, paths: updates.map((u) => [u.name]), apply: (old) => applyAttributeUpdates(old, updates) };
+}
+
+/** The checks that need the table: the key, and no update of key attributes. */
+export function checkUpdateAgainstTable(update: PreparedUpdate, table: OpenTable): Item {
+  const key = validateKey(update.key, table.definition.KeySchema, table.definition.AttributeDefinitions);
+  for (const path of update.paths) {
+    const [name] = path;
+    if (typeof name === 'string' && Object.hasOwn(key, name)) {
+      throw invalidParameter(`Cannot update attribute ${name}. This attribute is part of the key`);
+    }
+  }
+  return key;
+}
+
+/** The new item: the update applied to the old one (or to just the key), within the size limit. */
+export function updatedItem(update: PreparedUpdate, key: Item, old: Item | undefined): Item {
+  const item = { ...update.apply(old ?? key), ...key } as Record<string, AttributeValue>;
+  if (itemSize(item) > MAX_ITEM_SIZE)
+    throw validationError('Item size to update has exceeded the maximum allowed size');
+  return item;
+}
+
+export const updateItem: Operation<UpdateItemInput> = {
+  name: 'UpdateItem',
+  async execute({ input, ctx, env }) {
+    const name = resolveTableName(input.TableName, ctx);
+    const update = prepareUpdate(input);
+    const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
+    const key = checkUpdateAgainstTable(update, table);
+    const stored = storedKey(key, table.keys);
+    const { old, item, units } = table.store.transaction(() => {
+      const existing = table.store.get(stored.hash, stored.pk, stored.sk);
+      const before = existing && fromStored(existing);
+      if (update.condition && !evaluateCondition(update.condition, before)) {
+        throw conditionFailed(before, input.ReturnValuesOnConditionCheckFailure);
+      }
+      const after = updatedItem(update, key, before);
+      const row = toStored(after, table.keys);
+      table.store.put(row);
+      return { old: before, item: after, units: writeUnits(Math.max(row.size, existing?.size ?? 0)) };
+    });
+    return {
+      ...returnedAttributes(input.ReturnValues, old, item, update.paths),
+      ...consumedCapacity(input.ReturnConsumedCapacity, name, units, 'write'),
+    };
+  },
+};
