@@ -4,6 +4,7 @@
  * (with a manual clock).
  */
 import type { AddressInfo } from 'node:net';
+import { createAuditTrail } from './cloudtrail/index.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
@@ -44,7 +45,7 @@ export interface RunningServer {
   readonly host: string;
   readonly port: number;
   readonly endpoint: string;
-  /** Runs the background key check now (inaccessible tables, archival, expired cached keys). */
+  /** Runs the background work now: key checks (inaccessible tables, archival, expired cached keys), closing audit hours. */
   sweep(): Promise<void>;
   /** Stops accepting requests, answers those in flight, then closes every file. */
   close(): Promise<void>;
@@ -67,6 +68,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Late-bound: the metrics read the tables, which are built after the key service they count.
   let tables: TableManager | undefined;
   const metrics = new Metrics(() => tables?.summaries() ?? []);
+  const audit = createAuditTrail({
+    root,
+    clock,
+    region: options.region,
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+  });
+  // Each KMS call is appended durably to the trail before its response is sent.
+  kms.onCall((event) => audit.record(event));
   kms.onCall((event) => metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success'));
   const keys = new TableKeyService(
     kms,
@@ -91,7 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ? new StrictAuthenticator([...options.auth.accounts], clock)
       : new LocalAuthenticator();
   const http = createHttpServer({
-    services: [dynamodb, kms.handler],
+    services: [dynamodb, kms.handler, ...audit.handlers],
     authenticator,
     region: options.region,
     getRoutes: new Map([['/metrics', () => metrics.render()]]),
@@ -109,7 +118,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { port } = http.server.address() as AddressInfo;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
 
-  const sweep = () => tableManager.sweep();
+  const sweep = async () => {
+    await tableManager.sweep();
+    await audit.sweep();
+  };
   const interval = options.sweepIntervalMs ?? 60_000;
   const timer =
     interval > 0
@@ -136,6 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await tableManager.close();
         keys.close();
         kms.close();
+        await audit.close();
         root.destroy();
       })();
       return closing;

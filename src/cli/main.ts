@@ -2,6 +2,7 @@
 /** The `sealdb` command. */
 import { Command } from 'commander';
 import { startServer } from '../server.js';
+import { registerAuditCommands } from './audit.js';
 import { resolveConfig, type StartFlags } from './config.js';
 
 const program = new Command();
@@ -51,6 +52,8 @@ program
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+
+registerAuditCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`sealdb: ${error instanceof Error ? error.message : String(error)}`);

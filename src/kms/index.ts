@@ -30,7 +30,7 @@ export interface KmsService {
   /**
    * Audit hook for issue #5: called once per KMS call, success or failure, after it completes and
    * before the response is sent. Events never carry plaintext, ciphertext or key material.
-   * A listener that throws is reported on stderr; the call's outcome stands.
+   * A listener that throws fails the call with KMSInternalException: no call answers without its record.
    */
   onCall(listener: (event: KmsCallEvent) => void | Promise<void>): void;
   /**

@@ -274,8 +274,9 @@ export class KmsServiceImpl {
       try {
         await listener(event);
       } catch (listenerError) {
-        // An audit sink failure must not turn a completed key operation into an error for the caller.
+        // Fail closed: no KMS call answers without its audit record (e.g. on a full disk).
         console.error(`kms: audit listener failed for ${operation}: ${(listenerError as Error).message}`);
+        throw internalError();
       }
     }
   }

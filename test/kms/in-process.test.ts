@@ -351,7 +351,7 @@ describe('audit events', () => {
     }
   });
 
-  test('write calls log their responses; RetireGrant logs the grant id only; listener failures do not fail calls', async () => {
+  test('write calls log their responses; RetireGrant logs the grant id only; a failing audit listener fails the call (no answer without a record)', async () => {
     events.length = 0;
     const created = await kms.call(
       'CreateKey',
@@ -387,7 +387,7 @@ describe('audit events', () => {
     const originalError = console.error;
     console.error = () => {};
     try {
-      await kms.call('DescribeKey', { KeyId: arn }, as(alice));
+      await assert.rejects(kms.call('DescribeKey', { KeyId: arn }, as(alice)), { name: 'KMSInternalException' });
     } finally {
       console.error = originalError;
     }

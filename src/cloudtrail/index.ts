@@ -1,0 +1,89 @@
+/**
+ * sealdb's audit trail: every KMS call becomes a CloudTrail record in the caller's (and the key
+ * owner's) account trail, kept in hourly log files with signed, hash-chained digests, and served
+ * by the CloudTrail LookupEvents API.
+ *
+ * Wiring: `kms.onCall((event) => audit.record(event))`, mount `audit.handlers` on the shared port,
+ * call `audit.sweep()` periodically (it closes finished hours and writes their digests), and
+ * `audit.close()` after the HTTP server has drained and before the root of trust is destroyed.
+ */
+import type { Clock } from '../core/clock.js';
+import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import type { ServiceHandler } from '../http/service.js';
+import type { KmsCallEvent } from '../kms/index.js';
+import { MemoryTrailStore } from './memory-store.js';
+import { NextTokenCodec } from './next-token.js';
+import { toDeliveries } from './record.js';
+import { createCloudTrailHandler } from './service.js';
+import type { TrailStore } from './trail-source.js';
+import { DiskTrailStore } from './trail-store.js';
+
+export type { CloudTrailRecord } from './record.js';
+
+export interface AuditTrailOptions {
+  /** undefined = in memory: lookups work, nothing is written, no digests. */
+  readonly dataDir?: string;
+  readonly root: RootOfTrust;
+  readonly clock: Clock;
+  readonly region: string;
+  /** Told about damage found while running (a file set aside, a chain restarted); default stderr. */
+  readonly onWarning?: (message: string) => void;
+}
+
+export interface AuditTrail {
+  /** The CloudTrail API under its model's target prefix (botocore, the AWS CLI). */
+  readonly handler: ServiceHandler;
+  /**
+   * `handler` plus the same service under `CloudTrail_20131101`, the target prefix the AWS SDK for
+   * JavaScript v3 sends (`X-Amz-Target: CloudTrail_20131101.LookupEvents`): mount all of these.
+   */
+  readonly handlers: readonly ServiceHandler[];
+  /** Resolves once the call's record is durably appended to every trail it belongs to. */
+  record(event: KmsCallEvent): Promise<void>;
+  /** Closes finished hours and writes their digests (also happens lazily on record and lookup). */
+  sweep(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const SHORT_TARGET_PREFIX = 'CloudTrail_20131101';
+const NEXT_TOKEN_PURPOSE = 'sealdb/cloudtrail-next-token/v1';
+
+export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
+  const disk =
+    options.dataDir === undefined
+      ? undefined
+      : new DiskTrailStore({
+          dataDir: options.dataDir,
+          root: options.root,
+          clock: options.clock,
+          region: options.region,
+          ...(options.onWarning ? { warn: options.onWarning } : {}),
+        });
+  const store: TrailStore = disk ?? new MemoryTrailStore(options.clock);
+  const key = options.root.deriveKey(NEXT_TOKEN_PURPOSE);
+  const tokens = new NextTokenCodec(key);
+  key.fill(0);
+  const handler = createCloudTrailHandler({
+    source: store,
+    tokens,
+    clock: options.clock,
+    beforeLookup: () => store.closeFinishedHours(),
+    signer: async () => disk?.signer(),
+  });
+  return {
+    handler,
+    handlers: [handler, { ...handler, targetPrefix: SHORT_TARGET_PREFIX }],
+    async record(event) {
+      const deliveries = toDeliveries(event);
+      if (deliveries.length > 0) await store.append(deliveries);
+    },
+    sweep: () => store.closeFinishedHours(),
+    async close() {
+      try {
+        await store.close();
+      } finally {
+        tokens.destroy();
+      }
+    },
+  };
+}

@@ -1,0 +1,21 @@
+/**
+ * What lookups read and what the audit hook writes: records per account, grouped by the hour
+ * they were appended in. Within an hour records keep append order, so `(hour, index)` is a stable
+ * position that pagination can resume from.
+ */
+import type { CloudTrailRecord, Delivery } from './record.js';
+
+export interface TrailSource {
+  /** Starts of the hours holding records for the account, ascending. */
+  hours(accountId: string): Promise<readonly number[]>;
+  /** The hour's records in append order (oldest first). */
+  readHour(accountId: string, hour: number): Promise<readonly CloudTrailRecord[]>;
+}
+
+export interface TrailStore extends TrailSource {
+  /** Resolves once every delivery is durably stored. */
+  append(deliveries: readonly Delivery[]): Promise<void>;
+  /** Closes hours the clock has left and writes their digests (also done lazily on append). */
+  closeFinishedHours(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,370 @@
+/**
+ * The durable trail: per account and hour, records are appended (and fsync'd) to an open hour
+ * file; when the clock leaves the hour the file becomes CloudTrail's gzip `{"Records":[...]}` log
+ * file, and a signed digest chains the hour to the one before. Hours are closed lazily, on append
+ * and lookup, and by `closeFinishedHours` (the server's periodic sweep); a restart first finishes
+ * whatever a crash interrupted.
+ *
+ * Crash safety: a closed log file is written under a temporary name and renamed (the commit point)
+ * before its open hour file is removed, so after a crash either copy may remain but never neither;
+ * an open hour file whose log file exists is simply removed on restart.
+ */
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Clock } from '../core/clock.js';
+import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import type { DigestLogFile } from './digest.js';
+import { type ChainState, chainState, logFileEntry, writeDigest } from './digest-writer.js';
+import { removeDurably } from './durable-fs.js';
+import { HOUR_MS, hourStart, logObjectKey, openHourPath, uniqueSuffix } from './layout.js';
+import { OpenHourFile } from './open-hour.js';
+import type { CloudTrailRecord, Delivery } from './record.js';
+import { SealError, TrailCipher } from './sealed-file.js';
+import { DigestSigner } from './signing-key.js';
+import { type DigestFileRef, type OpenHourRef, TrailFiles, TrailFormatError } from './trail-files.js';
+import type { TrailStore } from './trail-source.js';
+
+export const TRAIL_FOLDER = 'cloudtrail';
+/** Closed log files kept parsed for lookups. */
+const CACHED_LOG_FILES = 64;
+
+export interface DiskTrailStoreOptions {
+  readonly dataDir: string;
+  readonly root: RootOfTrust;
+  readonly clock: Clock;
+  readonly region: string;
+  /** Told about damage found while running (a quarantined file); defaults to stderr. */
+  readonly warn?: (message: string) => void;
+}
+
+interface OpenHour {
+  readonly hour: number;
+  readonly path: string;
+  readonly file: OpenHourFile;
+  readonly records: CloudTrailRecord[];
+}
+
+interface AccountTrail {
+  open: OpenHour | undefined;
+  /** Hour → closed log files (object keys) of that hour. */
+  readonly closed: Map<number, string[]>;
+  /** Undefined until the account's first record starts its chain. */
+  chain: ChainState | undefined;
+}
+
+export class DiskTrailStore implements TrailStore {
+  readonly #root: RootOfTrust;
+  readonly #clock: Clock;
+  readonly #region: string;
+  readonly #trailDir: string;
+  readonly #cipher: TrailCipher;
+  readonly #files: TrailFiles;
+  readonly #warn: (message: string) => void;
+  readonly #accounts = new Map<string, AccountTrail>();
+  /** Digest entries of log files this process closed, until their digest is written. */
+  readonly #entries = new Map<string, DigestLogFile>();
+  readonly #cache = new Map<string, CloudTrailRecord[]>();
+  #signer: Promise<DigestSigner> | undefined;
+  #ready: Promise<void> | undefined;
+  /** Serializes everything that changes which files exist (appends only enqueue under it). */
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: DiskTrailStoreOptions) {
+    this.#root = options.root;
+    this.#clock = options.clock;
+    this.#region = options.region;
+    this.#trailDir = join(options.dataDir, TRAIL_FOLDER);
+    this.#cipher = new TrailCipher(options.root);
+    this.#files = new TrailFiles(this.#trailDir, this.#cipher);
+    this.#warn = options.warn ?? ((message) => console.error(`sealdb: audit trail: ${message}`));
+  }
+
+  /** The signing key (created with the first record); undefined while the trail is empty. */
+  async signer(): Promise<DigestSigner | undefined> {
+    return this.#exclusive(async () => {
+      await this.#ensureReady();
+      return this.#accounts.size > 0 ? this.#getSigner() : undefined;
+    });
+  }
+
+  async append(deliveries: readonly Delivery[]): Promise<void> {
+    if (this.#closed) throw new Error('the audit trail is closed');
+    const writes = await this.#exclusive(async () => {
+      await this.#ensureReady();
+      const now = hourStart(this.#clock.now());
+      await this.#closeHoursBefore(now);
+      const out: Promise<void>[] = [];
+      for (const { accountId, record } of deliveries) {
+        const trail = this.#account(accountId);
+        // Never append to an hour that already has its digest, even if the clock stepped back.
+        const hour = Math.max(now, trail.chain?.nextStart ?? now, trail.open?.hour ?? now);
+        const open = await this.#openHour(accountId, trail, hour);
+        out.push(
+          open.file.append(Buffer.from(JSON.stringify(record), 'utf8')).then(
+            () => {
+              open.records.push(record);
+            },
+            (error: unknown) => {
+              this.#discard(trail, open);
+              throw error;
+            },
+          ),
+        );
+      }
+      return out;
+    });
+    await Promise.all(writes);
+  }
+
+  async closeFinishedHours(): Promise<void> {
+    if (this.#closed) return;
+    await this.#exclusive(async () => {
+      await this.#ensureReady();
+      await this.#closeHoursBefore(hourStart(this.#clock.now()));
+    });
+  }
+
+  async hours(accountId: string): Promise<readonly number[]> {
+    return this.#exclusive(async () => {
+      await this.#ensureReady();
+      const trail = this.#accounts.get(accountId);
+      if (!trail) return [];
+      const hours = [...trail.closed.keys()];
+      if (trail.open) hours.push(trail.open.hour);
+      return [...new Set(hours)].sort((a, b) => a - b);
+    });
+  }
+
+  async readHour(accountId: string, hour: number): Promise<readonly CloudTrailRecord[]> {
+    return this.#exclusive(async () => {
+      await this.#ensureReady();
+      const trail = this.#accounts.get(accountId);
+      if (!trail) return [];
+      if (trail.open?.hour === hour) return [...trail.open.records];
+      const out: CloudTrailRecord[] = [];
+      for (const key of trail.closed.get(hour) ?? []) out.push(...(await this.#readLog(key)));
+      return out;
+    });
+  }
+
+  /** Closes the hours the clock has left; the current hour stays open on disk for the next start. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#exclusive(async () => {
+        if (!this.#ready) return;
+        await this.#ready;
+        await this.#closeHoursBefore(hourStart(this.#clock.now()));
+        for (const trail of this.#accounts.values()) {
+          await trail.open?.file.close();
+          trail.open = undefined;
+        }
+      });
+    } finally {
+      this.#cipher.destroy();
+    }
+  }
+
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #ensureReady(): Promise<void> {
+    this.#ready ??= this.#recover();
+    return this.#ready;
+  }
+
+  #getSigner(): Promise<DigestSigner> {
+    this.#signer ??= DigestSigner.loadOrCreate(this.#trailDir, this.#root, this.#clock.now());
+    return this.#signer;
+  }
+
+  #account(accountId: string): AccountTrail {
+    let trail = this.#accounts.get(accountId);
+    if (!trail) {
+      trail = { open: undefined, closed: new Map(), chain: undefined };
+      this.#accounts.set(accountId, trail);
+    }
+    return trail;
+  }
+
+  /** Rebuilds the state from the files: closed logs, each chain's newest digest, open hours. */
+  async #recover(): Promise<void> {
+    const listing = await this.#files.list();
+    for (const log of listing.logs) {
+      if (log.key.region !== this.#region) continue;
+      const closed = this.#account(log.key.accountId).closed;
+      closed.set(log.key.hour, [...(closed.get(log.key.hour) ?? []), log.objectKey]);
+    }
+    const newest = new Map<string, DigestFileRef>();
+    for (const digest of listing.digests) {
+      if (digest.key.region !== this.#region) continue;
+      const current = newest.get(digest.key.accountId);
+      if (!current || digest.key.end > current.key.end) newest.set(digest.key.accountId, digest);
+    }
+    for (const [accountId, digest] of newest) this.#account(accountId).chain = await this.#chainAfter(digest);
+    for (const ref of await this.#files.openHours()) {
+      if (ref.region === this.#region) await this.#adopt(ref);
+    }
+    for (const trail of this.#accounts.values()) {
+      if (trail.chain) continue;
+      const hours = [...trail.closed.keys(), ...(trail.open ? [trail.open.hour] : [])];
+      if (hours.length > 0) trail.chain = { nextStart: Math.min(...hours), previous: undefined };
+    }
+  }
+
+  /**
+   * The chain continues from the newest digest. If that digest is damaged, a new chain starts
+   * after it (verify reports the damage); refusing to record anything more would be worse.
+   */
+  async #chainAfter(newest: DigestFileRef): Promise<ChainState> {
+    try {
+      return await chainState(this.#files, newest);
+    } catch (error) {
+      if (!isDamage(error)) throw error;
+      this.#warn(`digest ${newest.objectKey} is damaged (${(error as Error).message}); starting a new chain after it`);
+      return { nextStart: newest.key.end, previous: undefined };
+    }
+  }
+
+  /** Takes over an open hour file left by an earlier run. */
+  async #adopt(ref: OpenHourRef): Promise<void> {
+    const trail = this.#account(ref.accountId);
+    if (trail.open) await this.#finalize(ref.accountId, trail);
+    if (trail.closed.has(ref.hour)) {
+      // The run that wrote the log file stopped before removing its source.
+      await removeDurably(this.#files.path(ref.path));
+      return;
+    }
+    try {
+      const { file, frames } = await OpenHourFile.open(this.#files.path(ref.path), ref.path, this.#cipher);
+      const records = frames.map((frame) => JSON.parse(frame.toString('utf8')) as CloudTrailRecord);
+      trail.open = { hour: ref.hour, path: ref.path, file, records };
+    } catch (error) {
+      if (!(error instanceof SealError)) throw error;
+      await this.#quarantine(ref.path, error);
+    }
+  }
+
+  async #openHour(accountId: string, trail: AccountTrail, hour: number): Promise<OpenHour> {
+    if (trail.open?.hour === hour) return trail.open;
+    if (trail.open) await this.#finalize(accountId, trail);
+    if (!trail.chain) {
+      trail.chain = { nextStart: hour, previous: undefined };
+      // The public key is exported as soon as there is something it will vouch for.
+      await this.#getSigner();
+    }
+    const path = openHourPath(accountId, this.#region, hour);
+    const { file, frames } = await OpenHourFile.open(this.#files.path(path), path, this.#cipher);
+    const records = frames.map((frame) => JSON.parse(frame.toString('utf8')) as CloudTrailRecord);
+    trail.open = { hour, path, file, records };
+    return trail.open;
+  }
+
+  /** After a failed write the next append reopens the file, which cuts off any torn tail. */
+  #discard(trail: AccountTrail, open: OpenHour): void {
+    if (trail.open !== open) return;
+    trail.open = undefined;
+    open.file.close().catch(() => undefined);
+  }
+
+  async #closeHoursBefore(hour: number): Promise<void> {
+    for (const [accountId, trail] of this.#accounts) {
+      if (trail.open && trail.open.hour < hour) await this.#finalize(accountId, trail);
+      await this.#digestUntil(accountId, trail, hour);
+    }
+  }
+
+  /** Turns the account's open hour into its CloudTrail log file (none for an empty hour). */
+  async #finalize(accountId: string, trail: AccountTrail): Promise<void> {
+    const open = trail.open;
+    if (!open) return;
+    trail.open = undefined;
+    await open.file.close();
+    let records: CloudTrailRecord[];
+    try {
+      records = await this.#files.readOpenHour(open.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.#warn(`open hour file ${open.path} disappeared before it was closed`);
+        return;
+      }
+      if (!(error instanceof SealError)) throw error;
+      await this.#quarantine(open.path, error);
+      return;
+    }
+    if (records.length > 0 && !trail.closed.has(open.hour)) {
+      const objectKey = logObjectKey({ accountId, region: this.#region, hour: open.hour, unique: uniqueSuffix() });
+      const content = Buffer.from(JSON.stringify({ Records: records }), 'utf8');
+      await this.#files.writeClosed(objectKey, gzipSync(content));
+      this.#entries.set(objectKey, logFileEntry(objectKey, content, records));
+      trail.closed.set(open.hour, [objectKey]);
+      this.#remember(objectKey, records);
+    }
+    await removeDurably(this.#files.path(open.path));
+  }
+
+  /** Writes the digest of every finished hour since the chain's last one, empty hours included. */
+  async #digestUntil(accountId: string, trail: AccountTrail, hour: number): Promise<void> {
+    while (trail.chain && trail.chain.nextStart + HOUR_MS <= hour) {
+      const start = trail.chain.nextStart;
+      const logFiles: DigestLogFile[] = [];
+      for (const key of trail.closed.get(start) ?? []) {
+        const known = this.#entries.get(key);
+        if (known) logFiles.push(known);
+        else {
+          // Only after a crash between closing a log file and writing its digest.
+          try {
+            const { content, records } = await this.#files.readLog(key);
+            logFiles.push(logFileEntry(key, content, records));
+          } catch (error) {
+            if (!isDamage(error)) throw error;
+            this.#warn(`log file ${key} is damaged (${(error as Error).message}); its digest leaves it out`);
+          }
+        }
+      }
+      trail.chain = await writeDigest(this.#files, await this.#getSigner(), {
+        accountId,
+        region: this.#region,
+        start,
+        logFiles,
+        chain: trail.chain,
+      });
+      for (const file of logFiles) this.#entries.delete(file.s3Object);
+    }
+  }
+
+  /** A damaged open hour file is moved aside (verify reports it) so that auditing can go on. */
+  async #quarantine(path: string, error: Error): Promise<void> {
+    const aside = `${path}.damaged-${this.#clock.now()}`;
+    await rename(this.#files.path(path), this.#files.path(aside));
+    this.#warn(`open hour file ${path} is damaged (${error.message}); moved to ${aside}`);
+  }
+
+  async #readLog(objectKey: string): Promise<CloudTrailRecord[]> {
+    const cached = this.#cache.get(objectKey);
+    if (cached) {
+      this.#cache.delete(objectKey);
+      this.#cache.set(objectKey, cached);
+      return cached;
+    }
+    const { records } = await this.#files.readLog(objectKey);
+    this.#remember(objectKey, records);
+    return records;
+  }
+
+  #remember(objectKey: string, records: CloudTrailRecord[]): void {
+    this.#cache.set(objectKey, records);
+    if (this.#cache.size > CACHED_LOG_FILES) this.#cache.delete(this.#cache.keys().next().value as string);
+  }
+}
+
+/** Errors that mean a file is not what sealdb wrote (as opposed to I/O trouble). */
+function isDamage(error: unknown): boolean {
+  return error instanceof SealError || error instanceof TrailFormatError || error instanceof SyntaxError;
+}
