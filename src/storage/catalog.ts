@@ -26,6 +26,11 @@ const WRAP_PURPOSE = 'sealdb/catalog-key-wrap/v1';
 export class Catalog<D> {
   readonly #db: SqliteDatabase;
   readonly #statements;
+  /**
+   * Every request looks its table up: entries are kept parsed in memory, written through to the
+   * encrypted file. Entries are immutable; callers replace them with put.
+   */
+  readonly #cache = new Map<string, CatalogEntry<D> | null>();
 
   private constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -71,7 +76,12 @@ export class Catalog<D> {
   }
 
   get(account: string, name: string): CatalogEntry<D> | undefined {
-    return toEntry(this.#statements.get.get(account, name) as Row | undefined);
+    const slot = cacheKey(account, name);
+    const cached = this.#cache.get(slot);
+    if (cached !== undefined) return cached ?? undefined;
+    const entry = toEntry<D>(this.#statements.get.get(account, name) as Row | undefined);
+    this.#cache.set(slot, entry ?? null);
+    return entry;
   }
 
   list(account: string, exclusiveStartName: string, limit: number): CatalogEntry<D>[] {
@@ -85,6 +95,7 @@ export class Catalog<D> {
   }
 
   put(entry: CatalogEntry<D>): void {
+    this.#cache.delete(cacheKey(entry.account, entry.name));
     this.#statements.upsert.run({
       account: entry.account,
       name: entry.name,
@@ -92,16 +103,20 @@ export class Catalog<D> {
       definition: JSON.stringify(entry.definition),
       wrappedKey: entry.wrappedKey,
     });
+    this.#cache.set(cacheKey(entry.account, entry.name), entry);
   }
 
   delete(account: string, name: string): void {
     this.#statements.delete.run(account, name);
+    this.#cache.set(cacheKey(account, name), null);
   }
 
   close(): void {
     this.#db.close();
   }
 }
+
+const cacheKey = (account: string, name: string): string => `${account}\u0000${name}`;
 
 interface Row {
   account: string;

@@ -20,9 +20,11 @@ export interface OpenOptions {
   readonly file: string;
   readonly key: Buffer;
   readonly readonly?: boolean;
+  /** Page cache size in KiB (SQLite's default is 2 MiB). */
+  readonly cacheKiB?: number;
 }
 
-export function openEncryptedDatabase({ file, key, readonly = false }: OpenOptions): SqliteDatabase {
+export function openEncryptedDatabase({ file, key, readonly = false, cacheKiB }: OpenOptions): SqliteDatabase {
   if (key.length !== 32) throw new Error('database keys are 256 bits');
   const db = new Database(file, { readonly, fileMustExist: readonly });
   try {
@@ -50,6 +52,7 @@ export function openEncryptedDatabase({ file, key, readonly = false }: OpenOptio
       db.pragma('synchronous = NORMAL');
     }
     db.pragma('temp_store = MEMORY');
+    if (cacheKiB !== undefined) db.pragma(`cache_size = -${Math.floor(cacheKiB)}`);
     return db;
   } catch (error) {
     db.close();

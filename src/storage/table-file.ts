@@ -71,12 +71,21 @@ export interface TableStore {
   close(): void;
 }
 
+/**
+ * Pages are decrypted and authenticated on every read from disk, so a page cache large enough
+ * for the hot set keeps random reads from decrypting the same pages again and again.
+ */
+const TABLE_PAGE_CACHE_KIB = 64 * 1024;
+
 export class TableFile implements TableStore {
   readonly #db: SqliteDatabase;
   readonly #get: Statement;
   readonly #put: Statement;
   readonly #delete: Statement;
   readonly #stats: Statement;
+  readonly #count: Statement;
+  readonly #putCounted: (item: StoredItem) => StoredItem | undefined;
+  readonly #deleteCounted: (hash: number, pk: Buffer, sk: Buffer) => StoredItem | undefined;
   readonly #scanFrom: Statement;
   readonly #scanAfter: Statement;
   readonly #queries = new Map<string, Statement>();
@@ -91,7 +100,30 @@ export class TableFile implements TableStore {
     this.#get = db.prepare('SELECT * FROM items WHERE hash = ? AND pk = ? AND sk = ?');
     this.#put = db.prepare('INSERT OR REPLACE INTO items (hash, pk, sk, body, size) VALUES (?, ?, ?, ?, ?)');
     this.#delete = db.prepare('DELETE FROM items WHERE hash = ? AND pk = ? AND sk = ?');
-    this.#stats = db.prepare('SELECT count(*) AS itemCount, coalesce(sum(size), 0) AS sizeBytes FROM items');
+    // Item count and size are kept as running totals, updated with each write in the same
+    // transaction, so DescribeTable and key switches never scan the table.
+    db.exec(`CREATE TABLE IF NOT EXISTS counters (
+      id INTEGER PRIMARY KEY CHECK (id = 0), item_count INTEGER NOT NULL, size_bytes INTEGER NOT NULL)`);
+    db.exec(`INSERT OR IGNORE INTO counters (id, item_count, size_bytes)
+      SELECT 0, count(*), coalesce(sum(size), 0) FROM items`);
+    this.#stats = db.prepare('SELECT item_count AS itemCount, size_bytes AS sizeBytes FROM counters WHERE id = 0');
+    this.#count = db.prepare(
+      'UPDATE counters SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE id = 0',
+    );
+    this.#putCounted = db.transaction((item: StoredItem) => {
+      const previous = this.get(item.hash, item.pk, item.sk);
+      this.#put.run(item.hash, item.pk, item.sk, item.body, item.size);
+      this.#count.run(previous ? 0 : 1, item.size - (previous?.size ?? 0));
+      return previous;
+    });
+    this.#deleteCounted = db.transaction((hash: number, pk: Buffer, sk: Buffer) => {
+      const previous = this.get(hash, pk, sk);
+      if (previous) {
+        this.#delete.run(hash, pk, sk);
+        this.#count.run(-1, -previous.size);
+      }
+      return previous;
+    });
     this.#scanFrom = db.prepare('SELECT * FROM items WHERE hash >= ? AND hash < ? ORDER BY hash, pk, sk');
     this.#scanAfter = db.prepare(
       'SELECT * FROM items WHERE (hash, pk, sk) > (?, ?, ?) AND hash >= ? AND hash < ? ORDER BY hash, pk, sk',
@@ -100,7 +132,7 @@ export class TableFile implements TableStore {
 
   /** Opens (or creates) the file; a wrong key fails with WrongKeyError before anything is read. */
   static open(file: string, key: Buffer): TableFile {
-    return new TableFile(openEncryptedDatabase({ file, key }));
+    return new TableFile(openEncryptedDatabase({ file, key, cacheKiB: TABLE_PAGE_CACHE_KIB }));
   }
 
   get(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
@@ -108,15 +140,11 @@ export class TableFile implements TableStore {
   }
 
   put(item: StoredItem): StoredItem | undefined {
-    const previous = this.get(item.hash, item.pk, item.sk);
-    this.#put.run(item.hash, item.pk, item.sk, item.body, item.size);
-    return previous;
+    return this.#putCounted(item);
   }
 
   delete(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
-    const previous = this.get(hash, pk, sk);
-    if (previous) this.#delete.run(hash, pk, sk);
-    return previous;
+    return this.#deleteCounted(hash, pk, sk);
   }
 
   query(range: RangeQuery): IterableIterator<StoredItem> {
@@ -162,7 +190,7 @@ export class TableFile implements TableStore {
     this.transaction(() => {
       for (const write of writes) {
         if ('put' in write) this.put(write.put);
-        else this.#delete.run(write.delete.hash, write.delete.pk, write.delete.sk);
+        else this.delete(write.delete.hash, write.delete.pk, write.delete.sk);
       }
       if (commitMarker !== undefined) this.#db.prepare('INSERT INTO committed (txid) VALUES (?)').run(commitMarker);
     });

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { TableFile } from '../../src/storage/table-file.js';
+
+const row = (n: number, size: number) => ({
+  hash: n % 7,
+  pk: Buffer.from(`pk-${n}`),
+  sk: Buffer.alloc(0),
+  body: Buffer.from(`{"n":${n}}`),
+  size,
+});
+
+describe('table file counters', () => {
+  it('keeps item count and size exact through puts, replacements, deletes, rollbacks and reopening', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdb-table-file-'));
+    const file = join(dir, 't.db');
+    const key = randomBytes(32);
+    try {
+      let table = TableFile.open(file, key);
+      for (let n = 0; n < 10; n++) table.put(row(n, 100));
+      assert.deepEqual(table.stats(), { itemCount: 10, sizeBytes: 1000 });
+      table.put(row(3, 250));
+      assert.deepEqual(table.stats(), { itemCount: 10, sizeBytes: 1150 });
+      table.delete(row(4, 0).hash, row(4, 0).pk, row(4, 0).sk);
+      table.delete(row(99, 0).hash, row(99, 0).pk, row(99, 0).sk);
+      assert.deepEqual(table.stats(), { itemCount: 9, sizeBytes: 1050 });
+      assert.throws(() =>
+        table.transaction(() => {
+          table.put(row(50, 500));
+          table.delete(row(5, 0).hash, row(5, 0).pk, row(5, 0).sk);
+          throw new Error('abort');
+        }),
+      );
+      assert.deepEqual(
+        table.stats(),
+        { itemCount: 9, sizeBytes: 1050 },
+        'a rolled-back transaction leaves the counters',
+      );
+      table.close();
+      table = TableFile.open(file, key);
+      assert.deepEqual(table.stats(), { itemCount: 9, sizeBytes: 1050 });
+      let scanned = 0;
+      for (const _ of table.scan({ fromHash: 0, toHash: 2 ** 32 })) scanned++;
+      assert.equal(scanned, 9);
+      table.close();
+    } finally {
+      key.fill(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
