@@ -15,7 +15,7 @@ import type { KeyCacheScope } from './encryption/table-key-cache.js';
 import { TableKeyService } from './encryption/table-keys.js';
 import { type AccountConfig, LocalAuthenticator, StrictAuthenticator } from './http/auth.js';
 import { createHttpServer } from './http/server.js';
-import { createKmsService } from './kms/index.js';
+import { createKmsService, type KmsCallEvent } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
 import { Catalog } from './storage/catalog.js';
 import { DataDir } from './storage/data-dir.js';
@@ -39,6 +39,10 @@ export interface ServerOptions {
   /** How often the background key check runs, in real milliseconds (0 = only when called). */
   readonly sweepIntervalMs?: number;
   readonly onInternalError?: (error: unknown) => void;
+  /** Told about damage the audit trail found and worked around (default: stderr). */
+  readonly onAuditWarning?: (message: string) => void;
+  /** Test hook: sees every KMS call event after it has been handed to the audit trail. */
+  readonly onKmsCall?: (event: KmsCallEvent) => void;
 }
 
 export interface RunningServer {
@@ -73,10 +77,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clock,
     region: options.region,
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    ...(options.onAuditWarning ? { onWarning: options.onAuditWarning } : {}),
   });
   // Each KMS call is appended durably to the trail before its response is sent.
   kms.onCall((event) => audit.record(event));
   kms.onCall((event) => metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success'));
+  const onKmsCall = options.onKmsCall;
+  if (onKmsCall) kms.onCall((event) => onKmsCall(event));
   const keys = new TableKeyService(
     kms,
     root,

@@ -40,7 +40,7 @@ before(async () => {
   server.clock.advance(HOUR_MS);
   await kms.send(new DescribeKeyCommand({ KeyId: KeyMetadata?.KeyId }));
   server.clock.advance(HOUR_MS);
-  await server.audit.sweep();
+  await server.sweep();
 });
 after(() => server.cleanup());
 afterEach(() => {

@@ -1,44 +1,34 @@
 /** A record is on disk before the KMS response leaves: kill -9 right after the calls loses none. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { HOUR_MS } from '../../src/cloudtrail/layout.js';
 import { verifyDataDir } from '../../src/cloudtrail/offline.js';
 import { DiskTrailReader } from '../../src/cloudtrail/trail-reader.js';
 import { RootOfTrust } from '../../src/encryption/root-of-trust.js';
+import { type SealdbProcess, startSealdbProcess } from '../helpers/process.js';
 import { LOCAL, REGION, startAuditServer } from './audit-server.js';
-
-const FIXTURE = fileURLToPath(new URL('./fixtures/audit-server-process.js', import.meta.url));
 
 test('kill -9 right after KMS calls return loses no record of them', async () => {
   const scratch = mkdtempSync(join(tmpdir(), 'sealdb-audit-crash-'));
-  const child = spawn(process.execPath, [FIXTURE], {
-    env: { ...process.env, SEALDB_AUDIT_FIXTURE_DIR: scratch },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  let child: SealdbProcess | undefined;
   try {
-    let output = '';
-    const endpoint = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`fixture did not start:\n${output}`)), 20_000);
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        const m = /listening (\S+)/.exec(output);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1] as string);
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`fixture exited with ${code}:\n${output}`)));
-    });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // The real binary, as a user runs it, so the kill hits the server `sealdb start` assembles.
+    child = await startSealdbProcess([
+      '--data-dir',
+      join(scratch, 'data'),
+      '--root-key-file',
+      join(scratch, 'keys', 'root.key'),
+      '--auth',
+      'local',
+      '--region',
+      REGION,
+    ]);
+    const endpoint = child.endpoint;
     const kms = new KMSClient({ endpoint, region: REGION, credentials: LOCAL, maxAttempts: 1 });
     const created = await kms.send(new CreateKeyCommand({}));
     const calls = await Promise.all(
@@ -47,8 +37,7 @@ test('kill -9 right after KMS calls return loses no record of them', async () =>
       ),
     );
     // The instant the last response is in, the server dies without any chance to flush.
-    child.kill('SIGKILL');
-    await exited;
+    await child.stop('SIGKILL');
     kms.destroy();
     const answered = new Set([created, ...calls].map((c) => c.$metadata.requestId));
     assert.equal(answered.size, 21);
@@ -72,7 +61,7 @@ test('kill -9 right after KMS calls return loses no record of them', async () =>
       const { Events } = await again.trailClient().send(new LookupEventsCommand({}));
       assert.equal(Events?.length, 21);
       again.clock.advance(HOUR_MS);
-      await again.audit.sweep();
+      await again.sweep();
       const check = again.openRoot();
       try {
         const result = await verifyDataDir(again.dataDir, check);
@@ -85,7 +74,7 @@ test('kill -9 right after KMS calls return loses no record of them', async () =>
       await again.close();
     }
   } finally {
-    child.kill('SIGKILL');
+    child?.child.kill('SIGKILL');
     rmSync(scratch, { recursive: true, force: true });
   }
 });

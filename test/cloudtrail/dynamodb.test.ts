@@ -19,7 +19,6 @@ let trail: CloudTrailClient;
 
 before(async () => {
   server = await startAuditServer({
-    dynamodb: true,
     auth: { accounts: [{ accountId: ACCOUNT, accessKeys: [ROOT, { ...ALICE, userName: 'alice' }] }] },
   });
   trail = server.trailClient(ROOT);

@@ -75,7 +75,7 @@ before(async () => {
   server.clock.advance(HOUR_MS);
   await kms.send(new DescribeKeyCommand({ KeyId: KeyMetadata?.KeyId }));
   server.clock.advance(3 * HOUR_MS);
-  await server.audit.sweep();
+  await server.sweep();
   ({ logs, digests } = await listing(server.dataDir));
 });
 after(async () => {
@@ -274,7 +274,7 @@ describe('restart', () => {
       ['CreateKey', 'DescribeKey', 'Decrypt', 'Encrypt', 'CreateKey'],
     );
     server.clock.advance(HOUR_MS);
-    await server.audit.sweep();
+    await server.sweep();
     const after = await listing(server.dataDir);
     assert.equal(after.digests.length, 5);
     assert.equal(after.logs.length, 3);
@@ -296,7 +296,7 @@ describe('restart', () => {
     assert.equal(server.warnings.length, 1);
     assert.match(server.warnings[0] as string, /is damaged .* starting a new chain/);
     server.clock.advance(HOUR_MS);
-    await server.audit.sweep();
+    await server.sweep();
     const result = await verifyCopy();
     assert.deepEqual(problemsOf(result), [
       ['modified', newest + SEALED_SUFFIX],

@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock.js';
 import type { AccountConfig } from '../../src/http/auth.js';
+import type { KmsCallEvent } from '../../src/kms/index.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 
 export interface TestServerOptions {
+  /** Folder for the data directory and root key, deleted by `cleanup` (default: a new temporary folder). */
+  readonly scratch?: string;
   readonly clock?: ManualClock;
   readonly auth?: 'local' | { readonly accounts: AccountConfig[] };
   /** Reuse a data directory (and root key) of an earlier server, e.g. to test restarts. */
@@ -16,15 +19,23 @@ export interface TestServerOptions {
   readonly region?: string;
   readonly keyCacheScope?: 'connection' | 'table';
   readonly encryptionChangeLimit?: { perDay: number; intervalMs: number };
+  /** Told about damage the audit trail found and worked around. */
+  readonly onAuditWarning?: (message: string) => void;
+  /** Sees every KMS call event the server audits. */
+  readonly onKmsCall?: (event: KmsCallEvent) => void;
 }
 
 export interface TestServer {
   readonly endpoint: string;
   readonly port: number;
   readonly clock: ManualClock;
+  /** The folder `cleanup` deletes (holds the data directory and root key unless given elsewhere). */
+  readonly scratch: string;
   readonly dataDir: string;
   readonly rootKeyFile: string;
   readonly region: string;
+  /** What the server reported through `onInternalError` so far (`cleanup` fails if any). */
+  readonly internalErrors: readonly unknown[];
   /** SDK client config for this server: `new DynamoDBClient(server.clientConfig())`. */
   clientConfig(credentials?: { accessKeyId: string; secretAccessKey: string }): {
     endpoint: string;
@@ -41,7 +52,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const scratch = mkdtempSync(join(tmpdir(), 'sealdb-test-'));
+  const scratch = options.scratch ?? mkdtempSync(join(tmpdir(), 'sealdb-test-'));
   const dataDir = options.dataDir ?? join(scratch, 'data');
   const rootKeyFile = options.rootKeyFile ?? join(scratch, 'keys', 'root.key');
   const clock = options.clock ?? new ManualClock();
@@ -61,15 +72,19 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     sweepIntervalMs: 0,
     ...(options.keyCacheScope ? { keyCacheScope: options.keyCacheScope } : {}),
     ...(options.encryptionChangeLimit ? { encryptionChangeLimit: options.encryptionChangeLimit } : {}),
+    ...(options.onAuditWarning ? { onAuditWarning: options.onAuditWarning } : {}),
+    ...(options.onKmsCall ? { onKmsCall: options.onKmsCall } : {}),
     onInternalError: (error) => errors.push(error),
   });
   return {
     endpoint: server.endpoint,
     port: server.port,
     clock,
+    scratch,
     dataDir,
     rootKeyFile,
     region,
+    internalErrors: errors,
     clientConfig: (credentials = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' }) => ({
       endpoint: server.endpoint,
       region,

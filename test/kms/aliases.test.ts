@@ -7,22 +7,22 @@ import {
   DescribeKeyCommand,
   DisableKeyCommand,
   EncryptCommand,
-  type KMSClient,
+  KMSClient,
   ListAliasesCommand,
   ScheduleKeyDeletionCommand,
   UpdateAliasCommand,
 } from '@aws-sdk/client-kms';
 import { rejectsWith } from '../helpers/assert-aws.js';
-import { type KmsTestServer, startKmsTestServer } from './kms-server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const ACCOUNT = '000000000000';
 
-let server: KmsTestServer;
+let server: TestServer;
 let kms: KMSClient;
 
 before(async () => {
-  server = await startKmsTestServer();
-  kms = server.client();
+  server = await startTestServer();
+  kms = new KMSClient(server.clientConfig());
 });
 after(async () => {
   kms.destroy();

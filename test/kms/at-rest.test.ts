@@ -11,6 +11,7 @@ import {
   EncryptCommand,
   GenerateDataKeyCommand,
   GenerateRandomCommand,
+  KMSClient,
   ReEncryptCommand,
   RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
@@ -22,7 +23,7 @@ import { KeyMaterialVault } from '../../src/kms/key-material.js';
 import { openKeyStore } from '../../src/kms/key-store.js';
 import { rejectsWith } from '../helpers/assert-aws.js';
 import { filesContaining, filesUnder } from '../helpers/files.js';
-import { startKmsTestServer } from './kms-server.js';
+import { startTestServer } from '../helpers/server.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const scratch = mkdtempSync(join(tmpdir(), 'sealdb-kms-at-rest-'));
@@ -36,8 +37,8 @@ function leaks(dir: string, secret: Buffer): string[] {
 
 describe('at rest', () => {
   test('the data directory holds no data key, plaintext or random bytes the service handed out', async () => {
-    const server = await startKmsTestServer();
-    const kms = server.client();
+    const server = await startTestServer();
+    const kms = new KMSClient(server.clientConfig());
     try {
       const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: 'scan' }));
       const keyId = KeyMetadata?.KeyId as string;

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { startKmsTestServer } from './kms-server.js';
+import { startTestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
 
 // .ci/run installs the AWS CLI (Debian awscli); without it this test fails rather than hides.
 test('aws kms create-key, encrypt, decrypt with --encryption-context', async () => {
-  const server = await startKmsTestServer();
+  const server = await startTestServer();
   const work = mkdtempSync(join(tmpdir(), 'sealdb-kms-cli-'));
   // A private HOME keeps any user configuration or credentials out of the test.
   const env = {

@@ -10,19 +10,19 @@ import {
   GenerateDataKeyCommand,
   GenerateDataKeyWithoutPlaintextCommand,
   GenerateRandomCommand,
-  type KMSClient,
+  KMSClient,
   ReEncryptCommand,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { rejectsWith } from '../helpers/assert-aws.js';
-import { type KmsTestServer, startKmsTestServer } from './kms-server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
-let server: KmsTestServer;
+let server: TestServer;
 let kms: KMSClient;
 
 before(async () => {
-  server = await startKmsTestServer();
-  kms = server.client();
+  server = await startTestServer();
+  kms = new KMSClient(server.clientConfig());
 });
 after(async () => {
   kms.destroy();

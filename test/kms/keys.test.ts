@@ -14,7 +14,7 @@ import {
   EncryptCommand,
   GetKeyPolicyCommand,
   GetKeyRotationStatusCommand,
-  type KMSClient,
+  KMSClient,
   ListAliasesCommand,
   ListGrantsCommand,
   ListKeyPoliciesCommand,
@@ -31,17 +31,17 @@ import {
   UpdateKeyDescriptionCommand,
 } from '@aws-sdk/client-kms';
 import { rejectsWith } from '../helpers/assert-aws.js';
-import { type KmsTestServer, startKmsTestServer } from './kms-server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const ACCOUNT = '000000000000';
 
-let server: KmsTestServer;
+let server: TestServer;
 let kms: KMSClient;
 
 before(async () => {
-  server = await startKmsTestServer();
-  kms = server.client();
+  server = await startTestServer();
+  kms = new KMSClient(server.clientConfig());
 });
 after(async () => {
   kms.destroy();

@@ -7,7 +7,7 @@ import {
   DescribeKeyCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
-  type KMSClient,
+  KMSClient,
   ListGrantsCommand,
   ListKeysCommand,
   ListRetirableGrantsCommand,
@@ -17,7 +17,7 @@ import {
   RevokeGrantCommand,
 } from '@aws-sdk/client-kms';
 import { rejectsWith } from '../helpers/assert-aws.js';
-import { type KmsTestServer, startKmsTestServer } from './kms-server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const A = '111111111111';
 const B = '222222222222';
@@ -36,11 +36,11 @@ const ARN = {
   carol: `arn:aws:iam::${B}:user/carol`,
 };
 
-let server: KmsTestServer;
+let server: TestServer;
 const clients: Record<keyof typeof CREDS, KMSClient> = {} as Record<keyof typeof CREDS, KMSClient>;
 
 before(async () => {
-  server = await startKmsTestServer({
+  server = await startTestServer({
     auth: {
       accounts: [
         {
@@ -51,7 +51,8 @@ before(async () => {
       ],
     },
   });
-  for (const name of Object.keys(CREDS) as Array<keyof typeof CREDS>) clients[name] = server.client(CREDS[name]);
+  for (const name of Object.keys(CREDS) as Array<keyof typeof CREDS>)
+    clients[name] = new KMSClient(server.clientConfig(CREDS[name]));
 });
 after(async () => {
   for (const c of Object.values(clients)) c.destroy();

@@ -10,22 +10,22 @@ import {
   EnableKeyRotationCommand,
   EncryptCommand,
   GetKeyRotationStatusCommand,
-  type KMSClient,
+  KMSClient,
   ListKeyRotationsCommand,
   ReEncryptCommand,
   RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
 import { rejectsWith } from '../helpers/assert-aws.js';
-import { type KmsTestServer, startKmsTestServer } from './kms-server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
-let server: KmsTestServer;
+let server: TestServer;
 let kms: KMSClient;
 
 before(async () => {
-  server = await startKmsTestServer();
-  kms = server.client();
+  server = await startTestServer();
+  kms = new KMSClient(server.clientConfig());
 });
 after(async () => {
   kms.destroy();
