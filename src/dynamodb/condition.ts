@@ -3,14 +3,18 @@
  * Expected map, brought to one resolved tree; and the failure DynamoDB reports.
  */
 import type { AwsError } from '../http/aws-error.js';
+import type { StoredItem, TableStore } from '../storage/table-file.js';
 import type { Item } from './attribute-value.js';
 import { conditionalCheckFailed } from './errors.js';
-import type { ExpressionAttributes } from './expressions/attributes.js';
+import { ExpressionAttributes } from './expressions/attributes.js';
 import { checkCondition } from './expressions/check.js';
 import { checkExpressionText, ExpressionError, expressionError } from './expressions/errors.js';
-import { type ResolvedCondition, resolveCondition } from './expressions/evaluate.js';
+import { evaluateCondition, type ResolvedCondition, resolveCondition } from './expressions/evaluate.js';
+import { checkExpressionParams } from './expressions/params.js';
 import { Parser } from './expressions/parser.js';
+import { fromStored, type StoredKey } from './item-codec.js';
 import { type ConditionalOperator, expectedCondition, type LegacyExpected } from './legacy.js';
+import { checkPutDeleteReturnValues } from './return-values.js';
 
 /** Parses, checks and resolves a ConditionExpression or FilterExpression. */
 export function parseConditionExpression(
@@ -51,4 +55,47 @@ export function conditionFailed(old: Item | undefined, returnOnFailure: string |
   const error = conditionalCheckFailed();
   if (returnOnFailure === 'ALL_OLD' && old) error.details = { Item: old };
   return error;
+}
+
+/** Which condition spellings PutItem and DeleteItem accept (they may not be mixed). */
+export const PUT_EXPRESSION_PARAMS = {
+  expressions: ['ConditionExpression'],
+  legacy: ['Expected', 'ConditionalOperator'],
+} as const;
+
+export interface SingleWriteInput extends WriteConditionInput {
+  readonly ReturnValues?: string;
+  readonly ReturnValuesOnConditionCheckFailure?: string;
+  readonly ExpressionAttributeNames?: Record<string, string>;
+  readonly ExpressionAttributeValues?: Record<string, unknown>;
+}
+
+/** PutItem's and DeleteItem's condition, checked with its placeholders before the table is opened. */
+export function singleWriteCondition(input: SingleWriteInput): ResolvedCondition | undefined {
+  checkExpressionParams(input, PUT_EXPRESSION_PARAMS);
+  checkPutDeleteReturnValues(input.ReturnValues);
+  const attributes = ExpressionAttributes.of(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
+  const condition = writeCondition(input, attributes);
+  attributes.assertAllUsed();
+  return condition;
+}
+
+/**
+ * Reads the stored item, checks the condition against it and, when it holds, writes: all in
+ * one storage transaction. Returns the stored item that was there before.
+ */
+export function writeIfCondition(
+  store: TableStore,
+  key: StoredKey,
+  condition: ResolvedCondition | undefined,
+  returnOnFailure: string | undefined,
+  write: () => void,
+): StoredItem | undefined {
+  return store.transaction(() => {
+    const existing = store.get(key.hash, key.pk, key.sk);
+    const old = existing && fromStored(existing);
+    if (condition && !evaluateCondition(condition, old)) throw conditionFailed(old, returnOnFailure);
+    write();
+    return existing;
+  });
 }

@@ -6,13 +6,13 @@
 import { AwsError } from '../http/aws-error.js';
 import type { StoredWrite } from '../storage/table-file.js';
 import type { Item } from './attribute-value.js';
-import { type WriteConditionInput, writeCondition } from './condition.js';
+import { PUT_EXPRESSION_PARAMS, type WriteConditionInput, writeCondition } from './condition.js';
 import { ExpressionAttributes } from './expressions/attributes.js';
 import { evaluateCondition, type ResolvedCondition } from './expressions/evaluate.js';
 import { checkExpressionParams } from './expressions/params.js';
 import { fromStored, type StoredKey, storedKey, toStored } from './item-codec.js';
 import { validateAttributeMap, validateItem, validateItemSize, validateKey } from './item-validation.js';
-import { PUT_EXPRESSION_PARAMS } from './operations/put-item.js';
+
 import {
   checkUpdateAgainstTable,
   type PreparedUpdate,

