@@ -4,6 +4,7 @@
  * rules, reported in Coral's words.
  */
 import type { CallContext } from '../http/service.js';
+import { validationMessage } from '../validation/checker.js';
 import { resourceNotFound, validationError } from './errors.js';
 
 const NAME_PATTERN = /^[a-zA-Z0-9_.-]+$/;
@@ -20,8 +21,7 @@ export function tableNameViolations(name: string, member = 'tableName'): string[
 }
 
 export function coralValidation(errors: readonly string[]): Error {
-  const count = `${errors.length} validation error${errors.length === 1 ? '' : 's'} detected: `;
-  return validationError(count + errors.join('; '));
+  return validationError(validationMessage(errors));
 }
 
 /** Resolves a TableName member (name or ARN) to the table's name in the caller's account. */

@@ -177,13 +177,14 @@ export class TableManager {
       try {
         const wrappedKey = wrapDataKey(tableKey, dataKey, dataKeyScope(current));
         const latest = this.#entry(account, name, 'control').definition;
+        const { PreviousKmsKeyArn: _, ...rest } = latest;
         const definition: TableDefinition = {
-          ...latest,
+          ...rest,
           TableKey: record,
           SseChanges: [...latest.SseChanges.filter((t) => this.#clock.now() - t < DAY_MS), this.#clock.now()],
+          // Shown while the switch is reported, so a move to the owned key still names the key left.
           ...(current.TableKey.kmsKeyArn ? { PreviousKmsKeyArn: current.TableKey.kmsKeyArn } : {}),
         };
-        if (!current.TableKey.kmsKeyArn) delete definition.PreviousKmsKeyArn;
         this.#catalog.put({ ...entry, definition, wrappedKey });
         this.#keys.evictTable(current.TableId);
         await this.#keys.retireGrant(table, current.TableKey);
@@ -215,12 +216,8 @@ export class TableManager {
     const now = this.#clock.now();
     for (const entry of this.#catalog.all()) {
       const definition = entry.definition;
-      if (
-        definition.InaccessibleSince === undefined ||
-        (definition.ArchivedAt !== undefined && definition.TableStatus === 'ARCHIVED')
-      ) {
-        continue;
-      }
+      // Only inaccessible tables are checked; archived ones stay archived.
+      if (definition.InaccessibleSince === undefined || definition.TableStatus === 'ARCHIVED') continue;
       if (definition.TableStatus === 'ARCHIVING') {
         this.#catalog.put({ ...entry, definition: { ...definition, TableStatus: 'ARCHIVED' } });
         continue;
@@ -281,7 +278,7 @@ export class TableManager {
     await this.#closeFile(entry.id, latest);
     this.#keys.evictTable(entry.id);
     const definition: TableDefinition = {
-      ...(this.#catalog.get(entry.account, entry.name) as CatalogEntry<TableDefinition>).definition,
+      ...latest.definition,
       TableStatus: 'INACCESSIBLE_ENCRYPTION_CREDENTIALS',
       InaccessibleSince: this.#clock.now(),
       InaccessibleReason: reasonOf(error),
@@ -376,6 +373,5 @@ function inaccessibleReason(definition: TableDefinition): KeyAccessError {
     message: 'The KMS key is unusable',
     requestId: '',
   };
-  const error = new KeyAccessError(reason.code, reason.message, reason.requestId, true);
-  return error;
+  return new KeyAccessError(reason.code, reason.message, reason.requestId, true);
 }
