@@ -37,6 +37,12 @@ export class DynamoDbService implements ServiceHandler {
       validationNamespace: CORAL_VALIDATE,
       attributeValueShapes: ['AttributeValue'],
     });
-    return op.execute({ input: checked as never, ctx, env: this.env });
+    try {
+      return await op.execute({ input: checked as never, ctx, env: this.env });
+    } finally {
+      // Group commit: nothing is answered — success or error, write or read — before every
+      // write it could have seen or made is committed.
+      await this.env.tables.durable();
+    }
   }
 }

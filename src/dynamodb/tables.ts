@@ -244,6 +244,11 @@ export class TableManager {
     }
   }
 
+  /** Resolves once every write made so far, in any table, is committed (see TableStore.durable). */
+  async durable(): Promise<void> {
+    for (const file of [...this.#files.values()]) await (await file).durable();
+  }
+
   /** Every table's key type and status, for metrics. */
   summaries(): { sseType: string; status: string }[] {
     return this.#catalog.all().map((e) => ({ sseType: e.definition.TableKey.kind, status: e.definition.TableStatus }));

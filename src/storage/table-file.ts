@@ -68,6 +68,13 @@ export interface TableStore {
   discardStaged(txid: string): void;
   isCommitted(txid: string): boolean;
   forgetCommitted(txid: string): void;
+  /**
+   * Resolves once every write made so far is committed (writes of concurrent requests are
+   * committed together, once per event-loop turn: group commit). Answer no request before it.
+   */
+  durable(): Promise<void>;
+  /** Commits the open group now: for protocols whose steps must be durable in order. */
+  commitNow(): void;
   close(): void;
 }
 
@@ -89,6 +96,7 @@ export class TableFile implements TableStore {
   readonly #scanFrom: Statement;
   readonly #scanAfter: Statement;
   readonly #queries = new Map<string, Statement>();
+  #group: { readonly done: Promise<void>; resolve(): void; reject(error: unknown): void } | undefined;
 
   private constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -140,11 +148,49 @@ export class TableFile implements TableStore {
   }
 
   put(item: StoredItem): StoredItem | undefined {
+    this.#joinGroup();
     return this.#putCounted(item);
   }
 
   delete(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
+    this.#joinGroup();
     return this.#deleteCounted(hash, pk, sk);
+  }
+
+  durable(): Promise<void> {
+    return this.#group?.done ?? Promise.resolve();
+  }
+
+  commitNow(): void {
+    const group = this.#group;
+    if (!group) return;
+    this.#group = undefined;
+    try {
+      this.#db.exec('COMMIT');
+      group.resolve();
+    } catch (error) {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      group.reject(error);
+    }
+  }
+
+  /**
+   * Writes join one SQLite transaction per event-loop turn, committed in setImmediate: one
+   * commit (and one round of page encryption) for all the writes concurrent requests made.
+   */
+  #joinGroup(): void {
+    if (this.#group) return;
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Nobody may be left with an unhandled rejection when no request waits on this group.
+    done.catch(() => undefined);
+    this.#db.exec('BEGIN IMMEDIATE');
+    this.#group = { done, resolve, reject };
+    setImmediate(() => this.commitNow());
   }
 
   query(range: RangeQuery): IterableIterator<StoredItem> {
@@ -183,6 +229,8 @@ export class TableFile implements TableStore {
   }
 
   transaction<T>(fn: () => T): T {
+    this.#joinGroup();
+    // Inside the group's transaction this is a savepoint: a failed fn undoes only its own writes.
     return this.#db.transaction(fn)();
   }
 
@@ -197,6 +245,7 @@ export class TableFile implements TableStore {
   }
 
   stage(txid: string, coordinator: string, writes: readonly StoredWrite[]): void {
+    this.#joinGroup();
     this.#db
       .prepare('INSERT INTO staged (txid, coordinator, writes) VALUES (?, ?, ?)')
       .run(txid, coordinator, encodeWrites(writes));
@@ -221,6 +270,7 @@ export class TableFile implements TableStore {
   }
 
   discardStaged(txid: string): void {
+    this.#joinGroup();
     this.#db.prepare('DELETE FROM staged WHERE txid = ?').run(txid);
   }
 
@@ -229,10 +279,12 @@ export class TableFile implements TableStore {
   }
 
   forgetCommitted(txid: string): void {
+    this.#joinGroup();
     this.#db.prepare('DELETE FROM committed WHERE txid = ?').run(txid);
   }
 
   close(): void {
+    this.commitNow();
     if (this.#db.open) this.#db.close();
   }
 }

@@ -8,7 +8,8 @@
  *      committed, in one SQLite transaction. This is the commit point;
  *   3. apply: every other participant applies its staged writes; then the marker goes.
  *
- * All three run synchronously (no other request can interleave). After a crash, a file
+ * All three run synchronously (no other request can interleave), and each step is committed
+ * (commitNow) before the next begins, so a crash between them leaves a recoverable state. After a crash, a file
  * with staged writes asks the coordinator (`recoverStaged`): committed → apply them, else →
  * discard them. So a transaction is either wholly applied or not at all, and nothing outside
  * the encrypted table files is written.
@@ -29,11 +30,19 @@ export function commitAcross(txid: string, coordinator: string, participants: re
     first.store.write(first.writes);
     return;
   }
-  for (const p of others) p.store.stage(txid, coordinator, p.writes);
+  for (const p of others) {
+    p.store.stage(txid, coordinator, p.writes);
+    p.store.commitNow();
+  }
   faultPoint('staged');
   first.store.write(first.writes, txid);
+  first.store.commitNow();
   faultPoint('committed');
-  for (const p of others) p.store.applyStaged(txid);
+  // The marker may go only once every participant's applied writes are committed.
+  for (const p of others) {
+    p.store.applyStaged(txid);
+    p.store.commitNow();
+  }
   first.store.forgetCommitted(txid);
 }
 
