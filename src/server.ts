@@ -18,6 +18,7 @@ import { createHttpServer } from './http/server.js';
 import { createKmsService, type KmsCallEvent } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
 import { Catalog } from './storage/catalog.js';
+import { Checkpointer } from './storage/checkpointer.js';
 import { DataDir } from './storage/data-dir.js';
 
 export type AuthConfig =
@@ -93,7 +94,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics.cacheStats,
   );
   const catalog = Catalog.open<TableDefinition>(dataDir, root);
-  tables = new TableManager({ catalog, dataDir, keys, clock, region: options.region });
+  const checkpointer = dataDir.inMemory ? undefined : new Checkpointer();
+  tables = new TableManager({
+    catalog,
+    dataDir,
+    keys,
+    clock,
+    region: options.region,
+    ...(checkpointer ? { checkpointer } : {}),
+  });
   const tableManager = tables;
   const dynamodb = new DynamoDbService({
     tables: tableManager,
@@ -153,6 +162,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         http.server.closeAllConnections();
         await stopped;
         await tableManager.close();
+        await checkpointer?.stop();
         keys.close();
         kms.close();
         await audit.close();

@@ -22,11 +22,16 @@ export interface OpenOptions {
   readonly readonly?: boolean;
   /** Page cache size in KiB (SQLite's default is 2 MiB). */
   readonly cacheKiB?: number;
+  /** Refuse to create the file (a second connection to an existing database). */
+  readonly mustExist?: boolean;
+  /** WAL pages before a commit checkpoints; 0 when another connection checkpoints instead. */
+  readonly autoCheckpointPages?: number;
 }
 
-export function openEncryptedDatabase({ file, key, readonly = false, cacheKiB }: OpenOptions): SqliteDatabase {
+export function openEncryptedDatabase(options: OpenOptions): SqliteDatabase {
+  const { file, key, readonly = false, cacheKiB, mustExist = false, autoCheckpointPages } = options;
   if (key.length !== 32) throw new Error('database keys are 256 bits');
-  const db = new Database(file, { readonly, fileMustExist: readonly });
+  const db = new Database(file, { readonly, fileMustExist: readonly || mustExist });
   try {
     if (file !== ':memory:') {
       db.pragma(`cipher='sqlcipher'`);
@@ -53,6 +58,7 @@ export function openEncryptedDatabase({ file, key, readonly = false, cacheKiB }:
     }
     db.pragma('temp_store = MEMORY');
     if (cacheKiB !== undefined) db.pragma(`cache_size = -${Math.floor(cacheKiB)}`);
+    if (autoCheckpointPages !== undefined) db.pragma(`wal_autocheckpoint = ${Math.floor(autoCheckpointPages)}`);
     return db;
   } catch (error) {
     db.close();

@@ -5,6 +5,7 @@
  */
 
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
+import type { Checkpointer } from './checkpointer.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
 
 export interface StoredItem {
@@ -98,8 +99,11 @@ export class TableFile implements TableStore {
   readonly #queries = new Map<string, Statement>();
   #group: { readonly done: Promise<void>; resolve(): void; reject(error: unknown): void } | undefined;
 
-  private constructor(db: SqliteDatabase) {
+  readonly #onClose: (() => void) | undefined;
+
+  private constructor(db: SqliteDatabase, onClose?: () => void) {
     this.#db = db;
+    this.#onClose = onClose;
     db.exec(`CREATE TABLE IF NOT EXISTS items (
       hash INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, body BLOB NOT NULL, size INTEGER NOT NULL,
       PRIMARY KEY (hash, pk, sk)) WITHOUT ROWID`);
@@ -139,8 +143,16 @@ export class TableFile implements TableStore {
   }
 
   /** Opens (or creates) the file; a wrong key fails with WrongKeyError before anything is read. */
-  static open(file: string, key: Buffer): TableFile {
-    return new TableFile(openEncryptedDatabase({ file, key, cacheKiB: TABLE_PAGE_CACHE_KIB }));
+  static open(file: string, key: Buffer, checkpointer?: Checkpointer): TableFile {
+    const db = openEncryptedDatabase({
+      file,
+      key,
+      cacheKiB: TABLE_PAGE_CACHE_KIB,
+      ...(checkpointer ? { autoCheckpointPages: 0 } : {}),
+    });
+    const table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined);
+    checkpointer?.open(file, key);
+    return table;
   }
 
   get(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
@@ -285,7 +297,10 @@ export class TableFile implements TableStore {
 
   close(): void {
     this.commitNow();
-    if (this.#db.open) this.#db.close();
+    if (this.#db.open) {
+      this.#db.close();
+      this.#onClose?.();
+    }
   }
 }
 

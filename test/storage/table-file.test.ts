@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Checkpointer } from '../../src/storage/checkpointer.js';
 import { TableFile } from '../../src/storage/table-file.js';
 
 const row = (n: number, size: number) => ({
@@ -47,6 +48,35 @@ describe('table file counters', () => {
       for (const _ of table.scan({ fromHash: 0, toHash: 2 ** 32 })) scanned++;
       assert.equal(scanned, 9);
       table.close();
+    } finally {
+      key.fill(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('has its WAL checkpointed by the worker thread, not by commits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdb-checkpoint-'));
+    const file = join(dir, 't.db');
+    const key = randomBytes(32);
+    const checkpointer = new Checkpointer();
+    try {
+      const table = TableFile.open(file, key, checkpointer);
+      const before = statSync(file).size;
+      for (let n = 0; n < 300; n++) table.put({ ...row(n, 1000), body: randomBytes(1000) });
+      table.commitNow();
+      assert.ok(statSync(`${file}-wal`).size > 300 * 1000, 'commits only append to the WAL');
+      let after = statSync(file).size;
+      for (let i = 0; i < 100 && after <= before + 300 * 1000; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        after = statSync(file).size;
+      }
+      assert.ok(after > before + 300 * 1000, `the worker copied the WAL into the database (${before} → ${after})`);
+      table.close();
+      await checkpointer.stop();
+      assert.equal(existsSync(`${file}-wal`), false, 'the last connection to close removed the WAL');
+      const reopened = TableFile.open(file, key);
+      assert.deepEqual(reopened.stats(), { itemCount: 300, sizeBytes: 300_000 });
+      reopened.close();
     } finally {
       key.fill(0);
       rmSync(dir, { recursive: true, force: true });

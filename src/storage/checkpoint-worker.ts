@@ -1,0 +1,53 @@
+/**
+ * Runs WAL checkpoints off the event loop. Copying WAL frames into an encrypted database
+ * decrypts and re-encrypts every page, so checkpoints run here, on a worker thread with
+ * its own connection to each table file, instead of inside a request's commit.
+ */
+import { parentPort } from 'node:worker_threads';
+import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+
+export type CheckpointMessage =
+  | { readonly type: 'open'; readonly file: string; readonly key: Uint8Array }
+  | { readonly type: 'close'; readonly file: string }
+  | { readonly type: 'stop' };
+
+const INTERVAL_MS = 200;
+const databases = new Map<string, SqliteDatabase>();
+
+function checkpointAll(): void {
+  for (const [file, db] of databases) {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // A file deleted or closed under us: forget it.
+      db.close();
+      databases.delete(file);
+    }
+  }
+}
+
+const timer = setInterval(checkpointAll, INTERVAL_MS);
+
+parentPort?.on('message', (message: CheckpointMessage) => {
+  if (message.type === 'open') {
+    const key = Buffer.from(message.key.buffer, message.key.byteOffset, message.key.byteLength);
+    try {
+      if (!databases.has(message.file)) {
+        databases.set(message.file, openEncryptedDatabase({ file: message.file, key, mustExist: true }));
+      }
+    } catch {
+      // The table was deleted before its file reached us: nothing to checkpoint.
+    } finally {
+      key.fill(0);
+    }
+  } else if (message.type === 'close') {
+    databases.get(message.file)?.close();
+    databases.delete(message.file);
+  } else {
+    clearInterval(timer);
+    checkpointAll();
+    for (const db of databases.values()) db.close();
+    databases.clear();
+    parentPort?.postMessage('stopped');
+  }
+});
