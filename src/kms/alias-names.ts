@@ -1,6 +1,8 @@
 /** Alias name rules shared by CreateAlias, UpdateAlias and DeleteAlias. */
-import { aliasPrefixRequired, reservedAlias } from './errors.js';
-import { ALIAS_PREFIX, RESERVED_ALIAS_PREFIX } from './key-ids.js';
+import { aliasNotFound, aliasPrefixRequired, reservedAlias } from './errors.js';
+import { ALIAS_PREFIX, aliasArn, RESERVED_ALIAS_PREFIX } from './key-ids.js';
+import type { KmsEnvironment } from './operation.js';
+import type { AliasRecord } from './types.js';
 
 /** `alias/aws/` names belong to AWS managed keys: nobody may create, repoint or delete them. */
 export function checkUserAliasName(aliasName: string): void {
@@ -10,3 +12,11 @@ export function checkUserAliasName(aliasName: string): void {
 
 export const namesAlias = (id: string): boolean =>
   id.startsWith(ALIAS_PREFIX) || /^arn:[^:]+:kms:[^:]*:\d*:alias\//.test(id);
+
+/** The caller's user alias that UpdateAlias or DeleteAlias names; NotFoundException when there is none. */
+export function existingUserAlias(env: KmsEnvironment, accountId: string, aliasName: string): AliasRecord {
+  checkUserAliasName(aliasName);
+  const alias = env.store.getAlias(accountId, env.region, aliasName);
+  if (!alias) throw aliasNotFound(aliasArn(env.region, accountId, aliasName));
+  return alias;
+}

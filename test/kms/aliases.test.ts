@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateAliasCommand,
-  CreateKeyCommand,
   DeleteAliasCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
@@ -13,6 +12,7 @@ import {
   UpdateAliasCommand,
 } from '@aws-sdk/client-kms';
 import { rejectsWith } from '../helpers/assert-aws.js';
+import { createKey } from '../helpers/kms.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const ACCOUNT = '000000000000';
@@ -29,10 +29,7 @@ after(async () => {
   await server.cleanup();
 });
 
-async function newKey() {
-  const { KeyMetadata } = await kms.send(new CreateKeyCommand({}));
-  return { id: KeyMetadata?.KeyId as string, arn: KeyMetadata?.Arn as string };
-}
+const newKey = () => createKey(kms);
 
 const aliasArn = (name: string) => `arn:aws:kms:${server.region}:${ACCOUNT}:${name}`;
 

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   CreateAliasCommand,
-  CreateKeyCommand,
   DecryptCommand,
   DisableKeyCommand,
   EnableKeyCommand,
@@ -15,6 +14,7 @@ import {
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { rejectsWith } from '../helpers/assert-aws.js';
+import { createKey } from '../helpers/kms.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -29,10 +29,7 @@ after(async () => {
   await server.cleanup();
 });
 
-async function newKey(): Promise<{ id: string; arn: string }> {
-  const { KeyMetadata } = await kms.send(new CreateKeyCommand({}));
-  return { id: KeyMetadata?.KeyId as string, arn: KeyMetadata?.Arn as string };
-}
+const newKey = () => createKey(kms);
 
 const CONTEXT = { 'aws:dynamodb:tableName': 'Books', 'aws:dynamodb:subscriberId': '000000000000' };
 

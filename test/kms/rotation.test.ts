@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateKeyCommand,
   DecryptCommand,
   DescribeKeyCommand,
   DisableKeyCommand,
@@ -16,6 +15,7 @@ import {
   RotateKeyOnDemandCommand,
 } from '@aws-sdk/client-kms';
 import { rejectsWith } from '../helpers/assert-aws.js';
+import { createKey } from '../helpers/kms.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -32,10 +32,7 @@ after(async () => {
   await server.cleanup();
 });
 
-async function newKey() {
-  const { KeyMetadata } = await kms.send(new CreateKeyCommand({}));
-  return { id: KeyMetadata?.KeyId as string, arn: KeyMetadata?.Arn as string };
-}
+const newKey = () => createKey(kms);
 
 async function encrypt(keyId: string, text: string) {
   const res = await kms.send(

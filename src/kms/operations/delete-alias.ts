@@ -1,7 +1,6 @@
 import { accessKey } from '../access.js';
-import { checkUserAliasName } from '../alias-names.js';
-import { aliasNotFound } from '../errors.js';
-import { aliasArn, keyArn } from '../key-ids.js';
+import { existingUserAlias } from '../alias-names.js';
+import { keyArn } from '../key-ids.js';
 import { defineOperation } from '../operation.js';
 
 interface DeleteAliasInput {
@@ -13,10 +12,8 @@ export const deleteAliasOperation = defineOperation<DeleteAliasInput, object>({
   readOnly: false,
   execute(request) {
     const { env, caller, input } = request;
-    checkUserAliasName(input.AliasName);
     const accountId = caller.principal.accountId;
-    const alias = env.store.getAlias(accountId, env.region, input.AliasName);
-    if (!alias) throw aliasNotFound(aliasArn(env.region, accountId, input.AliasName));
+    const alias = existingUserAlias(env, accountId, input.AliasName);
     accessKey(request, keyArn(env.region, accountId, alias.targetKeyId), 'DeleteAlias');
     env.store.deleteAlias(accountId, env.region, input.AliasName);
     return {};

@@ -1,8 +1,8 @@
 import { accessKey } from '../access.js';
-import { checkUserAliasName, namesAlias } from '../alias-names.js';
+import { existingUserAlias, namesAlias } from '../alias-names.js';
 import { authorize } from '../authorize.js';
-import { aliasMustReferToKey, aliasNotFound } from '../errors.js';
-import { aliasArn, keyArn } from '../key-ids.js';
+import { aliasMustReferToKey } from '../errors.js';
+import { keyArn } from '../key-ids.js';
 import { defineOperation } from '../operation.js';
 import { resolveKey } from '../resolve.js';
 
@@ -17,10 +17,8 @@ export const updateAliasOperation = defineOperation<UpdateAliasInput, object>({
   readOnly: false,
   execute(request) {
     const { env, caller, input } = request;
-    checkUserAliasName(input.AliasName);
     const accountId = caller.principal.accountId;
-    const alias = env.store.getAlias(accountId, env.region, input.AliasName);
-    if (!alias) throw aliasNotFound(aliasArn(env.region, accountId, input.AliasName));
+    const alias = existingUserAlias(env, accountId, input.AliasName);
     if (namesAlias(input.TargetKeyId)) throw aliasMustReferToKey();
     // The key the alias leaves may be in any state (even pending deletion), so only its policy is checked.
     const current = resolveKey(request, keyArn(env.region, accountId, alias.targetKeyId));
