@@ -68,7 +68,7 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     throw new Error(`--key-cache-scope must be connection or table, not ${keyCacheScope}`);
   }
   const passphrase = env[PASSPHRASE_ENV];
-  const rootKeyFile = pick(flags.rootKeyFile, env.SEALDB_ROOT_KEY_FILE, file.rootKeyFile, defaultRootKeyFile());
+  const rootKeyFile = pick(flags.rootKeyFile, env.SEALDB_ROOT_KEY_FILE, file.rootKeyFile, defaultRootKeyFile(env));
   const rootKey: RootKeySource = passphrase
     ? { kind: 'passphrase', passphrase }
     : { kind: 'key-file', path: rootKeyFile };

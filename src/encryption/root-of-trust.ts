@@ -97,8 +97,8 @@ export class RootOfTrust {
   }
 }
 
-export function defaultRootKeyFile(): string {
-  const base = process.env.XDG_CONFIG_HOME || join(process.env.HOME || '.', '.config');
+export function defaultRootKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || '.', '.config');
   return join(base, 'sealdb', 'root.key');
 }
 
