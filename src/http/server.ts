@@ -12,6 +12,11 @@ import { AwsError, CORAL_SERVICE } from './aws-error.js';
 import type { CallContext, ServiceHandler } from './service.js';
 
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+/**
+ * Far deeper than any AWS input shape (DynamoDB items nest at most 32 levels): deeper JSON is
+ * refused here, before any recursive validation could exhaust the stack.
+ */
+const MAX_JSON_DEPTH = 100;
 const JSON_CONTENT_TYPES = new Set(['application/json', 'application/x-amz-json-1.0', 'application/x-amz-json-1.1']);
 
 export interface HttpServerOptions {
@@ -104,6 +109,11 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
         reply(400, errorBody(new AwsError('SerializationException', undefined, 400, protocolNs)));
         return;
       }
+      if (jsonDepth(input) > MAX_JSON_DEPTH) {
+        const message = `The request nests deeper than ${MAX_JSON_DEPTH} levels`;
+        reply(400, errorBody(new AwsError('SerializationException', message, 400, protocolNs)));
+        return;
+      }
     }
     const operation = dot > 0 ? target.slice(dot + 1) : '';
     if (!service?.hasOperation(operation)) {
@@ -153,6 +163,20 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
             drained = resolve;
           }),
   };
+}
+
+/** Nesting depth of parsed JSON, measured without recursion (the input may be hostile). */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (node === null || typeof node !== 'object') continue;
+    if (depth + 1 > deepest) deepest = depth + 1;
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -100,6 +100,27 @@ describe('AWS JSON protocol', () => {
     assert.equal(get.status, 404);
   });
 
+  it('refuses JSON nested too deep to validate, and keeps serving', async () => {
+    let deep = '{"S":"x"}';
+    for (let i = 0; i < 5000; i++) deep = `{"L":[${deep}]}`;
+    const res = await send(server, {
+      target: 'DynamoDB_20120810.PutItem',
+      contentType: 'application/x-amz-json-1.0',
+      body: `{"TableName":"any","Item":{"id":{"S":"a"},"deep":${deep}}}`,
+    });
+    assert.equal(res.status, 400);
+    assert.deepEqual(JSON.parse(res.body), {
+      __type: 'com.amazon.coral.service#SerializationException',
+      message: 'The request nests deeper than 100 levels',
+    });
+    const after = await send(server, {
+      target: 'DynamoDB_20120810.ListTables',
+      contentType: 'application/x-amz-json-1.0',
+      body: '{}',
+    });
+    assert.equal(after.status, 200);
+  });
+
   it('requires an Authorization header', async () => {
     const res = await send(server, {
       target: 'DynamoDB_20120810.ListTables',
