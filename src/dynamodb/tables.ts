@@ -49,7 +49,8 @@ const TABLE_PURPOSE = 'table';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class TableManager {
-  readonly #files = new Map<string, Promise<TableStore>>();
+  /** Open table files by table id (opening is synchronous: no half-open state to track). */
+  readonly #files = new Map<string, TableStore>();
   readonly #catalog: Catalog<TableDefinition>;
   readonly #dataDir: DataDir;
   readonly #keys: TableKeyService;
@@ -97,7 +98,7 @@ export class TableManager {
       }
       const store = TableFile.open(this.#file(id), dataKey, this.#checkpointer);
       this.#catalog.put({ account, name: table.TableName, id, definition, wrappedKey });
-      this.#files.set(id, Promise.resolve(store));
+      this.#files.set(id, store);
     } finally {
       dataKey.fill(0);
       tableKey.fill(0);
@@ -119,16 +120,8 @@ export class TableManager {
   }
 
   /** Live counts when the table file is open; otherwise those of when it was last open. */
-  async stats(definition: TableDefinition): Promise<TableStats> {
-    const file = this.#files.get(definition.TableId);
-    if (file) {
-      try {
-        return (await file).stats();
-      } catch {
-        // fall through to the last known counts
-      }
-    }
-    return definition.LastKnownStats ?? { itemCount: 0, sizeBytes: 0 };
+  stats(definition: TableDefinition): TableStats {
+    return this.#files.get(definition.TableId)?.stats() ?? definition.LastKnownStats ?? { itemCount: 0, sizeBytes: 0 };
   }
 
   /** Applies a change to the stored definition and returns the new one. */
@@ -156,7 +149,7 @@ export class TableManager {
       await this.#onKeyFailure(entry, error);
       throw kmsAccessDenied(error);
     }
-    const store = await this.#fileFor(entry, tableKey);
+    const store = this.#fileFor(entry, tableKey);
     return { definition, keys: keysOf(definition), store };
   }
 
@@ -204,7 +197,7 @@ export class TableManager {
 
   async delete(account: string, name: string): Promise<TableDefinition> {
     const entry = this.#entry(account, name, 'control');
-    await this.#closeFile(entry.id);
+    this.#closeFile(entry.id);
     this.#catalog.delete(account, name);
     this.#keys.evictTable(entry.id);
     this.#removeFiles(entry.id);
@@ -251,7 +244,7 @@ export class TableManager {
 
   /** Resolves once every write made so far, in any table, is committed (see TableStore.durable). */
   async durable(): Promise<void> {
-    for (const file of [...this.#files.values()]) await (await file).durable();
+    for (const file of [...this.#files.values()]) await file.durable();
   }
 
   /** Every table's key type and status, for metrics. */
@@ -264,7 +257,10 @@ export class TableManager {
   }
 
   async close(): Promise<void> {
-    for (const entry of this.#catalog.all()) await this.#closeFile(entry.id, entry);
+    for (const entry of this.#catalog.all()) {
+      const stats = this.#closeFile(entry.id);
+      if (stats) this.#catalog.put({ ...entry, definition: { ...entry.definition, LastKnownStats: stats } });
+    }
     this.#catalog.close();
   }
 
@@ -279,16 +275,17 @@ export class TableManager {
         else throw serviceError;
       }
     }
-    if (failure) await this.#markInaccessible(entry, failure);
+    if (failure) this.#markInaccessible(entry, failure);
   }
 
-  async #markInaccessible(entry: CatalogEntry<TableDefinition>, error: KeyAccessError): Promise<void> {
+  #markInaccessible(entry: CatalogEntry<TableDefinition>, error: KeyAccessError): void {
     const latest = this.#catalog.get(entry.account, entry.name);
     if (!latest || latest.id !== entry.id || latest.definition.InaccessibleSince !== undefined) return;
-    await this.#closeFile(entry.id, latest);
+    const stats = this.#closeFile(entry.id);
     this.#keys.evictTable(entry.id);
     const definition: TableDefinition = {
       ...latest.definition,
+      ...(stats ? { LastKnownStats: stats } : {}),
       TableStatus: 'INACCESSIBLE_ENCRYPTION_CREDENTIALS',
       InaccessibleSince: this.#clock.now(),
       InaccessibleReason: reasonOf(error),
@@ -297,7 +294,7 @@ export class TableManager {
     this.#catalog.put({ ...latest, definition });
   }
 
-  #fileFor(entry: CatalogEntry<TableDefinition>, tableKey: Buffer): Promise<TableStore> {
+  #fileFor(entry: CatalogEntry<TableDefinition>, tableKey: Buffer): TableStore {
     let file = this.#files.get(entry.id);
     if (!file) {
       // Unwrapped synchronously: the cached table key is only valid until the next await.
@@ -310,7 +307,7 @@ export class TableManager {
         throw internalServerError(`The data key of table ${entry.name} does not authenticate under its table key`);
       }
       try {
-        file = Promise.resolve(TableFile.open(this.#file(entry.id), dataKey, this.#checkpointer));
+        file = TableFile.open(this.#file(entry.id), dataKey, this.#checkpointer);
       } finally {
         dataKey.fill(0);
       }
@@ -319,18 +316,14 @@ export class TableManager {
     return file;
   }
 
-  /** Closes a table file, keeping its counts for DescribeTable while it stays closed. */
-  async #closeFile(id: string, entry?: CatalogEntry<TableDefinition>): Promise<void> {
-    const file = this.#files.get(id);
-    if (!file) return;
+  /** Closes a table file; returns its counts, which DescribeTable shows while it stays closed. */
+  #closeFile(id: string): TableStats | undefined {
+    const store = this.#files.get(id);
+    if (!store) return undefined;
     this.#files.delete(id);
-    const store = await file;
-    if (entry) {
-      const latest = this.#catalog.get(entry.account, entry.name);
-      if (latest?.id === id)
-        this.#catalog.put({ ...latest, definition: { ...latest.definition, LastKnownStats: store.stats() } });
-    }
+    const stats = store.stats();
     store.close();
+    return stats;
   }
 
   #entry(account: string, name: string, plane: 'data' | 'control'): CatalogEntry<TableDefinition> {

@@ -64,6 +64,7 @@ describe('tables whose key becomes unusable', () => {
       const described = await ddb.send(new DescribeTableCommand({ TableName: 'disabled' }));
       assert.equal(described.Table?.TableStatus, 'INACCESSIBLE_ENCRYPTION_CREDENTIALS');
       assert.ok(described.Table?.SSEDescription?.InaccessibleEncryptionDateTime instanceof Date);
+      assert.equal(described.Table?.ItemCount, 20, 'the counts of the closed table file are kept');
       // Every data-plane call is refused, on any connection.
       const fresh = newConnectionClient(server);
       await rejectsWith(fresh.send(new ScanCommand({ TableName: 'disabled' })), 'AccessDeniedException');

@@ -18,7 +18,7 @@ export const deleteTable: Operation<DeleteTableInput> = {
         'Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.',
       );
     }
-    const stats = await env.tables.stats(table);
+    const stats = env.tables.stats(table);
     const definition = await env.tables.delete(account, name);
     return { TableDescription: { ...tableDescription(definition, stats), TableStatus: 'DELETING' } };
   },

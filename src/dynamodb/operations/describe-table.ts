@@ -11,6 +11,6 @@ export const describeTable: Operation<DescribeTableInput> = {
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
     const definition = env.tables.describe(ctx.principal.accountId, name);
-    return { Table: tableDescription(definition, await env.tables.stats(definition)) };
+    return { Table: tableDescription(definition, env.tables.stats(definition)) };
   },
 };

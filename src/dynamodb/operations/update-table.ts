@@ -118,7 +118,7 @@ export const updateTable: Operation<UpdateTableInput> = {
         ? { DeletionProtectionEnabled: input.DeletionProtectionEnabled }
         : {}),
     }));
-    const stats = await env.tables.stats(definition);
+    const stats = env.tables.stats(definition);
     return {
       TableDescription: {
         ...tableDescription(definition, stats, { sseUpdating: choice !== undefined }),
