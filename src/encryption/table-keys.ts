@@ -212,7 +212,7 @@ export class TableKeyService {
 
   async #call(operation: string, input: Record<string, unknown>, caller: KmsCaller): Promise<Record<string, unknown>> {
     try {
-      return await this.kms.call(operation, input, { ...caller, requestId: caller.requestId });
+      return await this.kms.call(operation, input, caller);
     } catch (error) {
       throw toKeyAccessError(error, caller.requestId);
     }

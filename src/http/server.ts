@@ -70,13 +70,14 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
-    res.setHeader('x-amzn-RequestId', requestId());
+    const id = requestId();
+    res.setHeader('x-amzn-RequestId', id);
     if (body === undefined) {
       res.statusCode = 413;
       res.end();
       return;
     }
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
     if (req.method === 'GET' && options.getRoutes?.has(path)) {
       const route = await (options.getRoutes.get(path) as () => Promise<{ contentType: string; body: string }>)();
       res.setHeader('Content-Type', route.contentType);
@@ -124,8 +125,8 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       const principal = options.authenticator.authenticate(
         {
           method: req.method,
-          path: req.url?.split('?')[0] ?? '/',
-          query: req.url?.includes('?') ? (req.url.split('?')[1] ?? '') : '',
+          path,
+          query,
           headers: req.headers,
           body,
         },
@@ -135,7 +136,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
         throw new AwsError('SerializationException', undefined, 400, protocolNs);
       }
       const ctx: CallContext = {
-        requestId: res.getHeader('x-amzn-RequestId') as string,
+        requestId: id,
         connectionId: connectionIds.get(req.socket) ?? 0,
         principal,
         region: options.region,
