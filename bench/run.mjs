@@ -369,7 +369,8 @@ async function stopSystem(s) {
   s.child.stopping = true;
   const exited = new Promise((r) => (s.child.exitCode !== null ? r() : s.child.once('exit', r)));
   s.child.kill('SIGTERM');
-  const t = setTimeout(() => s.child.kill('SIGKILL'), 5000);
+  // A CPU profile is written at exit and can take a while for a long run.
+  const t = setTimeout(() => s.child.kill('SIGKILL'), cfg.cpuProf ? 60000 : 5000);
   await exited;
   clearTimeout(t);
   return rss;
