@@ -20,6 +20,7 @@ import { Metrics } from './metrics/metrics.js';
 import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
 import { DataDir } from './storage/data-dir.js';
+import type { Durability } from './storage/wal-sync.js';
 
 export type AuthConfig =
   | { readonly mode: 'local' }
@@ -37,6 +38,8 @@ export interface ServerOptions {
   /** `connection` (DynamoDB's behaviour) or `table` (one shared cache per table). */
   readonly keyCacheScope?: KeyCacheScope;
   readonly encryptionChangeLimit?: EncryptionChangeLimit;
+  /** `process` (default): acknowledged writes survive a crash; `fsync`: also power loss. */
+  readonly durability?: Durability;
   /** How often the background key check runs, in real milliseconds (0 = only when called). */
   readonly sweepIntervalMs?: number;
   readonly onInternalError?: (error: unknown) => void;
@@ -64,11 +67,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.dataDir,
   );
   const dataDir = new DataDir(options.dataDir);
+  const durability = options.durability ?? 'process';
   const kms = createKmsService({
     root,
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     clock,
     region: options.region,
+    durability,
   });
   // Late-bound: the metrics read the tables, which are built after the key service they count.
   let tables: TableManager | undefined;
@@ -93,7 +98,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.keyCacheScope ?? 'connection',
     metrics.cacheStats,
   );
-  const catalog = Catalog.open<TableDefinition>(dataDir, root);
+  const catalog = Catalog.open<TableDefinition>(dataDir, root, durability);
   const checkpointer = dataDir.inMemory ? undefined : new Checkpointer();
   tables = new TableManager({
     catalog,
@@ -101,7 +106,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     keys,
     clock,
     region: options.region,
-    ...(checkpointer ? { checkpointer } : {}),
+    storage: {
+      durability,
+      onWalSync: metrics.walSync,
+      ...(checkpointer ? { checkpointer } : {}),
+    },
   });
   const tableManager = tables;
   const dynamodb = new DynamoDbService({

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { defaultRootKeyFile, type RootKeySource } from '../encryption/root-of-trust.js';
 import type { AccountConfig } from '../http/auth.js';
 import type { AuthConfig } from '../server.js';
+import { DURABILITY_MODES, type Durability } from '../storage/wal-sync.js';
 
 export interface StartFlags {
   host?: string;
@@ -16,6 +17,7 @@ export interface StartFlags {
   rootKeyFile?: string;
   auth?: string;
   keyCacheScope?: string;
+  durability?: string;
   config?: string;
 }
 
@@ -29,6 +31,7 @@ interface ConfigFile {
   auth?: 'local' | 'strict';
   accounts?: AccountConfig[];
   keyCacheScope?: 'connection' | 'table';
+  durability?: Durability;
 }
 
 export interface ResolvedConfig {
@@ -39,6 +42,7 @@ export interface ResolvedConfig {
   rootKey: RootKeySource;
   auth: AuthConfig;
   keyCacheScope: 'connection' | 'table';
+  durability: Durability;
   /** For the startup banner: where the root key comes from (never the key itself). */
   rootKeyDescription: string;
 }
@@ -67,6 +71,10 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
   if (keyCacheScope !== 'connection' && keyCacheScope !== 'table') {
     throw new Error(`--key-cache-scope must be connection or table, not ${keyCacheScope}`);
   }
+  const durability = pick<string>(flags.durability, env.SEALDB_DURABILITY, file.durability, 'process');
+  if (!(DURABILITY_MODES as readonly string[]).includes(durability)) {
+    throw new Error(`--durability must be process or fsync, not ${durability}`);
+  }
   const passphrase = env[PASSPHRASE_ENV];
   const rootKeyFile = pick(flags.rootKeyFile, env.SEALDB_ROOT_KEY_FILE, file.rootKeyFile, defaultRootKeyFile(env));
   const rootKey: RootKeySource = passphrase
@@ -80,6 +88,7 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     rootKey,
     auth: authMode === 'strict' ? { mode: 'strict', accounts: file.accounts ?? [] } : { mode: 'local' },
     keyCacheScope,
+    durability: durability as Durability,
     rootKeyDescription: inMemory
       ? 'ephemeral (in memory)'
       : passphrase

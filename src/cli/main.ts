@@ -22,6 +22,10 @@ program
     '--key-cache-scope <scope>',
     'connection (a table key per client connection, refreshed every 5 minutes, as DynamoDB) or table (one per table; env SEALDB_KEY_CACHE_SCOPE)',
   )
+  .option(
+    '--durability <mode>',
+    'process (acknowledged writes survive a crash of sealdb) or fsync (also power loss; env SEALDB_DURABILITY)',
+  )
   .option('--config <file>', 'JSON config file (env SEALDB_CONFIG)')
   .action(async (flags: StartFlags) => {
     const config = resolveConfig(flags);
@@ -34,6 +38,9 @@ program
     console.log(`data directory: ${config.dataDir ?? '(in memory: nothing is written to disk)'}`);
     console.log(`root key: ${config.rootKeyDescription}`);
     console.log(`table-key cache: per ${config.keyCacheScope}`);
+    console.log(
+      `durability: ${config.durability === 'fsync' ? 'fsync (writes are flushed to disk before they are acknowledged)' : 'process (writes survive a crash of sealdb; flushed to disk by checkpoints)'}`,
+    );
     console.log(
       config.auth.mode === 'local'
         ? 'auth: local (any credentials are accepted into account 000000000000; signatures are not verified)'

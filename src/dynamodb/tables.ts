@@ -13,9 +13,8 @@ import { KeyAccessError } from '../encryption/key-access-error.js';
 import { UnwrapError } from '../encryption/key-wrap.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { Catalog, CatalogEntry } from '../storage/catalog.js';
-import type { Checkpointer } from '../storage/checkpointer.js';
 import type { DataDir } from '../storage/data-dir.js';
-import { TableFile, type TableStore } from '../storage/table-file.js';
+import { TableFile, type TableFileOptions, type TableStore } from '../storage/table-file.js';
 import { internalServerError, resourceInUse, resourceNotFound } from './errors.js';
 import { kmsAccessDenied } from './kms-errors.js';
 import { type TableDefinition, tableArn } from './table-definition.js';
@@ -41,8 +40,8 @@ export interface TableManagerOptions {
   readonly region: string;
   /** How long a table may stay inaccessible before it is archived (DynamoDB: 7 days). */
   readonly archiveAfterMs?: number;
-  /** Runs WAL checkpoints of table files off the event loop (absent in memory). */
-  readonly checkpointer?: Checkpointer;
+  /** How table files are checkpointed and made durable. */
+  readonly storage?: TableFileOptions;
 }
 
 const TABLE_PURPOSE = 'table';
@@ -56,7 +55,7 @@ export class TableManager {
   readonly #keys: TableKeyService;
   readonly #clock: Clock;
   readonly #archiveAfterMs: number;
-  readonly #checkpointer: Checkpointer | undefined;
+  readonly #storage: TableFileOptions;
   readonly region: string;
 
   constructor(options: TableManagerOptions) {
@@ -66,7 +65,7 @@ export class TableManager {
     this.#clock = options.clock;
     this.region = options.region;
     this.#archiveAfterMs = options.archiveAfterMs ?? 7 * DAY_MS;
-    this.#checkpointer = options.checkpointer;
+    this.#storage = options.storage ?? {};
   }
 
   async create(account: string, table: NewTable, choice: KeyChoice, caller: KeyCaller): Promise<TableDefinition> {
@@ -96,7 +95,7 @@ export class TableManager {
         await this.#keys.retireGrant(target, record);
         throw resourceInUse(`Table already exists: ${table.TableName}`);
       }
-      const store = TableFile.open(this.#file(id), dataKey, this.#checkpointer);
+      const store = TableFile.open(this.#file(id), dataKey, this.#storage);
       this.#catalog.put({ account, name: table.TableName, id, definition, wrappedKey });
       this.#files.set(id, store);
     } finally {
@@ -307,7 +306,7 @@ export class TableManager {
         throw internalServerError(`The data key of table ${entry.name} does not authenticate under its table key`);
       }
       try {
-        file = TableFile.open(this.#file(entry.id), dataKey, this.#checkpointer);
+        file = TableFile.open(this.#file(entry.id), dataKey, this.#storage);
       } finally {
         dataKey.fill(0);
       }

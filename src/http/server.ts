@@ -3,7 +3,7 @@
  * `X-Amz-Target` prefix, authenticates them, numbers TCP connections and
  * shapes every error as `{"__type", "message"}`.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { crc32 } from 'node:zlib';
@@ -217,7 +217,19 @@ function send(res: ServerResponse, status: number, contentType: string, payload:
   res.end(bytes);
 }
 
+const REQUEST_ID_CHARS = '0123456789ABCDEFGHIJKLMNOPQRSTUV';
+const REQUEST_ID_LENGTH = 52;
+/** Random bytes are drawn in bulk: one randomFillSync per request cost ~5% of a GetItem. */
+const requestIdPool = Buffer.alloc(REQUEST_ID_LENGTH * 1024);
+let requestIdOffset = requestIdPool.length;
+
+/** DynamoDB request ids are 52 upper-case alphanumerics. */
 function requestId(): string {
-  // DynamoDB request ids are 52 upper-case alphanumerics.
-  return randomBytes(39).toString('base64').toUpperCase().replace(/[+/]/g, '0');
+  if (requestIdOffset === requestIdPool.length) {
+    randomFillSync(requestIdPool);
+    requestIdOffset = 0;
+  }
+  let id = '';
+  for (let i = 0; i < REQUEST_ID_LENGTH; i++) id += REQUEST_ID_CHARS[(requestIdPool[requestIdOffset++] as number) & 31];
+  return id;
 }

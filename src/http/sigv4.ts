@@ -140,9 +140,10 @@ export function parseAmzDate(value: string): number | undefined {
   const m = BASIC_FORMAT.exec(value);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  // Date.UTC rolls 20240230 over into March; a real stamp round-trips.
-  return formatAmzDate(ms) === value ? ms : undefined;
+  // Date.UTC would roll 20240230 over into March, so each field is range-checked first.
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
+  if (d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return undefined;
+  return Date.UTC(y, mo - 1, d, h, mi, s);
 }
 
 export function formatAmzDate(ms: number): string {

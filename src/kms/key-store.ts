@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3-multiple-ciphers';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
 import { DataDir } from '../storage/data-dir.js';
 import { openEncryptedDatabase, type SqliteDatabase } from '../storage/encrypted-db.js';
+import { type Durability, syncMode } from '../storage/wal-sync.js';
 
 type Statement = Database.Statement<unknown[]>;
 
@@ -121,11 +122,15 @@ interface TombstoneRow {
 }
 
 /** Opens `<dataDir>/kms/keystore.db` (or an in-memory store) under a key derived from the root of trust. */
-export function openKeyStore(root: RootOfTrust, dataDir: string | undefined): KeyStore {
+export function openKeyStore(root: RootOfTrust, dataDir: string | undefined, durability?: Durability): KeyStore {
   const key = root.deriveKey(KEYSTORE_PURPOSE);
   let db: SqliteDatabase;
   try {
-    db = openEncryptedDatabase({ file: new DataDir(dataDir).file('kms', 'keystore.db'), key });
+    db = openEncryptedDatabase({
+      file: new DataDir(dataDir).file('kms', 'keystore.db'),
+      key,
+      synchronous: syncMode(durability),
+    });
   } finally {
     key.fill(0);
   }

@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
 import { AwsError } from '../http/aws-error.js';
 import type { CallContext, Principal, ServiceHandler } from '../http/service.js';
+import type { Durability } from '../storage/wal-sync.js';
 import { checkInput } from '../validation/checker.js';
 import { type CompactModel, loadModel } from '../validation/model.js';
 import { type KmsCallEvent, type KmsCallListener, sanitizeParameters } from './audit.js';
@@ -46,6 +47,7 @@ export interface KmsServiceOptions {
   dataDir?: string;
   clock: Clock;
   region: string;
+  durability?: Durability;
 }
 
 interface Origin {
@@ -96,7 +98,7 @@ export class KmsServiceImpl {
   #closed = false;
 
   constructor(options: KmsServiceOptions) {
-    this.#store = openKeyStore(options.root, options.dataDir);
+    this.#store = openKeyStore(options.root, options.dataDir, options.durability);
     this.#vault = new KeyMaterialVault(options.root, this.#store);
     this.#grantTokens = new GrantTokenCodec(options.root.deriveKey(GRANT_TOKEN_PURPOSE));
     this.#env = {

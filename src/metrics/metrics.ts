@@ -10,6 +10,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #kmsCalls: Counter<'operation' | 'outcome'>;
   readonly #cache: Counter<'result'>;
+  readonly #walSyncs: Counter;
 
   constructor(tables: () => readonly TableSummary[]) {
     this.#kmsCalls = new Counter({
@@ -22,6 +23,11 @@ export class Metrics {
       name: 'sealdb_table_key_cache_total',
       help: 'Table-key lookups answered from the cache (hit) or by a KMS Decrypt (miss)',
       labelNames: ['result'],
+      registers: [this.registry],
+    });
+    this.#walSyncs = new Counter({
+      name: 'sealdb_wal_syncs_total',
+      help: 'Flushes of table write-ahead logs to stable storage (--durability fsync; one per group commit)',
       registers: [this.registry],
     });
     new Gauge({
@@ -44,6 +50,8 @@ export class Metrics {
     hit: () => this.#cache.inc({ result: 'hit' }),
     miss: () => this.#cache.inc({ result: 'miss' }),
   };
+
+  readonly walSync = (): void => this.#walSyncs.inc();
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

@@ -9,6 +9,7 @@ import { unwrapKey, wrapKey } from '../encryption/key-wrap.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
 import type { DataDir } from './data-dir.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+import { type Durability, syncMode } from './wal-sync.js';
 
 export interface CatalogEntry<D> {
   readonly account: string;
@@ -50,7 +51,7 @@ export class Catalog<D> {
   }
 
   /** Opens the catalog; its data key is wrapped by a key derived from the root of trust. */
-  static open<D>(dataDir: DataDir, root: RootOfTrust): Catalog<D> {
+  static open<D>(dataDir: DataDir, root: RootOfTrust, durability?: Durability): Catalog<D> {
     const file = dataDir.file('catalog.db');
     const kek = root.deriveKey(WRAP_PURPOSE);
     let key: Buffer | undefined;
@@ -68,7 +69,7 @@ export class Catalog<D> {
           });
         }
       }
-      return new Catalog<D>(openEncryptedDatabase({ file, key }));
+      return new Catalog<D>(openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }));
     } finally {
       kek.fill(0);
       key?.fill(0);

@@ -26,10 +26,12 @@ export interface OpenOptions {
   readonly mustExist?: boolean;
   /** WAL pages before a commit checkpoints; 0 when another connection checkpoints instead. */
   readonly autoCheckpointPages?: number;
+  /** FULL flushes the log at every commit (power-loss safe); NORMAL survives a process crash. */
+  readonly synchronous?: 'NORMAL' | 'FULL';
 }
 
 export function openEncryptedDatabase(options: OpenOptions): SqliteDatabase {
-  const { file, key, readonly = false, cacheKiB, mustExist = false, autoCheckpointPages } = options;
+  const { file, key, readonly = false, cacheKiB, mustExist = false, autoCheckpointPages, synchronous } = options;
   if (key.length !== 32) throw new Error('database keys are 256 bits');
   const db = new Database(file, { readonly, fileMustExist: readonly || mustExist });
   try {
@@ -57,9 +59,9 @@ export function openEncryptedDatabase(options: OpenOptions): SqliteDatabase {
     db.prepare('SELECT count(*) FROM sqlite_master').get();
     if (!readonly) {
       db.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode: a committed transaction survives a process crash (only power loss
-      // may lose the last transactions, which --durability fsync will cover).
-      db.pragma('synchronous = NORMAL');
+      // NORMAL in WAL mode: a committed transaction survives a process crash; only power loss
+      // may lose the last transactions (FULL, or a WalSync after commit, covers that).
+      db.pragma(`synchronous = ${synchronous ?? 'NORMAL'}`);
     }
     db.pragma('temp_store = MEMORY');
     if (cacheKiB !== undefined) db.pragma(`cache_size = -${Math.floor(cacheKiB)}`);

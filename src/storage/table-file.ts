@@ -7,6 +7,7 @@
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { Checkpointer } from './checkpointer.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+import { type Durability, WalSync } from './wal-sync.js';
 
 export interface StoredItem {
   readonly hash: number;
@@ -85,6 +86,14 @@ export interface TableStore {
  */
 const TABLE_PAGE_CACHE_KIB = 64 * 1024;
 
+export interface TableFileOptions {
+  /** Runs WAL checkpoints off the event loop (absent in memory). */
+  readonly checkpointer?: Checkpointer;
+  readonly durability?: Durability;
+  /** Told after each WAL flush in `fsync` durability (a metric). */
+  readonly onWalSync?: () => void;
+}
+
 export class TableFile implements TableStore {
   readonly #db: SqliteDatabase;
   readonly #get: Statement;
@@ -100,10 +109,15 @@ export class TableFile implements TableStore {
   #group: { readonly done: Promise<void>; resolve(): void; reject(error: unknown): void } | undefined;
 
   readonly #onClose: (() => void) | undefined;
+  /** Present in `fsync` durability only. */
+  readonly #walSync: WalSync | undefined;
+  /** The newest WAL flush still running: writes committed before it are durable once it settles. */
+  #lastFlush: Promise<void> | undefined;
 
-  private constructor(db: SqliteDatabase, onClose?: () => void) {
+  private constructor(db: SqliteDatabase, onClose?: () => void, walSync?: WalSync) {
     this.#db = db;
     this.#onClose = onClose;
+    this.#walSync = walSync;
     db.exec(`CREATE TABLE IF NOT EXISTS items (
       hash INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, body BLOB NOT NULL, size INTEGER NOT NULL,
       PRIMARY KEY (hash, pk, sk)) WITHOUT ROWID`);
@@ -143,14 +157,17 @@ export class TableFile implements TableStore {
   }
 
   /** Opens (or creates) the file; a wrong key fails with WrongKeyError before anything is read. */
-  static open(file: string, key: Buffer, checkpointer?: Checkpointer): TableFile {
+  static open(file: string, key: Buffer, options: TableFileOptions = {}): TableFile {
+    const { checkpointer } = options;
     const db = openEncryptedDatabase({
       file,
       key,
       cacheKiB: TABLE_PAGE_CACHE_KIB,
       ...(checkpointer ? { autoCheckpointPages: 0 } : {}),
     });
-    const table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined);
+    const walSync =
+      options.durability === 'fsync' && file !== ':memory:' ? new WalSync(file, options.onWalSync) : undefined;
+    const table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined, walSync);
     checkpointer?.open(file, key);
     return table;
   }
@@ -170,19 +187,57 @@ export class TableFile implements TableStore {
   }
 
   durable(): Promise<void> {
-    return this.#group?.done ?? Promise.resolve();
+    return this.#group?.done ?? this.#lastFlush ?? Promise.resolve();
   }
 
   commitNow(): void {
-    const group = this.#group;
+    const group = this.#takeGroup();
     if (!group) return;
-    this.#group = undefined;
     try {
-      this.#db.exec('COMMIT');
+      this.#commit();
+      this.#walSync?.flushNow();
       group.resolve();
     } catch (error) {
-      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       group.reject(error);
+    }
+  }
+
+  /** The group's own commit, at the end of its event-loop turn: the WAL is flushed off the loop. */
+  #commitGroup(): void {
+    const group = this.#takeGroup();
+    if (!group) return;
+    try {
+      this.#commit();
+    } catch (error) {
+      group.reject(error);
+      return;
+    }
+    if (!this.#walSync) {
+      group.resolve();
+      return;
+    }
+    const flush = this.#walSync.flush();
+    this.#lastFlush = flush;
+    flush.then(group.resolve, group.reject);
+    flush
+      .finally(() => {
+        if (this.#lastFlush === flush) this.#lastFlush = undefined;
+      })
+      .catch(() => undefined);
+  }
+
+  #takeGroup() {
+    const group = this.#group;
+    this.#group = undefined;
+    return group;
+  }
+
+  #commit(): void {
+    try {
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+      throw error;
     }
   }
 
@@ -202,7 +257,7 @@ export class TableFile implements TableStore {
     done.catch(() => undefined);
     this.#db.exec('BEGIN IMMEDIATE');
     this.#group = { done, resolve, reject };
-    setImmediate(() => this.commitNow());
+    setImmediate(() => this.#commitGroup());
   }
 
   query(range: RangeQuery): IterableIterator<StoredItem> {
@@ -297,6 +352,7 @@ export class TableFile implements TableStore {
 
   close(): void {
     this.commitNow();
+    this.#walSync?.close();
     if (this.#db.open) {
       this.#db.close();
       this.#onClose?.();

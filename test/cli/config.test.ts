@@ -16,6 +16,7 @@ describe('configuration', () => {
       dataDir: '/from/file',
       region: 'eu-west-1',
       keyCacheScope: 'table',
+      durability: 'fsync',
       auth: 'strict',
       accounts: [{ accountId: '111122223333', accessKeys: [{ accessKeyId: 'AKIA1', secretAccessKey: 's' }] }],
     }),
@@ -29,6 +30,7 @@ describe('configuration', () => {
     assert.equal(config.region, 'us-east-1');
     assert.deepEqual(config.auth, { mode: 'local' });
     assert.equal(config.keyCacheScope, 'connection');
+    assert.equal(config.durability, 'process');
     assert.deepEqual(config.rootKey, { kind: 'key-file', path: join(dir, '.config', 'sealdb', 'root.key') });
   });
 
@@ -37,6 +39,9 @@ describe('configuration', () => {
     assert.equal(fromFile.port, 9000);
     assert.equal(fromFile.dataDir, '/from/file');
     assert.equal(fromFile.keyCacheScope, 'table');
+    assert.equal(fromFile.durability, 'fsync');
+    assert.equal(resolveConfig({ config: file }, { SEALDB_DURABILITY: 'process' }).durability, 'process');
+    assert.equal(resolveConfig({ durability: 'fsync' }, { SEALDB_DURABILITY: 'process' }).durability, 'fsync');
     assert.equal(fromFile.auth.mode, 'strict');
     const fromEnv = resolveConfig({}, { SEALDB_CONFIG: file, SEALDB_PORT: '9100', SEALDB_REGION: 'ap-south-1' });
     assert.equal(fromEnv.port, 9100);
@@ -63,6 +68,7 @@ describe('configuration', () => {
       () => resolveConfig({ keyCacheScope: 'global' }, {}),
       /--key-cache-scope must be connection or table/,
     );
+    assert.throws(() => resolveConfig({ durability: 'sometimes' }, {}), /--durability must be process or fsync/);
   });
 
   it('cleans up', () => rmSync(dir, { recursive: true, force: true }));

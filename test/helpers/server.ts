@@ -18,6 +18,7 @@ export interface TestServerOptions {
   readonly inMemory?: boolean;
   readonly region?: string;
   readonly keyCacheScope?: 'connection' | 'table';
+  readonly durability?: 'process' | 'fsync';
   readonly encryptionChangeLimit?: { perDay: number; intervalMs: number };
   /** Told about damage the audit trail found and worked around. */
   readonly onAuditWarning?: (message: string) => void;
@@ -71,6 +72,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     clock,
     sweepIntervalMs: 0,
     ...(options.keyCacheScope ? { keyCacheScope: options.keyCacheScope } : {}),
+    ...(options.durability ? { durability: options.durability } : {}),
     ...(options.encryptionChangeLimit ? { encryptionChangeLimit: options.encryptionChangeLimit } : {}),
     ...(options.onAuditWarning ? { onAuditWarning: options.onAuditWarning } : {}),
     ...(options.onKmsCall ? { onKmsCall: options.onKmsCall } : {}),

@@ -60,7 +60,7 @@ describe('table file counters', () => {
     const key = randomBytes(32);
     const checkpointer = new Checkpointer();
     try {
-      const table = TableFile.open(file, key, checkpointer);
+      const table = TableFile.open(file, key, { checkpointer });
       const before = statSync(file).size;
       for (let n = 0; n < 300; n++) table.put({ ...row(n, 1000), body: randomBytes(1000) });
       table.commitNow();
@@ -81,5 +81,57 @@ describe('table file counters', () => {
       key.fill(0);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('table file durability', () => {
+  async function withFile(fn: (file: string, key: Buffer) => Promise<void>) {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdb-durability-'));
+    const key = randomBytes(32);
+    try {
+      await fn(join(dir, 't.db'), key);
+    } finally {
+      key.fill(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('fsync: one WAL flush per group commit, finished before the group is acknowledged', async () => {
+    await withFile(async (file, key) => {
+      let syncs = 0;
+      const table = TableFile.open(file, key, { durability: 'fsync', onWalSync: () => syncs++ });
+      for (let n = 0; n < 50; n++) table.put(row(n, 10));
+      const syncsWhenAcknowledged = await table.durable().then(() => syncs);
+      assert.equal(syncsWhenAcknowledged, 1, '50 writes of one event-loop turn share one flush');
+      assert.equal(table.stats().itemCount, 50);
+
+      table.put(row(50, 10));
+      await new Promise((resolve) => setImmediate(resolve));
+      // The group has committed but its flush may still run: durable() must still wait for it.
+      const later = await table.durable().then(() => syncs);
+      assert.equal(later, 2);
+
+      table.transaction(() => table.put(row(51, 10)));
+      table.commitNow();
+      assert.equal(syncs, 3, 'commitNow flushes before it returns (ordered protocol steps)');
+      table.close();
+      const reopened = TableFile.open(file, key);
+      assert.equal(reopened.stats().itemCount, 52);
+      reopened.close();
+    });
+  });
+
+  it('process: commits never flush the WAL themselves', async () => {
+    await withFile(async (file, key) => {
+      let syncs = 0;
+      const table = TableFile.open(file, key, { durability: 'process', onWalSync: () => syncs++ });
+      for (let n = 0; n < 20; n++) table.put(row(n, 10));
+      await table.durable();
+      table.put(row(20, 10));
+      table.commitNow();
+      assert.equal(syncs, 0);
+      assert.equal(table.stats().itemCount, 21);
+      table.close();
+    });
   });
 });

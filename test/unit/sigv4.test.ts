@@ -350,6 +350,24 @@ describe('parseAuthorization', () => {
     );
   });
 
+  it('accepts only real calendar stamps', () => {
+    for (const stamp of [
+      '20230229T000000Z',
+      '20240431T000000Z',
+      '20241301T000000Z',
+      '20240115T240000Z',
+      '20240115T126000Z',
+    ]) {
+      expectAws(
+        () => parseAuthorization({ ...base, 'x-amz-date': stamp, authorization: good }),
+        'IncompleteSignatureException',
+      );
+    }
+    for (const stamp of ['20240229T235959Z', '20241231T000000Z', '20240101T000000Z']) {
+      assert.equal(parseAuthorization({ ...base, 'x-amz-date': stamp, authorization: good }).amzDate, stamp);
+    }
+  });
+
   it('falls back to the Date header', () => {
     const { 'x-amz-date': _drop, ...rest } = base;
     assert.equal(

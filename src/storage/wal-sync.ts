@@ -1,0 +1,80 @@
+/**
+ * `--durability fsync`: a table file's commits reach stable storage before they are
+ * acknowledged. SQLite commits with synchronous=NORMAL (no fsync, so the event loop never
+ * waits on the disk) and this flushes the file's write-ahead log afterwards, on libuv's thread
+ * pool, once per group commit. A flushed WAL holds every committed frame, which is what
+ * synchronous=FULL would have guaranteed.
+ */
+import { close, closeSync, fsync, fsyncSync, openSync } from 'node:fs';
+import path from 'node:path';
+
+/** `process`: acknowledged writes survive a crash of the sealdb process. `fsync`: also power loss. */
+export type Durability = 'process' | 'fsync';
+
+export const DURABILITY_MODES: readonly Durability[] = ['process', 'fsync'];
+
+/** Control-plane files (catalog, key store) are written rarely: they simply flush at every commit. */
+export function syncMode(durability: Durability | undefined): 'NORMAL' | 'FULL' {
+  return durability === 'fsync' ? 'FULL' : 'NORMAL';
+}
+
+export class WalSync {
+  #fd: number | undefined;
+  #pending = 0;
+  #closed = false;
+
+  /** @param onSync told after each flush (a metric). */
+  constructor(
+    private readonly databaseFile: string,
+    private readonly onSync?: () => void,
+  ) {}
+
+  /** Flushes the WAL without blocking the event loop. */
+  flush(): Promise<void> {
+    const fd = this.#open();
+    this.#pending++;
+    return new Promise<void>((resolve, reject) => {
+      fsync(fd, (error) => {
+        this.#pending--;
+        if (this.#closed && this.#pending === 0) this.#release();
+        if (error) reject(error);
+        else {
+          this.onSync?.();
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Flushes the WAL now: for protocol steps that must be durable before the next begins. */
+  flushNow(): void {
+    fsyncSync(this.#open());
+    this.onSync?.();
+  }
+
+  /** Closes the log's descriptor once flushes in progress have finished. */
+  close(): void {
+    this.#closed = true;
+    if (this.#pending === 0) this.#release();
+  }
+
+  #open(): number {
+    if (this.#fd === undefined) {
+      this.#fd = openSync(`${this.databaseFile}-wal`, 'r');
+      // The log may have just been created: its directory entry must be durable too.
+      const dir = openSync(path.dirname(this.databaseFile), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    }
+    return this.#fd;
+  }
+
+  #release(): void {
+    const fd = this.#fd;
+    this.#fd = undefined;
+    if (fd !== undefined) close(fd, () => undefined);
+  }
+}
