@@ -3,8 +3,15 @@
  * decrypts and re-encrypts every page, so checkpoints run here, on a worker thread with
  * its own connection to each table file, instead of inside a request's commit.
  */
-import { parentPort } from 'node:worker_threads';
-import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import { disablePageEncryptionForBenchmark, openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+
+/** A worker thread has its own module state: the benchmark-only switch is handed over. */
+export interface CheckpointWorkerData {
+  readonly pageEncryption: boolean;
+}
+
+if ((workerData as CheckpointWorkerData | undefined)?.pageEncryption === false) disablePageEncryptionForBenchmark();
 
 export type CheckpointMessage =
   | { readonly type: 'open'; readonly file: string; readonly key: Uint8Array }

@@ -1,9 +1,12 @@
 /** The main-thread side of the checkpoint worker (see checkpoint-worker.ts). */
 import { Worker } from 'node:worker_threads';
-import type { CheckpointMessage } from './checkpoint-worker.js';
+import type { CheckpointMessage, CheckpointWorkerData } from './checkpoint-worker.js';
+import { pageEncryptionEnabled } from './encrypted-db.js';
 
 export class Checkpointer {
-  readonly #worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url));
+  readonly #worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
+    workerData: { pageEncryption: pageEncryptionEnabled() } satisfies CheckpointWorkerData,
+  });
 
   constructor() {
     // The worker must never keep the process alive on its own.

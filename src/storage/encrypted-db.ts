@@ -30,12 +30,27 @@ export interface OpenOptions {
   readonly synchronous?: 'NORMAL' | 'FULL';
 }
 
+let pageEncryption = true;
+
+/**
+ * For the benchmark harness only (bench/sealdb-unencrypted.mjs), to measure what encryption
+ * costs against the same server without it. Deliberately not reachable from the CLI, the
+ * environment or the config file: a running sealdb never writes plaintext pages.
+ */
+export function disablePageEncryptionForBenchmark(): void {
+  pageEncryption = false;
+}
+
+export function pageEncryptionEnabled(): boolean {
+  return pageEncryption;
+}
+
 export function openEncryptedDatabase(options: OpenOptions): SqliteDatabase {
   const { file, key, readonly = false, cacheKiB, mustExist = false, autoCheckpointPages, synchronous } = options;
   if (key.length !== 32) throw new Error('database keys are 256 bits');
   const db = new Database(file, { readonly, fileMustExist: readonly || mustExist });
   try {
-    if (file !== ':memory:') {
+    if (file !== ':memory:' && pageEncryption) {
       db.pragma(`cipher='sqlcipher'`);
       // The x'..' form is the raw-key syntax: it skips the passphrase KDF. The buffer is zeroed
       // right after use; the key never exists as an immutable JS string.
