@@ -5,7 +5,7 @@
  * its own because neither its text nor a float orders (or round-trips) correctly.
  */
 import { Buffer } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AttributeValue, ScalarKeyType } from './attribute-value.js';
 import { formatNumber, MIN_EXPONENT, type ParsedNumber, parseNumber } from './number.js';
 
@@ -49,7 +49,8 @@ export function decodeKeyValue(type: ScalarKeyType, bytes: Uint8Array): Attribut
  * this order and Segment/TotalSegments split its range, as DynamoDB scans by hash.
  */
 export function hashPartition(encodedHashKey: Uint8Array): number {
-  return createHash('sha256').update(encodedHashKey).digest().readUInt32BE(0);
+  // The one-shot digest is about twice as fast as createHash on every keyed request.
+  return Number.parseInt(hash('sha256', encodedHashKey, 'hex').slice(0, 8), 16);
 }
 
 function requireMember(member: string | undefined, type: ScalarKeyType): string {

@@ -137,6 +137,16 @@ export function parseAuthorization(headers: HeaderMap): ParsedSignature {
 
 /** Milliseconds since the epoch for a `YYYYMMDDTHHMMSSZ` stamp, or undefined if it is not one. */
 export function parseAmzDate(value: string): number | undefined {
+  // Stamps have one-second resolution: consecutive requests mostly carry the same one.
+  if (value === lastStamp.value) return lastStamp.ms;
+  const ms = parseNewAmzDate(value);
+  lastStamp = { value, ms };
+  return ms;
+}
+
+let lastStamp: { readonly value: string; readonly ms: number | undefined } = { value: '', ms: undefined };
+
+function parseNewAmzDate(value: string): number | undefined {
   const m = BASIC_FORMAT.exec(value);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
