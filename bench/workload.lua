@@ -1,12 +1,32 @@
 -- wrk script for sealdb's benchmark harness (bench/run.mjs).
--- Arguments after `--`: mode table items payloadSize readPct span groupSize conn
+-- Arguments after `--`: mode table items payloadSize readPct span groupSize conn rate threads
 --   mode: get | put | mix | query | insert | ceiling
 --   mix: readPct % GetItem, the rest PutItem of existing keys
 --   query: short Query ranges of `span` sort keys inside a partition of `groupSize` items
 --   insert: PutItem of new keys (write-only load)
 --   conn: keepalive | close (close sends Connection: close, so every request opens a connection)
+--   rate: total target requests/s over all threads (0 or absent: as fast as possible)
+--   threads: wrk's -t, so that each thread paces itself at rate / threads
 local threads = {}
 local counter = 1
+
+-- Pacing needs a wall clock finer than os.time()'s seconds; wrk embeds LuaJIT, so its FFI
+-- reaches clock_gettime. Only paced runs need it (checked in init).
+local hasFfi, ffi = pcall(require, "ffi")
+local timespec
+if hasFfi then
+  ffi.cdef [[
+    typedef struct { long tv_sec; long tv_nsec; } sealdb_bench_timespec;
+    int clock_gettime(int clock_id, sealdb_bench_timespec *ts);
+  ]]
+  timespec = ffi.new("sealdb_bench_timespec")
+end
+local CLOCK_MONOTONIC = 1
+
+local function nowMs()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, timespec)
+  return tonumber(timespec.tv_sec) * 1000 + tonumber(timespec.tv_nsec) / 1e6
+end
 
 function setup(thread)
   thread:set("tid", counter)
@@ -26,6 +46,19 @@ local function headers(target)
   return h
 end
 
+-- wrk calls delay() when a connection is ready to send (after its previous response) and sends
+-- after the returned number of milliseconds (it truncates to an integer); the latency it records
+-- starts when the request is sent, so the wait is not counted. When no connection was free at a
+-- slot's time, the schedule restarts from now: missed slots are dropped, not caught up, so stalls
+-- are not corrected for (closed loop, coordinated omission).
+local function pacedDelay()
+  local now = nowMs()
+  local slot = math.max(now, nextSlot)
+  nextSlot = slot + interval
+  -- Rounded, not truncated: the slots stay exact, each send is at most 0.5 ms off its slot.
+  return math.floor(slot - now + 0.5)
+end
+
 function init(args)
   mode = args[1] or "get"
   tbl = args[2] or "bench"
@@ -43,6 +76,19 @@ function init(args)
   queryH = headers("Query")
   groups = math.max(1, math.floor(items / groupSize))
   seq = 0
+  rate = tonumber(args[9] or "0")
+  if rate > 0 then
+    if not hasFfi then error("paced runs need wrk built with LuaJIT (for ffi clock_gettime)") end
+    -- Each thread has its own Lua state and serves several connections, but delay() is not told
+    -- which connection asks. So the thread hands out send times ("slots") interval ms apart to
+    -- whichever of its connections asks next: the thread sends rate / threads requests/s, spread
+    -- evenly over its connections, as long as one of them is free (closed loop).
+    interval = 1000 * tonumber(args[10] or "1") / rate
+    nextSlot = 0
+    -- Defined only for paced runs: wrk checks once, after init(), whether delay() exists, and
+    -- with it every request goes through a timer, which unpaced runs should not pay for.
+    delay = pacedDelay
+  end
 end
 
 local function getReq()

@@ -1,7 +1,7 @@
 /** DynamoDB's JSON 1.0 API: model validation first, then the operation. */
 import { AwsError, CORAL_SERVICE, CORAL_VALIDATE } from '../http/aws-error.js';
 import type { CallContext, ServiceHandler } from '../http/service.js';
-import { checkInput } from '../validation/checker.js';
+import { type CheckOptions, checkInput } from '../validation/checker.js';
 import { loadModel } from '../validation/model.js';
 import { internalServerError } from './errors.js';
 import modelJson from './model.json' with { type: 'json' };
@@ -9,6 +9,12 @@ import type { DynamoDbEnvironment, Operation } from './operation.js';
 import { operations } from './operations/index.js';
 
 const model = loadModel(modelJson);
+
+const CHECK_OPTIONS: CheckOptions = {
+  serializationNamespace: CORAL_SERVICE,
+  validationNamespace: CORAL_VALIDATE,
+  attributeValueShapes: ['AttributeValue'],
+};
 
 export class DynamoDbService implements ServiceHandler {
   readonly targetPrefix = 'DynamoDB_20120810';
@@ -32,11 +38,7 @@ export class DynamoDbService implements ServiceHandler {
   async dispatch(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<unknown> {
     const op = this.#operations.get(operation);
     if (!op) throw new AwsError('UnknownOperationException', undefined, 400, CORAL_SERVICE);
-    const checked = checkInput(model, operation, input, {
-      serializationNamespace: CORAL_SERVICE,
-      validationNamespace: CORAL_VALIDATE,
-      attributeValueShapes: ['AttributeValue'],
-    });
+    const checked = checkInput(model, operation, input, CHECK_OPTIONS);
     try {
       return await op.execute({ input: checked as never, ctx, env: this.env });
     } finally {

@@ -105,9 +105,11 @@ function kindOf(value: unknown): JsonKind {
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Defines rather than assigns, so a client's `__proto__` key stays an ordinary entry. */
+/** A client's `__proto__` key is defined rather than assigned, so it stays an ordinary entry. */
 function setEntry(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else target[key] = value;
 }
 
 class TypeChecker {
@@ -221,6 +223,23 @@ class TypeChecker {
   }
 }
 
+/** Checkers hold no per-call state, so one per model and options object is reused. */
+const typeCheckers = new WeakMap<CompactModel, WeakMap<CheckOptions, TypeChecker>>();
+
+function typeChecker(model: CompactModel, options: CheckOptions): TypeChecker {
+  let byOptions = typeCheckers.get(model);
+  if (!byOptions) {
+    byOptions = new WeakMap();
+    typeCheckers.set(model, byOptions);
+  }
+  let checker = byOptions.get(options);
+  if (!checker) {
+    checker = new TypeChecker(model, options);
+    byOptions.set(options, checker);
+  }
+  return checker;
+}
+
 /**
  * The type phase alone: throws SerializationException for a JSON value of the wrong kind or a bad
  * base64 blob. Returns a copy holding only modelled members, without nulls, integers truncated.
@@ -232,7 +251,7 @@ export function checkTypes(
   options: CheckOptions = {},
 ): Record<string, unknown> {
   const target = inputShape(model, operation);
-  const checker: TypeChecker = new TypeChecker(model, options);
+  const checker: TypeChecker = typeChecker(model, options);
   if (input === null || input === undefined) return {};
   if (Array.isArray(input)) checker.fail(LIST_FOUND);
   // Coral answers a scalar body with a message-less SerializationException.
@@ -402,13 +421,11 @@ class ConstraintChecker {
   structure(shape: StructureShape, value: Record<string, unknown>, parent: string): void {
     for (const member of shape.members) {
       if (this.full) return;
+      const memberValue = Object.hasOwn(value, member.name) ? value[member.name] : undefined;
+      // Most members are absent and optional: no path to build, nothing to check.
+      if ((memberValue === null || memberValue === undefined) && !member.required) continue;
       const path = parent ? `${parent}.${lowerFirst(member.name)}` : lowerFirst(member.name);
-      this.value(
-        member.shape,
-        Object.hasOwn(value, member.name) ? value[member.name] : undefined,
-        path,
-        member.required,
-      );
+      this.value(member.shape, memberValue, path, member.required);
     }
   }
 
