@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { Authenticator } from './auth.js';
 import { AwsError, CORAL_SERVICE } from './aws-error.js';
-import type { CallContext, ServiceHandler } from './service.js';
+import { type CallContext, PartlySerialized, type ServiceHandler } from './service.js';
 
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 /**
@@ -144,7 +144,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
         userAgent: header(req, 'user-agent') ?? '',
       };
       const result = await service.dispatch(operation, input as Record<string, unknown>, ctx);
-      reply(200, JSON.stringify(result ?? {}));
+      reply(200, result instanceof PartlySerialized ? result.toJsonText() : JSON.stringify(result ?? {}));
     } catch (error) {
       if (error instanceof AwsError) {
         reply(error.statusCode, errorBody(error));

@@ -43,3 +43,24 @@ export interface ServiceHandler {
   /** Runs an operation; throws AwsError for client mistakes. */
   dispatch(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<unknown>;
 }
+
+/**
+ * A response some of whose members are already JSON text (an item exactly as stored), spliced in
+ * verbatim rather than parsed and serialised again on the way out.
+ */
+export class PartlySerialized {
+  constructor(
+    /** Member name → its value as JSON text. */
+    readonly raw: Readonly<Record<string, string>>,
+    /** The other members, serialised as usual. */
+    readonly rest: Readonly<Record<string, unknown>> = {},
+  ) {}
+
+  toJsonText(): string {
+    const parts: string[] = [];
+    for (const [name, text] of Object.entries(this.raw)) parts.push(`${JSON.stringify(name)}:${text}`);
+    const rest = JSON.stringify(this.rest);
+    if (rest !== '{}') parts.push(rest.slice(1, -1));
+    return `{${parts.join(',')}}`;
+  }
+}

@@ -1,3 +1,4 @@
+import { PartlySerialized } from '../../http/service.js';
 import type { Item } from '../attribute-value.js';
 import { consumedCapacity, type ReturnConsumedCapacity, readUnits } from '../capacity.js';
 import { ExpressionAttributes } from '../expressions/attributes.js';
@@ -31,15 +32,15 @@ export const getItem: Operation<GetItemInput> = {
     const key = validateKey(input.Key, table.definition.KeySchema, table.definition.AttributeDefinitions);
     const { hash, pk, sk } = storedKey(key, table.keys);
     const row = table.store.get(hash, pk, sk);
+    const capacity = consumedCapacity(
+      input.ReturnConsumedCapacity,
+      name,
+      readUnits(row?.size ?? 0, input.ConsistentRead === true),
+      'read',
+    );
+    // The stored body is the item's JSON: without a projection it goes out as it is.
+    if (row && !projection) return new PartlySerialized({ Item: row.body.toString('utf8') }, capacity);
     const item = row ? projectPaths(fromStored(row), projection) : undefined;
-    return {
-      ...(item ? { Item: item } : {}),
-      ...consumedCapacity(
-        input.ReturnConsumedCapacity,
-        name,
-        readUnits(row?.size ?? 0, input.ConsistentRead === true),
-        'read',
-      ),
-    };
+    return { ...(item ? { Item: item } : {}), ...capacity };
   },
 };
