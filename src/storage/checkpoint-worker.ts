@@ -3,6 +3,7 @@
  * decrypts and re-encrypts every page, so checkpoints run here, on a worker thread with
  * its own connection to each table file, instead of inside a request's commit.
  */
+import { existsSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { disablePageEncryptionForBenchmark, openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
 
@@ -26,9 +27,11 @@ function checkpointAll(): void {
     try {
       db.pragma('wal_checkpoint(PASSIVE)');
     } catch {
-      // A file deleted or closed under us: forget it.
-      db.close();
-      databases.delete(file);
+      // A file deleted under us: forget it. Anything else (a busy lock) is retried next time.
+      if (!existsSync(file)) {
+        db.close();
+        databases.delete(file);
+      }
     }
   }
 }

@@ -4,6 +4,7 @@
  * walks the primary key in (partition hash, partition key, sort key) order.
  */
 
+import { statSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { Checkpointer } from './checkpointer.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
@@ -92,7 +93,17 @@ export interface TableFileOptions {
   readonly durability?: Durability;
   /** Told after each WAL flush in `fsync` durability (a metric). */
   readonly onWalSync?: () => void;
+  /** With a checkpointer: log size past which a commit checkpoints the whole log and truncates it. */
+  readonly walLimitBytes?: number;
 }
+
+/**
+ * Under a steady stream of commits the worker's passive checkpoints never catch up with the log,
+ * so SQLite never starts it over and it grows without bound (5 GB for a 300 MB table).
+ */
+const DEFAULT_WAL_LIMIT_BYTES = 64 * 1024 * 1024;
+/** Commits between two looks at the log's size. */
+const WAL_CHECK_INTERVAL = 32;
 
 export class TableFile implements TableStore {
   readonly #db: SqliteDatabase;
@@ -113,11 +124,20 @@ export class TableFile implements TableStore {
   readonly #walSync: WalSync | undefined;
   /** The newest WAL flush still running: writes committed before it are durable once it settles. */
   #lastFlush: Promise<void> | undefined;
+  /** Present when a checkpointer copies the log: the log path and its size limit. */
+  readonly #walLimit: { readonly file: string; readonly bytes: number } | undefined;
+  #commitsSinceWalCheck = 0;
 
-  private constructor(db: SqliteDatabase, onClose?: () => void, walSync?: WalSync) {
+  private constructor(
+    db: SqliteDatabase,
+    onClose?: () => void,
+    walSync?: WalSync,
+    walLimit?: { readonly file: string; readonly bytes: number },
+  ) {
     this.#db = db;
     this.#onClose = onClose;
     this.#walSync = walSync;
+    this.#walLimit = walLimit;
     db.exec(`CREATE TABLE IF NOT EXISTS items (
       hash INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, body BLOB NOT NULL, size INTEGER NOT NULL,
       PRIMARY KEY (hash, pk, sk)) WITHOUT ROWID`);
@@ -167,7 +187,10 @@ export class TableFile implements TableStore {
     });
     const walSync =
       options.durability === 'fsync' && file !== ':memory:' ? new WalSync(file, options.onWalSync) : undefined;
-    const table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined, walSync);
+    const walLimit = checkpointer
+      ? { file: `${file}-wal`, bytes: options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES }
+      : undefined;
+    const table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined, walSync, walLimit);
     checkpointer?.open(file, key);
     return table;
   }
@@ -238,6 +261,32 @@ export class TableFile implements TableStore {
     } catch (error) {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       throw error;
+    }
+    this.#limitWal();
+  }
+
+  /**
+   * Right after a commit no transaction is open here, so a checkpoint can copy the few frames the
+   * worker has not yet copied and truncate the log. It never waits: if the worker holds the
+   * checkpoint lock, a later commit tries again.
+   */
+  #limitWal(): void {
+    const limit = this.#walLimit;
+    if (!limit || ++this.#commitsSinceWalCheck < WAL_CHECK_INTERVAL) return;
+    this.#commitsSinceWalCheck = 0;
+    let size: number;
+    try {
+      size = statSync(limit.file).size;
+    } catch {
+      return;
+    }
+    if (size <= limit.bytes) return;
+    const timeout = this.#db.pragma('busy_timeout', { simple: true }) as number;
+    this.#db.pragma('busy_timeout = 0');
+    try {
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.#db.pragma(`busy_timeout = ${timeout}`);
     }
   }
 

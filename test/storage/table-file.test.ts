@@ -84,6 +84,34 @@ describe('table file counters', () => {
   });
 });
 
+describe('table file log size', () => {
+  it('stays bounded under a steady stream of commits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdb-wal-bound-'));
+    const file = join(dir, 't.db');
+    const key = randomBytes(32);
+    const checkpointer = new Checkpointer();
+    try {
+      const table = TableFile.open(file, key, { checkpointer, walLimitBytes: 1024 * 1024 });
+      let largest = 0;
+      // ~100 MB of log without a limit: random 1 KB rows dirty a page each.
+      for (let commit = 0, n = 0; commit < 600; commit++) {
+        // One group commit per turn, never a pause long enough for a passive checkpoint to catch up.
+        for (let i = 0; i < 20; i++, n++) table.put({ ...row(n % 5000, 1000), body: randomBytes(1000) });
+        await table.durable();
+        largest = Math.max(largest, statSync(`${file}-wal`).size);
+      }
+      // The size is looked at every 32 commits, so the log may overshoot the limit by that much.
+      assert.ok(largest < 16 * 1024 * 1024, `the log peaked at ${largest} bytes`);
+      assert.equal(table.stats().itemCount, 5000);
+      table.close();
+      await checkpointer.stop();
+    } finally {
+      key.fill(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('table file durability', () => {
   async function withFile(fn: (file: string, key: Buffer) => Promise<void>) {
     const dir = mkdtempSync(join(tmpdir(), 'sealdb-durability-'));
