@@ -3,13 +3,15 @@
  * decrypts and re-encrypts every page, so checkpoints run here, on a worker thread with
  * its own connection to each table file, instead of inside a request's commit.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { disablePageEncryptionForBenchmark, openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
 
 /** A worker thread has its own module state: the benchmark-only switch is handed over. */
 export interface CheckpointWorkerData {
   readonly pageEncryption: boolean;
+  /** Log size past which the main thread truncates the log (see TableFile) and this worker stands aside. */
+  readonly walLimitBytes: number;
 }
 
 if ((workerData as CheckpointWorkerData | undefined)?.pageEncryption === false) disablePageEncryptionForBenchmark();
@@ -20,10 +22,34 @@ export type CheckpointMessage =
   | { readonly type: 'stop' };
 
 const INTERVAL_MS = 200;
+/** Passes an over-limit log is left to the main thread before this worker copies it anyway (idle writer). */
+const STAND_ASIDE_PASSES = 5;
 const databases = new Map<string, SqliteDatabase>();
+const passesAside = new Map<string, number>();
+
+/**
+ * A log past the limit is truncated by the main thread right after one of its commits; a passive
+ * checkpoint here at the same time would hold the checkpoint lock and make that attempt fail.
+ */
+function standAside(file: string): boolean {
+  let size = 0;
+  try {
+    size = statSync(`${file}-wal`).size;
+  } catch {
+    return false;
+  }
+  const passes = passesAside.get(file) ?? 0;
+  if (size <= (workerData as CheckpointWorkerData).walLimitBytes || passes >= STAND_ASIDE_PASSES) {
+    passesAside.delete(file);
+    return false;
+  }
+  passesAside.set(file, passes + 1);
+  return true;
+}
 
 function checkpointAll(): void {
   for (const [file, db] of databases) {
+    if (standAside(file)) continue;
     try {
       db.pragma('wal_checkpoint(PASSIVE)');
     } catch {

@@ -3,12 +3,25 @@ import { Worker } from 'node:worker_threads';
 import type { CheckpointMessage, CheckpointWorkerData } from './checkpoint-worker.js';
 import { pageEncryptionEnabled } from './encrypted-db.js';
 
-export class Checkpointer {
-  readonly #worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
-    workerData: { pageEncryption: pageEncryptionEnabled() } satisfies CheckpointWorkerData,
-  });
+/**
+ * Under a steady stream of commits passive checkpoints never catch up with the log, so SQLite never
+ * starts it over and it grows without bound (5 GB for a 300 MB table). Past this size a commit
+ * copies the rest itself and truncates the log (TableFile).
+ */
+const DEFAULT_WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 
-  constructor() {
+export class Checkpointer {
+  readonly #worker: Worker;
+  readonly walLimitBytes: number;
+
+  constructor(options: { readonly walLimitBytes?: number } = {}) {
+    this.walLimitBytes = options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES;
+    this.#worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
+      workerData: {
+        pageEncryption: pageEncryptionEnabled(),
+        walLimitBytes: this.walLimitBytes,
+      } satisfies CheckpointWorkerData,
+    });
     // The worker must never keep the process alive on its own.
     this.#worker.unref();
   }

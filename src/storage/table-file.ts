@@ -93,17 +93,7 @@ export interface TableFileOptions {
   readonly durability?: Durability;
   /** Told after each WAL flush in `fsync` durability (a metric). */
   readonly onWalSync?: () => void;
-  /** With a checkpointer: log size past which a commit checkpoints the whole log and truncates it. */
-  readonly walLimitBytes?: number;
 }
-
-/**
- * Under a steady stream of commits the worker's passive checkpoints never catch up with the log,
- * so SQLite never starts it over and it grows without bound (5 GB for a 300 MB table).
- */
-const DEFAULT_WAL_LIMIT_BYTES = 64 * 1024 * 1024;
-/** Commits between two looks at the log's size. */
-const WAL_CHECK_INTERVAL = 32;
 
 export class TableFile implements TableStore {
   readonly #db: SqliteDatabase;
@@ -126,7 +116,6 @@ export class TableFile implements TableStore {
   #lastFlush: Promise<void> | undefined;
   /** Present when a checkpointer copies the log: the log path and its size limit. */
   readonly #walLimit: { readonly file: string; readonly bytes: number } | undefined;
-  #commitsSinceWalCheck = 0;
 
   private constructor(
     db: SqliteDatabase,
@@ -187,9 +176,7 @@ export class TableFile implements TableStore {
     });
     const walSync =
       options.durability === 'fsync' && file !== ':memory:' ? new WalSync(file, options.onWalSync) : undefined;
-    const walLimit = checkpointer
-      ? { file: `${file}-wal`, bytes: options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES }
-      : undefined;
+    const walLimit = checkpointer ? { file: `${file}-wal`, bytes: checkpointer.walLimitBytes } : undefined;
     const table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined, walSync, walLimit);
     checkpointer?.open(file, key);
     return table;
@@ -272,8 +259,8 @@ export class TableFile implements TableStore {
    */
   #limitWal(): void {
     const limit = this.#walLimit;
-    if (!limit || ++this.#commitsSinceWalCheck < WAL_CHECK_INTERVAL) return;
-    this.#commitsSinceWalCheck = 0;
+    if (!limit) return;
+    // One stat per commit: a commit costs far more, and checking less often lets the log overshoot.
     let size: number;
     try {
       size = statSync(limit.file).size;

@@ -89,9 +89,9 @@ describe('table file log size', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealdb-wal-bound-'));
     const file = join(dir, 't.db');
     const key = randomBytes(32);
-    const checkpointer = new Checkpointer();
+    const checkpointer = new Checkpointer({ walLimitBytes: 1024 * 1024 });
     try {
-      const table = TableFile.open(file, key, { checkpointer, walLimitBytes: 1024 * 1024 });
+      const table = TableFile.open(file, key, { checkpointer });
       let largest = 0;
       // ~100 MB of log without a limit: random 1 KB rows dirty a page each.
       for (let commit = 0, n = 0; commit < 600; commit++) {
@@ -100,8 +100,8 @@ describe('table file log size', () => {
         await table.durable();
         largest = Math.max(largest, statSync(`${file}-wal`).size);
       }
-      // The size is looked at every 32 commits, so the log may overshoot the limit by that much.
-      assert.ok(largest < 16 * 1024 * 1024, `the log peaked at ${largest} bytes`);
+      // A commit may find the checkpoint lock taken and leave the truncation to a later one.
+      assert.ok(largest < 8 * 1024 * 1024, `the log peaked at ${largest} bytes`);
       assert.equal(table.stats().itemCount, 5000);
       table.close();
       await checkpointer.stop();
