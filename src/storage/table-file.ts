@@ -272,6 +272,8 @@ export class TableFile implements TableStore {
     this.#db.pragma('busy_timeout = 0');
     try {
       this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // The commit before it stands: a checkpoint that fails is tried again after a later commit.
     } finally {
       this.#db.pragma(`busy_timeout = ${timeout}`);
     }
