@@ -38,8 +38,11 @@ describe('transactions survive a crash', () => {
       maxAttempts: 1,
     });
 
-  async function start(env: NodeJS.ProcessEnv = {}): Promise<{ server: SealdbProcess; ddb: DynamoDBClient }> {
-    const server = await startSealdbProcess(args, env);
+  async function start(
+    env: NodeJS.ProcessEnv = {},
+    serverArgs = args,
+  ): Promise<{ server: SealdbProcess; ddb: DynamoDBClient }> {
+    const server = await startSealdbProcess(serverArgs, env);
     running.push(server);
     return { server, ddb: client(server.endpoint) };
   }
@@ -85,8 +88,9 @@ describe('transactions survive a crash', () => {
     return new Set([...orders.keys()].map((id) => Number(id.slice(1))));
   }
 
-  it('keeps transactions whole when killed at random during a stream', async () => {
-    const { server, ddb } = await start();
+  /** Streams transactions from six clients, kills the server with SIGKILL, restarts and checks. */
+  async function killDuringStream(serverArgs: string[]): Promise<void> {
+    const { server, ddb } = await start({}, serverArgs);
     for (const TableName of ['Orders', 'Audit']) {
       await ddb.send(
         new CreateTableCommand({
@@ -125,12 +129,24 @@ describe('transactions survive a crash', () => {
     await Promise.all(workers);
     ddb.destroy();
 
-    const again = await start();
+    const again = await start({}, serverArgs);
     const applied = await assertAllOrNothing(again.ddb);
     assert.ok(applied.size >= acknowledged, 'every acknowledged transaction survived');
     again.ddb.destroy();
     await again.server.stop('SIGINT');
-  });
+  }
+
+  it('keeps transactions whole when killed at random during a stream', () => killDuringStream(args));
+
+  it('keeps them whole with --durability fsync too (each step flushed before the next)', () =>
+    killDuringStream([
+      '--data-dir',
+      join(scratch, 'fsync', 'data'),
+      '--root-key-file',
+      join(scratch, 'fsync', 'root.key'),
+      '--durability',
+      'fsync',
+    ]));
 
   for (const [step, outcome] of [
     ['staged', 'none'],
