@@ -98,7 +98,9 @@ end
 
 local function putReq(key)
   return wrk.format("POST", "/", putH,
-    '{"TableName":"' .. tbl .. '","Item":{"id":{"S":"' .. key .. '"},"payload":{"S":"' .. payload .. '"}}}')
+    '{"TableName":"' .. tbl .. '","Item":{"id":{"S":"' .. key .. '"},"payload":{"S":"' ..
+    -- A new value each time, so that an update really changes the stored item.
+    string.format("%08d", math.random(0, 99999999)) .. payload:sub(9) .. '"}}}')
 end
 
 local function queryReq()

@@ -87,6 +87,36 @@ export interface TableStore {
  */
 const TABLE_PAGE_CACHE_KIB = 64 * 1024;
 
+/**
+ * Keys and bodies live apart: the key b-tree holds small rows (many per page) pointing at body
+ * rows, which new items append at the end of their table. A random insert so dirties about one
+ * small-row page instead of splitting and rebalancing pages of 1 KB rows, which halves the pages
+ * (each encrypted and authenticated) a commit writes. Items up to ~8 KB also stay within a page.
+ */
+function createItemTables(db: SqliteDatabase): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS item_bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL, size INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS item_keys (
+      hash INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, id INTEGER NOT NULL,
+      PRIMARY KEY (hash, pk, sk)) WITHOUT ROWID`);
+  // Files written before this layout kept whole items in one table: moved over once, atomically.
+  const legacy = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items'`).get();
+  if (!legacy) return;
+  db.transaction(() => {
+    const base = (db.prepare('SELECT coalesce(max(id), 0) AS base FROM item_bodies').get() as { base: number }).base;
+    db.prepare(
+      'INSERT INTO item_bodies (id, body, size) SELECT ? + row_number() OVER w, body, size FROM items WINDOW w AS (ORDER BY hash, pk, sk)',
+    ).run(base);
+    db.prepare(
+      'INSERT INTO item_keys (hash, pk, sk, id) SELECT hash, pk, sk, ? + row_number() OVER w FROM items WINDOW w AS (ORDER BY hash, pk, sk)',
+    ).run(base);
+    db.exec('DROP TABLE items');
+  })();
+}
+
+/** CROSS JOIN makes SQLite walk the keys (in key order) and fetch each body by its row id. */
+const ITEMS = 'item_keys k CROSS JOIN item_bodies b ON b.id = k.id';
+const ITEM_COLUMNS = 'k.hash AS hash, k.pk AS pk, k.sk AS sk, b.body AS body, b.size AS size';
+
 export interface TableFileOptions {
   /** Runs WAL checkpoints off the event loop (absent in memory). */
   readonly checkpointer?: Checkpointer;
@@ -98,8 +128,6 @@ export interface TableFileOptions {
 export class TableFile implements TableStore {
   readonly #db: SqliteDatabase;
   readonly #get: Statement;
-  readonly #put: Statement;
-  readonly #delete: Statement;
   readonly #stats: Statement;
   readonly #count: Statement;
   readonly #putCounted: (item: StoredItem) => StoredItem | undefined;
@@ -127,41 +155,47 @@ export class TableFile implements TableStore {
     this.#onClose = onClose;
     this.#walSync = walSync;
     this.#walLimit = walLimit;
-    db.exec(`CREATE TABLE IF NOT EXISTS items (
-      hash INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, body BLOB NOT NULL, size INTEGER NOT NULL,
-      PRIMARY KEY (hash, pk, sk)) WITHOUT ROWID`);
+    createItemTables(db);
     db.exec(`CREATE TABLE IF NOT EXISTS staged (txid TEXT PRIMARY KEY, coordinator TEXT NOT NULL, writes BLOB NOT NULL);
       CREATE TABLE IF NOT EXISTS committed (txid TEXT PRIMARY KEY);`);
-    this.#get = db.prepare('SELECT * FROM items WHERE hash = ? AND pk = ? AND sk = ?');
-    this.#put = db.prepare('INSERT OR REPLACE INTO items (hash, pk, sk, body, size) VALUES (?, ?, ?, ?, ?)');
-    this.#delete = db.prepare('DELETE FROM items WHERE hash = ? AND pk = ? AND sk = ?');
+    this.#get = db.prepare(
+      `SELECT k.id AS id, ${ITEM_COLUMNS} FROM ${ITEMS} WHERE k.hash = ? AND k.pk = ? AND k.sk = ?`,
+    );
+    const insertBody = db.prepare('INSERT INTO item_bodies (body, size) VALUES (?, ?)');
+    const insertKey = db.prepare('INSERT INTO item_keys (hash, pk, sk, id) VALUES (?, ?, ?, ?)');
+    const updateBody = db.prepare('UPDATE item_bodies SET body = ?, size = ? WHERE id = ?');
+    const deleteBody = db.prepare('DELETE FROM item_bodies WHERE id = ?');
+    const deleteKey = db.prepare('DELETE FROM item_keys WHERE hash = ? AND pk = ? AND sk = ?');
     // Item count and size are kept as running totals, updated with each write in the same
     // transaction, so DescribeTable and key switches never scan the table.
     db.exec(`CREATE TABLE IF NOT EXISTS counters (
       id INTEGER PRIMARY KEY CHECK (id = 0), item_count INTEGER NOT NULL, size_bytes INTEGER NOT NULL)`);
     db.exec(`INSERT OR IGNORE INTO counters (id, item_count, size_bytes)
-      SELECT 0, count(*), coalesce(sum(size), 0) FROM items`);
+      SELECT 0, count(*), coalesce(sum(size), 0) FROM item_bodies`);
     this.#stats = db.prepare('SELECT item_count AS itemCount, size_bytes AS sizeBytes FROM counters WHERE id = 0');
     this.#count = db.prepare(
       'UPDATE counters SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE id = 0',
     );
     this.#putCounted = db.transaction((item: StoredItem) => {
-      const previous = this.get(item.hash, item.pk, item.sk);
-      this.#put.run(item.hash, item.pk, item.sk, item.body, item.size);
+      const previous = this.#row(item.hash, item.pk, item.sk);
+      if (previous) updateBody.run(item.body, item.size, previous.id);
+      else insertKey.run(item.hash, item.pk, item.sk, insertBody.run(item.body, item.size).lastInsertRowid);
       this.#count.run(previous ? 0 : 1, item.size - (previous?.size ?? 0));
       return previous;
     });
     this.#deleteCounted = db.transaction((hash: number, pk: Buffer, sk: Buffer) => {
-      const previous = this.get(hash, pk, sk);
+      const previous = this.#row(hash, pk, sk);
       if (previous) {
-        this.#delete.run(hash, pk, sk);
+        deleteKey.run(hash, pk, sk);
+        deleteBody.run(previous.id);
         this.#count.run(-1, -previous.size);
       }
       return previous;
     });
-    this.#scanFrom = db.prepare('SELECT * FROM items WHERE hash >= ? AND hash < ? ORDER BY hash, pk, sk');
+    const inSegment = 'k.hash >= ? AND k.hash < ? ORDER BY k.hash, k.pk, k.sk';
+    this.#scanFrom = db.prepare(`SELECT ${ITEM_COLUMNS} FROM ${ITEMS} WHERE ${inSegment}`);
     this.#scanAfter = db.prepare(
-      'SELECT * FROM items WHERE (hash, pk, sk) > (?, ?, ?) AND hash >= ? AND hash < ? ORDER BY hash, pk, sk',
+      `SELECT ${ITEM_COLUMNS} FROM ${ITEMS} WHERE (k.hash, k.pk, k.sk) > (?, ?, ?) AND ${inSegment}`,
     );
   }
 
@@ -183,7 +217,12 @@ export class TableFile implements TableStore {
   }
 
   get(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
-    return this.#get.get(hash, pk, sk) as StoredItem | undefined;
+    return this.#row(hash, pk, sk);
+  }
+
+  /** The stored item with the row id of its body. */
+  #row(hash: number, pk: Buffer, sk: Buffer): (StoredItem & { readonly id: number }) | undefined {
+    return this.#get.get(hash, pk, sk) as (StoredItem & { readonly id: number }) | undefined;
   }
 
   put(item: StoredItem): StoredItem | undefined {
@@ -304,11 +343,11 @@ export class TableFile implements TableStore {
     const shape = `${lower}|${upper}|${range.forward}`;
     let statement = this.#queries.get(shape);
     if (!statement) {
-      const conditions = ['hash = @hash', 'pk = @pk'];
-      if (lower) conditions.push(`sk ${lower} @lower`);
-      if (upper) conditions.push(`sk ${upper} @upper`);
+      const conditions = ['k.hash = @hash', 'k.pk = @pk'];
+      if (lower) conditions.push(`k.sk ${lower} @lower`);
+      if (upper) conditions.push(`k.sk ${upper} @upper`);
       statement = this.#db.prepare(
-        `SELECT * FROM items WHERE ${conditions.join(' AND ')} ORDER BY sk ${range.forward ? 'ASC' : 'DESC'}`,
+        `SELECT ${ITEM_COLUMNS} FROM ${ITEMS} WHERE ${conditions.join(' AND ')} ORDER BY k.sk ${range.forward ? 'ASC' : 'DESC'}`,
       );
       this.#queries.set(shape, statement);
     }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Checkpointer } from '../../src/storage/checkpointer.js';
+import { openEncryptedDatabase } from '../../src/storage/encrypted-db.js';
 import { TableFile } from '../../src/storage/table-file.js';
 
 const row = (n: number, size: number) => ({
@@ -76,6 +77,51 @@ describe('table file counters', () => {
       assert.equal(existsSync(`${file}-wal`), false, 'the last connection to close removed the WAL');
       const reopened = TableFile.open(file, key);
       assert.deepEqual(reopened.stats(), { itemCount: 300, sizeBytes: 300_000 });
+      reopened.close();
+    } finally {
+      key.fill(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('table file layout', () => {
+  it('moves the items of a file in the earlier one-table layout over when it opens it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdb-legacy-'));
+    const file = join(dir, 't.db');
+    const key = randomBytes(32);
+    try {
+      const legacy = openEncryptedDatabase({ file, key });
+      legacy.exec(`CREATE TABLE items (
+        hash INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, body BLOB NOT NULL, size INTEGER NOT NULL,
+        PRIMARY KEY (hash, pk, sk)) WITHOUT ROWID`);
+      const insert = legacy.prepare('INSERT INTO items VALUES (?, ?, ?, ?, ?)');
+      for (let n = 0; n < 40; n++)
+        insert.run(n % 7, Buffer.from(`pk-${n}`), Buffer.alloc(0), Buffer.from(`{"n":${n}}`), n);
+      legacy.close();
+
+      const table = TableFile.open(file, key);
+      assert.deepEqual(table.stats(), { itemCount: 40, sizeBytes: (39 * 40) / 2 });
+      assert.equal(table.get(12 % 7, Buffer.from('pk-12'), Buffer.alloc(0))?.body.toString(), '{"n":12}');
+      const scanned = [...table.scan({ fromHash: 0, toHash: 2 ** 32 })];
+      assert.equal(scanned.length, 40);
+      const order = scanned.map((r) => [r.hash, r.pk.toString()]);
+      const sorted = [...order].sort((a, b) =>
+        a[0] === b[0]
+          ? Buffer.compare(Buffer.from(a[1] as string), Buffer.from(b[1] as string))
+          : (a[0] as number) - (b[0] as number),
+      );
+      assert.deepEqual(order, sorted, 'scan keeps key order');
+      // New writes land after the moved rows without colliding with their body ids.
+      table.put(row(100, 5));
+      table.delete(3 % 7, Buffer.from('pk-3'), Buffer.alloc(0));
+      table.commitNow();
+      assert.equal(table.stats().itemCount, 40);
+      assert.equal(table.get(12 % 7, Buffer.from('pk-12'), Buffer.alloc(0))?.body.toString(), '{"n":12}');
+      assert.equal(table.get(100 % 7, Buffer.from('pk-100'), Buffer.alloc(0))?.body.toString(), '{"n":100}');
+      table.close();
+      const reopened = TableFile.open(file, key);
+      assert.equal(reopened.stats().itemCount, 40);
       reopened.close();
     } finally {
       key.fill(0);
