@@ -7,6 +7,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { AwsError } from '../http/aws-error.js';
+import { setOwnEntry } from '../validation/own-entry.js';
 import type { AttributeValue, Item } from './attribute-value.js';
 import { invalidParameter, serializationError, validationError } from './errors.js';
 import { normalizeNumber, parseNumber } from './number.js';
@@ -43,11 +44,6 @@ const BIG_NUMBER = 'class com.amazon.coral.value.json.numbers.TruncatingBigNumbe
 const MAX_PARSE_DEPTH = 256;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Sets a property even when the name is `__proto__`, which plain assignment would not. */
-function setOwn<T>(target: Record<string, T>, name: string, value: T): void {
-  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
-}
 
 function containerError(v: object): AwsError {
   return serializationError(
@@ -102,7 +98,7 @@ function readMap<T>(v: unknown, readValue: (e: unknown) => T): Record<string, T>
   if (Array.isArray(v)) throw containerError(v);
   if (!isRecord(v)) throw serializationError('Expected map or null');
   const out: Record<string, T> = {};
-  for (const [name, value] of Object.entries(v)) setOwn(out, name, readValue(value));
+  for (const [name, value] of Object.entries(v)) setOwnEntry(out, name, readValue(value));
   return out;
 }
 
@@ -200,7 +196,7 @@ function checkValue(av: AttributeValue, level: number): AttributeValue {
       case 'M': {
         const map: Record<string, AttributeValue> = {};
         for (const [name, child] of Object.entries(av.M as Item)) {
-          setOwn(map, name, checkChild(child, level));
+          setOwnEntry(map, name, checkChild(child, level));
         }
         out = { M: map };
         break;
@@ -260,7 +256,7 @@ export function validateAttributeValue(value: unknown): AttributeValue {
 export function validateAttributeMap(map: unknown): Item {
   const raw = map == null ? {} : readMap(map, (v) => readAttributeValue(v, 1));
   const out: Item = {};
-  for (const [name, av] of Object.entries(raw)) setOwn(out, name, checkValue(av, 1));
+  for (const [name, av] of Object.entries(raw)) setOwnEntry(out, name, checkValue(av, 1));
   return out;
 }
 

@@ -6,6 +6,7 @@
  */
 import { AwsError } from '../http/aws-error.js';
 import { type CompactModel, getShape, type ScalarType, type Shape, type StructureShape } from './model.js';
+import { setOwnEntry } from './own-entry.js';
 
 export interface CheckOptions {
   /** `__type` namespace of SerializationException (DynamoDB: `com.amazon.coral.service`; KMS/CloudTrail: none). */
@@ -18,6 +19,9 @@ export interface CheckOptions {
    */
   readonly attributeValueShapes?: readonly string[];
 }
+
+/** One shared default: type checkers are cached per options object, so a fresh `{}` per call would miss. */
+const NO_OPTIONS: CheckOptions = {};
 
 /** Coral stops collecting constraint violations at ten. */
 export const MAX_VALIDATION_ERRORS = 10;
@@ -32,7 +36,7 @@ export function checkInput(
   model: CompactModel,
   operation: string,
   input: unknown,
-  options: CheckOptions = {},
+  options: CheckOptions = NO_OPTIONS,
 ): Record<string, unknown> {
   const value = checkTypes(model, operation, input, options);
   checkConstraints(model, operation, value, options);
@@ -105,13 +109,6 @@ function kindOf(value: unknown): JsonKind {
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** A client's `__proto__` key is defined rather than assigned, so it stays an ordinary entry. */
-function setEntry(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  } else target[key] = value;
-}
-
 class TypeChecker {
   private readonly attributeValueShapes: ReadonlySet<string>;
 
@@ -151,7 +148,7 @@ class TypeChecker {
         const out: Record<string, unknown> = {};
         for (const [key, entry] of Object.entries(value)) {
           const checked = this.check(shape.value, entry, attributeValueStyle);
-          if (checked !== undefined) setEntry(out, key, checked);
+          if (checked !== undefined) setOwnEntry(out, key, checked);
         }
         return out;
       }
@@ -248,7 +245,7 @@ export function checkTypes(
   model: CompactModel,
   operation: string,
   input: unknown,
-  options: CheckOptions = {},
+  options: CheckOptions = NO_OPTIONS,
 ): Record<string, unknown> {
   const target = inputShape(model, operation);
   const checker: TypeChecker = typeChecker(model, options);
@@ -494,7 +491,7 @@ export function checkConstraints(
   model: CompactModel,
   operation: string,
   input: Record<string, unknown>,
-  options: CheckOptions = {},
+  options: CheckOptions = NO_OPTIONS,
 ): void {
   const target = inputShape(model, operation);
   if (!target) return;
