@@ -14,7 +14,8 @@ export interface CheckpointWorkerData {
   readonly walLimitBytes: number;
 }
 
-if ((workerData as CheckpointWorkerData | undefined)?.pageEncryption === false) disablePageEncryptionForBenchmark();
+const settings = workerData as CheckpointWorkerData;
+if (settings.pageEncryption === false) disablePageEncryptionForBenchmark();
 
 export type CheckpointMessage =
   | { readonly type: 'open'; readonly file: string; readonly key: Uint8Array }
@@ -39,7 +40,7 @@ function standAside(file: string): boolean {
     return false;
   }
   const passes = passesAside.get(file) ?? 0;
-  if (size <= (workerData as CheckpointWorkerData).walLimitBytes || passes >= STAND_ASIDE_PASSES) {
+  if (size <= settings.walLimitBytes || passes >= STAND_ASIDE_PASSES) {
     passesAside.delete(file);
     return false;
   }

@@ -64,10 +64,9 @@ export function openEncryptedDatabase(options: OpenOptions): SqliteDatabase {
         rawKey.fill(0);
       }
     }
-    // Only takes effect when the file is created. With 4 KiB pages a 1 KB item overflows the
-    // WITHOUT ROWID b-tree's local payload (~1000 bytes), and SQLite reads overflow pages straight
-    // from the file, bypassing the page cache, so every read of such an item decrypted a page
-    // again. 8 KiB pages keep items up to ~2 KB in cached b-tree pages (4x faster GetItem).
+    // Only takes effect when the file is created. SQLite reads overflow pages straight from the
+    // file, bypassing the page cache, so a row larger than its page's local payload is decrypted
+    // again on every read. 8 KiB pages keep item bodies up to ~8 KB within cached pages.
     if (!readonly) db.pragma('page_size = 8192');
     // Reading the schema is the first access that needs the key: a wrong key fails here
     // (SQLITE_NOTADB) before anything is written.
