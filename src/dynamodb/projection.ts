@@ -17,11 +17,6 @@ export function validateAttributesToGet(names: readonly string[]): void {
   }
 }
 
-export function projectAttributes(item: Item, names: readonly string[] | undefined): Item {
-  if (!names) return item;
-  return Object.fromEntries(names.filter((n) => Object.hasOwn(item, n)).map((n) => [n, item[n]])) as Item;
-}
-
 /** A projection: either top-level names (AttributesToGet) or document paths. */
 export type Projection = readonly DocumentPath[];
 

@@ -50,10 +50,6 @@ export interface KeyCaller {
   readonly userAgent: string;
 }
 
-export interface KmsCallCounter {
-  kmsCall(operation: string, outcome: 'success' | 'failure'): void;
-}
-
 const GRANT_OPERATIONS = [
   'DescribeKey',
   'GenerateDataKey',
