@@ -832,55 +832,70 @@ export function markdown(r) {
   const repeated = r.config.repeat > 1;
   const head = ['Workload', 'System', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'of ceiling', 'errors'];
   if (repeated) head.push('req/s of every run');
-  lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  const runRows = [];
   for (const [wname, bySys] of Object.entries(r.workloads)) {
     const ceiling = bySys.ceiling?.rps;
     for (const sys of systems) {
       const x = bySys[sys];
       if (!x) continue;
-      const errs = x.non2xx + x.socketErrors;
-      lines.push(
-        `| ${WORKLOADS[wname].title} | ${SYSTEM_NAMES[sys]} | ${x.rps} | ${round(x.p50ms, 2)} | ${round(x.p99ms, 2)} | ${round(x.p999ms, 2)} | ${sys === 'ceiling' ? '1.00×' : ratio(x.rps, ceiling)} | ${errs || ''} |${repeated ? ` ${(x.runsRps ?? []).join(', ')} |` : ''}`,
-      );
+      runRows.push([
+        WORKLOADS[wname].title,
+        SYSTEM_NAMES[sys],
+        x.rps,
+        round(x.p50ms, 2),
+        round(x.p99ms, 2),
+        round(x.p999ms, 2),
+        sys === 'ceiling' ? '1.00×' : ratio(x.rps, ceiling),
+        x.non2xx + x.socketErrors || '',
+        ...(repeated ? [(x.runsRps ?? []).join(', ')] : []),
+      ]);
     }
   }
+  lines.push(...table(head, runRows));
   // Only when there is something to compare sealdb with.
   if (systems.includes('sealdb') && (peers.length || systems.includes('ceiling'))) {
     lines.push('', '**sealdb throughput ratios**', '');
     const rh = ['Workload', ...peers.map((p) => `vs ${SYSTEM_NAMES[p]}`), 'vs ceiling'];
-    lines.push(`| ${rh.join(' | ')} |`, `|${rh.map(() => '---').join('|')}|`);
-    for (const [wname, bySys] of Object.entries(r.workloads)) {
+    const ratioRows = Object.entries(r.workloads).map(([wname, bySys]) => {
       const s = bySys.sealdb?.rps;
-      lines.push(
-        `| ${wname} | ${[...peers.map((p) => ratio(s, bySys[p]?.rps)), ratio(s, bySys.ceiling?.rps)].join(' | ')} |`,
-      );
-    }
+      return [wname, ...peers.map((p) => ratio(s, bySys[p]?.rps)), ratio(s, bySys.ceiling?.rps)];
+    });
+    lines.push(...table(rh, ratioRows));
   }
   lines.push(...encryptionCost(r), ...fsyncTable(r), ...pacedTable(r));
   lines.push('', '**Servers**', '');
   const sh = ['System', 'startup ms (empty dir)', 'peak RSS MB', 'bulk load items/s (BatchWriteItem)'];
-  lines.push(`| ${sh.join(' | ')} |`, `|${sh.map(() => '---').join('|')}|`);
-  for (const sys of systems) {
-    lines.push(
-      `| ${SYSTEM_NAMES[sys]} | ${r.startupMs[sys] ?? '–'} | ${r.peakRssMB[sys] ?? '–'} | ${r.load[sys]?.main?.itemsPerSec ?? '–'} |`,
-    );
-  }
+  const serverRows = systems.map((sys) => [
+    SYSTEM_NAMES[sys],
+    r.startupMs[sys] ?? '–',
+    r.peakRssMB[sys] ?? '–',
+    r.load[sys]?.main?.itemsPerSec ?? '–',
+  ]);
+  lines.push(...table(sh, serverRows));
   if (r.kms) {
     lines.push('', '**sealdb KMS Decrypt calls**', '');
-    lines.push('| Connections | operations | Decrypt calls | per million operations |', '|---|---|---|---|');
+    const { keepalive: k, newConnectionPerRequest: n } = r.kms;
     lines.push(
-      `| keep-alive (all workloads, ${r.kms.keepalive.connections} connections in all) | ${r.kms.keepalive.ops} | ${r.kms.keepalive.decrypts} | ${r.kms.keepalive.perMillionOps} |`,
-    );
-    lines.push(
-      `| new connection per request (C, ${r.kms.newConnectionPerRequest.rps} req/s) | ${r.kms.newConnectionPerRequest.ops} | ${r.kms.newConnectionPerRequest.decrypts} | ${r.kms.newConnectionPerRequest.perMillionOps} |`,
+      ...table(
+        ['Connections', 'operations', 'Decrypt calls', 'per million operations'],
+        [
+          [`keep-alive (all workloads, ${k.connections} connections in all)`, k.ops, k.decrypts, k.perMillionOps],
+          [`new connection per request (C, ${n.rps} req/s)`, n.ops, n.decrypts, n.perMillionOps],
+        ],
+      ),
     );
   }
   if (r.keySwitch) {
     lines.push('', '**sealdb key switch (UpdateTable SSESpecification to another customer managed key)**', '');
-    lines.push('| Table | items | UpdateTable call ms | until ACTIVE ms |', '|---|---|---|---|');
-    lines.push(`| empty | 0 | ${r.keySwitch.empty.callMs} | ${r.keySwitch.empty.untilActiveMs} |`);
+    const { empty, large } = r.keySwitch;
     lines.push(
-      `| loaded (~${r.keySwitch.large.approxMB} MB) | ${r.keySwitch.large.items} | ${r.keySwitch.large.callMs} | ${r.keySwitch.large.untilActiveMs} |`,
+      ...table(
+        ['Table', 'items', 'UpdateTable call ms', 'until ACTIVE ms'],
+        [
+          ['empty', 0, empty.callMs, empty.untilActiveMs],
+          [`loaded (~${large.approxMB} MB)`, large.items, large.callMs, large.untilActiveMs],
+        ],
+      ),
     );
   }
   if (r.notes.length) lines.push('', ...r.notes.map((n) => `- ${n}`));
