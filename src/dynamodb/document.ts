@@ -37,85 +37,91 @@ export class InvalidPathError extends Error {
 }
 
 /**
- * Writes `value` at `path`. The parent must exist with the right kind; an index past the end
- * of a list appends, as DynamoDB does.
+ * The value an update action at `path` finds (undefined when the last step is absent). Every
+ * step before the last must exist and each step must suit its container (a name in a map, an
+ * index in a list), or the path is invalid for update, as in DynamoDB.
  */
-export function withValueAt(item: Item, path: DocumentPath, value: AttributeValue): Item {
+export function targetAt(item: Item, path: DocumentPath): AttributeValue | undefined {
   const [first, ...rest] = path;
   if (typeof first !== 'string') throw new InvalidPathError();
-  if (rest.length === 0) return { ...item, [first]: value };
-  const current = Object.hasOwn(item, first) ? item[first] : undefined;
-  if (current === undefined) throw new InvalidPathError();
-  return { ...item, [first]: setIn(current, rest, value) };
+  let value = Object.hasOwn(item, first) ? item[first] : undefined;
+  for (const step of rest) {
+    if (value === undefined || !(typeof step === 'number' ? value.L : value.M)) throw new InvalidPathError();
+    value = child(value, step);
+  }
+  return value;
 }
 
-function setIn(container: AttributeValue, path: DocumentPath, value: AttributeValue): AttributeValue {
-  const [step, ...rest] = path as [string | number, ...(string | number)[]];
-  if (typeof step === 'number') {
-    if (!container.L) throw new InvalidPathError();
-    const list = [...container.L];
-    if (rest.length === 0) {
-      if (step >= list.length) list.push(value);
-      else list[step] = value;
-      return { L: list };
-    }
-    const inner = list[step];
-    if (inner === undefined) throw new InvalidPathError();
-    list[step] = setIn(inner, rest, value);
-    return { L: list };
-  }
-  if (!container.M) throw new InvalidPathError();
-  const map = { ...container.M };
-  if (rest.length === 0) {
-    map[step] = value;
-    return { M: map };
-  }
-  const inner = Object.hasOwn(map, step) ? map[step] : undefined;
-  if (inner === undefined) throw new InvalidPathError();
-  map[step] = setIn(inner, rest, value);
-  return { M: map };
+/** A write at a path: the new value, or undefined to remove what is there. */
+export interface DocumentEdit {
+  readonly path: DocumentPath;
+  readonly value: AttributeValue | undefined;
+}
+
+interface EditNode {
+  value?: AttributeValue | undefined;
+  edited?: true;
+  readonly children: Map<string | number, EditNode>;
 }
 
 /**
- * Removes the value at `path`. A missing last step is fine (nothing to remove); a missing or
- * mistyped parent is not, as in DynamoDB.
+ * The item with `edits` made, all addressed by the item as it is: list indexes are those of
+ * the old list, so removing one element does not shift the target of another edit. Writes past
+ * the end of a list append, in ascending index order (DynamoDB's developer guide, "Using update
+ * expressions": multiple elements added in one SET are sorted by element number); removals
+ * past the end do nothing. The paths must be disjoint (no one a prefix of another) and checked
+ * with `targetAt`.
  */
-export function withoutValueAt(item: Item, path: DocumentPath): Item {
-  const [first, ...rest] = path;
-  if (typeof first !== 'string') throw new InvalidPathError();
-  if (rest.length === 0) {
-    const { [first]: _removed, ...kept } = item;
-    return kept;
+export function withEdits(item: Item, edits: readonly DocumentEdit[]): Item {
+  const root: EditNode = { children: new Map() };
+  for (const { path, value } of edits) {
+    let node = root;
+    for (const step of path) {
+      let next = node.children.get(step);
+      if (!next) {
+        next = { children: new Map() };
+        node.children.set(step, next);
+      }
+      node = next;
+    }
+    node.edited = true;
+    node.value = value;
   }
-  const current = Object.hasOwn(item, first) ? item[first] : undefined;
-  if (current === undefined) throw new InvalidPathError();
-  return { ...item, [first]: removeIn(current, rest) };
+  // The item is edited as the map of its top-level attributes.
+  return (applyNode({ M: item }, root) as { M: Item }).M;
 }
 
-function removeIn(container: AttributeValue, path: DocumentPath): AttributeValue {
-  const [step, ...rest] = path as [string | number, ...(string | number)[]];
-  if (typeof step === 'number') {
-    if (!container.L) throw new InvalidPathError();
-    const list = [...container.L];
-    if (rest.length === 0) {
-      if (step < list.length) list.splice(step, 1);
-      return { L: list };
+function applyNode(value: AttributeValue | undefined, node: EditNode): AttributeValue | undefined {
+  if (node.edited) return node.value;
+  if (value?.M) {
+    const map = { ...value.M };
+    for (const [name, inner] of node.children) {
+      const key = name as string;
+      const result = applyNode(Object.hasOwn(map, key) ? map[key] : undefined, inner);
+      if (result === undefined) delete map[key];
+      // Defined, not assigned, so that a name such as `__proto__` stays an ordinary attribute.
+      else Object.defineProperty(map, key, { value: result, enumerable: true, writable: true, configurable: true });
     }
-    const inner = list[step];
-    if (inner === undefined) throw new InvalidPathError();
-    list[step] = removeIn(inner, rest);
-    return { L: list };
-  }
-  if (!container.M) throw new InvalidPathError();
-  const map = { ...container.M };
-  if (rest.length === 0) {
-    delete map[step];
     return { M: map };
   }
-  const inner = Object.hasOwn(map, step) ? map[step] : undefined;
-  if (inner === undefined) throw new InvalidPathError();
-  map[step] = removeIn(inner, rest);
-  return { M: map };
+  if (value?.L) {
+    const old = value.L;
+    const list: AttributeValue[] = [];
+    old.forEach((element, i) => {
+      const inner = node.children.get(i);
+      const result = inner ? applyNode(element, inner) : element;
+      if (result !== undefined) list.push(result);
+    });
+    const appended = [...node.children]
+      .filter(([index]) => (index as number) >= old.length)
+      .sort(([x], [y]) => (x as number) - (y as number));
+    for (const [, inner] of appended) {
+      const result = applyNode(undefined, inner);
+      if (result !== undefined) list.push(result);
+    }
+    return { L: list };
+  }
+  throw new InvalidPathError();
 }
 
 /** DynamoDB equality: same type and value; numbers numerically, sets regardless of order. */

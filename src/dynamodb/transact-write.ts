@@ -117,7 +117,9 @@ export function evaluateAction(action: BoundAction): Outcome {
         return { write: { put: row }, size: Math.max(row.size, existing?.size ?? 0) };
       }
       case 'Update': {
-        const row = toStored(updatedItem(action.update as PreparedUpdate, action.validItem, old), action.table.keys);
+        const item = updatedItem(action.update as PreparedUpdate, action.validItem, old);
+        if (!item) return { size: 0 };
+        const row = toStored(item, action.table.keys);
         return { write: { put: row }, size: Math.max(row.size, existing?.size ?? 0) };
       }
     }

@@ -1,11 +1,12 @@
 /**
- * Applying an UpdateExpression's actions to an item. Every SET value is computed from the item
- * as it was before the update; then SETs, REMOVEs, ADDs and DELETEs are applied. REMOVEs of
- * list elements use the original indexes (removed from the highest down).
+ * Applying an UpdateExpression's actions to an item. As in DynamoDB, every action is addressed
+ * by the item as it was before the update: SET values are computed from it, each target path
+ * is resolved in it (so list indexes are the old list's, whatever else the update removes or
+ * appends), and then all the changes are made at once.
  */
 import type { AttributeValue, Item } from './attribute-value.js';
 import { addNumbers, subtractNumbers } from './decimal.js';
-import { type DocumentPath, InvalidPathError, setHas, valueAt, withoutValueAt, withValueAt } from './document.js';
+import { type DocumentEdit, InvalidPathError, setHas, targetAt, valueAt, withEdits } from './document.js';
 import { validationError } from './errors.js';
 import type { ResolvedUpdateAction, ResolvedUpdateValue } from './expressions/update.js';
 
@@ -15,25 +16,34 @@ export const wrongOperandType = () => validationError('An operand in the update 
 export const invalidUpdatePath = () =>
   validationError('The document path provided in the update expression is invalid for update');
 
+/** Whether the actions only take away (REMOVE, DELETE): on a missing item they create nothing. */
+export const onlyRemoves = (actions: readonly ResolvedUpdateAction[]): boolean =>
+  actions.every((a) => a.action === 'REMOVE' || a.action === 'DELETE');
+
+const RANK: Readonly<Record<ResolvedUpdateAction['action'], number>> = { SET: 0, REMOVE: 1, ADD: 2, DELETE: 2 };
+
 /** The updated item (undefined `old`: the item did not exist). */
 export function applyUpdate(old: Item | undefined, actions: readonly ResolvedUpdateAction[]): Item {
   const before = old ?? {};
   const values = actions.map((a) => (a.action === 'SET' ? evaluate(a.value, before) : undefined));
-  let item = before;
+  // Problems are reported for the SETs first, then the REMOVEs, then ADD and DELETE (a stable sort).
+  const order = actions
+    .map((action, i) => ({ action, set: values[i] }))
+    .sort((x, y) => RANK[x.action.action] - RANK[y.action.action]);
+  const edits: DocumentEdit[] = [];
   try {
-    actions.forEach((action, i) => {
-      if (action.action === 'SET') item = withValueAt(item, action.path, values[i] as AttributeValue);
-    });
-    for (const action of removalsInOrder(actions)) item = withoutValueAt(item, action.path);
-    for (const action of actions) {
-      if (action.action === 'ADD') item = add(item, action.path, action.value);
-      else if (action.action === 'DELETE') item = deleteFromSet(item, action.path, action.value);
+    for (const { action, set } of order) {
+      const current = targetAt(before, action.path);
+      if (action.action === 'SET') edits.push({ path: action.path, value: set });
+      else if (action.action === 'REMOVE') edits.push({ path: action.path, value: undefined });
+      else if (action.action === 'ADD') edits.push({ path: action.path, value: add(current, action.value) });
+      else if (current) edits.push({ path: action.path, value: deleteFromSet(current, action.value) });
     }
+    return withEdits(before, edits);
   } catch (error) {
     if (error instanceof InvalidPathError) throw invalidUpdatePath();
     throw error;
   }
-  return item;
 }
 
 function evaluate(value: ResolvedUpdateValue, item: Item): AttributeValue {
@@ -63,32 +73,19 @@ function evaluate(value: ResolvedUpdateValue, item: Item): AttributeValue {
   }
 }
 
-function removalsInOrder(actions: readonly ResolvedUpdateAction[]): ResolvedUpdateAction[] {
-  const removals = actions.filter((a) => a.action === 'REMOVE');
-  // Later indexes first, so that removing one element does not shift the others.
-  return removals.sort((a, b) => {
-    const [x, y] = [a.path[a.path.length - 1], b.path[b.path.length - 1]];
-    return typeof x === 'number' && typeof y === 'number' ? y - x : 0;
-  });
-}
-
-function add(item: Item, path: DocumentPath, operand: AttributeValue): Item {
-  const current = valueAt(item, path);
-  if (!current) return withValueAt(item, path, operand);
-  if (current.N !== undefined && operand.N !== undefined)
-    return withValueAt(item, path, { N: addNumbers(current.N, operand.N) });
+function add(current: AttributeValue | undefined, operand: AttributeValue): AttributeValue {
+  if (!current) return operand;
+  if (current.N !== undefined && operand.N !== undefined) return { N: addNumbers(current.N, operand.N) };
   const union = setUnion(current, operand);
   if (!union) throw wrongOperandType();
-  return withValueAt(item, path, union);
+  return union;
 }
 
-function deleteFromSet(item: Item, path: DocumentPath, operand: AttributeValue): Item {
-  const current = valueAt(item, path);
-  if (!current) return item;
+/** What remains of the set; undefined (the attribute goes) when nothing does, as DynamoDB has no empty sets. */
+function deleteFromSet(current: AttributeValue, operand: AttributeValue): AttributeValue | undefined {
   const rest = setDifference(current, operand);
   if (!rest) throw wrongOperandType();
-  // DynamoDB has no empty sets: deleting the last members removes the attribute.
-  return setSize(rest) === 0 ? withoutValueAt(item, path) : withValueAt(item, path, rest);
+  return setSize(rest) === 0 ? undefined : rest;
 }
 
 const setSize = (value: AttributeValue): number => (value.SS ?? value.NS ?? value.BS ?? []).length;
