@@ -44,7 +44,7 @@ const COMPARATORS: ReadonlySet<TokenKind> = new Set<TokenKind>(['=', '<>', '<', 
 
 /**
  * Guards the recursion. Within DynamoDB's 4 KB expression limit, only redundant parentheses
- * can nest this deep (the deepest meaningful nesting, `size(size(...))`, stops near 680).
+ * can nest this deep (meaningful nesting, `size(size(...))`, stops at the 300-operator limit).
  */
 const MAX_DEPTH = 1024;
 
