@@ -13,7 +13,12 @@ import { evaluateCondition, type ResolvedCondition, resolveCondition } from './e
 import { checkExpressionParams } from './expressions/params.js';
 import { Parser } from './expressions/parser.js';
 import { fromStored, type StoredKey } from './item-codec.js';
-import { type ConditionalOperator, expectedCondition, type LegacyExpected } from './legacy.js';
+import {
+  type ConditionalOperator,
+  checkConditionalOperator,
+  expectedCondition,
+  type LegacyExpected,
+} from './legacy.js';
 import { checkPutDeleteReturnValues } from './return-values.js';
 
 /** Parses, checks and resolves a ConditionExpression or FilterExpression. */
@@ -73,6 +78,7 @@ export interface SingleWriteInput extends WriteConditionInput {
 /** PutItem's and DeleteItem's condition, checked with its placeholders before the table is opened. */
 export function singleWriteCondition(input: SingleWriteInput): ResolvedCondition | undefined {
   checkExpressionParams(input, PUT_EXPRESSION_PARAMS);
+  checkConditionalOperator(input.ConditionalOperator, input.Expected);
   checkPutDeleteReturnValues(input.ReturnValues);
   const attributes = ExpressionAttributes.of(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
   const condition = writeCondition(input, attributes);

@@ -31,6 +31,8 @@ const EMPTY_VALUE = 'Supplied AttributeValue is empty, must contain exactly one 
 const MULTIPLE_TYPES =
   'Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes';
 const KEY_MISMATCH = 'The provided key element does not match the schema';
+// DynamoDB Local's EMPTY_ATTRIBUTE_NAME under the invalid-parameter prefix.
+const EMPTY_NAME = 'Empty attribute name';
 
 type Member = keyof AttributeValue;
 const MEMBERS: ReadonlySet<string> = new Set<Member>(['S', 'N', 'B', 'SS', 'NS', 'BS', 'M', 'L', 'NULL', 'BOOL']);
@@ -256,8 +258,23 @@ export function validateAttributeValue(value: unknown): AttributeValue {
 export function validateAttributeMap(map: unknown): Item {
   const raw = map == null ? {} : readMap(map, (v) => readAttributeValue(v, 1));
   const out: Item = {};
-  for (const [name, av] of Object.entries(raw)) setOwnEntry(out, name, checkValue(av, 1));
+  for (const [name, av] of Object.entries(raw)) {
+    if (name === '') throw invalidParameter(EMPTY_NAME);
+    setOwnEntry(out, name, checkValue(av, 1));
+  }
   return out;
+}
+
+/** The 32-level limit on an item that was not read from a request (the result of an update). */
+export function validateItemNesting(item: Item): void {
+  for (const value of Object.values(item)) checkDepth(value, 1);
+}
+
+function checkDepth(value: AttributeValue, level: number): void {
+  const children = value.M ? Object.values(value.M) : value.L;
+  if (!children) return;
+  if (children.length > 0 && level + 1 > MAX_NESTING_DEPTH) throw validationError(NESTING_LIMIT_MESSAGE);
+  for (const child of children) checkDepth(child, level + 1);
 }
 
 /** The single type an already-validated value holds. */

@@ -98,6 +98,23 @@ export function filterCondition(
   return combine(conditions, operator);
 }
 
+/**
+ * ConditionalOperator joins two or more legacy conditions; alone, or with one condition, it
+ * is refused (DynamoDB's texts, as DynamoDB Local's ErrorFactory and ExtendDB's tests against
+ * DynamoDB record them). `conditions` is the request's Expected, QueryFilter or ScanFilter.
+ */
+export function checkConditionalOperator(
+  operator: ConditionalOperator | undefined,
+  conditions: Readonly<Record<string, unknown>> | undefined,
+): void {
+  if (operator == null) return;
+  const count = conditions ? Object.keys(conditions).length : 0;
+  if (count === 0) throw validationError('ConditionalOperator cannot be used without Filter or Expected');
+  if (count === 1) {
+    throw validationError('ConditionalOperator can only be used when Filter or Expected has two or more elements');
+  }
+}
+
 function combine(conditions: ResolvedCondition[], operator: ConditionalOperator | undefined): ResolvedCondition {
   const kind = operator === 'OR' ? 'or' : 'and';
   const [first, ...rest] = conditions;
@@ -128,6 +145,11 @@ function comparison(name: string, op: ComparisonOperator, values: readonly Attri
   const expected = ARGUMENTS[op];
   if (expected === 'many' ? values.length === 0 : values.length !== expected) {
     throw invalidParameter(`Invalid number of argument(s) for the ${op} ComparisonOperator`);
+  }
+  // Before the per-operator type rules, as in dynalite's validateConditions (recorded from DynamoDB).
+  const [head] = values;
+  if (head && values.some((v) => typeOf(v) !== typeOf(head))) {
+    throw invalidParameter('AttributeValues inside AttributeValueList must be of same type');
   }
   const scalar = (v: AttributeValue, extra: readonly string[] = []) => {
     const type = typeOf(v);
@@ -171,9 +193,6 @@ function comparison(name: string, op: ComparisonOperator, values: readonly Attri
     case 'BETWEEN':
       scalar(first);
       scalar(second);
-      if (typeOf(first) !== typeOf(second)) {
-        throw invalidParameter('AttributeValues inside AttributeValueList must be of same type');
-      }
       if ((compareScalars(first, second) ?? 0) > 0) {
         throw validationError(
           'The BETWEEN condition was provided a range where the lower bound is greater than the upper bound',

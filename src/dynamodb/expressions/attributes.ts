@@ -37,6 +37,9 @@ export class ExpressionAttributes {
       for (const [key, name] of entries) {
         if (!NAME_KEY.test(key))
           throw validationError(`ExpressionAttributeNames contains invalid key: Syntax error; key: "${key}"`);
+        // DynamoDB's text, as applications quote it (e.g. "... Empty attribute name for key #DE").
+        if (name === '')
+          throw validationError(`ExpressionAttributeNames contains invalid value: Empty attribute name for key ${key}`);
         nameMap.set(key, name);
       }
     }

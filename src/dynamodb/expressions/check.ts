@@ -161,12 +161,14 @@ class LeafCheck {
       case 'compare': {
         const [left, right] = [this.operand(leaf.left), this.operand(leaf.right)];
         this.distinct(leaf.comparator, left, right);
+        if (leaf.comparator !== '=' && leaf.comparator !== '<>') this.ordered(leaf.comparator, [left, right]);
         break;
       }
       case 'between': {
-        this.operand(leaf.subject);
+        const subject = this.operand(leaf.subject);
         const lower = this.operand(leaf.lower);
         const upper = this.operand(leaf.upper);
+        this.ordered('BETWEEN', [subject, lower, upper]);
         if (lower.value && upper.value) this.between(lower.value, upper.value);
         break;
       }
@@ -246,6 +248,21 @@ class LeafCheck {
         return { type: 'N' };
     }
     return { type: 'BOOL' };
+  }
+
+  /**
+   * Only strings, numbers and binaries have an order: a constant of another type makes the
+   * expression invalid instead of the condition false (DynamoDB's message, e.g. as quoted in
+   * dynamodb-conformance's PartiQL tests: `operator or function: <, operand type: BOOL`).
+   */
+  ordered(operator: string, operands: readonly OperandInfo[]): void {
+    for (const { value } of operands) {
+      if (value === undefined) continue;
+      const type = typeOf(value);
+      if (type !== 'S' && type !== 'N' && type !== 'B') {
+        this.#type ??= `Incorrect operand type for operator or function; operator or function: ${operator}, operand type: ${type}`;
+      }
+    }
   }
 
   distinct(operator: string, first: OperandInfo, second: OperandInfo): void {

@@ -135,9 +135,12 @@ export function operandValue(operand: ResolvedOperand, item: Item): AttributeVal
   }
 }
 
-/** DynamoDB's size(): string and binary length in bytes, element counts of sets, lists and maps. */
+/**
+ * DynamoDB's size(): a string's length in UTF-16 code units (as recorded against DynamoDB in
+ * ExtendDB issue #60: size("é𝄞") is 3), a binary's in bytes, element counts of sets, lists and maps.
+ */
 export function sizeOf(value: AttributeValue): number | undefined {
-  if (value.S !== undefined) return Buffer.byteLength(value.S, 'utf8');
+  if (value.S !== undefined) return value.S.length;
   if (value.B !== undefined) return Buffer.byteLength(value.B, 'base64');
   const members = value.SS ?? value.NS ?? value.BS ?? value.L;
   if (members) return members.length;

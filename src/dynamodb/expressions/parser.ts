@@ -44,9 +44,20 @@ const COMPARATORS: ReadonlySet<TokenKind> = new Set<TokenKind>(['=', '<>', '<', 
 
 /**
  * Guards the recursion. Within DynamoDB's 4 KB expression limit, only redundant parentheses
- * can nest this deep (the deepest meaningful nesting, `size(size(...))`, stops near 680).
+ * can nest this deep (meaningful nesting, `size(size(...))`, stops at the 300-operator limit).
  */
 const MAX_DEPTH = 1024;
+
+/**
+ * DynamoDB's limits on one expression: operators and functions (AND, OR, NOT, comparators,
+ * BETWEEN, IN, function calls, `+`/`-`), document path levels (names and indexes) and the
+ * largest list index. Messages after DynamoDB Local's DbValidationError texts in DynamoDB's
+ * `detail; name: value` form; the index bound as recorded against real DynamoDB (floci's
+ * ProjectionEvaluator), the path level as in ScyllaDB's test_projection_expression.py.
+ */
+const MAX_OPERATORS = 300;
+const MAX_PATH_LEVELS = 32;
+const MAX_LIST_INDEX = 4_294_967_294;
 
 /** A parenthesized group may hold a condition or (before a comparator) an operand. */
 type Group =
@@ -65,6 +76,7 @@ export class Parser {
   #pos = 0;
   #depth = 0;
   #redundantParentheses = false;
+  #operators = 0;
   #keywords: ReadonlySet<string> = KEYWORDS;
 
   constructor(text: string) {
@@ -123,6 +135,7 @@ export class Parser {
     const operator = this.#peek();
     if (operator.kind !== '+' && operator.kind !== '-') return left;
     this.#advance();
+    this.#countOperator();
     const right = this.#updateTerm();
     return {
       kind: 'arithmetic',
@@ -182,6 +195,7 @@ export class Parser {
     let left = first.node.condition;
     while (isKeyword(this.#peek(), 'OR')) {
       this.#advance();
+      this.#countOperator();
       left = { kind: 'or', left, right: this.#conditionOf(this.#and(false)) };
     }
     return { node: { kind: 'condition', condition: left }, wrapped: false };
@@ -193,6 +207,7 @@ export class Parser {
     let left = first.node.condition;
     while (isKeyword(this.#peek(), 'AND')) {
       this.#advance();
+      this.#countOperator();
       left = { kind: 'and', left, right: this.#conditionOf(this.#not(false)) };
     }
     return { node: { kind: 'condition', condition: left }, wrapped: false };
@@ -201,6 +216,7 @@ export class Parser {
   #not(bare: boolean): Parsed<Group> {
     if (!isKeyword(this.#peek(), 'NOT')) return this.#primary(bare);
     this.#advance();
+    this.#countOperator();
     const operand = this.#conditionOf(this.#not(false));
     return { node: { kind: 'condition', condition: { kind: 'not', operand } }, wrapped: false };
   }
@@ -231,11 +247,13 @@ export class Parser {
     const condition = (c: Condition): Parsed<Group> => ({ node: { kind: 'condition', condition: c }, wrapped: false });
     if (COMPARATORS.has(token.kind)) {
       this.#advance();
+      this.#countOperator();
       const right = this.#operand().node;
       return condition({ kind: 'compare', comparator: token.kind as Comparator, left: subject.node, right });
     }
     if (isKeyword(token, 'BETWEEN')) {
       this.#advance();
+      this.#countOperator();
       const lower = this.#operand().node;
       if (!isKeyword(this.#peek(), 'AND')) throw this.syntaxError();
       this.#advance();
@@ -244,6 +262,7 @@ export class Parser {
     }
     if (isKeyword(token, 'IN')) {
       this.#advance();
+      this.#countOperator();
       this.#expect('(');
       const candidates = this.#operandList();
       this.#expect(')');
@@ -282,6 +301,7 @@ export class Parser {
 
   #call(): FunctionCall {
     const name = this.#advance();
+    this.#countOperator();
     this.#expect('(');
     this.#enter();
     const args = this.#operandList();
@@ -310,10 +330,17 @@ export class Parser {
         this.#advance();
         const digits = this.#expect('number');
         const close = this.#expect(']');
-        elements.push({ kind: 'index', index: Number(digits.text), span: { start: token.start, end: close.end } });
+        const index = Number(digits.text);
+        if (index > MAX_LIST_INDEX) {
+          throw new ExpressionError(`List index is not within the allowable range; index: [${digits.text}]`);
+        }
+        elements.push({ kind: 'index', index, span: { start: token.start, end: close.end } });
       } else {
         break;
       }
+    }
+    if (elements.length > MAX_PATH_LEVELS) {
+      throw new ExpressionError(`The document path has too many nesting levels; nesting levels: ${elements.length}`);
     }
     const first = elements[0] as PathElement;
     const last = elements[elements.length - 1] as PathElement;
@@ -350,6 +377,12 @@ export class Parser {
   #expect(kind: TokenKind): Token {
     if (this.#peek().kind !== kind) throw this.syntaxError();
     return this.#advance();
+  }
+
+  #countOperator(): void {
+    if (++this.#operators > MAX_OPERATORS) {
+      throw new ExpressionError(`The expression contains too many operators; operator count: ${this.#operators}`);
+    }
   }
 
   #enter(): void {

@@ -5,6 +5,7 @@ import { ExpressionAttributes } from '../expressions/attributes.js';
 import { checkExpressionParams } from '../expressions/params.js';
 import { fromStored, storedKey } from '../item-codec.js';
 import { validateAttributeMap, validateKey } from '../item-validation.js';
+import { checkKeyPaths } from '../key-paths.js';
 import type { Operation } from '../operation.js';
 import { type Projection, projectPaths, requestedProjection } from '../projection.js';
 import { resolveTableName } from '../table-name.js';
@@ -48,6 +49,7 @@ export const batchGetItem: Operation<BatchGetItemInput> = {
       const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
       const { KeySchema, AttributeDefinitions } = table.definition;
       const keys = request.keys.map((key) => validateKey(key, KeySchema, AttributeDefinitions));
+      checkKeyPaths(request.projection, table.keys);
       planned.push({ ...request, keys, table, name });
     }
 

@@ -5,6 +5,7 @@ import { ExpressionAttributes } from '../expressions/attributes.js';
 import { checkExpressionParams } from '../expressions/params.js';
 import { fromStored, storedKey } from '../item-codec.js';
 import { validateKey } from '../item-validation.js';
+import { checkKeyPaths } from '../key-paths.js';
 import type { Operation } from '../operation.js';
 import { projectPaths, requestedProjection } from '../projection.js';
 import { resolveTableName } from '../table-name.js';
@@ -30,6 +31,7 @@ export const getItem: Operation<GetItemInput> = {
     attributes.assertAllUsed();
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     const key = validateKey(input.Key, table.definition.KeySchema, table.definition.AttributeDefinitions);
+    checkKeyPaths(projection, table.keys);
     const { hash, pk, sk } = storedKey(key, table.keys);
     const row = table.store.get(hash, pk, sk);
     const capacity = consumedCapacity(

@@ -16,7 +16,13 @@ import {
 import { checkExpressionParams } from '../expressions/params.js';
 import { storedKey } from '../item-codec.js';
 import { encodeKeyValue, hashPartition } from '../key-codec.js';
-import { type ConditionalOperator, filterCondition, type LegacyFilterCondition } from '../legacy.js';
+import { checkFilterWithoutKeys, checkKeyPaths, conditionPaths } from '../key-paths.js';
+import {
+  type ConditionalOperator,
+  checkConditionalOperator,
+  filterCondition,
+  type LegacyFilterCondition,
+} from '../legacy.js';
 import type { Operation } from '../operation.js';
 import {
   checkSelect,
@@ -64,6 +70,16 @@ export const query: Operation<QueryInput> = {
       throw validationError(`The table does not have the specified index: ${input.IndexName}`);
     }
     const range = planRange(conditions, startKey, table, input.ScanIndexForward !== false);
+    checkKeyPaths(projection, table.keys);
+    if (input.QueryFilter) {
+      checkFilterWithoutKeys(
+        Object.keys(input.QueryFilter).map((attribute) => [attribute]),
+        table.keys,
+        'QueryFilter',
+      );
+    } else {
+      checkFilterWithoutKeys(conditionPaths(filter), table.keys, 'Filter Expression');
+    }
     const page = readPage(table.store.query(range), input.Limit);
     return pageOutput(page, {
       table,
@@ -91,6 +107,7 @@ function validateRequest(input: QueryInput): QueryPlan {
     expressions: ['ProjectionExpression', 'FilterExpression', 'KeyConditionExpression'],
     legacy: ['AttributesToGet', 'QueryFilter', 'ConditionalOperator', 'KeyConditions'],
   });
+  checkConditionalOperator(input.ConditionalOperator, input.QueryFilter);
   if (input.AttributesToGet) validateAttributesToGet(input.AttributesToGet);
   const startKey = input.ExclusiveStartKey ? validateStartKeyValues(input.ExclusiveStartKey) : undefined;
   if (input.KeyConditions === undefined && input.KeyConditionExpression === undefined) {

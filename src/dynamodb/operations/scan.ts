@@ -7,7 +7,13 @@ import { ExpressionAttributes } from '../expressions/attributes.js';
 import type { ResolvedCondition } from '../expressions/evaluate.js';
 import { checkExpressionParams } from '../expressions/params.js';
 import { storedKey } from '../item-codec.js';
-import { type ConditionalOperator, filterCondition, type LegacyFilterCondition } from '../legacy.js';
+import { checkKeyPaths, conditionPaths } from '../key-paths.js';
+import {
+  type ConditionalOperator,
+  checkConditionalOperator,
+  filterCondition,
+  type LegacyFilterCondition,
+} from '../legacy.js';
 import type { Operation } from '../operation.js';
 import {
   checkSelect,
@@ -57,6 +63,8 @@ export const scan: Operation<ScanInput> = {
       throw validationError(`The table does not have the specified index: ${input.IndexName}`);
     }
     const range = planScan(input, startKey, table);
+    checkKeyPaths(projection, table.keys);
+    checkKeyPaths(conditionPaths(filter), table.keys);
     const page = readPage(table.store.scan(range), input.Limit);
     return pageOutput(page, {
       table,
@@ -83,6 +91,7 @@ function validateRequest(input: ScanInput): ScanPlan {
     expressions: ['ProjectionExpression', 'FilterExpression'],
     legacy: ['AttributesToGet', 'ScanFilter', 'ConditionalOperator'],
   });
+  checkConditionalOperator(input.ConditionalOperator, input.ScanFilter);
   if (input.AttributesToGet) validateAttributesToGet(input.AttributesToGet);
   const startKey = input.ExclusiveStartKey ? validateStartKeyValues(input.ExclusiveStartKey) : undefined;
   const { Segment: segment, TotalSegments: total } = input;

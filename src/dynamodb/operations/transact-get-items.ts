@@ -4,6 +4,7 @@ import { ExpressionAttributes } from '../expressions/attributes.js';
 import { checkExpressionParams } from '../expressions/params.js';
 import { fromStored, type StoredKey, storedKey } from '../item-codec.js';
 import { validateAttributeMap, validateKey } from '../item-validation.js';
+import { checkKeyPaths } from '../key-paths.js';
 import type { Operation } from '../operation.js';
 import { type Projection, projectPaths, requestedProjection } from '../projection.js';
 import { resolveTableName } from '../table-name.js';
@@ -37,6 +38,7 @@ export const transactGetItems: Operation<TransactGetItemsInput> = {
     for (const { get, key, projection } of prepared) {
       const table = await openRecovered(env, ctx, ctx.principal.accountId, resolveTableName(get.TableName, ctx));
       const valid = validateKey(key, table.definition.KeySchema, table.definition.AttributeDefinitions);
+      checkKeyPaths(projection, table.keys);
       reads.push({ table, stored: storedKey(valid, table.keys), projection });
     }
     // All reads happen in one synchronous pass: no write can land between them (a consistent snapshot).

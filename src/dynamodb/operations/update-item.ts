@@ -8,11 +8,12 @@ import { evaluateCondition, type ResolvedCondition } from '../expressions/evalua
 import { checkExpressionParams } from '../expressions/params.js';
 import { parseUpdateExpression } from '../expressions/update.js';
 import { fromStored, storedKey, toStored } from '../item-codec.js';
-import { itemSize, MAX_ITEM_SIZE, validateAttributeMap, validateKey } from '../item-validation.js';
+import { itemSize, MAX_ITEM_SIZE, validateAttributeMap, validateItemNesting, validateKey } from '../item-validation.js';
 import {
   type AttributeUpdate,
   applyAttributeUpdates,
   attributeUpdates,
+  checkConditionalOperator,
   type LegacyAttributeUpdate,
 } from '../legacy.js';
 import type { Operation } from '../operation.js';
@@ -57,6 +58,7 @@ export function prepareUpdate(input: Omit<UpdateItemInput, 'TableName'>): Prepar
     expressions: ['UpdateExpression', 'ConditionExpression'],
     legacy: ['AttributeUpdates', 'Expected', 'ConditionalOperator'],
   });
+  checkConditionalOperator(input.ConditionalOperator, input.Expected);
   const key = validateAttributeMap(input.Key);
   const legacy = input.AttributeUpdates ? attributeUpdates(input.AttributeUpdates) : undefined;
   const attributes = ExpressionAttributes.of(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
@@ -104,6 +106,8 @@ export function updatedItem(update: PreparedUpdate, key: Item, old: Item | undef
   const item = { ...update.apply(old ?? key), ...key } as Record<string, AttributeValue>;
   if (itemSize(item) > MAX_ITEM_SIZE)
     throw validationError('Item size to update has exceeded the maximum allowed size');
+  // Values within the limit can still make the item too deep once they are placed in it.
+  validateItemNesting(item);
   return item;
 }
 
