@@ -321,67 +321,74 @@ describe('regions: the default region', () => {
 });
 
 describe('regions: sharedDb', () => {
-  test('local auth: callers of any region and key share the one account and the default region', async () => {
-    const server = await startTestServer({ sharedDb: true, region: 'us-west-2' });
-    const clients = clientsOf(server);
-    try {
-      const a = clients.ddb(EU, { accessKeyId: 'AKIDONE', secretAccessKey: 'one' });
-      const b = clients.ddb('ap-south-1', { accessKeyId: 'AKIDTWO', secretAccessKey: 'two' });
-      const created = await a.send(new CreateTableCommand(tableInput('Shared')));
-      assert.equal(created.TableDescription?.TableArn, tableArn('us-west-2', 'Shared'));
-      await a.send(new PutItemCommand({ TableName: 'Shared', Item: { id: { S: '1' } } }));
-      assert.deepEqual(await tableNames(b), ['Shared']);
-      assert.ok((await b.send(new GetItemCommand({ TableName: 'Shared', Key: { id: { S: '1' } } }))).Item);
-      const key = await createKey(clients.kms('sa-east-1'));
-      assert.equal(key.arn, `arn:aws:kms:us-west-2:${LOCAL_ACCOUNT}:key/${key.id}`);
-      const described = await clients.kms(US).send(new DescribeKeyCommand({ KeyId: key.id }));
-      assert.equal(described.KeyMetadata?.Arn, key.arn);
-    } finally {
-      clients.destroy();
-      await server.cleanup();
-    }
-  });
-
-  test('strict auth: signatures are still verified, and two accounts in two regions share the tables', async () => {
-    const ONE = { accessKeyId: 'AKIAONE0000000000001', secretAccessKey: 'secret-one' };
-    const TWO = { accessKeyId: 'AKIATWO0000000000002', secretAccessKey: 'secret-two' };
-    const server = await startTestServer({
-      sharedDb: true,
-      auth: {
-        accounts: [
-          { accountId: '111111111111', accessKeys: [{ ...ONE, userName: 'alice' }] },
-          { accountId: '222222222222', accessKeys: [TWO] },
-        ],
-      },
-    });
-    const clients = clientsOf(server);
-    try {
-      const one = clients.ddb(EU, ONE);
-      const two = clients.ddb('ap-south-1', TWO);
-      const created = await one.send(new CreateTableCommand(tableInput('Common')));
-      assert.equal(created.TableDescription?.TableArn, tableArn(US, 'Common'));
-      assert.deepEqual(await tableNames(two), ['Common']);
-      await two.send(new PutItemCommand({ TableName: 'Common', Item: { id: { S: 'from-two' } } }));
-      const got = await one.send(new GetItemCommand({ TableName: 'Common', Key: { id: { S: 'from-two' } } }));
-      assert.ok(got.Item);
-      await rejectsWith(tableNames(clients.ddb(US, { ...ONE, secretAccessKey: 'wrong' })), 'InvalidSignatureException');
-      await rejectsWith(
-        tableNames(clients.ddb(US, { accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'x' })),
-        'UnrecognizedClientException',
-      );
-      // The verified user keeps its name in the trail, in the local account.
-      await createKey(clients.kms('sa-east-1', ONE));
-      const events = await lookupAll(clients.trail('ca-central-1', ONE));
-      const identities = events.map(
-        (e) => (JSON.parse(e.CloudTrailEvent as string) as { userIdentity: { arn?: string } }).userIdentity.arn,
-      );
-      assert.ok(identities.includes(`arn:aws:iam::${LOCAL_ACCOUNT}:user/alice`), JSON.stringify(identities));
-    } finally {
-      clients.destroy();
-      await server.cleanup();
-    }
+  test('every caller shares the local account and the default region, also when strict auth verifies it', async () => {
+    await sharedWithLocalAuth();
+    await sharedWithStrictAuth();
   });
 });
+
+/** Any key, any region: all in the one account and the default region. */
+async function sharedWithLocalAuth(): Promise<void> {
+  const server = await startTestServer({ sharedDb: true, region: 'us-west-2' });
+  const clients = clientsOf(server);
+  try {
+    const a = clients.ddb(EU, { accessKeyId: 'AKIDONE', secretAccessKey: 'one' });
+    const b = clients.ddb('ap-south-1', { accessKeyId: 'AKIDTWO', secretAccessKey: 'two' });
+    const created = await a.send(new CreateTableCommand(tableInput('Shared')));
+    assert.equal(created.TableDescription?.TableArn, tableArn('us-west-2', 'Shared'));
+    await a.send(new PutItemCommand({ TableName: 'Shared', Item: { id: { S: '1' } } }));
+    assert.deepEqual(await tableNames(b), ['Shared']);
+    assert.ok((await b.send(new GetItemCommand({ TableName: 'Shared', Key: { id: { S: '1' } } }))).Item);
+    const key = await createKey(clients.kms('sa-east-1'));
+    assert.equal(key.arn, `arn:aws:kms:us-west-2:${LOCAL_ACCOUNT}:key/${key.id}`);
+    const described = await clients.kms(US).send(new DescribeKeyCommand({ KeyId: key.id }));
+    assert.equal(described.KeyMetadata?.Arn, key.arn);
+  } finally {
+    clients.destroy();
+    await server.cleanup();
+  }
+}
+
+/** Signatures are still verified; two accounts in two regions share the tables. */
+async function sharedWithStrictAuth(): Promise<void> {
+  const ONE = { accessKeyId: 'AKIAONE0000000000001', secretAccessKey: 'secret-one' };
+  const TWO = { accessKeyId: 'AKIATWO0000000000002', secretAccessKey: 'secret-two' };
+  const server = await startTestServer({
+    sharedDb: true,
+    auth: {
+      accounts: [
+        { accountId: '111111111111', accessKeys: [{ ...ONE, userName: 'alice' }] },
+        { accountId: '222222222222', accessKeys: [TWO] },
+      ],
+    },
+  });
+  const clients = clientsOf(server);
+  try {
+    const one = clients.ddb(EU, ONE);
+    const two = clients.ddb('ap-south-1', TWO);
+    const created = await one.send(new CreateTableCommand(tableInput('Common')));
+    assert.equal(created.TableDescription?.TableArn, tableArn(US, 'Common'));
+    assert.deepEqual(await tableNames(two), ['Common']);
+    await two.send(new PutItemCommand({ TableName: 'Common', Item: { id: { S: 'from-two' } } }));
+    const got = await one.send(new GetItemCommand({ TableName: 'Common', Key: { id: { S: 'from-two' } } }));
+    assert.ok(got.Item);
+    await rejectsWith(tableNames(clients.ddb(US, { ...ONE, secretAccessKey: 'wrong' })), 'InvalidSignatureException');
+    await rejectsWith(
+      tableNames(clients.ddb(US, { accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'x' })),
+      'UnrecognizedClientException',
+    );
+    // The verified user keeps its name in the trail, in the local account.
+    await createKey(clients.kms('sa-east-1', ONE));
+    const events = await lookupAll(clients.trail('ca-central-1', ONE));
+    const identities = events.map(
+      (e) => (JSON.parse(e.CloudTrailEvent as string) as { userIdentity: { arn?: string } }).userIdentity.arn,
+    );
+    assert.ok(identities.includes(`arn:aws:iam::${LOCAL_ACCOUNT}:user/alice`), JSON.stringify(identities));
+  } finally {
+    clients.destroy();
+    await server.cleanup();
+  }
+}
 
 describe('regions: across restarts', () => {
   test('tables, keys and events keep their regions after a restart', async () => {
