@@ -26,6 +26,7 @@ import {
   KMSClient,
   ListGrantsCommand,
   ListKeysCommand,
+  ListRetirableGrantsCommand,
 } from '@aws-sdk/client-kms';
 import type { Scope } from '../../src/core/scope.js';
 import type { TableDefinition } from '../../src/dynamodb/table-definition.js';
@@ -241,6 +242,15 @@ describe('regions: one endpoint, every region', () => {
       grants.map((g) => [g.GranteePrincipal, g.RetiringPrincipal]),
       [[via, via]],
     );
+    // Each region's KMS lists only the grants on its own keys.
+    const retirable = async (client: KMSClient) =>
+      ((await client.send(new ListRetirableGrantsCommand({ RetiringPrincipal: via }))).Grants ?? []).map(
+        (g) => g.KeyId,
+      );
+    const inEu = await retirable(kmsEu);
+    assert.ok(inEu.includes(key.arn));
+    assert.ok(inEu.every((arn) => arn?.startsWith(`arn:aws:kms:${EU}:`)));
+    assert.deepEqual(await retirable(clients.kms(US)), []);
   });
 
   test("a KMS key of another region cannot protect a table (DynamoDB's KMS validation error)", async () => {
