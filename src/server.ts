@@ -8,13 +8,20 @@ import { createAuditTrail } from './cloudtrail/index.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
-import type { TableDefinition } from './dynamodb/table-definition.js';
+import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
 import { TableManager } from './dynamodb/tables.js';
 import { type RootKeySource, RootOfTrust } from './encryption/root-of-trust.js';
 import type { KeyCacheScope } from './encryption/table-key-cache.js';
 import { TableKeyService } from './encryption/table-keys.js';
-import { type AccountConfig, LocalAuthenticator, StrictAuthenticator } from './http/auth.js';
+import {
+  type AccountConfig,
+  type Authenticator,
+  LocalAuthenticator,
+  SharedDbAuthenticator,
+  StrictAuthenticator,
+} from './http/auth.js';
 import { createHttpServer } from './http/server.js';
+import { isRegionName } from './http/sigv4.js';
 import { createKmsService, type KmsCallEvent } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
 import { Catalog } from './storage/catalog.js';
@@ -31,7 +38,17 @@ export interface ServerOptions {
   readonly port: number;
   /** undefined keeps everything in memory (nothing is written to disk). */
   readonly dataDir: string | undefined;
+  /**
+   * The default region: of requests whose credentials name none, of `sharedDb`, and of tables
+   * stored before tables were kept per region. Otherwise each request acts in the region of its
+   * SigV4 credential scope, as against AWS.
+   */
   readonly region: string;
+  /**
+   * DynamoDB Local's `-sharedDb`: every caller acts in the one local account (000000000000) and
+   * the default region, whatever its credentials. With strict auth signatures are still verified.
+   */
+  readonly sharedDb?: boolean;
   readonly rootKey: RootKeySource;
   readonly auth: AuthConfig;
   readonly clock?: Clock;
@@ -60,6 +77,8 @@ export interface RunningServer {
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  // It names files and ARNs, as a client's region does, so it must be as well-formed.
+  if (!isRegionName(options.region)) throw new Error(`Not a region name: '${options.region}'`);
   const clock = options.clock ?? systemClock;
   // Checked before any data file is opened: a wrong root key touches nothing.
   const root = RootOfTrust.open(
@@ -81,7 +100,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const audit = createAuditTrail({
     root,
     clock,
-    region: options.region,
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.onAuditWarning ? { onWarning: options.onAuditWarning } : {}),
   });
@@ -90,15 +108,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   kms.onCall((event) => metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success'));
   const onKmsCall = options.onKmsCall;
   if (onKmsCall) kms.onCall((event) => onKmsCall(event));
-  const keys = new TableKeyService(
-    kms,
+  const keys = new TableKeyService(kms, root, clock, options.keyCacheScope ?? 'connection', metrics.cacheStats);
+  // A table stored before the catalog kept regions is in the region its ARN names (the server's
+  // region when it was created, which its KMS key shares): there it keeps working.
+  const catalog = Catalog.open<TableDefinition>(
+    dataDir,
     root,
-    clock,
-    options.region,
-    options.keyCacheScope ?? 'connection',
-    metrics.cacheStats,
+    durability,
+    (definition) => tableArnRegion(definition.TableArn) ?? options.region,
   );
-  const catalog = Catalog.open<TableDefinition>(dataDir, root, durability);
   const checkpointer = dataDir.inMemory ? undefined : new Checkpointer();
   tables = new TableManager({
     catalog,
@@ -120,10 +138,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     encryptionChangeLimit: options.encryptionChangeLimit ?? DYNAMODB_ENCRYPTION_CHANGE_LIMIT,
   });
 
-  const authenticator =
-    options.auth.mode === 'strict'
-      ? new StrictAuthenticator([...options.auth.accounts], clock)
-      : new LocalAuthenticator();
+  const verifier: Authenticator | undefined =
+    options.auth.mode === 'strict' ? new StrictAuthenticator([...options.auth.accounts], clock) : undefined;
+  const authenticator: Authenticator = options.sharedDb
+    ? new SharedDbAuthenticator(verifier)
+    : (verifier ?? new LocalAuthenticator());
   const http = createHttpServer({
     services: [dynamodb, kms.handler, ...audit.handlers],
     authenticator,

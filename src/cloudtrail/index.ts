@@ -1,6 +1,6 @@
 /**
  * sealdb's audit trail: every KMS call becomes a CloudTrail record in the caller's (and the key
- * owner's) account trail, kept in hourly log files with signed, hash-chained digests, and served
+ * owner's) account trail of the call's region, kept in hourly log files with signed, hash-chained digests, and served
  * by the CloudTrail LookupEvents API.
  *
  * Wiring: `kms.onCall((event) => audit.record(event))`, mount `audit.handlers` on the shared port,
@@ -25,7 +25,6 @@ export interface AuditTrailOptions {
   readonly dataDir?: string;
   readonly root: RootOfTrust;
   readonly clock: Clock;
-  readonly region: string;
   /** Told about damage found while running (a file set aside, a chain restarted); default stderr. */
   readonly onWarning?: (message: string) => void;
 }
@@ -56,7 +55,6 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
           dataDir: options.dataDir,
           root: options.root,
           clock: options.clock,
-          region: options.region,
           ...(options.onWarning ? { warn: options.onWarning } : {}),
         });
   const store: TrailStore = disk ?? new MemoryTrailStore(options.clock);
@@ -64,7 +62,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const tokens = new NextTokenCodec(key);
   key.fill(0);
   const handler = createCloudTrailHandler({
-    source: store,
+    source: (region) => store.inRegion(region),
     tokens,
     clock: options.clock,
     beforeLookup: () => store.closeFinishedHours(),

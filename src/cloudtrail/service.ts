@@ -1,6 +1,6 @@
 /**
  * The CloudTrail API on the shared port (JSON 1.1, `CloudTrail_20131101.*`): LookupEvents over the
- * caller's own account trail, and ListPublicKeys for the digest signing key. Other CloudTrail
+ * caller's own account trail in the caller's region, and ListPublicKeys for the digest signing key. Other CloudTrail
  * operations (trails, event data stores, Lake) are not offered: sealdb has one built-in trail.
  */
 import type { Clock } from '../core/clock.js';
@@ -19,7 +19,8 @@ const model: CompactModel = loadModel(modelJson);
 const OPERATIONS: ReadonlySet<string> = new Set(['LookupEvents', 'ListPublicKeys']);
 
 export interface CloudTrailServiceOptions {
-  readonly source: TrailSource;
+  /** The trails of a region. */
+  readonly source: (region: string) => TrailSource;
   readonly tokens: NextTokenCodec;
   readonly clock: Clock;
   /** Closes finished hours before a lookup, so a lookup never waits on a sweep to see them. */
@@ -42,7 +43,7 @@ export function createCloudTrailHandler(options: CloudTrailServiceOptions): Serv
           await options.beforeLookup();
           return lookupEvents(
             {
-              source: options.source,
+              source: options.source(ctx.region),
               tokens: options.tokens,
               accountId: ctx.principal.accountId,
               now: options.clock.now(),

@@ -1,5 +1,5 @@
 /**
- * The durable trail: per account and hour, records are appended (and fsync'd) to an open hour
+ * The durable trail: per account, region and hour, records are appended (and fsync'd) to an open hour
  * file; when the clock leaves the hour the file becomes CloudTrail's gzip `{"Records":[...]}` log
  * file, and a signed digest chains the hour to the one before. Hours are closed lazily, on append
  * and lookup, and by `closeFinishedHours` (the server's periodic sweep); a restart first finishes
@@ -13,6 +13,7 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Clock } from '../core/clock.js';
+import { type Scope, scopeKey } from '../core/scope.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
 import type { DigestLogFile } from './digest.js';
 import { type ChainState, chainState, logFileEntry, writeDigest } from './digest-writer.js';
@@ -23,7 +24,7 @@ import type { CloudTrailRecord, Delivery } from './record.js';
 import { SealError, TrailCipher } from './sealed-file.js';
 import { DigestSigner } from './signing-key.js';
 import { type DigestFileRef, type OpenHourRef, TrailFiles, TrailFormatError } from './trail-files.js';
-import type { TrailStore } from './trail-source.js';
+import type { TrailSource, TrailStore } from './trail-source.js';
 
 export const TRAIL_FOLDER = 'cloudtrail';
 /** Closed log files kept parsed for lookups. */
@@ -33,7 +34,6 @@ export interface DiskTrailStoreOptions {
   readonly dataDir: string;
   readonly root: RootOfTrust;
   readonly clock: Clock;
-  readonly region: string;
   /** Told about damage found while running (a quarantined file); defaults to stderr. */
   readonly warn?: (message: string) => void;
 }
@@ -45,7 +45,9 @@ interface OpenHour {
   readonly records: CloudTrailRecord[];
 }
 
+/** One account's trail in one region (CloudTrail's `AWSLogs/<account>/CloudTrail/<region>/`). */
 interface AccountTrail {
+  readonly scope: Scope;
   open: OpenHour | undefined;
   /** Hour → closed log files (object keys) of that hour. */
   readonly closed: Map<number, string[]>;
@@ -56,11 +58,11 @@ interface AccountTrail {
 export class DiskTrailStore implements TrailStore {
   readonly #root: RootOfTrust;
   readonly #clock: Clock;
-  readonly #region: string;
   readonly #trailDir: string;
   readonly #cipher: TrailCipher;
   readonly #files: TrailFiles;
   readonly #warn: (message: string) => void;
+  /** By scopeKey of account and region. */
   readonly #accounts = new Map<string, AccountTrail>();
   /** Digest entries of log files this process closed, until their digest is written. */
   readonly #entries = new Map<string, DigestLogFile>();
@@ -74,7 +76,6 @@ export class DiskTrailStore implements TrailStore {
   constructor(options: DiskTrailStoreOptions) {
     this.#root = options.root;
     this.#clock = options.clock;
-    this.#region = options.region;
     this.#trailDir = join(options.dataDir, TRAIL_FOLDER);
     this.#cipher = new TrailCipher(options.root);
     this.#files = new TrailFiles(this.#trailDir, this.#cipher);
@@ -97,10 +98,10 @@ export class DiskTrailStore implements TrailStore {
       await this.#closeHoursBefore(now);
       const out: Promise<void>[] = [];
       for (const { accountId, record } of deliveries) {
-        const trail = this.#account(accountId);
+        const trail = this.#account({ accountId, region: record.awsRegion });
         // Never append to an hour that already has its digest, even if the clock stepped back.
         const hour = Math.max(now, trail.chain?.nextStart ?? now, trail.open?.hour ?? now);
-        const open = await this.#openHour(accountId, trail, hour);
+        const open = await this.#openHour(trail, hour);
         out.push(
           open.file.append(Buffer.from(JSON.stringify(record), 'utf8')).then(
             () => {
@@ -126,10 +127,17 @@ export class DiskTrailStore implements TrailStore {
     });
   }
 
-  async hours(accountId: string): Promise<readonly number[]> {
+  inRegion(region: string): TrailSource {
+    return {
+      hours: (accountId) => this.#hours({ accountId, region }),
+      readHour: (accountId, hour) => this.#readHour({ accountId, region }, hour),
+    };
+  }
+
+  async #hours(scope: Scope): Promise<readonly number[]> {
     return this.#exclusive(async () => {
       await this.#ensureReady();
-      const trail = this.#accounts.get(accountId);
+      const trail = this.#accounts.get(scopeKey(scope));
       if (!trail) return [];
       const hours = [...trail.closed.keys()];
       if (trail.open) hours.push(trail.open.hour);
@@ -137,10 +145,10 @@ export class DiskTrailStore implements TrailStore {
     });
   }
 
-  async readHour(accountId: string, hour: number): Promise<readonly CloudTrailRecord[]> {
+  async #readHour(scope: Scope, hour: number): Promise<readonly CloudTrailRecord[]> {
     return this.#exclusive(async () => {
       await this.#ensureReady();
-      const trail = this.#accounts.get(accountId);
+      const trail = this.#accounts.get(scopeKey(scope));
       if (!trail) return [];
       if (trail.open?.hour === hour) return [...trail.open.records];
       const out: CloudTrailRecord[] = [];
@@ -184,33 +192,38 @@ export class DiskTrailStore implements TrailStore {
     return this.#signer;
   }
 
-  #account(accountId: string): AccountTrail {
-    let trail = this.#accounts.get(accountId);
+  #account(scope: Scope): AccountTrail {
+    const key = scopeKey(scope);
+    let trail = this.#accounts.get(key);
     if (!trail) {
-      trail = { open: undefined, closed: new Map(), chain: undefined };
-      this.#accounts.set(accountId, trail);
+      trail = {
+        scope: { accountId: scope.accountId, region: scope.region },
+        open: undefined,
+        closed: new Map(),
+        chain: undefined,
+      };
+      this.#accounts.set(key, trail);
     }
     return trail;
   }
 
-  /** Rebuilds the state from the files: closed logs, each chain's newest digest, open hours. */
+  /**
+   * Rebuilds the state from the files: closed logs, each chain's newest digest, open hours, of
+   * every region (each file's name says its account and region).
+   */
   async #recover(): Promise<void> {
     const listing = await this.#files.list();
     for (const log of listing.logs) {
-      if (log.key.region !== this.#region) continue;
-      const closed = this.#account(log.key.accountId).closed;
+      const closed = this.#account(log.key).closed;
       closed.set(log.key.hour, [...(closed.get(log.key.hour) ?? []), log.objectKey]);
     }
     const newest = new Map<string, DigestFileRef>();
     for (const digest of listing.digests) {
-      if (digest.key.region !== this.#region) continue;
-      const current = newest.get(digest.key.accountId);
-      if (!current || digest.key.end > current.key.end) newest.set(digest.key.accountId, digest);
+      const current = newest.get(scopeKey(digest.key));
+      if (!current || digest.key.end > current.key.end) newest.set(scopeKey(digest.key), digest);
     }
-    for (const [accountId, digest] of newest) this.#account(accountId).chain = await this.#chainAfter(digest);
-    for (const ref of await this.#files.openHours()) {
-      if (ref.region === this.#region) await this.#adopt(ref);
-    }
+    for (const digest of newest.values()) this.#account(digest.key).chain = await this.#chainAfter(digest);
+    for (const ref of await this.#files.openHours()) await this.#adopt(ref);
     for (const trail of this.#accounts.values()) {
       if (trail.chain) continue;
       const hours = [...trail.closed.keys(), ...(trail.open ? [trail.open.hour] : [])];
@@ -234,8 +247,8 @@ export class DiskTrailStore implements TrailStore {
 
   /** Takes over an open hour file left by an earlier run. */
   async #adopt(ref: OpenHourRef): Promise<void> {
-    const trail = this.#account(ref.accountId);
-    if (trail.open) await this.#finalize(ref.accountId, trail);
+    const trail = this.#account(ref);
+    if (trail.open) await this.#finalize(trail);
     if (trail.closed.has(ref.hour)) {
       // The run that wrote the log file stopped before removing its source.
       await removeDurably(this.#files.path(ref.path));
@@ -251,15 +264,15 @@ export class DiskTrailStore implements TrailStore {
     }
   }
 
-  async #openHour(accountId: string, trail: AccountTrail, hour: number): Promise<OpenHour> {
+  async #openHour(trail: AccountTrail, hour: number): Promise<OpenHour> {
     if (trail.open?.hour === hour) return trail.open;
-    if (trail.open) await this.#finalize(accountId, trail);
+    if (trail.open) await this.#finalize(trail);
     if (!trail.chain) {
       trail.chain = { nextStart: hour, previous: undefined };
       // The public key is exported as soon as there is something it will vouch for.
       await this.#getSigner();
     }
-    const path = openHourPath(accountId, this.#region, hour);
+    const path = openHourPath(trail.scope.accountId, trail.scope.region, hour);
     const { file, frames } = await OpenHourFile.open(this.#files.path(path), path, this.#cipher);
     const records = frames.map((frame) => JSON.parse(frame.toString('utf8')) as CloudTrailRecord);
     trail.open = { hour, path, file, records };
@@ -274,14 +287,14 @@ export class DiskTrailStore implements TrailStore {
   }
 
   async #closeHoursBefore(hour: number): Promise<void> {
-    for (const [accountId, trail] of this.#accounts) {
-      if (trail.open && trail.open.hour < hour) await this.#finalize(accountId, trail);
-      await this.#digestUntil(accountId, trail, hour);
+    for (const trail of this.#accounts.values()) {
+      if (trail.open && trail.open.hour < hour) await this.#finalize(trail);
+      await this.#digestUntil(trail, hour);
     }
   }
 
   /** Turns the account's open hour into its CloudTrail log file (none for an empty hour). */
-  async #finalize(accountId: string, trail: AccountTrail): Promise<void> {
+  async #finalize(trail: AccountTrail): Promise<void> {
     const open = trail.open;
     if (!open) return;
     trail.open = undefined;
@@ -299,7 +312,7 @@ export class DiskTrailStore implements TrailStore {
       return;
     }
     if (records.length > 0 && !trail.closed.has(open.hour)) {
-      const objectKey = logObjectKey({ accountId, region: this.#region, hour: open.hour, unique: uniqueSuffix() });
+      const objectKey = logObjectKey({ ...trail.scope, hour: open.hour, unique: uniqueSuffix() });
       const content = Buffer.from(JSON.stringify({ Records: records }), 'utf8');
       await this.#files.writeClosed(objectKey, gzipSync(content));
       this.#entries.set(objectKey, logFileEntry(objectKey, content, records));
@@ -310,7 +323,7 @@ export class DiskTrailStore implements TrailStore {
   }
 
   /** Writes the digest of every finished hour since the chain's last one, empty hours included. */
-  async #digestUntil(accountId: string, trail: AccountTrail, hour: number): Promise<void> {
+  async #digestUntil(trail: AccountTrail, hour: number): Promise<void> {
     while (trail.chain && trail.chain.nextStart + HOUR_MS <= hour) {
       const start = trail.chain.nextStart;
       const logFiles: DigestLogFile[] = [];
@@ -329,8 +342,7 @@ export class DiskTrailStore implements TrailStore {
         }
       }
       trail.chain = await writeDigest(this.#files, await this.#getSigner(), {
-        accountId,
-        region: this.#region,
+        ...trail.scope,
         start,
         logFiles,
         chain: trail.chain,

@@ -22,9 +22,20 @@ export class DynamoDbService implements ServiceHandler {
   readonly signingName = 'dynamodb';
   readonly protocolErrorNamespace = CORAL_SERVICE;
   readonly #operations: ReadonlyMap<string, Operation<never, unknown>>;
+  /** Per region: operations see only the tables of the caller's region. */
+  readonly #environments = new Map<string, DynamoDbEnvironment>();
 
   constructor(private readonly env: DynamoDbEnvironment) {
     this.#operations = new Map(operations.map((op) => [op.name, op as Operation<never, unknown>]));
+  }
+
+  #environment(region: string): DynamoDbEnvironment {
+    let env = this.#environments.get(region);
+    if (!env) {
+      env = { ...this.env, region, tables: this.env.tables.inRegion(region) };
+      this.#environments.set(region, env);
+    }
+    return env;
   }
 
   hasOperation(operation: string): boolean {
@@ -40,7 +51,7 @@ export class DynamoDbService implements ServiceHandler {
     if (!op) throw new AwsError('UnknownOperationException', undefined, 400, CORAL_SERVICE);
     const checked = checkInput(model, operation, input, CHECK_OPTIONS);
     try {
-      return await op.execute({ input: checked as never, ctx, env: this.env });
+      return await op.execute({ input: checked as never, ctx, env: this.#environment(ctx.region) });
     } finally {
       // Group commit: nothing is answered — success or error, write or read — before every
       // write it could have seen or made is committed.

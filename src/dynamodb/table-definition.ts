@@ -57,3 +57,7 @@ export interface TableDefinition {
 
 export const tableArn = (region: string, account: string, name: string): string =>
   `arn:aws:dynamodb:${region}:${account}:table/${name}`;
+
+/** The region a table ARN names, or undefined for anything that is not a table ARN. */
+export const tableArnRegion = (arn: string): string | undefined =>
+  /^arn:aws:dynamodb:([^:]+):\d{12}:table\//.exec(arn)?.[1];

@@ -1,6 +1,7 @@
 /**
  * Table lifecycle, keys and open handles: the layer between DynamoDB operations
- * and storage. Operations ask for tables by account and name; this module keeps
+ * and storage. Operations ask for tables by account and name in the region of their
+ * manager (`inRegion`: tables are per account and region, as in AWS); this module keeps
  * the catalog, gets each request's table key (per-connection cache → KMS),
  * opens table files with data keys unwrapped by the table key, switches keys,
  * and takes tables offline when their KMS key becomes unusable.
@@ -8,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
+import type { Scope } from '../core/scope.js';
 import { type DataKeyScope, newDataKey, unwrapDataKey, wrapDataKey } from '../encryption/data-keys.js';
 import { KeyAccessError } from '../encryption/key-access-error.js';
 import { UnwrapError } from '../encryption/key-wrap.js';
@@ -37,6 +39,7 @@ export interface TableManagerOptions {
   readonly dataDir: DataDir;
   readonly keys: TableKeyService;
   readonly clock: Clock;
+  /** The region of this manager; `inRegion` gives the managers of the others. */
   readonly region: string;
   /** How long a table may stay inaccessible before it is archived (DynamoDB: 7 days). */
   readonly archiveAfterMs?: number;
@@ -48,8 +51,11 @@ const TABLE_PURPOSE = 'table';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class TableManager {
-  /** Open table files by table id (opening is synchronous: no half-open state to track). */
-  readonly #files = new Map<string, TableStore>();
+  /** Open table files by table id (opening is synchronous: no half-open state to track); shared by all regions. */
+  readonly #files: Map<string, TableStore>;
+  /** The manager of each region, all sharing one catalog and the open files. */
+  readonly #regions: Map<string, TableManager>;
+  readonly #options: TableManagerOptions;
   readonly #catalog: Catalog<TableDefinition>;
   readonly #dataDir: DataDir;
   readonly #keys: TableKeyService;
@@ -58,7 +64,11 @@ export class TableManager {
   readonly #storage: TableFileOptions;
   readonly region: string;
 
-  constructor(options: TableManagerOptions) {
+  constructor(options: TableManagerOptions, sharedWith?: TableManager) {
+    this.#options = options;
+    this.#files = sharedWith ? sharedWith.#files : new Map();
+    this.#regions = sharedWith ? sharedWith.#regions : new Map();
+    this.#regions.set(options.region, this);
     this.#catalog = options.catalog;
     this.#dataDir = options.dataDir;
     this.#keys = options.keys;
@@ -68,14 +78,21 @@ export class TableManager {
     this.#storage = options.storage ?? {};
   }
 
+  /** The manager of a region's tables (the same table name in two regions is two tables). */
+  inRegion(region: string): TableManager {
+    return this.#regions.get(region) ?? new TableManager({ ...this.#options, region }, this);
+  }
+
   async create(account: string, table: NewTable, choice: KeyChoice, caller: KeyCaller): Promise<TableDefinition> {
-    if (this.#catalog.get(account, table.TableName)) throw resourceInUse(`Table already exists: ${table.TableName}`);
+    const scope = this.#scope(account);
+    if (this.#catalog.get(scope, table.TableName)) throw resourceInUse(`Table already exists: ${table.TableName}`);
     const id = randomUUID();
     const target: TableKeyTarget = {
       tableName: table.TableName,
       tableArn: tableArn(this.region, account, table.TableName),
       tableId: id,
       accountId: account,
+      region: this.region,
     };
     const { record, tableKey } = await this.#keys.create(target, choice, caller, 1);
     const definition: TableDefinition = {
@@ -91,12 +108,12 @@ export class TableManager {
     try {
       const wrappedKey = wrapDataKey(tableKey, dataKey, dataKeyScope(definition));
       // Someone may have created the same table while KMS was being called.
-      if (this.#catalog.get(account, table.TableName)) {
+      if (this.#catalog.get(scope, table.TableName)) {
         await this.#keys.retireGrant(target, record);
         throw resourceInUse(`Table already exists: ${table.TableName}`);
       }
       const store = TableFile.open(this.#file(id), dataKey, this.#storage);
-      this.#catalog.put({ account, name: table.TableName, id, definition, wrappedKey });
+      this.#catalog.put({ scope, name: table.TableName, id, definition, wrappedKey });
       this.#files.set(id, store);
     } finally {
       dataKey.fill(0);
@@ -111,11 +128,11 @@ export class TableManager {
   }
 
   find(account: string, name: string): TableDefinition | undefined {
-    return this.#catalog.get(account, name)?.definition;
+    return this.#catalog.get(this.#scope(account), name)?.definition;
   }
 
   list(account: string, exclusiveStartName: string, limit: number): string[] {
-    return this.#catalog.list(account, exclusiveStartName, limit).map((e) => e.name);
+    return this.#catalog.list(this.#scope(account), exclusiveStartName, limit).map((e) => e.name);
   }
 
   /** Live counts when the table file is open; otherwise those of when it was last open. */
@@ -142,7 +159,7 @@ export class TableManager {
     if (definition.InaccessibleSince !== undefined) throw kmsAccessDenied(inaccessibleReason(definition));
     let tableKey: Buffer;
     try {
-      tableKey = await this.#keys.tableKey(target(definition, account), definition.TableKey, caller);
+      tableKey = await this.#keys.tableKey(target(entry), definition.TableKey, caller);
     } catch (error) {
       if (!(error instanceof KeyAccessError)) throw error;
       await this.#onKeyFailure(entry, error);
@@ -160,7 +177,7 @@ export class TableManager {
   async switchKey(account: string, name: string, choice: KeyChoice, caller: KeyCaller): Promise<TableDefinition> {
     const entry = this.#entry(account, name, 'control');
     const current = entry.definition;
-    const table = target(current, account);
+    const table = target(entry);
     let oldKey: Buffer;
     try {
       oldKey = await this.#keys.tableKey(table, current.TableKey, caller);
@@ -197,10 +214,10 @@ export class TableManager {
   async delete(account: string, name: string): Promise<TableDefinition> {
     const entry = this.#entry(account, name, 'control');
     this.#closeFile(entry.id);
-    this.#catalog.delete(account, name);
+    this.#catalog.delete(entry.scope, name);
     this.#keys.evictTable(entry.id);
     this.#removeFiles(entry.id);
-    await this.#keys.retireGrant(target(entry.definition, account), entry.definition.TableKey);
+    await this.#keys.retireGrant(target(entry), entry.definition.TableKey);
     return entry.definition;
   }
 
@@ -220,7 +237,7 @@ export class TableManager {
         continue;
       }
       try {
-        const key = await this.#keys.decryptAsService(target(definition, entry.account), definition.TableKey);
+        const key = await this.#keys.decryptAsService(target(entry), definition.TableKey);
         key.fill(0);
         const restored: TableDefinition = { ...definition, TableStatus: 'ACTIVE' };
         delete restored.InaccessibleSince;
@@ -268,7 +285,7 @@ export class TableManager {
     if (!failure) {
       // Only this caller may be denied: the table goes offline only if DynamoDB itself lost the key.
       try {
-        (await this.#keys.decryptAsService(target(entry.definition, entry.account), entry.definition.TableKey)).fill(0);
+        (await this.#keys.decryptAsService(target(entry), entry.definition.TableKey)).fill(0);
       } catch (serviceError) {
         if (serviceError instanceof KeyAccessError) failure = serviceError;
         else throw serviceError;
@@ -278,7 +295,7 @@ export class TableManager {
   }
 
   #markInaccessible(entry: CatalogEntry<TableDefinition>, error: KeyAccessError): void {
-    const latest = this.#catalog.get(entry.account, entry.name);
+    const latest = this.#catalog.get(entry.scope, entry.name);
     if (!latest || latest.id !== entry.id || latest.definition.InaccessibleSince !== undefined) return;
     const stats = this.#closeFile(entry.id);
     this.#keys.evictTable(entry.id);
@@ -325,8 +342,12 @@ export class TableManager {
     return stats;
   }
 
+  #scope(account: string): Scope {
+    return { accountId: account, region: this.region };
+  }
+
   #entry(account: string, name: string, plane: 'data' | 'control'): CatalogEntry<TableDefinition> {
-    const entry = this.#catalog.get(account, name);
+    const entry = this.#catalog.get(this.#scope(account), name);
     if (!entry) {
       // Data-plane operations answer DynamoDB's bare message; control-plane ones name the table.
       throw plane === 'data'
@@ -356,11 +377,12 @@ const dataKeyScope = (definition: TableDefinition): DataKeyScope => ({
   purpose: TABLE_PURPOSE,
 });
 
-const target = (definition: TableDefinition, accountId: string): TableKeyTarget => ({
+const target = ({ definition, scope }: CatalogEntry<TableDefinition>): TableKeyTarget => ({
   tableName: definition.TableName,
   tableArn: definition.TableArn,
   tableId: definition.TableId,
-  accountId,
+  accountId: scope.accountId,
+  region: scope.region,
 });
 
 const reasonOf = (error: KeyAccessError) => ({

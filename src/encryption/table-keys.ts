@@ -40,6 +40,8 @@ export interface TableKeyTarget {
   readonly tableArn: string;
   readonly tableId: string;
   readonly accountId: string;
+  /** The table's region: its KMS calls go to that region's KMS. */
+  readonly region: string;
 }
 
 /** The client on whose behalf DynamoDB calls KMS. */
@@ -69,7 +71,6 @@ export class TableKeyService {
     private readonly kms: KmsService,
     root: RootOfTrust,
     clock: Clock,
-    private readonly region: string,
     scope: KeyCacheScope,
     stats?: CacheStats,
   ) {
@@ -78,8 +79,9 @@ export class TableKeyService {
     this.#cache = new TableKeyCache(scope, clock, stats);
   }
 
-  get viaService(): string {
-    return `dynamodb.${this.region}.amazonaws.com`;
+  /** `kms:ViaService` of DynamoDB in the table's region. */
+  viaService(table: TableKeyTarget): string {
+    return `dynamodb.${table.region}.amazonaws.com`;
   }
 
   /** The encryption context DynamoDB binds to every KMS call for a table. */
@@ -102,8 +104,12 @@ export class TableKeyService {
       const wrapped = wrapKey(this.#ownedKek, tableKey, ownedAad(table));
       return { record: { kind: 'OWNED', encryptedTableKey: wrapped.toString('base64'), generation }, tableKey };
     }
-    const keyId = choice.kind === 'MANAGED' ? this.kms.ensureAwsManagedKey(table.accountId, 'dynamodb') : choice.keyId;
-    const described = await this.#call('DescribeKey', { KeyId: keyId }, this.#asCaller(caller));
+    const keyId =
+      choice.kind === 'MANAGED'
+        ? this.kms.ensureAwsManagedKey({ accountId: table.accountId, region: table.region }, 'dynamodb')
+        : choice.keyId;
+    // Asked of the table region's KMS: a key of another region is not found there, as in AWS.
+    const described = await this.#call('DescribeKey', { KeyId: keyId }, this.#asCaller(caller, table));
     const metadata = described.KeyMetadata as { Arn: string; KeyState: string; KeySpec?: string; KeyUsage?: string };
     const arn = metadata.Arn;
     if (metadata.KeyState === 'Disabled')
@@ -116,12 +122,12 @@ export class TableKeyService {
       'CreateGrant',
       {
         KeyId: arn,
-        GranteePrincipal: this.viaService,
-        RetiringPrincipal: this.viaService,
+        GranteePrincipal: this.viaService(table),
+        RetiringPrincipal: this.viaService(table),
         Operations: GRANT_OPERATIONS,
         Constraints: { EncryptionContextSubset: context },
       },
-      this.#asCaller(caller),
+      this.#asCaller(caller, table),
     );
     const grantId = grant.GrantId as string;
     try {
@@ -153,7 +159,7 @@ export class TableKeyService {
    */
   tableKey(table: TableKeyTarget, record: TableKeyRecord, caller: KeyCaller): Promise<Buffer> {
     return this.#cache.get(caller.connectionId, table.tableId, record.generation, () =>
-      this.#decrypt(table, record, this.#asCaller(caller)),
+      this.#decrypt(table, record, this.#asCaller(caller, table)),
     );
   }
 
@@ -214,10 +220,11 @@ export class TableKeyService {
     }
   }
 
-  #asCaller(caller: KeyCaller): KmsCaller {
+  #asCaller(caller: KeyCaller, table: TableKeyTarget): KmsCaller {
     return {
       principal: caller.principal,
-      viaService: this.viaService,
+      region: table.region,
+      viaService: this.viaService(table),
       invokedBy: INVOKED_BY,
       sourceIp: caller.sourceIp,
       userAgent: caller.userAgent,
@@ -227,9 +234,10 @@ export class TableKeyService {
 
   /** DynamoDB itself, using its grant: CloudTrail shows `{"type":"AWSService","invokedBy":"dynamodb.amazonaws.com"}`. */
   #asService(table: TableKeyTarget): KmsCaller {
-    const name = this.viaService;
+    const name = this.viaService(table);
     return {
       principal: { type: 'AWSService', accountId: table.accountId, arn: name, principalId: name },
+      region: table.region,
       viaService: name,
       invokedBy: INVOKED_BY,
       sourceIp: INVOKED_BY,
@@ -241,6 +249,7 @@ export class TableKeyService {
 
 interface KmsCaller {
   principal: Principal;
+  region: string;
   viaService: string;
   invokedBy: string;
   sourceIp: string;

@@ -6,6 +6,7 @@ import type { Principal } from './service.js';
 import {
   checkCredentialScope,
   checkRequestTime,
+  credentialRegion,
   parseAuthorization,
   type SignedRequest,
   verifySignature,
@@ -13,9 +14,16 @@ import {
 
 export type AuthRequest = SignedRequest;
 
+/** Who is calling and in which region. */
+export interface Identity {
+  readonly principal: Principal;
+  /** From the SigV4 credential scope; undefined leaves the server's default region. */
+  readonly region?: string;
+}
+
 export interface Authenticator {
   /** @param expectedService the signing name the credential scope must name, e.g. `dynamodb`. */
-  authenticate(request: AuthRequest, expectedService: string): Principal;
+  authenticate(request: AuthRequest, expectedService: string): Identity;
 }
 
 export interface AccessKeyConfig {
@@ -73,10 +81,13 @@ export function userPrincipal(accountId: string, userName: string, accessKeyId?:
 export class LocalAuthenticator implements Authenticator {
   constructor(private readonly defaultAccountId: string = DEFAULT_ACCOUNT_ID) {}
 
-  /** The credential scope is not checked either: DynamoDB Local does not. */
-  authenticate(request: AuthRequest, _expectedService?: string): Principal {
+  /**
+   * The rest of the credential scope is not checked either (DynamoDB Local does not), except its
+   * region: it selects the region the request acts in, so it must be a region name.
+   */
+  authenticate(request: AuthRequest, _expectedService?: string): Identity {
     const parsed = parseAuthorization(request.headers);
-    return rootPrincipal(this.defaultAccountId, parsed.accessKeyId);
+    return { principal: rootPrincipal(this.defaultAccountId, parsed.accessKeyId), region: credentialRegion(parsed) };
   }
 }
 
@@ -112,7 +123,7 @@ export class StrictAuthenticator implements Authenticator {
     }
   }
 
-  authenticate(request: AuthRequest, expectedService: string): Principal {
+  authenticate(request: AuthRequest, expectedService: string): Identity {
     const parsed = parseAuthorization(request.headers);
     // The order of checks follows DynamoDB's, so clients see the same first error.
     checkRequestTime(parsed, this.clock);
@@ -122,8 +133,37 @@ export class StrictAuthenticator implements Authenticator {
     verifySignature(parsed, request, entry.secretAccessKey, this.clock);
     // Only long-term keys are configured, so no session token can be valid.
     if (parsed.securityToken !== undefined) throw invalidToken('The security token included in the request is invalid');
-    return entry.userName !== undefined
-      ? userPrincipal(entry.accountId, entry.userName, parsed.accessKeyId)
-      : rootPrincipal(entry.accountId, parsed.accessKeyId);
+    const principal =
+      entry.userName !== undefined
+        ? userPrincipal(entry.accountId, entry.userName, parsed.accessKeyId)
+        : rootPrincipal(entry.accountId, parsed.accessKeyId);
+    return { principal, region: parsed.region };
+  }
+}
+
+/**
+ * DynamoDB Local's `-sharedDb`: every caller acts in the one local account and the server's
+ * default region, whatever its credentials and credential scope say. With strict auth the
+ * signature is still verified first (a shared database is no reason to take unsigned or forged
+ * requests), and the verified caller keeps its identity (root or user name, access key id, as
+ * CloudTrail shows it) but is moved into the local account, so everyone sees the same tables,
+ * keys and trail.
+ */
+export class SharedDbAuthenticator implements Authenticator {
+  /** @param verifier checks the signature (strict auth); without it any well-formed header is accepted. */
+  constructor(private readonly verifier?: Authenticator) {}
+
+  authenticate(request: AuthRequest, expectedService: string): Identity {
+    if (!this.verifier) {
+      // Like DynamoDB Local -sharedDb: the region is ignored, so any credential scope will do.
+      return { principal: rootPrincipal(DEFAULT_ACCOUNT_ID, parseAuthorization(request.headers).accessKeyId) };
+    }
+    const { principal } = this.verifier.authenticate(request, expectedService);
+    return {
+      principal:
+        principal.type === 'IAMUser' && principal.userName !== undefined
+          ? userPrincipal(DEFAULT_ACCOUNT_ID, principal.userName, principal.accessKeyId)
+          : rootPrincipal(DEFAULT_ACCOUNT_ID, principal.accessKeyId),
+    };
   }
 }

@@ -122,7 +122,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       return;
     }
     try {
-      const principal = options.authenticator.authenticate(
+      const identity = options.authenticator.authenticate(
         {
           method: req.method,
           path,
@@ -138,8 +138,9 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       const ctx: CallContext = {
         requestId: id,
         connectionId: connectionIds.get(req.socket) ?? 0,
-        principal,
-        region: options.region,
+        principal: identity.principal,
+        // The region of the credential scope, as AWS would route it; the server's own without one.
+        region: identity.region ?? options.region,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: header(req, 'user-agent') ?? '',
       };

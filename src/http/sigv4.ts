@@ -185,15 +185,33 @@ export function checkRequestTime(parsed: ParsedSignature, clock: Clock): void {
 }
 
 /**
+ * Region names sealdb serves: any name shaped like one (`us-east-1`, also the `local` and
+ * `localhost` that DynamoDB Local users put in their configs), since one endpoint serves every
+ * region the client picks. The name becomes part of ARNs and trail file paths, so nothing else
+ * (no dots, slashes, capitals; at most 32 characters) gets that far.
+ */
+const REGION_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const MAX_REGION_LENGTH = 32;
+
+export const isRegionName = (region: string): boolean => region.length <= MAX_REGION_LENGTH && REGION_NAME.test(region);
+
+/** AWS's words for a credential scoped to a region the endpoint does not serve. */
+const invalidRegionText = (region: string): string =>
+  `Credential should be scoped to a valid region, not '${region}'. `;
+
+/** The region of the credential scope; InvalidSignatureException, as AWS answers, when it is not one. */
+export function credentialRegion(parsed: ParsedSignature): string {
+  if (!isRegionName(parsed.region)) throw invalid(invalidRegionText(parsed.region));
+  return parsed.region;
+}
+
+/**
  * Checks the credential scope the way DynamoDB does, reporting every wrong
- * piece in one message. Any region name is accepted as long as it is shaped
- * like one, since sealdb serves whichever region the client picks.
+ * piece in one message.
  */
 export function checkCredentialScope(parsed: ParsedSignature, expectedService: string): void {
   let msg = '';
-  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(parsed.region)) {
-    msg += `Credential should be scoped to a valid region, not '${parsed.region}'. `;
-  }
+  if (!isRegionName(parsed.region)) msg += invalidRegionText(parsed.region);
   if (parsed.service !== expectedService) {
     msg += `Credential should be scoped to correct service: '${expectedService}'. `;
   }

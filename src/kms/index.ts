@@ -7,6 +7,7 @@
  * (`Plaintext`, `CiphertextBlob`) are always Buffers, which the caller owns and should zero.
  * Timestamps are epoch seconds on both paths, as on the wire.
  */
+import type { Scope } from '../core/scope.js';
 import type { ServiceHandler } from '../http/service.js';
 import type { KmsCallEvent } from './audit.js';
 import type { AwsManagedService } from './aws-managed.js';
@@ -34,10 +35,10 @@ export interface KmsService {
    */
   onCall(listener: (event: KmsCallEvent) => void | Promise<void>): void;
   /**
-   * The account's AWS managed key for a service (`alias/aws/dynamodb`), created on first use with
-   * KeyManager AWS and its fixed policy; returns the key ARN. Not itself an audited KMS call.
+   * The account's AWS managed key for a service (`alias/aws/dynamodb`) in a region, created on
+   * first use with KeyManager AWS and its fixed policy; returns the key ARN. Not itself an audited KMS call.
    */
-  ensureAwsManagedKey(accountId: string, service: AwsManagedService): string;
+  ensureAwsManagedKey(scope: Scope, service: AwsManagedService): string;
   /** Closes the store and zeroes cached key material. */
   close(): void;
 }

@@ -24,8 +24,8 @@ export const accountRootArn = (accountId: string): string => `arn:aws:iam::${acc
 export const isUuid = (value: string): boolean => UUID.test(value);
 
 /**
- * Parses any key identifier. An ARN of another region is a NotFoundException as in AWS
- * (`Invalid arn <region>`), since this server holds one region.
+ * Parses any key identifier. An ARN of another region than the call's is a NotFoundException as
+ * in AWS (`Invalid arn <region>`): each region's KMS holds only its own keys.
  */
 export function parseKeyReference(value: string, region: string): KeyReference {
   if (value.startsWith('arn:')) {

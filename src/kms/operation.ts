@@ -12,7 +12,7 @@ export interface KmsEnvironment {
   readonly vault: KeyMaterialVault;
   readonly grantTokens: GrantTokenCodec;
   readonly clock: Clock;
-  /** The one region this server's keys live in. */
+  /** The region of the call: only its keys and aliases are visible (as in AWS). */
   readonly region: string;
 }
 

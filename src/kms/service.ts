@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import type { Scope } from '../core/scope.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
 import { AwsError } from '../http/aws-error.js';
 import type { CallContext, Principal, ServiceHandler } from '../http/service.js';
@@ -29,6 +30,8 @@ const GRANT_TOKEN_PURPOSE = 'sealdb/kms-grant-tokens/v1';
 /** Who makes an in-process call and on whose behalf; audited exactly like a remote caller. */
 export interface InternalCaller {
   principal: Principal;
+  /** The region whose KMS is called (DynamoDB: the table's); default: the server's region. */
+  region?: string;
   /** `kms:ViaService`, e.g. `dynamodb.us-east-1.amazonaws.com`. */
   viaService?: string;
   /** CloudTrail `invokedBy`, e.g. `dynamodb.amazonaws.com`. */
@@ -46,12 +49,15 @@ export interface KmsServiceOptions {
   /** undefined = in memory. */
   dataDir?: string;
   clock: Clock;
+  /** The default region, for in-process calls that name none. */
   region: string;
   durability?: Durability;
 }
 
 interface Origin {
   readonly caller: Caller;
+  /** Keys, aliases and the audit record are of this region. */
+  readonly region: string;
   readonly invokedBy?: string;
   readonly sourceIp: string;
   readonly userAgent: string;
@@ -91,6 +97,8 @@ const READ_ONLY_PREFIXES = ['Describe', 'Get', 'List'];
 export class KmsServiceImpl {
   readonly handler: ServiceHandler;
   readonly #env: KmsEnvironment;
+  /** The environment of each region a call has named (keys are per account and region, as in AWS). */
+  readonly #regions = new Map<string, KmsEnvironment>();
   readonly #store: KeyStore;
   readonly #vault: KeyMaterialVault;
   readonly #grantTokens: GrantTokenCodec;
@@ -122,6 +130,7 @@ export class KmsServiceImpl {
   call(operation: string, input: Record<string, unknown>, caller: InternalCaller): Promise<Record<string, unknown>> {
     const origin: Origin = {
       caller: { principal: caller.principal, ...(caller.viaService ? { viaService: caller.viaService } : {}) },
+      region: caller.region ?? this.#env.region,
       ...(caller.invokedBy ? { invokedBy: caller.invokedBy } : {}),
       sourceIp: caller.sourceIp ?? caller.invokedBy ?? 'internal',
       userAgent: caller.userAgent ?? caller.invokedBy ?? 'sealdb-internal',
@@ -134,9 +143,9 @@ export class KmsServiceImpl {
     this.#listeners.push(listener);
   }
 
-  /** The account's AWS managed key for a service (created on first use), as a key ARN. */
-  ensureAwsManagedKey(accountId: string, service: AwsManagedService): string {
-    const key = ensureAwsManagedKey(this.#env, accountId, service);
+  /** The account's AWS managed key for a service in a region (created on first use), as a key ARN. */
+  ensureAwsManagedKey(scope: Scope, service: AwsManagedService): string {
+    const key = ensureAwsManagedKey(this.#inRegion(scope.region), scope.accountId, service);
     return keyArn(key.region, key.accountId, key.keyId);
   }
 
@@ -148,12 +157,22 @@ export class KmsServiceImpl {
     this.#store.close();
   }
 
+  #inRegion(region: string): KmsEnvironment {
+    let env = this.#regions.get(region);
+    if (!env) {
+      env = region === this.#env.region ? this.#env : { ...this.#env, region };
+      this.#regions.set(region, env);
+    }
+    return env;
+  }
+
   #dispatch(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<unknown> {
     return this.#run(
       operation,
       input,
       {
         caller: { principal: ctx.principal },
+        region: ctx.region,
         sourceIp: ctx.sourceIp,
         userAgent: ctx.userAgent,
         requestId: ctx.requestId,
@@ -181,7 +200,8 @@ export class KmsServiceImpl {
       }
       sweep(this.#env);
       const input = mode === 'wire' ? this.#wireInput(operation, raw, decoded) : this.#internalInput(operation, raw);
-      output = await op.execute({ input: input as never, caller: origin.caller, env: this.#env, scope });
+      const env = this.#inRegion(origin.region);
+      output = await op.execute({ input: input as never, caller: origin.caller, env, scope });
     } catch (error) {
       failure = error;
     }
@@ -249,7 +269,7 @@ export class KmsServiceImpl {
       eventName: operation,
       eventTime: this.#env.clock.now(),
       requestId: origin.requestId,
-      region: this.#env.region,
+      region: origin.region,
       principal: origin.caller.principal,
       ...(origin.invokedBy ? { invokedBy: origin.invokedBy } : {}),
       ...(origin.caller.viaService ? { viaService: origin.caller.viaService } : {}),

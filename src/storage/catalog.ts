@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type Scope, scopeKey } from '../core/scope.js';
 import { unwrapKey, wrapKey } from '../encryption/key-wrap.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
 import type { DataDir } from './data-dir.js';
@@ -12,7 +13,8 @@ import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
 import { type Durability, syncMode } from './wal-sync.js';
 
 export interface CatalogEntry<D> {
-  readonly account: string;
+  /** The account and region the table belongs to. */
+  readonly scope: Scope;
   readonly name: string;
   /** Opaque id that names the table's file; never derived from the table name. */
   readonly id: string;
@@ -33,25 +35,39 @@ export class Catalog<D> {
    */
   readonly #cache = new Map<string, CatalogEntry<D> | null>();
 
-  private constructor(db: SqliteDatabase) {
+  private constructor(db: SqliteDatabase, legacyRegion: ((definition: D) => string) | undefined) {
     this.#db = db;
-    db.exec(`CREATE TABLE IF NOT EXISTS tables (
-      account TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL UNIQUE,
-      definition TEXT NOT NULL, wrapped_key BLOB NOT NULL, PRIMARY KEY (account, name)) WITHOUT ROWID`);
+    db.transaction(() => {
+      if (!hasRegionColumn(db)) db.exec('ALTER TABLE tables RENAME TO tables_without_region');
+      db.exec(`CREATE TABLE IF NOT EXISTS tables (
+        account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL UNIQUE,
+        definition TEXT NOT NULL, wrapped_key BLOB NOT NULL, PRIMARY KEY (account, region, name)) WITHOUT ROWID`);
+      migrateTablesWithoutRegion(db, legacyRegion);
+    })();
     this.#statements = {
-      get: db.prepare('SELECT * FROM tables WHERE account = ? AND name = ?'),
-      list: db.prepare('SELECT * FROM tables WHERE account = ? AND name > ? ORDER BY name LIMIT ?'),
+      get: db.prepare('SELECT * FROM tables WHERE account = ? AND region = ? AND name = ?'),
+      list: db.prepare('SELECT * FROM tables WHERE account = ? AND region = ? AND name > ? ORDER BY name LIMIT ?'),
       all: db.prepare('SELECT * FROM tables'),
       upsert: db.prepare(
-        `INSERT INTO tables (account, name, id, definition, wrapped_key) VALUES (@account, @name, @id, @definition, @wrappedKey)
-         ON CONFLICT (account, name) DO UPDATE SET definition = excluded.definition, wrapped_key = excluded.wrapped_key`,
+        `INSERT INTO tables (account, region, name, id, definition, wrapped_key)
+         VALUES (@account, @region, @name, @id, @definition, @wrappedKey)
+         ON CONFLICT (account, region, name) DO UPDATE SET definition = excluded.definition, wrapped_key = excluded.wrapped_key`,
       ),
-      delete: db.prepare('DELETE FROM tables WHERE account = ? AND name = ?'),
+      delete: db.prepare('DELETE FROM tables WHERE account = ? AND region = ? AND name = ?'),
     };
   }
 
-  /** Opens the catalog; its data key is wrapped by a key derived from the root of trust. */
-  static open<D>(dataDir: DataDir, root: RootOfTrust, durability?: Durability): Catalog<D> {
+  /**
+   * Opens the catalog; its data key is wrapped by a key derived from the root of trust.
+   * @param legacyRegion the region of a table stored before the catalog kept regions (needed
+   *   only to open such a catalog, which is then rewritten with them, once).
+   */
+  static open<D>(
+    dataDir: DataDir,
+    root: RootOfTrust,
+    durability?: Durability,
+    legacyRegion?: (definition: D) => string,
+  ): Catalog<D> {
     const file = dataDir.file('catalog.db');
     const kek = root.deriveKey(WRAP_PURPOSE);
     let key: Buffer | undefined;
@@ -69,26 +85,25 @@ export class Catalog<D> {
           });
         }
       }
-      return new Catalog<D>(openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }));
+      return new Catalog<D>(openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }), legacyRegion);
     } finally {
       kek.fill(0);
       key?.fill(0);
     }
   }
 
-  get(account: string, name: string): CatalogEntry<D> | undefined {
-    const slot = cacheKey(account, name);
+  get(scope: Scope, name: string): CatalogEntry<D> | undefined {
+    const slot = cacheKey(scope, name);
     const cached = this.#cache.get(slot);
     if (cached !== undefined) return cached ?? undefined;
-    const entry = toEntry<D>(this.#statements.get.get(account, name) as Row | undefined);
+    const entry = toEntry<D>(this.#statements.get.get(scope.accountId, scope.region, name) as Row | undefined);
     this.#cache.set(slot, entry ?? null);
     return entry;
   }
 
-  list(account: string, exclusiveStartName: string, limit: number): CatalogEntry<D>[] {
-    return (this.#statements.list.all(account, exclusiveStartName, limit) as Row[]).map(
-      (r) => toEntry<D>(r) as CatalogEntry<D>,
-    );
+  list(scope: Scope, exclusiveStartName: string, limit: number): CatalogEntry<D>[] {
+    const rows = this.#statements.list.all(scope.accountId, scope.region, exclusiveStartName, limit) as Row[];
+    return rows.map((r) => toEntry<D>(r) as CatalogEntry<D>);
   }
 
   all(): CatalogEntry<D>[] {
@@ -96,20 +111,21 @@ export class Catalog<D> {
   }
 
   put(entry: CatalogEntry<D>): void {
-    this.#cache.delete(cacheKey(entry.account, entry.name));
+    this.#cache.delete(cacheKey(entry.scope, entry.name));
     this.#statements.upsert.run({
-      account: entry.account,
+      account: entry.scope.accountId,
+      region: entry.scope.region,
       name: entry.name,
       id: entry.id,
       definition: JSON.stringify(entry.definition),
       wrappedKey: entry.wrappedKey,
     });
-    this.#cache.set(cacheKey(entry.account, entry.name), entry);
+    this.#cache.set(cacheKey(entry.scope, entry.name), entry);
   }
 
-  delete(account: string, name: string): void {
-    this.#statements.delete.run(account, name);
-    this.#cache.set(cacheKey(account, name), null);
+  delete(scope: Scope, name: string): void {
+    this.#statements.delete.run(scope.accountId, scope.region, name);
+    this.#cache.set(cacheKey(scope, name), null);
   }
 
   close(): void {
@@ -117,10 +133,37 @@ export class Catalog<D> {
   }
 }
 
-const cacheKey = (account: string, name: string): string => `${account}\u0000${name}`;
+const cacheKey = (scope: Scope, name: string): string => `${scopeKey(scope)}\u0000${name}`;
+
+/** False only for a catalog written before tables were per region (its `tables` has no `region`). */
+function hasRegionColumn(db: SqliteDatabase): boolean {
+  const columns = db.prepare('PRAGMA table_info(tables)').all() as { name: string }[];
+  return columns.length === 0 || columns.some((c) => c.name === 'region');
+}
+
+/** Moves the rows of a catalog from before regions into the per-region table, in the open's transaction. */
+function migrateTablesWithoutRegion<D>(
+  db: SqliteDatabase,
+  legacyRegion: ((definition: D) => string) | undefined,
+): void {
+  const legacy = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'tables_without_region'")
+    .get();
+  if (!legacy) return;
+  const insert = db.prepare(
+    'INSERT INTO tables (account, region, name, id, definition, wrapped_key) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  for (const row of db.prepare('SELECT * FROM tables_without_region').all() as Omit<Row, 'region'>[]) {
+    if (!legacyRegion) throw new Error('This catalog predates regions: open it with legacyRegion');
+    const region = legacyRegion(JSON.parse(row.definition) as D);
+    insert.run(row.account, region, row.name, row.id, row.definition, row.wrapped_key);
+  }
+  db.exec('DROP TABLE tables_without_region');
+}
 
 interface Row {
   account: string;
+  region: string;
   name: string;
   id: string;
   definition: string;
@@ -130,7 +173,7 @@ interface Row {
 function toEntry<D>(row: Row | undefined): CatalogEntry<D> | undefined {
   if (!row) return undefined;
   return {
-    account: row.account,
+    scope: { accountId: row.account, region: row.region },
     name: row.name,
     id: row.id,
     definition: JSON.parse(row.definition) as D,

@@ -105,7 +105,10 @@ describe('encryption at rest under each key type', () => {
         root.destroy();
       }
     };
-    const [victim, thief] = withCatalog((c) => [c.get('000000000000', 'victim'), c.get('000000000000', 'thief')]);
+    const [victim, thief] = withCatalog((c) => {
+      const scope = { accountId: '000000000000', region: 'us-east-1' };
+      return [c.get(scope, 'victim'), c.get(scope, 'thief')];
+    });
     assert.ok(victim && thief);
     const tampered = {
       TableKey: { ...thief, definition: { ...thief.definition, TableKey: victim.definition.TableKey } },

@@ -17,6 +17,8 @@ export interface TestServerOptions {
   readonly rootKeyFile?: string;
   readonly inMemory?: boolean;
   readonly region?: string;
+  /** DynamoDB Local's -sharedDb: one account and the default region for every caller. */
+  readonly sharedDb?: boolean;
   readonly keyCacheScope?: 'connection' | 'table';
   readonly durability?: 'process' | 'fsync';
   readonly encryptionChangeLimit?: { perDay: number; intervalMs: number };
@@ -71,6 +73,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         : { mode: 'strict', accounts: options.auth.accounts },
     clock,
     sweepIntervalMs: 0,
+    ...(options.sharedDb ? { sharedDb: true } : {}),
     ...(options.keyCacheScope ? { keyCacheScope: options.keyCacheScope } : {}),
     ...(options.durability ? { durability: options.durability } : {}),
     ...(options.encryptionChangeLimit ? { encryptionChangeLimit: options.encryptionChangeLimit } : {}),

@@ -122,7 +122,7 @@ const MISMATCH =
 describe('StrictAuthenticator', () => {
   it('accepts a valid root signature', async () => {
     const auth = new StrictAuthenticator(ACCOUNTS, fixedClock());
-    const principal = auth.authenticate(await sign(), 'dynamodb');
+    const { principal } = auth.authenticate(await sign(), 'dynamodb');
     assert.deepEqual(principal, {
       type: 'Root',
       accountId: ACCOUNT,
@@ -135,7 +135,7 @@ describe('StrictAuthenticator', () => {
   it('maps a user key to a stable IAMUser principal', async () => {
     const auth = new StrictAuthenticator(ACCOUNTS, fixedClock());
     const req = await sign({ accessKeyId: USER_KEY.accessKeyId, secretAccessKey: USER_KEY.secretAccessKey });
-    const principal = auth.authenticate(req, 'dynamodb');
+    const { principal } = auth.authenticate(req, 'dynamodb');
     assert.equal(principal.type, 'IAMUser');
     assert.equal(principal.arn, `arn:aws:iam::${ACCOUNT}:user/alice`);
     assert.equal(principal.userName, 'alice');
@@ -188,7 +188,7 @@ describe('StrictAuthenticator', () => {
       "Credential should be scoped to correct service: 'dynamodb'. ",
     );
     // The same request is fine where kms is the signing name.
-    assert.equal(auth.authenticate(req, 'kms').accountId, ACCOUNT);
+    assert.equal(auth.authenticate(req, 'kms').principal.accountId, ACCOUNT);
   });
 
   it('rejects a request signed 16 minutes ago', async () => {
@@ -196,7 +196,7 @@ describe('StrictAuthenticator', () => {
     const auth = new StrictAuthenticator(ACCOUNTS, clock);
     const req = await sign();
     clock.advance(14 * 60 * 1000);
-    assert.equal(auth.authenticate(req, 'dynamodb').accountId, ACCOUNT);
+    assert.equal(auth.authenticate(req, 'dynamodb').principal.accountId, ACCOUNT);
     clock.advance(2 * 60 * 1000);
     expectAws(
       () => auth.authenticate(req, 'dynamodb'),
@@ -237,7 +237,7 @@ describe('StrictAuthenticator', () => {
     const query = { b: '2', a: "x y!'*", 'c~d': '/' };
     // The SDK signs the wire path URI-encoded a second time.
     const req = await sign({ path: '/some%20path/./x', query });
-    assert.equal(auth.authenticate(req, 'dynamodb').accountId, ACCOUNT);
+    assert.equal(auth.authenticate(req, 'dynamodb').principal.accountId, ACCOUNT);
     expectAws(() => auth.authenticate({ ...req, path: '/some path/x' }, 'dynamodb'), 'InvalidSignatureException');
     expectAws(() => auth.authenticate({ ...req, query: 'b=3' }, 'dynamodb'), 'InvalidSignatureException');
   });
@@ -262,7 +262,7 @@ describe('LocalAuthenticator', () => {
       ...req.headers,
       authorization: (req.headers.authorization as string).replace(/Signature=\w+/, 'Signature=00'),
     };
-    assert.deepEqual(auth.authenticate({ ...req, headers }, 'dynamodb'), {
+    assert.deepEqual(auth.authenticate({ ...req, headers }, 'dynamodb').principal, {
       type: 'Root',
       accountId: '000000000000',
       arn: 'arn:aws:iam::000000000000:root',
@@ -270,7 +270,7 @@ describe('LocalAuthenticator', () => {
       accessKeyId: 'anything',
     });
     assert.equal(
-      new LocalAuthenticator('123456789012').authenticate(req, 'dynamodb').arn,
+      new LocalAuthenticator('123456789012').authenticate(req, 'dynamodb').principal.arn,
       'arn:aws:iam::123456789012:root',
     );
   });
@@ -463,7 +463,7 @@ describe('real SDK client', () => {
               body: Buffer.concat(chunks),
             },
             'dynamodb',
-          );
+          ).principal;
           res.end(JSON.stringify({ TableNames: [] }));
         } catch (e) {
           const err = e as AwsError;

@@ -19,7 +19,11 @@ export const listRetirableGrantsOperation = defineOperation<ListRetirableGrantsI
     if (retiring === undefined) throw notNull('retiringPrincipal');
     const entries = env.store
       .listGrantsByRetiringPrincipal(retiring)
-      .filter((g) => env.store.getKey(g.keyId)?.accountId === caller.principal.accountId)
+      .filter((g) => {
+        const key = env.store.getKey(g.keyId);
+        // Grants are listed by each region's KMS for its own keys.
+        return key?.accountId === caller.principal.accountId && key.region === env.region;
+      })
       .map((g) => grantListEntry(env.store, g));
     const page = paginate(entries, grantSortKey, { defaultLimit: 50, maxLimit: 100 }, input.Limit, input.Marker);
     return { Grants: page.items, ...pageMembers(page) };

@@ -43,7 +43,8 @@ export const retireGrantOperation = defineOperation<RetireGrantInput, object>({
     const resolved = input.KeyId !== undefined ? resolveKey(request, input.KeyId, { crossAccount: true }) : undefined;
     if (!grant || (resolved && resolved.key.keyId !== grant.keyId)) throw invalidGrantId();
     const key = env.store.getKey(grant.keyId);
-    if (!key) throw invalidGrantId();
+    // A grant on another region's key is unknown to this region's KMS.
+    if (!key || key.region !== env.region) throw invalidGrantId();
     const arn = scope.touch(key, env.region);
     if (!mayRetire(grant, caller.principal)) throw accessDenied(caller.principal.arn, 'kms:RetireGrant', arn, false);
     finishDryRun(input.DryRun);
