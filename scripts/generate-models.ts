@@ -89,6 +89,31 @@ const CORAL_ENUM_ORDER: Readonly<Record<Service, Readonly<Record<string, readonl
   cloudtrail: {},
 };
 
+/**
+ * Where DynamoDB's own validation is not what the published model says. Table key schemas
+ * are still held to two elements, reported as a constraint (`... at 'keySchema' failed to satisfy
+ * constraint: Member must have length less than or equal to 2`, as recorded against DynamoDB by
+ * ack-api-quirks DDB-TABLE-042 and by moto). Tags are checked by DynamoDB itself, in its own
+ * words (`The Tag Key provided is invalid, Key: ...`, ack-api-quirks DDB-TABLE-107), so the
+ * model's bounds and required members for them are left to src/dynamodb/operations/tags.ts.
+ */
+const CORAL_SHAPE_CHANGES: Readonly<Record<Service, Readonly<Record<string, (shape: Shape) => Shape>>>> = {
+  dynamodb: {
+    KeySchema: (shape) => ({ ...shape, max: 2 }) as Shape,
+    TagKeyString: withoutBounds,
+    TagValueString: withoutBounds,
+    Tag: (shape) =>
+      shape.type === 'structure' ? { ...shape, members: shape.members.map(({ required: _, ...m }) => m) } : shape,
+  },
+  kms: {},
+  cloudtrail: {},
+};
+
+function withoutBounds(shape: Shape): Shape {
+  const { min: _min, max: _max, ...rest } = shape as Shape & { min?: number; max?: number };
+  return rest as Shape;
+}
+
 function coralEnumOrder(values: readonly string[], preferred: readonly string[] | undefined): string[] {
   if (!preferred) return [...values];
   const known = preferred.filter((v) => values.includes(v));
@@ -169,7 +194,11 @@ export function compactModel(service: Service, m: BotocoreModel): CompactModelJs
     };
   }
   const shapes: Record<string, Shape> = {};
-  for (const [name, s] of Object.entries(m.shapes)) shapes[name] = compactShape(name, s, CORAL_ENUM_ORDER[service]);
+  for (const [name, s] of Object.entries(m.shapes)) {
+    const shape = compactShape(name, s, CORAL_ENUM_ORDER[service]);
+    const change = CORAL_SHAPE_CHANGES[service][name];
+    shapes[name] = change ? change(shape) : shape;
+  }
   return { metadata: metadataOf(m), operations, shapes };
 }
 

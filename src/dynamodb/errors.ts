@@ -10,8 +10,12 @@ export const validationError = (message: string): AwsError =>
 export const invalidParameter = (detail: string): AwsError =>
   validationError(`One or more parameter values were invalid: ${detail}`);
 
-export const serializationError = (message?: string): AwsError =>
-  new AwsError('SerializationException', message, 400, CORAL_SERVICE);
+/** DynamoDB sends this one's text as `Message` (dynalite's assertSerialization, recorded against DynamoDB). */
+export const serializationError = (message?: string): AwsError => {
+  const error = new AwsError('SerializationException', message, 400, CORAL_SERVICE);
+  error.messageKey = 'Message';
+  return error;
+};
 
 export const resourceNotFound = (message = 'Requested resource not found'): AwsError =>
   new AwsError('ResourceNotFoundException', message, 400, DYNAMODB);

@@ -371,6 +371,15 @@ export function validateItem(
 ): Item {
   const out = validateAttributeMap(item);
   validateItemSize(out);
+  return checkItemKey(out, keySchema, attributeDefinitions);
+}
+
+/** The part of validateItem that needs the table: an item already validated against its key schema. */
+export function checkItemKey(
+  out: Item,
+  keySchema: readonly KeySchemaElement[],
+  attributeDefinitions: readonly AttributeDefinition[],
+): Item {
   for (const [attr, isHash] of keyParts(keySchema, attributeDefinitions)) {
     const value = Object.hasOwn(out, attr.name) ? out[attr.name] : undefined;
     if (!value) throw invalidParameter(`Missing the key ${attr.name} in the item`);
@@ -389,7 +398,15 @@ export function validateKey(
   keySchema: readonly KeySchemaElement[],
   attributeDefinitions: readonly AttributeDefinition[],
 ): Item {
-  const out = validateAttributeMap(key);
+  return checkKey(validateAttributeMap(key), keySchema, attributeDefinitions);
+}
+
+/** The part of validateKey that needs the table: a key already validated against its key schema. */
+export function checkKey(
+  out: Item,
+  keySchema: readonly KeySchemaElement[],
+  attributeDefinitions: readonly AttributeDefinition[],
+): Item {
   const parts = keyParts(keySchema, attributeDefinitions);
   if (Object.keys(out).length !== parts.length) throw validationError(KEY_MISMATCH);
   for (const [attr, isHash] of parts) {

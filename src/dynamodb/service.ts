@@ -13,7 +13,7 @@ const model = loadModel(modelJson);
 const CHECK_OPTIONS: CheckOptions = {
   serializationNamespace: CORAL_SERVICE,
   validationNamespace: CORAL_VALIDATE,
-  attributeValueShapes: ['AttributeValue'],
+  typeMessages: 'dynamodb',
 };
 
 export class DynamoDbService implements ServiceHandler {

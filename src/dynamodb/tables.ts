@@ -29,10 +29,8 @@ export interface OpenTable {
   readonly store: TableStore;
 }
 
-export type NewTable = Omit<
-  TableDefinition,
-  'TableId' | 'TableArn' | 'CreationDateTime' | 'TableStatus' | 'TableKey' | 'SseChanges'
->;
+/** A table to create; its CreationDateTime is the caller's, so that all its timestamps share one clock reading. */
+export type NewTable = Omit<TableDefinition, 'TableId' | 'TableArn' | 'TableStatus' | 'TableKey' | 'SseChanges'>;
 
 export interface TableManagerOptions {
   readonly catalog: Catalog<TableDefinition>;
@@ -99,7 +97,6 @@ export class TableManager {
       ...table,
       TableId: id,
       TableArn: target.tableArn,
-      CreationDateTime: this.#clock.now() / 1000,
       TableStatus: 'ACTIVE',
       TableKey: record,
       SseChanges: [],

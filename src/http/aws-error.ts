@@ -22,6 +22,9 @@ export class AwsError extends Error {
    */
   details?: Readonly<Record<string, unknown>>;
 
+  /** The member the message is sent in: DynamoDB's SerializationException says `Message`. */
+  messageKey: 'message' | 'Message' = 'message';
+
   /** Whether a message member is sent (KMS's InvalidCiphertextException has none). */
   get hasMessage(): boolean {
     return this.message !== '';

@@ -204,7 +204,7 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 function errorBody(error: AwsError): string {
   return JSON.stringify({
     __type: error.wireType,
-    ...(error.hasMessage ? { message: error.message } : {}),
+    ...(error.hasMessage ? { [error.messageKey]: error.message } : {}),
     ...error.details,
   });
 }

@@ -14,10 +14,12 @@ export interface CheckOptions {
   /** `__type` namespace of ValidationException (DynamoDB: `com.amazon.coral.validate`; KMS/CloudTrail: none). */
   readonly validationNamespace?: string;
   /**
-   * Structures whose members DynamoDB reads with its own AttributeValue parser, which words type
-   * mismatches differently (`NUMBER_VALUE cannot be converted to String`). DynamoDB: `['AttributeValue']`.
+   * How type mismatches are worded. `coral` is the classic Coral JSON layer (KMS, CloudTrail:
+   * `NUMBER_VALUE can not be converted to a String`). `dynamodb` is DynamoDB's current
+   * deserializer (`NUMBER_VALUE cannot be converted to String`, `Unexpected field type`, ...),
+   * which also sends the text in a `Message` member.
    */
-  readonly attributeValueShapes?: readonly string[];
+  readonly typeMessages?: 'coral' | 'dynamodb';
 }
 
 /** One shared default: type checkers are cached per options object, so a fresh `{}` per call would miss. */
@@ -78,7 +80,22 @@ const CORAL_TARGET: Readonly<Record<ScalarType, string>> = {
   timestamp: 'milliseconds since epoch',
 };
 
-const ATTRIBUTE_VALUE_TARGET: Readonly<Record<ScalarType, string>> = {
+/**
+ * DynamoDB's current deserializer, as recorded against DynamoDB by dynalite's test helpers
+ * (assertType): the Java type it failed to fill, by shape type.
+ */
+const JAVA_TYPE: Readonly<Record<ScalarType, string>> = {
+  string: 'java.lang.String',
+  integer: 'java.lang.Integer',
+  long: 'java.lang.Long',
+  float: 'java.lang.Float',
+  double: 'java.lang.Double',
+  boolean: 'java.lang.Boolean',
+  blob: 'java.nio.ByteBuffer',
+  timestamp: 'java.util.Date',
+};
+
+const DYNAMODB_TARGET: Readonly<Record<ScalarType, string>> = {
   string: 'String',
   integer: 'Integer',
   long: 'Long',
@@ -88,6 +105,14 @@ const ATTRIBUTE_VALUE_TARGET: Readonly<Record<ScalarType, string>> = {
   blob: 'Blob',
   timestamp: 'Date',
 };
+
+const STRUCTURE_FOUND = 'Start of structure or map found where not expected';
+/** A list or map where a list or map element was expected: DynamoDB's deserializer fails on a cast. */
+const NESTED_COLLECTION =
+  "class sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl cannot be cast to class java.lang.Class (sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl and java.lang.Class are in module java.base of loader 'bootstrap')";
+
+/** Where a value sits: a structure's member, or an element of a list or map (DynamoDB words these apart). */
+type Position = 'field' | 'element';
 
 const INT_MIN = -2147483648;
 const INT_MAX = 2147483647;
@@ -110,65 +135,96 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 class TypeChecker {
-  private readonly attributeValueShapes: ReadonlySet<string>;
+  private readonly dynamodb: boolean;
+  private readonly javaPackage: string;
 
   constructor(
     private readonly model: CompactModel,
     private readonly options: CheckOptions,
   ) {
-    this.attributeValueShapes = new Set(options.attributeValueShapes ?? []);
+    this.dynamodb = options.typeMessages === 'dynamodb';
+    const { endpointPrefix, apiVersion } = model.metadata;
+    this.javaPackage = `com.amazonaws.${endpointPrefix}.v${apiVersion.replaceAll('-', '')}`;
   }
 
   fail(message: string | undefined): never {
-    throw new AwsError('SerializationException', message, 400, this.options.serializationNamespace);
+    const error = new AwsError('SerializationException', message, 400, this.options.serializationNamespace);
+    if (this.dynamodb) error.messageKey = 'Message';
+    throw error;
+  }
+
+  /** The Java type DynamoDB's deserializer names for a shape. */
+  javaType(shapeName: string): string {
+    const shape = getShape(this.model, shapeName);
+    switch (shape.type) {
+      case 'structure':
+        return `${this.javaPackage}.${shapeName}`;
+      case 'list':
+        return `java.util.List<${this.javaType(shape.member)}>`;
+      case 'map':
+        return `java.util.Map<java.lang.String, ${this.javaType(shape.value)}>`;
+      default:
+        return JAVA_TYPE[shape.type];
+    }
   }
 
   /** Returns the (coerced) value, or undefined when it is absent (JSON null counts as absent). */
-  check(shapeName: string, value: unknown, attributeValueStyle: boolean): unknown {
+  check(shapeName: string, value: unknown, position: Position): unknown {
     if (value === null || value === undefined) return undefined;
     const shape = getShape(this.model, shapeName);
     switch (shape.type) {
       case 'structure':
+        if (this.dynamodb && !isObject(value)) {
+          if (Array.isArray(value)) this.fail(`Unrecognized collection type class ${this.javaType(shapeName)}`);
+          this.fail(position === 'field' ? 'Unexpected field type' : 'Unexpected value type in payload');
+        }
         if (Array.isArray(value)) this.fail(LIST_FOUND);
         if (!isObject(value)) this.fail('Expected null');
-        return this.structure(shapeName, shape, value);
+        return this.structure(shape, value);
       case 'list': {
+        if (this.dynamodb && !Array.isArray(value)) {
+          if (isObject(value)) this.fail(STRUCTURE_FOUND);
+          this.fail(position === 'field' ? 'Unexpected field type' : NESTED_COLLECTION);
+        }
         if (isObject(value)) this.fail(MAP_FOUND);
         if (!Array.isArray(value)) this.fail('Expected list or null');
         const out: unknown[] = [];
         for (const element of value) {
-          const checked = this.check(shape.member, element, attributeValueStyle);
+          const checked = this.check(shape.member, element, 'element');
           if (checked !== undefined) out.push(checked);
         }
         return out;
       }
       case 'map': {
+        if (this.dynamodb && !isObject(value)) {
+          if (Array.isArray(value)) this.fail(`Unrecognized collection type ${this.javaType(shapeName)}`);
+          this.fail(position === 'field' ? 'Unexpected field type' : NESTED_COLLECTION);
+        }
         if (Array.isArray(value)) this.fail(LIST_FOUND);
         if (!isObject(value)) this.fail('Expected map or null');
         const out: Record<string, unknown> = {};
         for (const [key, entry] of Object.entries(value)) {
-          const checked = this.check(shape.value, entry, attributeValueStyle);
+          const checked = this.check(shape.value, entry, 'element');
           if (checked !== undefined) setOwnEntry(out, key, checked);
         }
         return out;
       }
       default:
-        return this.scalar(shape.type, value, attributeValueStyle);
+        return this.scalar(shape.type, value);
     }
   }
 
-  structure(name: string, shape: StructureShape, value: Record<string, unknown>): Record<string, unknown> {
-    const style = this.attributeValueShapes.has(name);
+  structure(shape: StructureShape, value: Record<string, unknown>): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const member of shape.members) {
       if (!Object.hasOwn(value, member.name)) continue;
-      const checked = this.check(member.shape, value[member.name], style);
+      const checked = this.check(member.shape, value[member.name], 'field');
       if (checked !== undefined) out[member.name] = checked;
     }
     return out;
   }
 
-  scalar(type: ScalarType, value: unknown, attributeValueStyle: boolean): unknown {
+  scalar(type: ScalarType, value: unknown): unknown {
     switch (type) {
       case 'string':
         if (typeof value === 'string') return value;
@@ -191,18 +247,23 @@ class TypeChecker {
         if (typeof value === 'number') return value;
         break;
       case 'blob':
-        if (typeof value === 'string') return this.base64(value);
+        if (typeof value === 'string') return this.dynamodb ? this.dynamodbBase64(value) : this.base64(value);
         break;
     }
+    if (this.dynamodb) this.dynamodbScalarMismatch(type, value);
     const kind = kindOf(value);
-    if (attributeValueStyle) {
-      if (kind === 'list') this.fail(LIST_FOUND);
-      if (kind === 'object') this.fail('Start of structure or map found where not expected');
-      this.fail(`${kind} cannot be converted to ${ATTRIBUTE_VALUE_TARGET[type]}`);
-    }
     if (kind === 'list') this.fail(LIST_FOUND);
     if (kind === 'object') this.fail(MAP_FOUND);
     this.fail(`${kind} can not be converted to ${CORAL_TARGET[type]}`);
+  }
+
+  dynamodbScalarMismatch(type: ScalarType, value: unknown): never {
+    if (Array.isArray(value)) this.fail(`Unrecognized collection type class ${JAVA_TYPE[type]}`);
+    if (isObject(value)) this.fail(STRUCTURE_FOUND);
+    if (type === 'blob') this.fail('only base-64-encoded strings are convertible to bytes');
+    if (type === 'boolean' && typeof value === 'string') this.fail('Unexpected token received from parser');
+    const kind = typeof value === 'number' && !Number.isInteger(value) ? 'DECIMAL_VALUE' : (kindOf(value) as string);
+    this.fail(`${kind} cannot be converted to ${DYNAMODB_TARGET[type]}`);
   }
 
   base64(value: string): string {
@@ -215,6 +276,23 @@ class TypeChecker {
     // Spelling as in the service's message.
     if (Buffer.from(value, 'base64').toString('base64') !== value) {
       this.fail(`${prefix}Invalid last non-pad Base64 character dectected`);
+    }
+    return value;
+  }
+
+  /**
+   * DynamoDB's decoder names no value, and reports a misplaced pad as a bad last character.
+   * (A character outside the alphabet is not in the record; it keeps the classic wording.)
+   */
+  dynamodbBase64(value: string): string {
+    if (value.length % 4 !== 0) {
+      this.fail(`Base64 encoded length is expected a multiple of 4 bytes but found: ${value.length}`);
+    }
+    const bad = /[^a-zA-Z0-9+/=]/.exec(value);
+    if (bad) this.fail(`Invalid Base64 character: '${bad[0]}'`);
+    // Spelling as in the service's message.
+    if (Buffer.from(value, 'base64').toString('base64') !== value) {
+      this.fail('Invalid last non-pad Base64 character dectected');
     }
     return value;
   }
@@ -253,7 +331,7 @@ export function checkTypes(
   if (Array.isArray(input)) checker.fail(LIST_FOUND);
   // Coral answers a scalar body with a message-less SerializationException.
   if (!isObject(input)) checker.fail(undefined);
-  return target ? checker.structure(target.name, target.shape, input) : {};
+  return target ? checker.structure(target.shape, input) : {};
 }
 
 // ---------------------------------------------------------------------------------------------

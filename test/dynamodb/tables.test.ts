@@ -298,12 +298,12 @@ describe('table operations', () => {
     await rejects(
       ddb.send(new ListTagsOfResourceCommand({ ResourceArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/Missing' })),
       'ResourceNotFoundException',
-      'Requested resource not found: ResourcArn: arn:aws:dynamodb:us-east-1:000000000000:table/Missing not found',
+      'Requested resource not found: ResourceArn: arn:aws:dynamodb:us-east-1:000000000000:table/Missing not found',
     );
     await rejects(
       ddb.send(new ListTagsOfResourceCommand({ ResourceArn: 'not-an-arn' })),
       'ValidationException',
-      /Invalid TableArn/,
+      "One or more parameter values were invalid: ARNs must start with 'arn:': not-an-arn",
     );
   });
 

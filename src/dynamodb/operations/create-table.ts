@@ -3,12 +3,12 @@ import { invalidParameter, validationError } from '../errors.js';
 import { kmsValidationError } from '../kms-errors.js';
 import type { Operation } from '../operation.js';
 import { keyChoice, type SseSpecification } from '../sse.js';
+import { checkNewTableStream, type StreamSpecification } from '../streams.js';
 import type { BillingMode, TableDefinition } from '../table-definition.js';
 import { tableDescription } from '../table-description.js';
 import { coralValidation, resolveTableName } from '../table-name.js';
 import type { AttributeDefinition, KeySchemaElement } from '../table-schema.js';
-import type { Tag } from './tags.js';
-import { tagsToRecord, validateTags } from './tags.js';
+import { checkTagLimit, type Tag, validateTags } from './tags.js';
 
 export interface CreateTableInput {
   TableName: string;
@@ -18,7 +18,7 @@ export interface CreateTableInput {
   GlobalSecondaryIndexes?: unknown[];
   BillingMode?: BillingMode;
   ProvisionedThroughput?: { ReadCapacityUnits: number; WriteCapacityUnits: number };
-  StreamSpecification?: { StreamEnabled: boolean };
+  StreamSpecification?: StreamSpecification;
   Tags?: Tag[];
   SSESpecification?: SseSpecification;
   TableClass?: TableDefinition['TableClass'];
@@ -28,7 +28,11 @@ export interface CreateTableInput {
 /** DynamoDB's upper bound on provisioned capacity units. */
 const MAX_CAPACITY_UNITS = 1_000_000_000_000;
 
-function validate(input: CreateTableInput): { attributes: AttributeDefinition[]; keySchema: KeySchemaElement[] } {
+function validate(input: CreateTableInput): {
+  attributes: AttributeDefinition[];
+  keySchema: KeySchemaElement[];
+  tags: Record<string, string>;
+} {
   const missing: string[] = [];
   if (!input.AttributeDefinitions) missing.push('attributeDefinitions');
   if (!input.KeySchema) missing.push('keySchema');
@@ -44,6 +48,7 @@ function validate(input: CreateTableInput): { attributes: AttributeDefinition[];
       'sealdb does not support secondary indexes yet: LocalSecondaryIndexes and GlobalSecondaryIndexes are not accepted',
     );
   }
+  if (input.StreamSpecification) checkNewTableStream(input.StreamSpecification);
   const billingMode = input.BillingMode ?? 'PROVISIONED';
   const throughput = input.ProvisionedThroughput;
   if (billingMode === 'PROVISIONED') {
@@ -82,31 +87,36 @@ function validate(input: CreateTableInput): { attributes: AttributeDefinition[];
   if (keySchema[1] && keySchema[1].KeyType !== 'RANGE') {
     throw validationError('Invalid KeySchema: The second KeySchemaElement is not a RANGE key type');
   }
-  if (new Set(defined).size !== defined.length) {
-    throw invalidParameter('Duplicate AttributeName in AttributeDefinitions');
+  const duplicate = defined.find((name, i) => defined.indexOf(name) !== i);
+  if (duplicate !== undefined) {
+    // DynamoDB's message, as recorded against it by ack-api-quirks (DDB-TABLE-042).
+    throw validationError(`Attribute Name is duplicated: ${duplicate}`);
   }
   if (keySchema.length !== attributes.length) {
     throw invalidParameter(
       'Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions',
     );
   }
-  if (input.Tags) validateTags(input.Tags);
-  return { attributes, keySchema };
+  const tags = input.Tags ? validateTags(input.Tags) : {};
+  checkTagLimit(Object.keys(tags).length);
+  return { attributes, keySchema, tags };
 }
 
 export const createTable: Operation<CreateTableInput> = {
   name: 'CreateTable',
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
-    const { attributes, keySchema } = validate(input);
+    const { attributes, keySchema, tags } = validate(input);
     const choice = keyChoice(input.SSESpecification);
     const billingMode = input.BillingMode ?? 'PROVISIONED';
+    // One clock reading: DynamoDB shows a new table's creation and billing-mode times as equal.
     const now = env.clock.now() / 1000;
     const definition = await createWithKeyErrors(() =>
       env.tables.create(
         ctx.principal.accountId,
         {
           TableName: name,
+          CreationDateTime: now,
           AttributeDefinitions: attributes,
           KeySchema: keySchema,
           BillingMode: billingMode,
@@ -118,7 +128,7 @@ export const createTable: Operation<CreateTableInput> = {
           },
           TableClass: input.TableClass ?? 'STANDARD',
           DeletionProtectionEnabled: input.DeletionProtectionEnabled ?? false,
-          Tags: input.Tags ? tagsToRecord(input.Tags) : {},
+          Tags: tags,
         },
         choice,
         ctx,

@@ -2,7 +2,7 @@ import type { Item } from '../attribute-value.js';
 import { consumedCapacity, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
 import { singleWriteCondition, type WriteConditionInput, writeIfCondition } from '../condition.js';
 import { fromStored, storedKey } from '../item-codec.js';
-import { validateKey } from '../item-validation.js';
+import { checkKey, validateAttributeMap } from '../item-validation.js';
 import type { Operation } from '../operation.js';
 import { resolveTableName } from '../table-name.js';
 import { openRecovered } from '../transact.js';
@@ -22,9 +22,10 @@ export const deleteItem: Operation<DeleteItemInput> = {
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
     const condition = singleWriteCondition(input);
+    const values = validateAttributeMap(input.Key);
 
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
-    const key = validateKey(input.Key, table.definition.KeySchema, table.definition.AttributeDefinitions);
+    const key = checkKey(values, table.definition.KeySchema, table.definition.AttributeDefinitions);
     const stored = storedKey(key, table.keys);
     const previous = writeIfCondition(table.store, stored, condition, input.ReturnValuesOnConditionCheckFailure, () =>
       table.store.delete(stored.hash, stored.pk, stored.sk),

@@ -20,6 +20,14 @@ export const deleteTable: Operation<DeleteTableInput> = {
     }
     const stats = env.tables.stats(table);
     const definition = await env.tables.delete(account, name);
-    return { TableDescription: { ...tableDescription(definition, stats), TableStatus: 'DELETING' } };
+    // DynamoDB's DeleteTable leaves out the schema and the creation time (as recorded AWS CLI
+    // outputs show: name, status, throughput, size, count, ARN, id, class, deletion protection).
+    const {
+      AttributeDefinitions: _a,
+      KeySchema: _k,
+      CreationDateTime: _c,
+      ...description
+    } = tableDescription(definition, stats);
+    return { TableDescription: { ...description, TableStatus: 'DELETING' } };
   },
 };

@@ -4,7 +4,7 @@ import { consumedCapacity, type ReturnConsumedCapacity, readUnits } from '../cap
 import { ExpressionAttributes } from '../expressions/attributes.js';
 import { checkExpressionParams } from '../expressions/params.js';
 import { fromStored, storedKey } from '../item-codec.js';
-import { validateKey } from '../item-validation.js';
+import { checkKey, validateAttributeMap } from '../item-validation.js';
 import { checkKeyPaths } from '../key-paths.js';
 import type { Operation } from '../operation.js';
 import { projectPaths, requestedProjection } from '../projection.js';
@@ -29,8 +29,9 @@ export const getItem: Operation<GetItemInput> = {
     const attributes = ExpressionAttributes.of(input.ExpressionAttributeNames, undefined);
     const projection = requestedProjection(input, attributes);
     attributes.assertAllUsed();
+    const values = validateAttributeMap(input.Key);
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
-    const key = validateKey(input.Key, table.definition.KeySchema, table.definition.AttributeDefinitions);
+    const key = checkKey(values, table.definition.KeySchema, table.definition.AttributeDefinitions);
     checkKeyPaths(projection, table.keys);
     const { hash, pk, sk } = storedKey(key, table.keys);
     const row = table.store.get(hash, pk, sk);

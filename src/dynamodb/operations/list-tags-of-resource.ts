@@ -1,5 +1,5 @@
 import type { Operation } from '../operation.js';
-import { recordToTags, tableForArn } from './tags.js';
+import { recordToTags, tableNameOfArn, tableOfArn } from './tags.js';
 
 export interface ListTagsOfResourceInput {
   ResourceArn: string;
@@ -9,7 +9,7 @@ export interface ListTagsOfResourceInput {
 export const listTagsOfResource: Operation<ListTagsOfResourceInput> = {
   name: 'ListTagsOfResource',
   execute({ input, ctx, env }) {
-    const table = tableForArn(input.ResourceArn, ctx, env.tables);
+    const table = tableOfArn(tableNameOfArn(input.ResourceArn, ctx), input.ResourceArn, ctx, env.tables);
     // At most 50 tags per table, so one page always holds them all.
     return { Tags: recordToTags(table.Tags) };
   },

@@ -2,7 +2,7 @@ import type { Item } from '../attribute-value.js';
 import { consumedCapacity, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
 import { singleWriteCondition, type WriteConditionInput, writeIfCondition } from '../condition.js';
 import { fromStored, toStored } from '../item-codec.js';
-import { validateItem } from '../item-validation.js';
+import { checkItemKey, validateAttributeMap, validateItemSize } from '../item-validation.js';
 import type { Operation } from '../operation.js';
 import { resolveTableName } from '../table-name.js';
 import { openRecovered } from '../transact.js';
@@ -22,10 +22,13 @@ export const putItem: Operation<PutItemInput> = {
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
     const condition = singleWriteCondition(input);
+    // Values and size are checked before the table is looked up, as DynamoDB does.
+    const values = validateAttributeMap(input.Item);
+    validateItemSize(values);
 
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     const { KeySchema, AttributeDefinitions } = table.definition;
-    const item = validateItem(input.Item, KeySchema, AttributeDefinitions);
+    const item = checkItemKey(values, KeySchema, AttributeDefinitions);
     const row = toStored(item, table.keys);
     const previous = writeIfCondition(table.store, row, condition, input.ReturnValuesOnConditionCheckFailure, () =>
       table.store.put(row),

@@ -1,5 +1,5 @@
 import type { Operation } from '../operation.js';
-import { checkTagLimit, type Tag, tableForArn, tagsToRecord, validateTags } from './tags.js';
+import { checkTagLimit, type Tag, tableNameOfArn, tableOfArn, tagsToAdd } from './tags.js';
 
 export interface TagResourceInput {
   ResourceArn: string;
@@ -9,11 +9,14 @@ export interface TagResourceInput {
 export const tagResource: Operation<TagResourceInput> = {
   name: 'TagResource',
   execute({ input, ctx, env }) {
-    const table = tableForArn(input.ResourceArn, ctx, env.tables);
-    validateTags(input.Tags);
-    const tags = { ...table.Tags, ...tagsToRecord(input.Tags) };
-    checkTagLimit(tags);
-    env.tables.update(ctx.principal.accountId, table.TableName, (d) => ({ ...d, Tags: tags }));
+    const name = tableNameOfArn(input.ResourceArn, ctx);
+    const added = tagsToAdd(input.Tags);
+    tableOfArn(name, input.ResourceArn, ctx, env.tables);
+    env.tables.update(ctx.principal.accountId, name, (d) => {
+      const tags = { ...d.Tags, ...added };
+      checkTagLimit(Object.keys(tags).length);
+      return { ...d, Tags: tags };
+    });
     return {};
   },
 };

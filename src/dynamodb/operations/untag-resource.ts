@@ -1,5 +1,5 @@
 import type { Operation } from '../operation.js';
-import { tableForArn } from './tags.js';
+import { tableNameOfArn, tableOfArn, tagKeysToRemove } from './tags.js';
 
 export interface UntagResourceInput {
   ResourceArn: string;
@@ -9,9 +9,13 @@ export interface UntagResourceInput {
 export const untagResource: Operation<UntagResourceInput> = {
   name: 'UntagResource',
   execute({ input, ctx, env }) {
-    const table = tableForArn(input.ResourceArn, ctx, env.tables);
-    const tags = Object.fromEntries(Object.entries(table.Tags).filter(([key]) => !input.TagKeys.includes(key)));
-    env.tables.update(ctx.principal.accountId, table.TableName, (d) => ({ ...d, Tags: tags }));
+    const name = tableNameOfArn(input.ResourceArn, ctx);
+    const keys = new Set(tagKeysToRemove(input.TagKeys));
+    tableOfArn(name, input.ResourceArn, ctx, env.tables);
+    env.tables.update(ctx.principal.accountId, name, (d) => ({
+      ...d,
+      Tags: Object.fromEntries(Object.entries(d.Tags).filter(([key]) => !keys.has(key))),
+    }));
     return {};
   },
 };

@@ -1,6 +1,7 @@
 import { invalidParameter, validationError } from '../errors.js';
 import type { Operation } from '../operation.js';
 import { checkEncryptionChangeLimit, keyChoice, type SseSpecification } from '../sse.js';
+import { streamsUnsupported } from '../streams.js';
 import type { BillingMode, TableDefinition } from '../table-definition.js';
 import { tableDescription } from '../table-description.js';
 import { resolveTableName } from '../table-name.js';
@@ -85,10 +86,9 @@ export const updateTable: Operation<UpdateTableInput> = {
   name: 'UpdateTable',
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
-    if (input.GlobalSecondaryIndexUpdates || input.ReplicaUpdates || input.StreamSpecification) {
-      throw validationError(
-        'sealdb does not support GlobalSecondaryIndexUpdates, ReplicaUpdates or StreamSpecification in UpdateTable yet',
-      );
+    if (input.StreamSpecification) throw streamsUnsupported();
+    if (input.GlobalSecondaryIndexUpdates || input.ReplicaUpdates) {
+      throw validationError('sealdb does not support GlobalSecondaryIndexUpdates or ReplicaUpdates in UpdateTable yet');
     }
     const choice = input.SSESpecification ? keyChoice(input.SSESpecification) : undefined;
     if (
