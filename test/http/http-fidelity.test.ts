@@ -193,7 +193,16 @@ describe('HTTP fidelity', () => {
       try {
         const failure = await run(
           'aws',
-          ['dynamodb', 'create-backup', '--table-name', 'fid', '--backup-name', 'b', '--endpoint-url', server.endpoint],
+          [
+            'dynamodb',
+            'create-backup',
+            '--table-name',
+            'fid',
+            '--backup-name',
+            'nightly',
+            '--endpoint-url',
+            server.endpoint,
+          ],
           {
             cwd: home,
             env: {
@@ -465,7 +474,11 @@ describe('compressed bodies under strict SigV4 (item 13)', () => {
   after(() => server.cleanup());
 
   const gzipBody = (request: SdkHttpRequest) => {
-    const compressed = gzipSync(Buffer.from(request.body as string));
+    // The SDK serialises to a Uint8Array (or, in older versions, a string).
+    const json = request.body as Uint8Array | string;
+    const compressed = gzipSync(
+      typeof json === 'string' ? Buffer.from(json) : Buffer.from(json.buffer, json.byteOffset, json.byteLength),
+    );
     request.body = compressed;
     request.headers['content-encoding'] = 'gzip';
     request.headers['content-length'] = String(compressed.length);
@@ -481,14 +494,14 @@ describe('compressed bodies under strict SigV4 (item 13)', () => {
     client.middlewareStack.add(compress, { step: 'build', name: 'testGzip', priority: 'low' });
     await client.send(
       new CreateTableCommand({
-        TableName: 'gz',
+        TableName: 'gzt',
         AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
         KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
-    await client.send(new PutItemCommand({ TableName: 'gz', Item: { id: { S: 'a' }, v: { S: 'zipped' } } }));
-    const got = await client.send(new GetItemCommand({ TableName: 'gz', Key: { id: { S: 'a' } } }));
+    await client.send(new PutItemCommand({ TableName: 'gzt', Item: { id: { S: 'a' }, v: { S: 'zipped' } } }));
+    const got = await client.send(new GetItemCommand({ TableName: 'gzt', Key: { id: { S: 'a' } } }));
     assert.deepEqual(got.Item, { id: { S: 'a' }, v: { S: 'zipped' } });
   });
 
@@ -501,11 +514,11 @@ describe('compressed bodies under strict SigV4 (item 13)', () => {
     };
     client.middlewareStack.add(compressAfterSigning, { step: 'deserialize', name: 'testLateGzip', priority: 'low' });
     await rejectsWith(
-      client.send(new PutItemCommand({ TableName: 'gz', Item: { id: { S: 'late' } } })),
+      client.send(new PutItemCommand({ TableName: 'gzt', Item: { id: { S: 'late' } } })),
       'InvalidSignatureException',
     );
     const plain = new DynamoDBClient(server.clientConfig(KEY));
-    const got = await plain.send(new GetItemCommand({ TableName: 'gz', Key: { id: { S: 'late' } } }));
+    const got = await plain.send(new GetItemCommand({ TableName: 'gzt', Key: { id: { S: 'late' } } }));
     assert.equal(got.Item, undefined);
   });
 });
