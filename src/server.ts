@@ -64,6 +64,8 @@ export interface ServerOptions {
   readonly onAuditWarning?: (message: string) => void;
   /** Test hook: sees every KMS call event after it has been handed to the audit trail. */
   readonly onKmsCall?: (event: KmsCallEvent) => void;
+  /** Origins whose browser requests get CORS headers (default `['*']`: any origin, as DynamoDB Local's `-cors *`). */
+  readonly corsAllowedOrigins?: readonly string[];
 }
 
 export interface RunningServer {
@@ -149,6 +151,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     region: options.region,
     getRoutes: new Map([['/metrics', () => metrics.render()]]),
     onConnectionClosed: (id) => tableManager.onConnectionClosed(id),
+    ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
     ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
   });
 

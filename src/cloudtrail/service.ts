@@ -35,6 +35,7 @@ export function createCloudTrailHandler(options: CloudTrailServiceOptions): Serv
     signingName: 'cloudtrail',
     protocolErrorNamespace: undefined,
     hasOperation: (operation) => OPERATIONS.has(operation),
+    modelHasOperation: (operation) => model.operations.has(operation),
     internalError,
     async dispatch(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<unknown> {
       const checked = checkTypes(model, operation, input);

@@ -42,6 +42,10 @@ export class DynamoDbService implements ServiceHandler {
     return this.#operations.has(operation);
   }
 
+  modelHasOperation(operation: string): boolean {
+    return model.operations.has(operation);
+  }
+
   internalError(): AwsError {
     return internalServerError();
   }

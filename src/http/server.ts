@@ -9,6 +9,8 @@ import type { Socket } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { Authenticator } from './auth.js';
 import { AwsError, CORAL_SERVICE } from './aws-error.js';
+import { ACCEPTED_CONTENT_ENCODINGS, decodeBody } from './content-encoding.js';
+import { CorsPolicy } from './cors.js';
 import { type CallContext, PartlySerialized, type ServiceHandler } from './service.js';
 
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -28,6 +30,8 @@ export interface HttpServerOptions {
   readonly onInternalError?: (error: unknown) => void;
   /** Told when a TCP connection closes, so per-connection key caches can be zeroed. */
   readonly onConnectionClosed?: (connectionId: number) => void;
+  /** Origins whose requests get CORS headers; `*` (the default) allows any, as DynamoDB does. */
+  readonly corsAllowedOrigins?: readonly string[];
 }
 
 export interface SealdbHttpServer {
@@ -42,6 +46,11 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
   let nextConnectionId = 1;
   let inFlight = 0;
   let drained: (() => void) | undefined;
+  const cors = new CorsPolicy(options.corsAllowedOrigins ?? ['*']);
+  // DynamoDB's health check, as dynalite's tests record it (test/connection.js): the endpoint's
+  // host name and a trailing space, with a CRC32 and no content type.
+  const healthBody = Buffer.from(`healthy: dynamodb.${options.region}.amazonaws.com `, 'utf8');
+  const healthCrc = crc32(healthBody);
 
   const server = createServer({ keepAlive: true, keepAliveTimeout: 60_000 }, (req, res) => {
     inFlight++;
@@ -72,6 +81,11 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
     const body = await readBody(req);
     const id = requestId();
     res.setHeader('x-amzn-RequestId', id);
+    const origin = req.headers.origin;
+    if (origin !== undefined && cors.apply(res, origin) && req.method === 'OPTIONS') {
+      cors.answerPreflight(req, res);
+      return;
+    }
     if (body === undefined) {
       res.statusCode = 413;
       res.end();
@@ -82,6 +96,13 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       const route = await (options.getRoutes.get(path) as () => Promise<{ contentType: string; body: string }>)();
       res.setHeader('Content-Type', route.contentType);
       res.end(route.body);
+      return;
+    }
+    if (req.method === 'GET' && path === '/') {
+      res.statusCode = 200;
+      res.setHeader('Content-Length', healthBody.length);
+      res.setHeader('x-amz-crc32', healthCrc);
+      res.end(healthBody);
       return;
     }
 
@@ -97,15 +118,42 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       res.end('<UnknownOperationException/>\n');
       return;
     }
-    const responseType = service?.contentType ?? 'application/x-amz-json-1.0';
-    const withCrc = responseType.endsWith('1.0');
+    const dialectType = service?.contentType ?? 'application/x-amz-json-1.0';
+    // The answer is in the client's dialect: DynamoDB answers application/json to anything but its
+    // own x-amz-json-1.0, as dynalite's tests record it (test/connection.js); KMS and CloudTrail
+    // likewise around their x-amz-json-1.1.
+    const responseType = contentType === dialectType ? dialectType : 'application/json';
+    const withCrc = dialectType.endsWith('1.0');
     const reply = (status: number, payload: string) => send(res, status, responseType, payload, withCrc);
     const protocolNs = service ? service.protocolErrorNamespace : CORAL_SERVICE;
 
+    // The signature covers the body as sent; only the JSON is read from the decoded bytes.
+    let json = body;
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && body.length > 0) {
+      const decoded = await decodeBody(body, encoding, MAX_REQUEST_BYTES);
+      if (!decoded.ok) {
+        if (decoded.reason === 'too-large') {
+          res.statusCode = 413;
+          res.end();
+        } else if (decoded.reason === 'unsupported') {
+          // DynamoDB answers a 500 here (Alternator's test_compressed_request.py); a client mistake is a 4xx.
+          res.setHeader('Accept-Encoding', ACCEPTED_CONTENT_ENCODINGS);
+          const message = `Content-Encoding '${decoded.coding}' is not supported: send the body uncompressed, or as ${ACCEPTED_CONTENT_ENCODINGS}`;
+          reply(415, errorBody(new AwsError('SerializationException', message, 415, protocolNs)));
+        } else {
+          const message = `The request body could not be decoded as ${decoded.coding}, as its Content-Encoding says`;
+          reply(400, errorBody(new AwsError('SerializationException', message, 400, protocolNs)));
+        }
+        return;
+      }
+      json = decoded.body;
+    }
+
     let input: unknown;
-    if (body.length > 0) {
+    if (json.length > 0) {
       try {
-        input = JSON.parse(body.toString('utf8'));
+        input = JSON.parse(json.toString('utf8'));
       } catch {
         reply(400, errorBody(new AwsError('SerializationException', undefined, 400, protocolNs)));
         return;
@@ -118,7 +166,8 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
     }
     const operation = dot > 0 ? target.slice(dot + 1) : '';
     if (!service?.hasOperation(operation)) {
-      reply(400, errorBody(new AwsError('UnknownOperationException', undefined, 400, protocolNs)));
+      const message = unknownOperationMessage(target, operation, service);
+      reply(400, errorBody(new AwsError('UnknownOperationException', message, 400, protocolNs)));
       return;
     }
     try {
@@ -179,6 +228,18 @@ function jsonDepth(value: unknown): number {
     for (const child of Object.values(node)) stack.push([child, depth + 1]);
   }
   return deepest;
+}
+
+/**
+ * DynamoDB sends UnknownOperationException without a message (dynalite test/connection.js); the
+ * CLI then prints "Unknown" and the SDKs "UnknownError". sealdb names the operation, and says
+ * whether the API has it but sealdb does not implement it, or the name is wrong.
+ */
+function unknownOperationMessage(target: string, operation: string, service: ServiceHandler | undefined): string {
+  if (target === '') return 'The request has no X-Amz-Target header naming an operation.';
+  if (!service) return `${target} is not an operation of any service sealdb serves.`;
+  if (service.modelHasOperation?.(operation)) return `${operation} is not supported by sealdb.`;
+  return `${operation} is not an operation of ${service.targetPrefix}.`;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -38,6 +38,8 @@ export interface ServiceHandler {
   /** Namespace for protocol-level errors (UnknownOperation, Serialization) or undefined for bare types. */
   readonly protocolErrorNamespace?: string;
   hasOperation(operation: string): boolean;
+  /** Whether the service's API has the operation, implemented or not (words UnknownOperationException). */
+  modelHasOperation?(operation: string): boolean;
   /** What the service answers when something unexpected fails (never for client mistakes). */
   internalError(): AwsError;
   /** Runs an operation; throws AwsError for client mistakes. */

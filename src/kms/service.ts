@@ -195,7 +195,9 @@ export class KmsServiceImpl {
       if (this.#closed) throw internalError();
       const op = OPERATIONS.get(operation);
       if (!op) {
-        if (!model.operations.has(operation)) throw new AwsError('UnknownOperationException', undefined, 400);
+        if (!model.operations.has(operation)) {
+          throw new AwsError('UnknownOperationException', `${operation} is not an operation of TrentService.`, 400);
+        }
         throw unsupported(`${operation} is not supported by sealdb.`);
       }
       sweep(this.#env);

@@ -26,6 +26,8 @@ export interface TestServerOptions {
   readonly onAuditWarning?: (message: string) => void;
   /** Sees every KMS call event the server audits. */
   readonly onKmsCall?: (event: KmsCallEvent) => void;
+  /** Origins given CORS headers (the server's default when absent: any origin). */
+  readonly corsAllowedOrigins?: readonly string[];
 }
 
 export interface TestServer {
@@ -79,6 +81,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.encryptionChangeLimit ? { encryptionChangeLimit: options.encryptionChangeLimit } : {}),
     ...(options.onAuditWarning ? { onAuditWarning: options.onAuditWarning } : {}),
     ...(options.onKmsCall ? { onKmsCall: options.onKmsCall } : {}),
+    ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
     onInternalError: (error) => errors.push(error),
   });
   return {

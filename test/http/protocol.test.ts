@@ -71,7 +71,10 @@ describe('AWS JSON protocol', () => {
       body: '{}',
     });
     assert.equal(unknown.status, 400);
-    assert.deepEqual(JSON.parse(unknown.body), { __type: 'com.amazon.coral.service#UnknownOperationException' });
+    assert.deepEqual(JSON.parse(unknown.body), {
+      __type: 'com.amazon.coral.service#UnknownOperationException',
+      message: 'Frobnicate is not an operation of DynamoDB_20120810.',
+    });
 
     const badJson = await send(server, {
       target: 'DynamoDB_20120810.ListTables',
@@ -96,8 +99,9 @@ describe('AWS JSON protocol', () => {
     const xml = await send(server, { target: 'DynamoDB_20120810.ListTables', contentType: 'text/xml', body: '<a/>' });
     assert.equal(xml.status, 404);
     assert.equal(xml.body, '<UnknownOperationException/>\n');
-    const get = await send(server, { method: 'GET' });
-    assert.equal(get.status, 404);
+    // GET / is the health check (http-fidelity.test.ts); other methods are not DynamoDB's.
+    const put = await send(server, { method: 'PUT' });
+    assert.equal(put.status, 404);
   });
 
   it('refuses JSON nested too deep to validate, and keeps serving', async () => {
