@@ -14,6 +14,7 @@ import { type RootKeySource, RootOfTrust } from './encryption/root-of-trust.js';
 import type { KeyCacheScope } from './encryption/table-key-cache.js';
 import { TableKeyService } from './encryption/table-keys.js';
 import { type AccountConfig, LocalAuthenticator, StrictAuthenticator } from './http/auth.js';
+import type { RequestLogEntry } from './http/request-log.js';
 import { createHttpServer } from './http/server.js';
 import { createKmsService, type KmsCallEvent } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
@@ -45,6 +46,10 @@ export interface ServerOptions {
   readonly onInternalError?: (error: unknown) => void;
   /** Told about damage the audit trail found and worked around (default: stderr). */
   readonly onAuditWarning?: (message: string) => void;
+  /** Told once, before anything else is written, when this start created a new root key file. */
+  readonly onRootKeyCreated?: (keyFile: string) => void;
+  /** Told once per answered request (the request log); absent = no per-request work at all. */
+  readonly onRequestComplete?: (entry: RequestLogEntry) => void;
   /** Test hook: sees every KMS call event after it has been handed to the audit trail. */
   readonly onKmsCall?: (event: KmsCallEvent) => void;
 }
@@ -66,6 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.dataDir === undefined ? { kind: 'ephemeral' } : options.rootKey,
     options.dataDir,
   );
+  if (root.createdKeyFile) options.onRootKeyCreated?.(root.createdKeyFile);
   const dataDir = new DataDir(options.dataDir);
   const durability = options.durability ?? 'process';
   const kms = createKmsService({
@@ -131,6 +137,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     getRoutes: new Map([['/metrics', () => metrics.render()]]),
     onConnectionClosed: (id) => tableManager.onConnectionClosed(id),
     ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
+    ...(options.onRequestComplete ? { onRequestComplete: options.onRequestComplete } : {}),
   });
 
   await new Promise<void>((resolve, reject) => {

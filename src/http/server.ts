@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { Authenticator } from './auth.js';
 import { AwsError, CORAL_SERVICE } from './aws-error.js';
+import { type RequestLogEntry, tableNamesOf } from './request-log.js';
 import { type CallContext, PartlySerialized, type ServiceHandler } from './service.js';
 
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -28,6 +29,8 @@ export interface HttpServerOptions {
   readonly onInternalError?: (error: unknown) => void;
   /** Told when a TCP connection closes, so per-connection key caches can be zeroed. */
   readonly onConnectionClosed?: (connectionId: number) => void;
+  /** Told once per answered request (the request log); when absent, requests pay nothing for it. */
+  readonly onRequestComplete?: (entry: RequestLogEntry) => void;
 }
 
 export interface SealdbHttpServer {
@@ -42,8 +45,13 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
   let nextConnectionId = 1;
   let inFlight = 0;
   let drained: (() => void) | undefined;
+  const onRequestComplete = options.onRequestComplete;
+  /** Table names of the requests being logged, set once the body is parsed. */
+  const loggedTables = new WeakMap<IncomingMessage, string | undefined>();
 
   const server = createServer({ keepAlive: true, keepAliveTimeout: 60_000 }, (req, res) => {
+    // A monotonic duration, not a point in time: the injectable clock is not needed for it.
+    const started = onRequestComplete ? performance.now() : 0;
     inFlight++;
     handle(req, res)
       .catch((error: unknown) => {
@@ -58,6 +66,9 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
           );
       })
       .finally(() => {
+        if (onRequestComplete) {
+          onRequestComplete(logEntry(req, res, started, connectionIds.get(req.socket) ?? 0, loggedTables.get(req)));
+        }
         inFlight--;
         if (inFlight === 0 && drained) drained();
       });
@@ -117,6 +128,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       }
     }
     const operation = dot > 0 ? target.slice(dot + 1) : '';
+    if (onRequestComplete) loggedTables.set(req, tableNamesOf(input));
     if (!service?.hasOperation(operation)) {
       reply(400, errorBody(new AwsError('UnknownOperationException', undefined, 400, protocolNs)));
       return;
@@ -163,6 +175,26 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
         : new Promise<void>((resolve) => {
             drained = resolve;
           }),
+  };
+}
+
+function logEntry(
+  req: IncomingMessage,
+  res: ServerResponse,
+  started: number,
+  connectionId: number,
+  tableName: string | undefined,
+): RequestLogEntry {
+  const target = header(req, 'x-amz-target') ?? '';
+  const dot = target.lastIndexOf('.');
+  const requestId = res.getHeader('x-amzn-RequestId');
+  return {
+    operation: dot > 0 ? target.slice(dot + 1) : `${req.method ?? ''} ${(req.url ?? '/').split('?')[0]}`,
+    ...(tableName !== undefined ? { tableName } : {}),
+    status: res.statusCode,
+    durationMs: performance.now() - started,
+    requestId: typeof requestId === 'string' ? requestId : '',
+    connectionId,
   };
 }
 
