@@ -67,6 +67,19 @@ program
         ),
       ...(onRequestComplete ? { onRequestComplete } : {}),
     });
+    // Before the banner: a script may signal as soon as it sees it, and without a listener a signal kills at once.
+    const stop = (signal: string) => {
+      console.log(`sealdb: ${signal} received, stopping`);
+      server.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error('sealdb: error while stopping:', error instanceof Error ? error.message : error);
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
     console.log(`sealdb ${version} listening on ${server.endpoint}`);
     console.log(
       `data directory: ${config.dataDir !== undefined ? resolve(config.dataDir) : '(in memory: nothing is written to disk; all data is lost when sealdb stops)'}`,
@@ -84,18 +97,6 @@ program
         ? 'auth: local (any credentials are accepted into account 000000000000; signatures are not verified)'
         : `auth: strict (SigV4 verified; ${config.auth.accounts.length} account(s) configured)`,
     );
-    const stop = (signal: string) => {
-      console.log(`sealdb: ${signal} received, stopping`);
-      server.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error('sealdb: error while stopping:', error instanceof Error ? error.message : error);
-          process.exit(1);
-        },
-      );
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
   });
 
 registerAuditCommands(program);

@@ -67,7 +67,12 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       })
       .finally(() => {
         if (onRequestComplete) {
-          onRequestComplete(logEntry(req, res, started, connectionIds.get(req.socket) ?? 0, loggedTables.get(req)));
+          try {
+            onRequestComplete(logEntry(req, res, started, connectionIds.get(req.socket) ?? 0, loggedTables.get(req)));
+          } catch (error) {
+            // A failing log must not take the server down with an unhandled rejection.
+            options.onInternalError?.(error);
+          }
         }
         inFlight--;
         if (inFlight === 0 && drained) drained();

@@ -334,6 +334,19 @@ describe('item 20: version, banner, request log, file modes', () => {
       );
     assert.equal(missing.name, 'ResourceNotFoundException');
     ids.push({ id: missing.$metadata.requestId, operation: 'GetItem', table: 'Missing', status: 400 });
+    // A name is logged even when refused, so a client must not be able to forge a log line with it.
+    const forged = await client
+      .send(new GetItemCommand({ TableName: 'bad\nforged-line status=200', Key: { pk: { S: 'a' } } }))
+      .then(
+        () => assert.fail('expected a ValidationException'),
+        (error: { $metadata: { requestId: string } }) => error,
+      );
+    ids.push({
+      id: forged.$metadata.requestId,
+      operation: 'GetItem',
+      table: 'bad\\?forged-line\\?status\\?200',
+      status: 400,
+    });
     const kms = new KMSClient({ endpoint: server.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
     const key = await kms.send(new CreateKeyCommand({}));
     await kms.send(new EncryptCommand({ KeyId: key.KeyMetadata?.KeyId, Plaintext: Buffer.from('plaintext-b7d2') }));
@@ -357,6 +370,7 @@ describe('item 20: version, banner, request log, file modes', () => {
       assert.match(line, /\b\d+(\.\d+)?ms\b/);
     }
     assert.match(server.output(), /\bEncrypt\b.*status=200/, 'KMS requests are logged too');
+    assert.ok(!lines.some((line) => line.startsWith('forged-line')), 'no forged log line');
     for (const secret of [
       'key-value-7f3a',
       'item-data-c9e1',
