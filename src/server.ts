@@ -20,6 +20,7 @@ import {
   SharedDbAuthenticator,
   StrictAuthenticator,
 } from './http/auth.js';
+import type { RequestLogEntry } from './http/request-log.js';
 import { createHttpServer } from './http/server.js';
 import { isRegionName } from './http/sigv4.js';
 import { createKmsService, type KmsCallEvent } from './kms/index.js';
@@ -62,6 +63,10 @@ export interface ServerOptions {
   readonly onInternalError?: (error: unknown) => void;
   /** Told about damage the audit trail found and worked around (default: stderr). */
   readonly onAuditWarning?: (message: string) => void;
+  /** Told once, before anything else is written, when this start created a new root key file. */
+  readonly onRootKeyCreated?: (keyFile: string) => void;
+  /** Told once per answered request (the request log); absent = no per-request work at all. */
+  readonly onRequestComplete?: (entry: RequestLogEntry) => void;
   /** Test hook: sees every KMS call event after it has been handed to the audit trail. */
   readonly onKmsCall?: (event: KmsCallEvent) => void;
   /** Origins whose browser requests get CORS headers (default `['*']`: any origin, as DynamoDB Local's `-cors *`). */
@@ -87,6 +92,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.dataDir === undefined ? { kind: 'ephemeral' } : options.rootKey,
     options.dataDir,
   );
+  if (root.createdKeyFile) options.onRootKeyCreated?.(root.createdKeyFile);
   const dataDir = new DataDir(options.dataDir);
   const durability = options.durability ?? 'process';
   const kms = createKmsService({
@@ -153,6 +159,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onConnectionClosed: (id) => tableManager.onConnectionClosed(id),
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
     ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
+    ...(options.onRequestComplete ? { onRequestComplete: options.onRequestComplete } : {}),
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -3,8 +3,10 @@
  * (`--config` or SEALDB_CONFIG), environment variables, command-line flags.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { defaultRootKeyFile, type RootKeySource } from '../encryption/root-of-trust.js';
 import type { AccountConfig } from '../http/auth.js';
+import { LOG_LEVELS, type LogLevel } from '../http/request-log.js';
 import type { AuthConfig } from '../server.js';
 import { DURABILITY_MODES, type Durability } from '../storage/wal-sync.js';
 
@@ -19,6 +21,9 @@ export interface StartFlags {
   keyCacheScope?: string;
   durability?: string;
   config?: string;
+  logLevel?: string;
+  sharedDb?: boolean;
+  cors?: string;
 }
 
 interface ConfigFile {
@@ -32,6 +37,40 @@ interface ConfigFile {
   accounts?: AccountConfig[];
   keyCacheScope?: 'connection' | 'table';
   durability?: Durability;
+  logLevel?: LogLevel;
+  sharedDb?: boolean;
+  cors?: string | string[];
+}
+
+/** What each config-file key must hold; anything else in the file is refused, naming the key. */
+const CONFIG_FILE_KEYS: Record<keyof ConfigFile, (value: unknown) => string | undefined> = {
+  host: expectString,
+  port: (v) => (typeof v === 'number' ? undefined : 'must be a number'),
+  dataDir: expectString,
+  inMemory: expectBoolean,
+  region: expectString,
+  rootKeyFile: expectString,
+  auth: expectString,
+  accounts: (v) =>
+    Array.isArray(v) && v.every((a) => typeof a === 'object' && a !== null && !Array.isArray(a))
+      ? undefined
+      : 'must be a list of objects ({"accountId": ..., "accessKeys": [...]})',
+  keyCacheScope: expectString,
+  durability: expectString,
+  logLevel: expectString,
+  sharedDb: expectBoolean,
+  cors: (v) =>
+    typeof v === 'string' || (Array.isArray(v) && v.every((o) => typeof o === 'string'))
+      ? undefined
+      : 'must be a string or a list of strings',
+};
+
+function expectString(value: unknown): string | undefined {
+  return typeof value === 'string' ? undefined : 'must be a string';
+}
+
+function expectBoolean(value: unknown): string | undefined {
+  return typeof value === 'boolean' ? undefined : 'must be true or false';
 }
 
 export interface ResolvedConfig {
@@ -43,6 +82,11 @@ export interface ResolvedConfig {
   auth: AuthConfig;
   keyCacheScope: 'connection' | 'table';
   durability: Durability;
+  logLevel: LogLevel;
+  /** DynamoDB Local's -sharedDb: one account and region for every caller. */
+  sharedDb: boolean;
+  /** Origins a browser may call from (`*` = any); undefined = the server's default. */
+  corsAllowedOrigins: string[] | undefined;
   /** For the startup banner: where the root key comes from (never the key itself). */
   rootKeyDescription: string;
 }
@@ -54,7 +98,7 @@ export const PASSPHRASE_ENV = 'SEALDB_ROOT_PASSPHRASE';
 
 export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const configPath = flags.config ?? env.SEALDB_CONFIG;
-  const file: ConfigFile = configPath ? (JSON.parse(readFileSync(configPath, 'utf8')) as ConfigFile) : {};
+  const file: ConfigFile = configPath ? readConfigFile(configPath) : {};
   const pick = <T>(flag: T | undefined, envValue: T | undefined, fileValue: T | undefined, fallback: T): T =>
     flag ?? envValue ?? fileValue ?? fallback;
 
@@ -75,6 +119,18 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
   if (!(DURABILITY_MODES as readonly string[]).includes(durability)) {
     throw new Error(`--durability must be process or fsync, not ${durability}`);
   }
+  if (inMemory && durability === 'fsync') {
+    throw new Error(
+      '--durability fsync cannot be used with --in-memory: nothing is written to disk, so there is nothing to flush',
+    );
+  }
+  const logLevel = pick<string>(flags.logLevel, env.SEALDB_LOG_LEVEL || undefined, file.logLevel, 'off');
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new Error(`--log-level must be ${LOG_LEVELS.slice(0, -1).join(', ')} or debug, not ${logLevel}`);
+  }
+  const corsAllowedOrigins = parseOrigins(
+    pick<string | string[] | undefined>(flags.cors, env.SEALDB_CORS || undefined, file.cors, undefined),
+  );
   const passphrase = env[PASSPHRASE_ENV];
   const rootKeyFile = pick(flags.rootKeyFile, env.SEALDB_ROOT_KEY_FILE, file.rootKeyFile, defaultRootKeyFile(env));
   const rootKey: RootKeySource = passphrase
@@ -89,12 +145,45 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     auth: authMode === 'strict' ? { mode: 'strict', accounts: file.accounts ?? [] } : { mode: 'local' },
     keyCacheScope,
     durability: durability as Durability,
+    logLevel: logLevel as LogLevel,
+    sharedDb: pick(flags.sharedDb, boolEnv(env.SEALDB_SHARED_DB), file.sharedDb, false),
+    corsAllowedOrigins,
     rootKeyDescription: inMemory
       ? 'ephemeral (in memory)'
       : passphrase
         ? `passphrase from ${PASSPHRASE_ENV} (scrypt)`
-        : `key file ${rootKeyFile}`,
+        : `key file ${resolve(rootKeyFile)}`,
   };
+}
+
+function readConfigFile(path: string): ConfigFile {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new Error(`the config file ${path} is not valid JSON: ${error.message}`);
+    throw new Error(`cannot read the config file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error(`the config file ${path} must hold a JSON object ({"port": 8000, ...})`);
+  }
+  const known = Object.keys(CONFIG_FILE_KEYS);
+  for (const [key, value] of Object.entries(parsed)) {
+    const check = CONFIG_FILE_KEYS[key as keyof ConfigFile];
+    // A typo would otherwise be silently ignored and the default used instead.
+    if (!check) throw new Error(`the config file ${path} has an unknown key "${key}"; known keys: ${known.join(', ')}`);
+    const problem = check(value);
+    if (problem) throw new Error(`the config file ${path}: "${key}" ${problem}`);
+  }
+  return parsed as ConfigFile;
+}
+
+/** DynamoDB Local's -cors value: a comma-separated list of origins, `*` for any. */
+function parseOrigins(value: string | string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const origins = (typeof value === 'string' ? value.split(',') : value).map((o) => o.trim()).filter((o) => o !== '');
+  if (origins.length === 0) throw new Error('--cors needs at least one origin (or * for any)');
+  return origins;
 }
 
 function boolEnv(value: string | undefined): boolean | undefined {

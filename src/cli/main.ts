@@ -1,12 +1,25 @@
 #!/usr/bin/env node
 /** The `sealdb` command. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { systemClock } from '../core/clock.js';
+import { createRequestLogger } from '../http/request-log.js';
 import { startServer } from '../server.js';
 import { registerAuditCommands } from './audit.js';
 import { resolveConfig, type StartFlags } from './config.js';
+import { ignoredFlagReason, translateDynamoDbLocalArgs } from './dynamodb-local-args.js';
+
+// dist/src/cli/main.js → the package's own package.json.
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const program = new Command();
-program.name('sealdb').description('A DynamoDB-compatible database that keeps every byte encrypted at rest');
+program
+  .name('sealdb')
+  .description('A DynamoDB-compatible database that keeps every byte encrypted at rest')
+  .version(version, '-V, --version', 'print the version of sealdb');
 
 program
   .command('start')
@@ -27,25 +40,34 @@ program
     'process (acknowledged writes survive a crash of sealdb) or fsync (also power loss; env SEALDB_DURABILITY)',
   )
   .option('--config <file>', 'JSON config file (env SEALDB_CONFIG)')
+  .option(
+    '--log-level <level>',
+    'request log: off (default), error, warn, info (one line per request) or debug (env SEALDB_LOG_LEVEL)',
+  )
+  .option('--shared-db', 'one account and region for every caller, as DynamoDB Local -sharedDb (env SEALDB_SHARED_DB)')
+  .option('--cors <origins>', 'comma-separated origins browsers may call from, * for any (env SEALDB_CORS)')
+  .addHelpText(
+    'after',
+    '\nDynamoDB Local flags work too: -port, -inMemory, -dbPath, -sharedDb, -cors, -help; ' +
+      '-delayTransientStatuses, -optimizeDbBeforeStartup and -disableTelemetry are accepted and ignored.',
+  )
   .action(async (flags: StartFlags) => {
     const config = resolveConfig(flags);
+    const onRequestComplete = createRequestLogger(config.logLevel, systemClock, (line) =>
+      process.stdout.write(`${line}\n`),
+    );
     const server = await startServer({
       ...config,
       onInternalError: (error) =>
         console.error('sealdb: internal error:', error instanceof Error ? error.message : error),
+      onRootKeyCreated: (keyFile) =>
+        console.log(
+          `sealdb: created a new root key at ${keyFile}. Back it up now, and keep it apart from the data directory: ` +
+            'without it the data cannot be read.',
+        ),
+      ...(onRequestComplete ? { onRequestComplete } : {}),
     });
-    console.log(`sealdb listening on ${server.endpoint}`);
-    console.log(`data directory: ${config.dataDir ?? '(in memory: nothing is written to disk)'}`);
-    console.log(`root key: ${config.rootKeyDescription}`);
-    console.log(`table-key cache: per ${config.keyCacheScope}`);
-    console.log(
-      `durability: ${config.durability === 'fsync' ? 'fsync (writes are flushed to disk before they are acknowledged)' : 'process (writes survive a crash of sealdb; flushed to disk by checkpoints)'}`,
-    );
-    console.log(
-      config.auth.mode === 'local'
-        ? 'auth: local (any credentials are accepted into account 000000000000; signatures are not verified)'
-        : `auth: strict (SigV4 verified; ${config.auth.accounts.length} account(s) configured)`,
-    );
+    // Before the banner: a script may signal as soon as it sees it, and without a listener a signal kills at once.
     const stop = (signal: string) => {
       console.log(`sealdb: ${signal} received, stopping`);
       server.close().then(
@@ -58,11 +80,31 @@ program
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    console.log(`sealdb ${version} listening on ${server.endpoint}`);
+    console.log(
+      `data directory: ${config.dataDir !== undefined ? resolve(config.dataDir) : '(in memory: nothing is written to disk; all data is lost when sealdb stops)'}`,
+    );
+    console.log(`root key: ${config.rootKeyDescription}`);
+    console.log(`table-key cache: per ${config.keyCacheScope}`);
+    console.log(
+      `durability: ${config.dataDir === undefined ? 'none (in memory)' : config.durability === 'fsync' ? 'fsync (writes are flushed to disk before they are acknowledged)' : 'process (writes survive a crash of sealdb; flushed to disk by checkpoints)'}`,
+    );
+    if (config.sharedDb) console.log('shared db: one account and region for every caller');
+    if (config.corsAllowedOrigins) console.log(`CORS: allowed origins ${config.corsAllowedOrigins.join(', ')}`);
+    if (config.logLevel !== 'off') console.log(`request log: ${config.logLevel}`);
+    console.log(
+      config.auth.mode === 'local'
+        ? 'auth: local (any credentials are accepted into account 000000000000; signatures are not verified)'
+        : `auth: strict (SigV4 verified; ${config.auth.accounts.length} account(s) configured)`,
+    );
   });
 
 registerAuditCommands(program);
 
-program.parseAsync(process.argv).catch((error: unknown) => {
+const translated = translateDynamoDbLocalArgs(process.argv.slice(2));
+for (const flag of translated.ignored) console.error(`sealdb: ${flag} is ignored: ${ignoredFlagReason(flag)}`);
+
+program.parseAsync(translated.args, { from: 'user' }).catch((error: unknown) => {
   console.error(`sealdb: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

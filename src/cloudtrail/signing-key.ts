@@ -107,7 +107,8 @@ export class DigestSigner {
   async #exportPublicKey(trailDir: string): Promise<void> {
     const path = join(trailDir, PUBLIC_KEY_FILE);
     const current = await readFile(path, 'utf8').catch(() => undefined);
-    if (current !== this.publicKeyPem) await writeFileDurably(path, Buffer.from(this.publicKeyPem), 0o644);
+    // 0600 like every file in the data directory; `audit export` writes its shareable copy 0644.
+    if (current !== this.publicKeyPem) await writeFileDurably(path, Buffer.from(this.publicKeyPem));
   }
 }
 

@@ -26,6 +26,28 @@ export class RootKeyMismatchError extends Error {
   }
 }
 
+/**
+ * The key file is missing but the data directory already holds data made with a root key: a new
+ * key could never read it, so none is created.
+ */
+export class RootKeyMissingError extends Error {
+  constructor(keyFile: string, dataDir: string, madeWith: CheckRecord['kind'] | undefined) {
+    const remedy =
+      madeWith === 'passphrase'
+        ? 'It was made with a root passphrase: set SEALDB_ROOT_PASSPHRASE to that passphrase.'
+        : 'Start sealdb with the root key file it was made with (--root-key-file or SEALDB_ROOT_KEY_FILE), restored from your backup if need be.';
+    super(
+      `The root key file ${keyFile} does not exist, but the data directory ${resolve(dataDir)} already holds sealdb data, ` +
+        `created with another root key. sealdb did not create a new key and changed nothing. ${remedy} ` +
+        'To start afresh with a new root key instead, use a new data directory (--data-dir).',
+    );
+    this.name = 'RootKeyMissingError';
+  }
+}
+
+/** Files whose presence means the data directory was already used by sealdb. */
+const DATA_MARKERS = [CHECK_FILE, 'catalog.db', 'catalog.key', 'kms'];
+
 interface CheckRecord {
   version: 1;
   kind: 'key-file' | 'passphrase';
@@ -35,8 +57,11 @@ interface CheckRecord {
 
 export class RootOfTrust {
   #key: Buffer;
-  private constructor(key: Buffer) {
+  /** The key file this start created (so the operator can be told to back it up), if any. */
+  readonly createdKeyFile: string | undefined;
+  private constructor(key: Buffer, createdKeyFile?: string) {
     this.#key = key;
+    this.createdKeyFile = createdKeyFile;
   }
 
   /**
@@ -49,13 +74,18 @@ export class RootOfTrust {
     const existing = existsSync(checkPath) ? (JSON.parse(readFileSync(checkPath, 'utf8')) as CheckRecord) : undefined;
     let key: Buffer;
     let salt: Buffer | undefined;
+    let created: string | undefined;
     if (source.kind === 'key-file') {
-      key = loadOrCreateKeyFile(source.path, dataDir);
+      const file = resolve(source.path);
+      if (!existsSync(file) && (existing || DATA_MARKERS.some((name) => existsSync(join(dataDir, name))))) {
+        throw new RootKeyMissingError(file, dataDir, existing?.kind);
+      }
+      ({ key, created } = loadOrCreateKeyFile(file, dataDir));
     } else {
       salt = existing?.scryptSalt ? Buffer.from(existing.scryptSalt, 'base64') : randomBytes(16);
       key = scryptSync(source.passphrase, salt, 32, SCRYPT);
     }
-    const root = new RootOfTrust(key);
+    const root = new RootOfTrust(key, created);
     const check = root.#checkValue();
     if (existing) {
       const expected = Buffer.from(existing.check, 'base64');
@@ -102,8 +132,7 @@ export function defaultRootKeyFile(env: NodeJS.ProcessEnv = process.env): string
   return join(base, 'sealdb', 'root.key');
 }
 
-function loadOrCreateKeyFile(path: string, dataDir: string): Buffer {
-  const file = resolve(path);
+function loadOrCreateKeyFile(file: string, dataDir: string): { key: Buffer; created?: string } {
   if (file.startsWith(`${resolve(dataDir)}/`)) {
     throw new Error(`the root key file must live outside the data directory (${file})`);
   }
@@ -112,7 +141,7 @@ function loadOrCreateKeyFile(path: string, dataDir: string): Buffer {
     const key = randomBytes(32);
     writeFileSync(file, key, { mode: 0o600, flag: 'wx' });
     chmodSync(file, 0o600);
-    return key;
+    return { key, created: file };
   }
   const mode = statSync(file).mode & 0o777;
   if ((mode & 0o077) !== 0) {
@@ -120,5 +149,5 @@ function loadOrCreateKeyFile(path: string, dataDir: string): Buffer {
   }
   const key = readFileSync(file);
   if (key.length !== 32) throw new Error(`the root key file ${file} must hold exactly 32 bytes`);
-  return key;
+  return { key };
 }

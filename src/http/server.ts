@@ -11,6 +11,7 @@ import type { Authenticator } from './auth.js';
 import { AwsError, CORAL_SERVICE } from './aws-error.js';
 import { ACCEPTED_CONTENT_ENCODINGS, decodeBody } from './content-encoding.js';
 import { CorsPolicy } from './cors.js';
+import { type RequestLogEntry, tableNamesOf } from './request-log.js';
 import { type CallContext, PartlySerialized, type ServiceHandler } from './service.js';
 
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
@@ -32,6 +33,8 @@ export interface HttpServerOptions {
   readonly onConnectionClosed?: (connectionId: number) => void;
   /** Origins whose requests get CORS headers; `*` (the default) allows any, as DynamoDB does. */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Told once per answered request (the request log); when absent, requests pay nothing for it. */
+  readonly onRequestComplete?: (entry: RequestLogEntry) => void;
 }
 
 export interface SealdbHttpServer {
@@ -51,8 +54,13 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
   // host name and a trailing space, with a CRC32 and no content type.
   const healthBody = Buffer.from(`healthy: dynamodb.${options.region}.amazonaws.com `, 'utf8');
   const healthCrc = crc32(healthBody);
+  const onRequestComplete = options.onRequestComplete;
+  /** Table names of the requests being logged, set once the body is parsed. */
+  const loggedTables = new WeakMap<IncomingMessage, string | undefined>();
 
   const server = createServer({ keepAlive: true, keepAliveTimeout: 60_000 }, (req, res) => {
+    // A monotonic duration, not a point in time: the injectable clock is not needed for it.
+    const started = onRequestComplete ? performance.now() : 0;
     inFlight++;
     handle(req, res)
       .catch((error: unknown) => {
@@ -67,6 +75,14 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
           );
       })
       .finally(() => {
+        if (onRequestComplete) {
+          try {
+            onRequestComplete(logEntry(req, res, started, connectionIds.get(req.socket) ?? 0, loggedTables.get(req)));
+          } catch (error) {
+            // A failing log must not take the server down with an unhandled rejection.
+            options.onInternalError?.(error);
+          }
+        }
         inFlight--;
         if (inFlight === 0 && drained) drained();
       });
@@ -165,6 +181,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       }
     }
     const operation = dot > 0 ? target.slice(dot + 1) : '';
+    if (onRequestComplete) loggedTables.set(req, tableNamesOf(input));
     if (!service?.hasOperation(operation)) {
       const message = unknownOperationMessage(target, operation, service);
       reply(400, errorBody(new AwsError('UnknownOperationException', message, 400, protocolNs)));
@@ -213,6 +230,26 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
         : new Promise<void>((resolve) => {
             drained = resolve;
           }),
+  };
+}
+
+function logEntry(
+  req: IncomingMessage,
+  res: ServerResponse,
+  started: number,
+  connectionId: number,
+  tableName: string | undefined,
+): RequestLogEntry {
+  const target = header(req, 'x-amz-target') ?? '';
+  const dot = target.lastIndexOf('.');
+  const requestId = res.getHeader('x-amzn-RequestId');
+  return {
+    operation: dot > 0 ? target.slice(dot + 1) : `${req.method ?? ''} ${(req.url ?? '/').split('?')[0]}`,
+    ...(tableName !== undefined ? { tableName } : {}),
+    status: res.statusCode,
+    durationMs: performance.now() - started,
+    requestId: typeof requestId === 'string' ? requestId : '',
+    connectionId,
   };
 }
 

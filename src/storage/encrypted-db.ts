@@ -3,6 +3,7 @@
  * (AES-256-CBC, random IV per page write, HMAC-SHA512 per page) under a raw
  * 256-bit key, so that every page, WAL frame and journal on disk is ciphertext.
  */
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3-multiple-ciphers';
 
 export type SqliteDatabase = Database.Database;
@@ -48,6 +49,7 @@ export function pageEncryptionEnabled(): boolean {
 export function openEncryptedDatabase(options: OpenOptions): SqliteDatabase {
   const { file, key, readonly = false, cacheKiB, mustExist = false, autoCheckpointPages, synchronous } = options;
   if (key.length !== 32) throw new Error('database keys are 256 bits');
+  if (file !== ':memory:' && !readonly) ownerOnly(file, !mustExist);
   const db = new Database(file, { readonly, fileMustExist: readonly || mustExist });
   try {
     if (file !== ':memory:' && pageEncryption) {
@@ -85,6 +87,18 @@ export function openEncryptedDatabase(options: OpenOptions): SqliteDatabase {
     db.close();
     if ((error as { code?: string }).code === 'SQLITE_NOTADB') throw new WrongKeyError(file);
     throw error;
+  }
+}
+
+/**
+ * SQLite creates a database 0644 (less the umask) but its -wal and -shm files with the database
+ * file's own mode: creating the file 0600 first makes all three owner-only. Files left looser by
+ * an older sealdb are tightened on open.
+ */
+function ownerOnly(file: string, create: boolean): void {
+  if (create && !existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(path) && (statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
   }
 }
 

@@ -71,5 +71,69 @@ describe('configuration', () => {
     assert.throws(() => resolveConfig({ durability: 'sometimes' }, {}), /--durability must be process or fsync/);
   });
 
+  it('refuses unknown keys, a file that is not a JSON object and values of the wrong type', () => {
+    const write = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    assert.throws(() => resolveConfig({ config: write('typo.json', '{"prot": 9000}') }, {}), /unknown key "prot"/);
+    assert.throws(() => resolveConfig({ config: write('array.json', '[]') }, {}), /must hold a JSON object/);
+    assert.throws(() => resolveConfig({ config: write('null.json', 'null') }, {}), /must hold a JSON object/);
+    assert.throws(() => resolveConfig({ config: write('broken.json', '{"port":') }, {}), /is not valid JSON/);
+    assert.throws(
+      () => resolveConfig({ config: write('port.json', '{"port": "9000"}') }, {}),
+      /"port" must be a number/,
+    );
+    assert.throws(
+      () => resolveConfig({ config: write('shared.json', '{"sharedDb": "yes"}') }, {}),
+      /"sharedDb" must be true or false/,
+    );
+    assert.throws(
+      () => resolveConfig({ config: write('cors.json', '{"cors": 1}') }, {}),
+      /"cors" must be a string or a list of strings/,
+    );
+    assert.throws(
+      () => resolveConfig({ config: write('accounts.json', '{"accounts": {}}') }, {}),
+      /"accounts" must be a list/,
+    );
+  });
+
+  it('refuses --durability fsync in memory', () => {
+    assert.throws(() => resolveConfig({ inMemory: true, durability: 'fsync' }, {}), /--durability fsync .*--in-memory/);
+    assert.equal(resolveConfig({ inMemory: true }, {}).durability, 'process');
+  });
+
+  it('resolves the request log level: off by default, from flag, environment or config file', () => {
+    assert.equal(resolveConfig({}, {}).logLevel, 'off');
+    assert.equal(resolveConfig({ logLevel: 'info' }, {}).logLevel, 'info');
+    assert.equal(resolveConfig({}, { SEALDB_LOG_LEVEL: 'warn' }).logLevel, 'warn');
+    const path = join(dir, 'log.json');
+    writeFileSync(path, '{"logLevel": "error"}');
+    assert.equal(resolveConfig({ config: path }, {}).logLevel, 'error');
+    assert.equal(resolveConfig({ config: path, logLevel: 'debug' }, {}).logLevel, 'debug');
+    assert.throws(() => resolveConfig({ logLevel: 'loud' }, {}), /--log-level must be off, error, warn, info or debug/);
+  });
+
+  it('resolves sharedDb and the CORS origins, as DynamoDB Local takes them', () => {
+    const defaults = resolveConfig({}, {});
+    assert.equal(defaults.sharedDb, false);
+    assert.equal(defaults.corsAllowedOrigins, undefined);
+    assert.equal(resolveConfig({ sharedDb: true }, {}).sharedDb, true);
+    assert.equal(resolveConfig({}, { SEALDB_SHARED_DB: '1' }).sharedDb, true);
+    assert.deepEqual(resolveConfig({ cors: 'http://a.example, http://b.example' }, {}).corsAllowedOrigins, [
+      'http://a.example',
+      'http://b.example',
+    ]);
+    assert.deepEqual(resolveConfig({}, { SEALDB_CORS: '*' }).corsAllowedOrigins, ['*']);
+    const path = join(dir, 'local.json');
+    writeFileSync(path, JSON.stringify({ sharedDb: true, cors: ['http://c.example'] }));
+    const fromFile = resolveConfig({ config: path }, {});
+    assert.equal(fromFile.sharedDb, true);
+    assert.deepEqual(fromFile.corsAllowedOrigins, ['http://c.example']);
+    assert.deepEqual(resolveConfig({ config: path, cors: '*' }, {}).corsAllowedOrigins, ['*']);
+    assert.throws(() => resolveConfig({ cors: ' , ' }, {}), /--cors needs at least one origin/);
+  });
+
   it('cleans up', () => rmSync(dir, { recursive: true, force: true }));
 });

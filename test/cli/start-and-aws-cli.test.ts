@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { awsCliEnv, runCommand, type SealdbProcess, startSealdbProcess } from '../helpers/process.js';
 
@@ -86,8 +87,12 @@ describe('sealdb start and the AWS CLI', () => {
   });
 
   it('fails with a clear message when started with the wrong root key', async () => {
+    // Another existing key (a missing one is refused before any key is made: ops-fidelity.test.ts).
+    const otherKey = join(scratch, 'other', 'root.key');
+    mkdirSync(dirname(otherKey), { recursive: true });
+    writeFileSync(otherKey, randomBytes(32), { mode: 0o600 });
     await assert.rejects(
-      startSealdbProcess(['--data-dir', dataDir, '--root-key-file', join(scratch, 'other', 'root.key')]),
+      startSealdbProcess(['--data-dir', dataDir, '--root-key-file', otherKey]),
       /root key does not match/,
     );
   });
