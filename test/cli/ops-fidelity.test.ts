@@ -137,7 +137,8 @@ function runCli(args: string[], options: Options = {}): Promise<{ code: number |
 }
 
 const credentials = { accessKeyId: 'AKIDOPSTEST', secretAccessKey: 'ops-test-secret-key' };
-const ddb = (endpoint: string) => new DynamoDBClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+const ddb = (endpoint: string, region = 'us-east-1') =>
+  new DynamoDBClient({ endpoint, region, credentials, maxAttempts: 1 });
 
 async function createTable(client: DynamoDBClient, name: string): Promise<void> {
   await client.send(
@@ -478,9 +479,14 @@ describe("item 21: DynamoDB Local's flags", () => {
     const server = await startCli(['-port', '0', '-inMemory', '-sharedDb']);
     assert.match(server.output(), /in memory: nothing is written to disk/);
     assert.match(server.output(), /shared db: one account and region for every caller/);
-    const client = ddb(server.endpoint);
-    assert.deepEqual((await client.send(new ListTablesCommand({}))).TableNames, []);
-    client.destroy();
+    // -sharedDb reaches the server: a table made in one region is the table every region sees.
+    const west = ddb(server.endpoint, 'us-west-2');
+    const europe = ddb(server.endpoint, 'eu-west-1');
+    assert.deepEqual((await west.send(new ListTablesCommand({}))).TableNames, []);
+    await createTable(west, 'shared');
+    assert.deepEqual((await europe.send(new ListTablesCommand({}))).TableNames, ['shared']);
+    west.destroy();
+    europe.destroy();
     assert.equal(await server.stop(), 0);
   });
 
@@ -503,6 +509,16 @@ describe("item 21: DynamoDB Local's flags", () => {
     );
     assert.ok(server.output().includes(`data directory: ${dataDir}\n`), server.output());
     assert.match(server.output(), /CORS: allowed origins http:\/\/a\.example, http:\/\/b\.example/);
+    // -cors reaches the server: a listed origin's preflight is allowed, any other gets no CORS headers.
+    const preflight = (origin: string) =>
+      fetch(server.endpoint, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-amz-target' },
+      });
+    const allowed = await preflight('http://b.example');
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.headers.get('access-control-allow-origin'), 'http://b.example');
+    assert.equal((await preflight('http://c.example')).headers.get('access-control-allow-origin'), null);
     const client = ddb(server.endpoint);
     await createTable(client, 'inDbPath');
     client.destroy();
