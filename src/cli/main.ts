@@ -28,7 +28,10 @@ program
   .option('--port <port>', 'port to listen on (default 8000; env SEALDB_PORT)')
   .option('--data-dir <dir>', 'data directory (default ./sealdb-data; env SEALDB_DATA_DIR)')
   .option('--in-memory', 'keep everything in memory; nothing is written to disk (env SEALDB_IN_MEMORY)')
-  .option('--region <region>', 'default region, for requests whose SigV4 credential scope names none (default us-east-1; env SEALDB_REGION)')
+  .option(
+    '--region <region>',
+    'default region, for requests whose SigV4 credential scope names none (default us-east-1; env SEALDB_REGION)',
+  )
   .option('--root-key-file <file>', 'root key file, created 0600 on first start (env SEALDB_ROOT_KEY_FILE)')
   .option('--auth <mode>', 'local (accept any credentials) or strict (verify SigV4; env SEALDB_AUTH)')
   .option(

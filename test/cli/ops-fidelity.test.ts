@@ -4,7 +4,7 @@
  * file modes, and DynamoDB Local's flags as aliases.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -19,7 +19,6 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -29,8 +28,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { filesUnder } from '../helpers/files.js';
+import { bannerEndpoint, spawnSealdb } from '../helpers/process.js';
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const PACKAGE_VERSION = (
   JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
@@ -68,38 +67,12 @@ const running: Running[] = [];
 /** Spawns `node main.js <args>` exactly as given (no `start` added) and waits for the banner's last line. */
 async function startCli(args: string[], options: Options = {}): Promise<Running> {
   const cwd = options.cwd ?? folder('cwd');
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    env: options.env ?? cleanEnv(cwd),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sealdb did not start:\n${output}`)), 20_000);
-    const check = () => {
-      const match = /listening on (http:\/\/\S+)[\s\S]*\nauth: .*\n/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1] as string);
-      }
-    };
-    child.stdout?.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`sealdb exited with ${code}:\n${output}`));
-    });
-  });
+  const { child, output, exited } = spawnSealdb(args, { cwd, env: options.env ?? cleanEnv(cwd) });
+  const endpoint = await bannerEndpoint(child, output);
   const server: Running = {
     child,
     endpoint,
-    output: () => output,
+    output,
     stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
@@ -110,30 +83,18 @@ async function startCli(args: string[], options: Options = {}): Promise<Running>
 }
 
 /** Runs `node main.js <args>` to its end. */
-function runCli(args: string[], options: Options = {}): Promise<{ code: number | null; output: string }> {
+async function runCli(args: string[], options: Options = {}): Promise<{ code: number | null; output: string }> {
   const cwd = options.cwd ?? folder('cwd');
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd,
-    env: options.env ?? cleanEnv(cwd),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`sealdb did not exit:\n${output}`));
-    }, 20_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+  const { child, output, exited } = spawnSealdb(args, { cwd, env: options.env ?? cleanEnv(cwd) });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, 20_000);
+  const code = await exited;
+  clearTimeout(timer);
+  if (timedOut) throw new Error(`sealdb did not exit:\n${output()}`);
+  return { code, output: output() };
 }
 
 const credentials = { accessKeyId: 'AKIDOPSTEST', secretAccessKey: 'ops-test-secret-key' };

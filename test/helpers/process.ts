@@ -13,24 +13,35 @@ export interface SealdbProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startSealdbProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SealdbProcess> {
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', ...args], {
-    env: { ...process.env, ...env },
+export interface SpawnOptions {
+  /** The whole environment of the child (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+}
+
+/** A `node main.js <args>` child exactly as given, with its stdout and stderr gathered in one string. */
+export function spawnSealdb(args: readonly string[], options: SpawnOptions = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
+  const gather = (d: Buffer) => {
     output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
+  };
+  child.stdout?.on('data', gather);
+  child.stderr?.on('data', gather);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sealdb did not start:\n${output}`)), 20_000);
+  return { child, output: () => output, exited };
+}
+
+/** Resolves with the endpoint once the startup banner is complete (its auth line ends it). */
+export function bannerEndpoint(child: ChildProcess, output: () => string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sealdb did not start:\n${output()}`)), 20_000);
     const check = () => {
-      // The auth line ends the startup banner.
-      const match = /listening on (http:\/\/\S+)[\s\S]*\nauth: /.exec(output);
+      const match = /listening on (http:\/\/\S+)[\s\S]*\nauth: .*\n/.exec(output());
       if (match) {
         clearTimeout(timer);
         resolve(match[1] as string);
@@ -39,13 +50,18 @@ export async function startSealdbProcess(args: string[], env: NodeJS.ProcessEnv 
     child.stdout?.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`sealdb exited with ${code}:\n${output}`));
+      reject(new Error(`sealdb exited with ${code}:\n${output()}`));
     });
   });
+}
+
+export async function startSealdbProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<SealdbProcess> {
+  const { child, output, exited } = spawnSealdb(['start', '--port', '0', ...args], { env: { ...process.env, ...env } });
+  const endpoint = await bannerEndpoint(child, output);
   return {
     child,
     endpoint,
-    output: () => output,
+    output,
     stop(signal = 'SIGTERM') {
       child.kill(signal);
       return exited;
