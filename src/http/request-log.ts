@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.js';
 
 /** What the HTTP server reports once per answered request. */
 export interface RequestLogEntry {
-  /** The X-Amz-Target operation (`GetItem`, `Decrypt`, …), or method and path for other requests. */
+  /** The X-Amz-Target operation (`GetItem`, `Decrypt`, …), or `METHOD:path` (`GET:/metrics`) for other requests. */
   readonly operation: string;
   /** The table(s) the request names, comma-separated; absent for requests that name none. */
   readonly tableName?: string;

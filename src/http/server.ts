@@ -244,7 +244,7 @@ function logEntry(
   const dot = target.lastIndexOf('.');
   const requestId = res.getHeader('x-amzn-RequestId');
   return {
-    operation: dot > 0 ? target.slice(dot + 1) : `${req.method ?? ''} ${(req.url ?? '/').split('?')[0]}`,
+    operation: dot > 0 ? target.slice(dot + 1) : `${req.method ?? ''}:${(req.url ?? '/').split('?')[0]}`,
     ...(tableName !== undefined ? { tableName } : {}),
     status: res.statusCode,
     durationMs: performance.now() - started,
