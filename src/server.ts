@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { createAuditTrail } from './cloudtrail/index.js';
-import { type Clock, systemClock } from './core/clock.js';
+import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
@@ -29,6 +29,7 @@ import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
 import { DataDir } from './storage/data-dir.js';
 import type { Durability } from './storage/wal-sync.js';
+import { TIME_PATH, timeEndpoint } from './time-travel/time-endpoint.js';
 
 export type AuthConfig =
   | { readonly mode: 'local' }
@@ -60,6 +61,11 @@ export interface ServerOptions {
   readonly durability?: Durability;
   /** How often the background key check runs, in real milliseconds (0 = only when called). */
   readonly sweepIntervalMs?: number;
+  /**
+   * Test only: `POST /_sealdb/time` moves the server's clock forward (over `clock`) and runs the
+   * sweep; without it that call is refused. With strict auth it is only taken from loopback.
+   */
+  readonly allowTimeTravel?: boolean;
   readonly onInternalError?: (error: unknown) => void;
   /** Told about damage the audit trail found and worked around (default: stderr). */
   readonly onAuditWarning?: (message: string) => void;
@@ -86,7 +92,8 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   // It names files and ARNs, as a client's region does, so it must be as well-formed.
   if (!isRegionName(options.region)) throw new Error(`Not a region name: '${options.region}'`);
-  const clock = options.clock ?? systemClock;
+  const travel = options.allowTimeTravel ? new OffsetClock(options.clock ?? systemClock) : undefined;
+  const clock = travel ?? options.clock ?? systemClock;
   // Checked before any data file is opened: a wrong root key touches nothing.
   const root = RootOfTrust.open(
     options.dataDir === undefined ? { kind: 'ephemeral' } : options.rootKey,
@@ -146,6 +153,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     encryptionChangeLimit: options.encryptionChangeLimit ?? DYNAMODB_ENCRYPTION_CHANGE_LIMIT,
   });
 
+  // One sweep at a time: the timer's and the time endpoint's must not interleave their table steps.
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweep = (): Promise<void> => {
+    const run = async () => {
+      await tableManager.sweep();
+      await audit.sweep();
+    };
+    sweeping = sweeping.then(run, run);
+    return sweeping;
+  };
+
   const verifier: Authenticator | undefined =
     options.auth.mode === 'strict' ? new StrictAuthenticator([...options.auth.accounts], clock) : undefined;
   const authenticator: Authenticator = options.sharedDb
@@ -156,6 +174,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     authenticator,
     region: options.region,
     getRoutes: new Map([['/metrics', () => metrics.render()]]),
+    adminRoutes: new Map([
+      [TIME_PATH, timeEndpoint({ clock, travel, loopbackOnly: options.auth.mode === 'strict', sweep })],
+    ]),
     onConnectionClosed: (id) => tableManager.onConnectionClosed(id),
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
     ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
@@ -172,10 +193,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { port } = http.server.address() as AddressInfo;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
 
-  const sweep = async () => {
-    await tableManager.sweep();
-    await audit.sweep();
-  };
   const interval = options.sweepIntervalMs ?? 60_000;
   const timer =
     interval > 0

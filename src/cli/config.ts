@@ -24,6 +24,7 @@ export interface StartFlags {
   logLevel?: string;
   sharedDb?: boolean;
   cors?: string;
+  allowTimeTravel?: boolean;
 }
 
 interface ConfigFile {
@@ -40,6 +41,7 @@ interface ConfigFile {
   logLevel?: LogLevel;
   sharedDb?: boolean;
   cors?: string | string[];
+  allowTimeTravel?: boolean;
 }
 
 /** What each config-file key must hold; anything else in the file is refused, naming the key. */
@@ -63,6 +65,7 @@ const CONFIG_FILE_KEYS: Record<keyof ConfigFile, (value: unknown) => string | un
     typeof v === 'string' || (Array.isArray(v) && v.every((o) => typeof o === 'string'))
       ? undefined
       : 'must be a string or a list of strings',
+  allowTimeTravel: expectBoolean,
 };
 
 function expectString(value: unknown): string | undefined {
@@ -87,6 +90,8 @@ export interface ResolvedConfig {
   sharedDb: boolean;
   /** Origins a browser may call from (`*` = any); undefined = the server's default. */
   corsAllowedOrigins: string[] | undefined;
+  /** Test only: `POST /_sealdb/time` may move the server's clock forward. */
+  allowTimeTravel: boolean;
   /** For the startup banner: where the root key comes from (never the key itself). */
   rootKeyDescription: string;
 }
@@ -148,6 +153,7 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     logLevel: logLevel as LogLevel,
     sharedDb: pick(flags.sharedDb, boolEnv(env.SEALDB_SHARED_DB), file.sharedDb, false),
     corsAllowedOrigins,
+    allowTimeTravel: pick(flags.allowTimeTravel, boolEnv(env.SEALDB_ALLOW_TIME_TRAVEL), file.allowTimeTravel, false),
     rootKeyDescription: inMemory
       ? 'ephemeral (in memory)'
       : passphrase

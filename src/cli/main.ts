@@ -9,6 +9,7 @@ import { startServer } from '../server.js';
 import { registerAuditCommands } from './audit.js';
 import { resolveConfig, type StartFlags } from './config.js';
 import { ignoredFlagReason, translateDynamoDbLocalArgs } from './dynamodb-local-args.js';
+import { registerTimeCommands } from './time.js';
 
 // dist/src/cli/main.js → the package's own package.json.
 const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
@@ -49,6 +50,10 @@ program
   )
   .option('--shared-db', 'one account and region for every caller, as DynamoDB Local -sharedDb (env SEALDB_SHARED_DB)')
   .option('--cors <origins>', 'comma-separated origins browsers may call from, * for any (env SEALDB_CORS)')
+  .option(
+    '--allow-time-travel',
+    'TESTS ONLY: POST /_sealdb/time (or `sealdb time advance`) moves the clock forward (env SEALDB_ALLOW_TIME_TRAVEL)',
+  )
   .addHelpText(
     'after',
     '\nDynamoDB Local flags work too: -port, -inMemory, -dbPath, -sharedDb, -cors, -help; ' +
@@ -95,6 +100,13 @@ program
     if (config.sharedDb) console.log('shared db: one account and region for every caller');
     if (config.corsAllowedOrigins) console.log(`CORS: allowed origins ${config.corsAllowedOrigins.join(', ')}`);
     if (config.logLevel !== 'off') console.log(`request log: ${config.logLevel}`);
+    if (config.allowTimeTravel) {
+      console.log(
+        `WARNING: time travel is on (--allow-time-travel): anyone who may call POST ${server.endpoint}/_sealdb/time ` +
+          `${config.auth.mode === 'strict' ? 'from this host ' : ''}can move the clock forward, which deletes keys ` +
+          'pending deletion and archives tables for good. For tests only: never use it with data you keep.',
+      );
+    }
     console.log(
       config.auth.mode === 'local'
         ? 'auth: local (any credentials are accepted into account 000000000000; signatures are not verified)'
@@ -103,6 +115,7 @@ program
   });
 
 registerAuditCommands(program);
+registerTimeCommands(program);
 
 const translated = translateDynamoDbLocalArgs(process.argv.slice(2));
 for (const flag of translated.ignored) console.error(`sealdb: ${flag} is ignored: ${ignoredFlagReason(flag)}`);

@@ -13,6 +13,7 @@ import type { Scope } from '../core/scope.js';
 import { type DataKeyScope, newDataKey, unwrapDataKey, wrapDataKey } from '../encryption/data-keys.js';
 import { KeyAccessError } from '../encryption/key-access-error.js';
 import { UnwrapError } from '../encryption/key-wrap.js';
+import { TABLE_KEY_REFRESH_MS } from '../encryption/table-key-cache.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { Catalog, CatalogEntry } from '../storage/catalog.js';
 import type { DataDir } from '../storage/data-dir.js';
@@ -53,6 +54,8 @@ export class TableManager {
   readonly #files: Map<string, TableStore>;
   /** The manager of each region, all sharing one catalog and the open files. */
   readonly #regions: Map<string, TableManager>;
+  /** When the background check last proved each live table's KMS key (by table id; in memory only). */
+  readonly #keyChecks: Map<string, number>;
   readonly #options: TableManagerOptions;
   readonly #catalog: Catalog<TableDefinition>;
   readonly #dataDir: DataDir;
@@ -66,6 +69,7 @@ export class TableManager {
     this.#options = options;
     this.#files = sharedWith ? sharedWith.#files : new Map();
     this.#regions = sharedWith ? sharedWith.#regions : new Map();
+    this.#keyChecks = sharedWith ? sharedWith.#keyChecks : new Map();
     this.#regions.set(options.region, this);
     this.#catalog = options.catalog;
     this.#dataDir = options.dataDir;
@@ -112,6 +116,8 @@ export class TableManager {
       const store = TableFile.open(this.#file(id), dataKey, this.#storage);
       this.#catalog.put({ scope, name: table.TableName, id, definition, wrappedKey });
       this.#files.set(id, store);
+      // GenerateDataKey has just proved the key: the first background check is due 5 minutes on.
+      this.#keyChecks.set(id, this.#clock.now());
     } finally {
       dataKey.fill(0);
       tableKey.fill(0);
@@ -198,6 +204,7 @@ export class TableManager {
         };
         this.#catalog.put({ ...entry, definition, wrappedKey });
         this.#keys.evictTable(current.TableId);
+        this.#keyChecks.set(current.TableId, this.#clock.now());
         await this.#keys.retireGrant(table, current.TableKey);
         return definition;
       } finally {
@@ -219,16 +226,24 @@ export class TableManager {
   }
 
   /**
-   * The background check: brings inaccessible tables back when their key is usable again,
-   * archives those inaccessible for 7 days, and drops expired cached keys.
+   * The background check: notices when the key of a live table has become unusable (even with no
+   * traffic), brings inaccessible tables back when their key is usable again, archives those
+   * inaccessible for 7 days, and drops expired cached keys.
    */
   async sweep(): Promise<void> {
     this.#keys.evictExpired();
     const now = this.#clock.now();
-    for (const entry of this.#catalog.all()) {
+    const entries = this.#catalog.all();
+    const live = new Set(entries.map((e) => e.id));
+    for (const id of this.#keyChecks.keys()) if (!live.has(id)) this.#keyChecks.delete(id);
+    for (const entry of entries) {
       const definition = entry.definition;
-      // Only inaccessible tables are checked; archived ones stay archived.
-      if (definition.InaccessibleSince === undefined || definition.TableStatus === 'ARCHIVED') continue;
+      if (definition.InaccessibleSince === undefined) {
+        await this.#checkLiveKey(entry, now);
+        continue;
+      }
+      // Archived tables stay archived.
+      if (definition.TableStatus === 'ARCHIVED') continue;
       if (definition.TableStatus === 'ARCHIVING') {
         this.#catalog.put({ ...entry, definition: { ...definition, TableStatus: 'ARCHIVED' } });
         continue;
@@ -275,6 +290,33 @@ export class TableManager {
       if (stats) this.#catalog.put({ ...entry, definition: { ...entry.definition, LastKnownStats: stats } });
     }
     this.#catalog.close();
+  }
+
+  /**
+   * DynamoDB re-checks a table's KMS key in the background, so a table with no traffic also goes
+   * inaccessible when its key is disabled, scheduled for deletion or its grant revoked
+   * (dynamodb-sse.md §2, §3.3). One Decrypt of the table key as DynamoDB itself (audited as
+   * `AWSService`, invokedBy dynamodb.amazonaws.com, with the table's encryption context) per
+   * table per refresh interval: the KMS calls stay bounded whatever the number of sweeps.
+   */
+  async #checkLiveKey(entry: CatalogEntry<TableDefinition>, now: number): Promise<void> {
+    const definition = entry.definition;
+    // The owned key is the service's own: nothing an account does can make it unusable.
+    if (definition.TableStatus !== 'ACTIVE' || definition.TableKey.kind === 'OWNED') return;
+    const last = this.#keyChecks.get(entry.id);
+    if (last !== undefined && now - last < TABLE_KEY_REFRESH_MS) return;
+    this.#keyChecks.set(entry.id, now);
+    try {
+      (await this.#keys.decryptAsService(target(entry), definition.TableKey)).fill(0);
+    } catch (error) {
+      if (!(error instanceof KeyAccessError)) throw error;
+      // A KMS fault of its own (internal error, timeout) says nothing about the key: keep serving.
+      if (!error.definitive && error.kmsCode !== 'AccessDeniedException') return;
+      const latest = this.#catalog.get(entry.scope, entry.name);
+      // A key switch or a new table of that name while KMS answered: the failure is not theirs.
+      if (latest?.id !== entry.id || latest.definition.TableKey.generation !== definition.TableKey.generation) return;
+      this.#markInaccessible(latest, error);
+    }
   }
 
   async #onKeyFailure(entry: CatalogEntry<TableDefinition>, error: KeyAccessError): Promise<void> {

@@ -7,6 +7,7 @@ import { randomFillSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { crc32 } from 'node:zlib';
+import type { AdminRoute } from './admin-route.js';
 import type { Authenticator } from './auth.js';
 import { AwsError, CORAL_SERVICE } from './aws-error.js';
 import { ACCEPTED_CONTENT_ENCODINGS, decodeBody } from './content-encoding.js';
@@ -28,6 +29,8 @@ export interface HttpServerOptions {
   readonly region: string;
   /** Plain GET routes such as /metrics; answered without authentication. */
   readonly getRoutes?: ReadonlyMap<string, () => Promise<{ contentType: string; body: string }>>;
+  /** JSON routes of the server itself, any method (see admin-route.ts); they do their own access checks. */
+  readonly adminRoutes?: ReadonlyMap<string, AdminRoute>;
   readonly onInternalError?: (error: unknown) => void;
   /** Told when a TCP connection closes, so per-connection key caches can be zeroed. */
   readonly onConnectionClosed?: (connectionId: number) => void;
@@ -112,6 +115,17 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       const route = await (options.getRoutes.get(path) as () => Promise<{ contentType: string; body: string }>)();
       res.setHeader('Content-Type', route.contentType);
       res.end(route.body);
+      return;
+    }
+    const adminRoute = options.adminRoutes?.get(path);
+    if (adminRoute) {
+      const answer = await adminRoute({
+        method: req.method ?? '',
+        body,
+        remoteAddress: req.socket.remoteAddress ?? '',
+      });
+      for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+      send(res, answer.status, 'application/json', JSON.stringify(answer.body), false);
       return;
     }
     if (req.method === 'GET' && path === '/') {
