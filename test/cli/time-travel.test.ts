@@ -24,6 +24,8 @@ import {
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { resolveConfig } from '../../src/cli/config.js';
+import { ManualClock, OffsetClock } from '../../src/core/clock.js';
+import { timeEndpoint } from '../../src/time-travel/time-endpoint.js';
 import { rejectsWith } from '../helpers/assert-aws.js';
 import { runCommand, type SealdbProcess, startSealdbProcess } from '../helpers/process.js';
 
@@ -193,6 +195,30 @@ describe('time travel of a running sealdb', () => {
     const file = join(scratch, 'bad.json');
     writeFileSync(file, JSON.stringify({ allowTimeTravel: 'yes' }));
     assert.throws(() => resolveConfig({ config: file }, {}), /"allowTimeTravel" must be true or false/);
+  });
+
+  it('with --auth strict the route refuses any client but loopback (IPv4, IPv6, IPv4-mapped)', async () => {
+    const travel = new OffsetClock(new ManualClock());
+    let sweeps = 0;
+    const route = timeEndpoint({
+      clock: travel,
+      travel,
+      loopbackOnly: true,
+      sweep: async () => {
+        sweeps++;
+      },
+    });
+    const move = (remoteAddress: string) =>
+      route({ method: 'POST', body: Buffer.from('{"advanceSeconds":60}'), remoteAddress });
+    for (const remote of ['192.0.2.9', '::ffff:10.0.0.1', '2001:db8::1', '128.0.0.1']) {
+      const refused = await move(remote);
+      assert.equal(refused.status, 403, remote);
+      assert.match(String(refused.body.message), /only moved from the server's own host \(loopback\)/);
+    }
+    assert.equal(travel.offsetMs, 0);
+    assert.equal(sweeps, 0);
+    for (const local of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) assert.equal((await move(local)).status, 200, local);
+    assert.equal(travel.offsetMs, 3 * 60_000);
   });
 
   const external = Object.values(networkInterfaces())
