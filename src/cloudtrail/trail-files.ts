@@ -106,12 +106,6 @@ export class TrailFiles {
     const { content } = await this.readClosed(objectKey);
     return parseLogContent(gunzip(content));
   }
-
-  /** The records of an open hour file, ignoring a torn final append. */
-  async readOpenHour(path: string): Promise<CloudTrailRecord[]> {
-    const bytes = await readFile(this.path(path));
-    return this.cipher.openFrames(path, bytes).frames.map((frame) => JSON.parse(frame.toString('utf8')));
-  }
 }
 
 export function gunzip(bytes: Buffer): Buffer {
