@@ -154,8 +154,13 @@ async function runVerify(flags: VerifyFlags, io: AuditCliIo): Promise<void> {
 async function runExport(flags: DataDirFlags & { out: string }, io: AuditCliIo): Promise<void> {
   const { dataDir, root } = openDataDir(flags);
   try {
-    const { files } = await exportTrail(dataDir, root, flags.out);
+    const { files, notDigested } = await exportTrail(dataDir, root, flags.out);
     io.out(`exported ${files} file(s) to ${flags.out}; verify with: sealdb audit verify --export ${flags.out}`);
+    if (notDigested > 0) {
+      io.out(
+        `the open hours up to now are in ${notDigested} log file(s) under ${join(flags.out, 'not-yet-digested')} (not yet digested, see its manifest.json)`,
+      );
+    }
   } finally {
     root.destroy();
   }
