@@ -1,7 +1,7 @@
 /**
  * What a lookup asks of records (one attribute, a time range), and the compact summary of a
  * record a store keeps in memory to skip records that cannot match without reading them: its
- * time in seconds and a 64-bit Bloom filter of its lookup attribute values. A summary can only
+ * time in seconds and a 128-bit Bloom filter of its lookup attribute values. A summary can only
  * say "maybe": the caller still checks every record it reads.
  */
 import { type CloudTrailRecord, lookupUsername, recordTime } from './record.js';
@@ -47,39 +47,38 @@ function hash(text: string, seed: number): number {
   return h;
 }
 
-/** Two bits of the 64 (as two 32-bit words) per value. */
-function bits(key: LookupKey, value: string): [number, number] {
+/** Three bits of the 128 per value: about 0.5% false positives for a record's ~8 values. */
+function bits(key: LookupKey, value: string): number[] {
   const text = `${key}\u0000${value}`;
-  return [hash(text, 0) & 63, hash(text, 0x9e3779b9) & 63];
+  const h1 = hash(text, 0);
+  const h2 = hash(text, 0x9e3779b9) | 1;
+  return [h1 & 127, (h1 + h2) & 127, (h1 + 2 * h2) & 127];
 }
+
+export const BLOOM_WORDS = 4;
 
 export interface RecordSummary {
   /** Epoch seconds of eventTime. */
   readonly time: number;
-  readonly bloomLow: number;
-  readonly bloomHigh: number;
+  /** BLOOM_WORDS 32-bit words. */
+  readonly bloom: readonly number[];
 }
 
 export function summarize(record: CloudTrailRecord): RecordSummary {
-  let low = 0;
-  let high = 0;
+  const bloom = [0, 0, 0, 0];
   for (const [key, value] of attributeValues(record)) {
-    for (const bit of bits(key, value)) {
-      if (bit < 32) low |= 1 << bit;
-      else high |= 1 << (bit - 32);
-    }
+    for (const bit of bits(key, value)) bloom[bit >>> 5] = ((bloom[bit >>> 5] as number) | (1 << (bit & 31))) >>> 0;
   }
-  return { time: Math.floor(recordTime(record) / 1000), bloomLow: low >>> 0, bloomHigh: high >>> 0 };
+  return { time: Math.floor(recordTime(record) / 1000), bloom };
 }
 
-/** False only when a record with this summary certainly does not match. */
-export function mayMatch(filter: RecordFilter, time: number, bloomLow: number, bloomHigh: number): boolean {
+/** False only when a record with this summary (time, bloom words at `at` in `blooms`) certainly does not match. */
+export function mayMatch(filter: RecordFilter, time: number, blooms: Uint32Array, at: number): boolean {
   // eventTime has whole seconds, so the second is exact.
   if (time * 1000 < filter.startMs || time * 1000 > filter.endMs) return false;
   if (!filter.attribute) return true;
   for (const bit of bits(filter.attribute.key, filter.attribute.value)) {
-    const word = bit < 32 ? bloomLow : bloomHigh;
-    if (((word >>> (bit & 31)) & 1) === 0) return false;
+    if ((((blooms[at + (bit >>> 5)] as number) >>> (bit & 31)) & 1) === 0) return false;
   }
   return true;
 }

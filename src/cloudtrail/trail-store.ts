@@ -11,7 +11,7 @@
  * (possibly partial) log files are removed on restart and the hour is closed again.
  *
  * Memory: records are streamed to and from disk, never held per hour. What stays is an index of
- * 24 bytes per record of each open hour (open-hour.ts: 24 MB for a million KMS calls an hour),
+ * 32 bytes per record of each open hour (open-hour.ts: 32 MB for a million KMS calls an hour),
  * at most CACHED_LOG_FILES parsed log files of at most LOG_FILE_BYTES each (about 40 MB), and one
  * log file being written while an hour closes.
  */
