@@ -113,6 +113,18 @@ export interface OpenHourOptions {
   readonly asideSuffix: string;
 }
 
+/** `base`, or `base-1`, `base-2`, … if taken: a set-aside copy never replaces an earlier one. */
+export async function freeName(base: string): Promise<string> {
+  for (let n = 0; ; n++) {
+    const name = n === 0 ? base : `${base}-${n}`;
+    const taken = await stat(name).then(
+      () => true,
+      () => false,
+    );
+    if (!taken) return name;
+  }
+}
+
 /**
  * Rewrites a file holding damage or old-format frames with just its authentic frames, renumbered,
  * after copying it aside (damage only) so that verify keeps reporting what was lost.
@@ -126,7 +138,7 @@ async function recover(
 ): Promise<{ index: FrameIndex; aside: string | undefined }> {
   let aside: string | undefined;
   if (scan.damage.length > 0) {
-    aside = `${absolutePath}${options.asideSuffix}`;
+    aside = await freeName(`${absolutePath}${options.asideSuffix}`);
     await copyFile(absolutePath, aside, constants.COPYFILE_EXCL);
     const copy = await open(aside, 'r+');
     try {
@@ -325,12 +337,17 @@ export class OpenHourSnapshot {
     private readonly index: FrameIndex,
   ) {}
 
-  static async load(absolutePath: string, path: string, cipher: TrailCipher): Promise<OpenHourSnapshot> {
+  static async load(
+    absolutePath: string,
+    path: string,
+    cipher: TrailCipher,
+  ): Promise<{ snapshot: OpenHourSnapshot; damage: readonly FrameDamage[] }> {
     const handle = await open(absolutePath, 'r');
     const codec = new FrameCodec(cipher.frameKey(path));
     const index = new FrameIndex();
+    let scan: FrameScanResult;
     try {
-      await scanFrames(handle, codec, (f) => {
+      scan = await scanFrames(handle, codec, (f) => {
         index.push(f.offset, f.length, summarize(parseRecord(f.content)));
       });
     } catch (error) {
@@ -338,7 +355,7 @@ export class OpenHourSnapshot {
       await handle.close();
       throw error;
     }
-    return new OpenHourSnapshot(handle, codec, index);
+    return { snapshot: new OpenHourSnapshot(handle, codec, index), damage: scan.damage };
   }
 
   scan(scan: HourScan, visit: RecordVisitor, unreadable: (position: number) => void): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import { describeDamage } from './frames.js';
 import { chunkStart } from './layout.js';
 import { OpenHourSnapshot } from './open-hour.js';
 import type { CloudTrailRecord } from './record.js';
@@ -21,6 +22,8 @@ export class DiskTrailReader implements TrailSource {
     dataDir: string,
     root: RootOfTrust,
     private readonly region: string,
+    /** Told about damage found while reading (the records around it are still read). */
+    private readonly warn: (message: string) => void = () => undefined,
   ) {
     this.#cipher = new TrailCipher(root);
     this.#files = new TrailFiles(join(dataDir, TRAIL_FOLDER), this.#cipher);
@@ -50,13 +53,21 @@ export class DiskTrailReader implements TrailSource {
     if (open) {
       let snapshot: OpenHourSnapshot | undefined;
       try {
-        snapshot = await OpenHourSnapshot.load(this.#files.path(open.path), open.path, this.#cipher);
+        const loaded = await OpenHourSnapshot.load(this.#files.path(open.path), open.path, this.#cipher);
+        snapshot = loaded.snapshot;
+        if (loaded.damage.length > 0) {
+          this.warn(
+            `open hour file ${open.path} is damaged: ${describeDamage(loaded.damage)} cannot be read (the other records are shown); run sealdb audit verify`,
+          );
+        }
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
       if (snapshot) {
         try {
-          await snapshot.scan(scan, visit, () => undefined);
+          await snapshot.scan(scan, visit, (position) =>
+            this.warn(`open hour file ${open.path}: the record at position ${position} does not authenticate`),
+          );
         } finally {
           await snapshot.close();
         }

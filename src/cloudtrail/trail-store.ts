@@ -36,7 +36,7 @@ import {
   SEALED_SUFFIX,
 } from './layout.js';
 import { LogChunker } from './log-chunks.js';
-import { OpenHourFile, type OpenHourRecovery } from './open-hour.js';
+import { freeName, OpenHourFile, type OpenHourRecovery } from './open-hour.js';
 import type { CloudTrailRecord, Delivery } from './record.js';
 import { SealError, TrailCipher } from './sealed-file.js';
 import { DigestSigner } from './signing-key.js';
@@ -376,7 +376,7 @@ export class DiskTrailStore implements TrailStore {
       return;
     }
     // Changed on disk while open: every intact record is in the log files, the file stays as evidence.
-    const aside = `${absolute}.damaged-${this.#clock.now()}`;
+    const aside = await freeName(`${absolute}.damaged-${this.#clock.now()}`);
     await rename(absolute, aside);
     await syncDirectory(join(absolute, '..'));
     this.#reportRecovery(open.path, { damage: scan.damage, aside, kept: scan.frames });

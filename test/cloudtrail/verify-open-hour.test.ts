@@ -80,6 +80,18 @@ for (const [where, offsetIn] of Object.entries(flips)) {
       const cli = await sealdb('verify', '--data-dir', server.dataDir, '--root-key-file', server.rootKeyFile);
       assert.equal(cli.code, 1, cli.out);
       assert.ok(cli.out.includes(relative), cli.out);
+      // Reading the trail offline shows every intact record and says what it could not read.
+      const lookup = await sealdb(
+        'lookup',
+        '--data-dir',
+        server.dataDir,
+        '--root-key-file',
+        server.rootKeyFile,
+        '--json',
+      );
+      assert.equal(lookup.code, 0);
+      assert.equal(lookup.out.split('\n').filter((l) => l.startsWith('{')).length, 4, lookup.out);
+      assert.ok(lookup.out.includes(`open hour file ${relative} is damaged: frame 2`), lookup.out);
 
       again = await startAuditServer({ reuse: server });
       const { Events } = await again.trailClient().send(new LookupEventsCommand({}));
