@@ -154,8 +154,13 @@ async function runVerify(flags: VerifyFlags, io: AuditCliIo): Promise<void> {
 async function runExport(flags: DataDirFlags & { out: string }, io: AuditCliIo): Promise<void> {
   const { dataDir, root } = openDataDir(flags);
   try {
-    const { files } = await exportTrail(dataDir, root, flags.out);
+    const { files, notDigested } = await exportTrail(dataDir, root, flags.out);
     io.out(`exported ${files} file(s) to ${flags.out}; verify with: sealdb audit verify --export ${flags.out}`);
+    if (notDigested > 0) {
+      io.out(
+        `the open hours up to now are in ${notDigested} log file(s) under ${join(flags.out, 'not-yet-digested')} (not yet digested, see its manifest.json)`,
+      );
+    }
   } finally {
     root.destroy();
   }
@@ -185,9 +190,9 @@ function remoteReader(flags: ReadFlags & { endpoint: string }): PageReader {
   };
 }
 
-async function localReader(flags: ReadFlags): Promise<{ read: PageReader; close(): void }> {
+async function localReader(flags: ReadFlags, io: AuditCliIo): Promise<{ read: PageReader; close(): void }> {
   const { dataDir, root, region } = openDataDir(flags);
-  const reader = new DiskTrailReader(dataDir, root, region);
+  const reader = new DiskTrailReader(dataDir, root, region, (message) => io.err(`sealdb: audit trail: ${message}`));
   const tokens = new NextTokenCodec(root.deriveKey('sealdb/cli-next-token'));
   const accounts = await reader.accounts();
   const accountId =
@@ -218,11 +223,11 @@ async function localReader(flags: ReadFlags): Promise<{ read: PageReader; close(
   };
 }
 
-async function openReader(flags: ReadFlags): Promise<{ read: PageReader; close(): void }> {
+async function openReader(flags: ReadFlags, io: AuditCliIo): Promise<{ read: PageReader; close(): void }> {
   if (flags.endpoint !== undefined && flags.dataDir !== undefined)
     throw new Error('give --endpoint or --data-dir, not both');
   if (flags.endpoint !== undefined) return { read: remoteReader({ ...flags, endpoint: flags.endpoint }), close() {} };
-  return localReader(flags);
+  return localReader(flags, io);
 }
 
 function lookupInput(flags: ReadFlags): LookupEventsInput {
@@ -267,7 +272,7 @@ function print(records: readonly CloudTrailRecord[], json: boolean | undefined, 
 async function runLookup(flags: LookupFlags, io: AuditCliIo): Promise<void> {
   const max = flags.max !== undefined ? positiveInt(flags.max, '--max') : 50;
   const input = lookupInput(flags);
-  const reader = await openReader(flags);
+  const reader = await openReader(flags, io);
   try {
     const records = await collect(reader.read, input, max);
     print(records, flags.json, io);
@@ -281,7 +286,7 @@ async function runTail(flags: TailFlags, io: AuditCliIo): Promise<void> {
   const lines = flags.lines !== undefined ? positiveInt(flags.lines, '--lines') : 10;
   const interval = flags.interval !== undefined ? positiveInt(flags.interval, '--interval') : 1000;
   const input = lookupInput(flags);
-  const reader = await openReader(flags);
+  const reader = await openReader(flags, io);
   try {
     const first = await collect(reader.read, input, lines);
     print([...first].reverse(), flags.json, io);

@@ -57,6 +57,33 @@ export function uniqueSuffix(): string {
   return out;
 }
 
+/** In ASCII order, so that fixed-width numbers in it sort as their values. */
+const SORTABLE_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const CHUNK_DIGITS = 6;
+
+/**
+ * An hour is delivered as several log files (as CloudTrail delivers a busy hour), each holding a
+ * run of the hour's records. The unique suffix starts with the position of the file's first
+ * record in the hour (6 sortable base-62 digits), then 10 random characters: positions, and so
+ * LookupEvents' NextTokens, stay the same when the open hour becomes log files.
+ */
+export function chunkSuffix(firstPosition: number): string {
+  let digits = '';
+  let n = firstPosition;
+  for (let i = 0; i < CHUNK_DIGITS; i++) {
+    digits = (SORTABLE_ALPHABET[n % 62] as string) + digits;
+    n = Math.floor(n / 62);
+  }
+  return digits + uniqueSuffix().slice(CHUNK_DIGITS);
+}
+
+/** The first position of a log file from its unique suffix (any suffix decodes, older random ones too). */
+export function chunkStart(unique: string): number {
+  let n = 0;
+  for (const ch of unique.slice(0, CHUNK_DIGITS)) n = n * 62 + Math.max(0, SORTABLE_ALPHABET.indexOf(ch));
+  return n;
+}
+
 export interface LogFileKey {
   readonly accountId: string;
   readonly region: string;

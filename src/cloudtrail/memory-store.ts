@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import { scopeKey } from '../core/scope.js';
 import { hourStart } from './layout.js';
 import type { CloudTrailRecord, Delivery } from './record.js';
-import type { TrailSource, TrailStore } from './trail-source.js';
+import { scanList, type TrailSource, type TrailStore } from './trail-source.js';
 
 export class MemoryTrailStore implements TrailStore {
   /** Per account and region (scopeKey), the records of each hour. */
@@ -15,7 +15,9 @@ export class MemoryTrailStore implements TrailStore {
     const trail = (accountId: string) => this.#trails.get(scopeKey({ accountId, region }));
     return {
       hours: async (accountId) => [...(trail(accountId)?.keys() ?? [])].sort((a, b) => a - b),
-      readHour: async (accountId, hour) => trail(accountId)?.get(hour) ?? [],
+      scanHour: async (accountId, hour, scan, visit) => {
+        scanList(trail(accountId)?.get(hour) ?? [], 0, scan, visit);
+      },
     };
   }
 

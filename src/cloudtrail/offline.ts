@@ -6,15 +6,25 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
 import { SIGNATURE_ALGORITHM_HEADER, SIGNATURE_HEADER } from './digest-writer.js';
 import { listFiles, writeFileDurably } from './durable-fs.js';
-import { LOGS_FOLDER, parseDigestObjectKey, parseLogObjectKey } from './layout.js';
+import { describeDamage, type FrameScanResult } from './frames.js';
+import {
+  chunkSuffix,
+  isoSeconds,
+  LOGS_FOLDER,
+  logObjectKey,
+  parseDigestObjectKey,
+  parseLogObjectKey,
+} from './layout.js';
+import { LogChunker } from './log-chunks.js';
 import { TrailCipher } from './sealed-file.js';
 import { loadPublicKey, PUBLIC_KEY_FILE } from './signing-key.js';
 import { type DigestFileRef, type LogFileRef, TrailFiles, type TrailListing } from './trail-files.js';
 import { TRAIL_FOLDER } from './trail-store.js';
-import { sealedTrail, type VerifiableTrail, type VerifyResult, verifyTrail } from './verify.js';
+import { openFileProblems, sealedTrail, type VerifiableTrail, type VerifyResult, verifyTrail } from './verify.js';
 
 /** In an export, a digest's signature (S3 metadata in CloudTrail) sits beside it in this file. */
 export const SIGNATURE_SUFFIX = '.signature';
@@ -59,7 +69,16 @@ export async function verifyDataDir(
     const files = new TrailFiles(trailFolder(dataDir), cipher);
     const listing = await files.list();
     if (listing.digests.length === 0 && listing.logs.length === 0 && range.publicKey === undefined) {
-      return { ok: true, problems: [], accounts: [] };
+      // Nothing is digested yet, but the first hour's records are on disk all the same.
+      const problems = [
+        ...listing.strangers.map((file) => ({
+          kind: 'inserted' as const,
+          file,
+          detail: 'not a file sealdb writes into the trail',
+        })),
+        ...(await openFileProblems(sealedTrail(files), range)),
+      ];
+      return { ok: problems.length === 0, problems, accounts: [] };
     }
     const publicKey = range.publicKey ?? (await publicKeyAt(join(files.root, PUBLIC_KEY_FILE)));
     return await verifyTrail(sealedTrail(files), { ...range, publicKey });
@@ -68,8 +87,19 @@ export async function verifyDataDir(
   }
 }
 
-/** Writes the trail as CloudTrail's plain files (`.json.gz`, signatures beside digests) under `outDir`. */
-export async function exportTrail(dataDir: string, root: RootOfTrust, outDir: string): Promise<{ files: number }> {
+/** Folder of an export holding the open hours: CloudTrail log files that no digest lists yet. */
+export const NOT_DIGESTED_FOLDER = 'not-yet-digested';
+
+/**
+ * Writes the trail as CloudTrail's plain files (`.json.gz`, signatures beside digests) under
+ * `outDir`, and the open hours up to now under `not-yet-digested/` (same layout, with a
+ * manifest saying that no digest vouches for them yet), outside the tree verification checks.
+ */
+export async function exportTrail(
+  dataDir: string,
+  root: RootOfTrust,
+  outDir: string,
+): Promise<{ files: number; notDigested: number }> {
   const cipher = new TrailCipher(root);
   try {
     const files = new TrailFiles(trailFolder(dataDir), cipher);
@@ -91,10 +121,49 @@ export async function exportTrail(dataDir: string, root: RootOfTrust, outDir: st
     }
     const pem = await readFile(join(files.root, PUBLIC_KEY_FILE)).catch(() => undefined);
     if (pem) await writeFileDurably(join(outDir, PUBLIC_KEY_FILE), pem, 0o644);
-    return { files: count };
+    const notDigested = await exportOpenHours(files, join(outDir, NOT_DIGESTED_FOLDER));
+    return { files: count, notDigested };
   } finally {
     cipher.destroy();
   }
+}
+
+async function exportOpenHours(files: TrailFiles, outDir: string): Promise<number> {
+  const entries: Record<string, unknown>[] = [];
+  for (const ref of await files.openHours()) {
+    const written: string[] = [];
+    const chunker = new LogChunker(async (chunk) => {
+      const objectKey = logObjectKey({ ...ref, unique: chunkSuffix(chunk.first) });
+      await writeFileDurably(join(outDir, ...objectKey.split('/')), gzipSync(chunk.content), 0o644);
+      written.push(objectKey);
+    });
+    let scan: FrameScanResult;
+    try {
+      scan = await files.readOpenHour(ref.path, ref.path, (frame) => chunker.add(frame.content));
+      await chunker.finish();
+    } catch (error) {
+      // Closed meanwhile by a running server: its log files are in the digested tree next time.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    entries.push({
+      accountId: ref.accountId,
+      region: ref.region,
+      hourStart: isoSeconds(ref.hour),
+      records: scan.frames,
+      logFiles: written,
+      ...(scan.damage.length > 0 ? { damaged: describeDamage(scan.damage) } : {}),
+    });
+  }
+  if (entries.length === 0) return 0;
+  const manifest = {
+    note:
+      'Hours still open when this export was made: their records up to then, in CloudTrail log files ' +
+      'that no digest lists yet (a digest is written when the hour closes), so they cannot be verified.',
+    hours: entries,
+  };
+  await writeFileDurably(join(outDir, 'manifest.json'), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), 0o644);
+  return entries.reduce((n, e) => n + (e.logFiles as string[]).length, 0);
 }
 
 /** An exported (plain) trail folder as verification reads it. */

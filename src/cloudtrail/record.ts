@@ -11,6 +11,18 @@ export const EVENT_VERSION = '1.08';
 export const KMS_EVENT_SOURCE = 'kms.amazonaws.com';
 /** CloudTrail truncates user agents beyond 1 KB. */
 const MAX_USER_AGENT = 1024;
+/**
+ * CloudTrail's record contents reference: requestParameters and responseElements have a maximum
+ * size of 100 KB, beyond which their content is omitted; "if a field is truncated, omitted is
+ * present with a value of true". The other fields are bounded by the server (identities, key
+ * ARNs) or below, so a record stays a few hundred KB at most (the frame bound is 1 MiB), whatever
+ * a client sends: a hostile request can neither bloat nor break the trails its record goes to
+ * (the caller's and the key owner's).
+ */
+const MAX_FIELD_BYTES = 100 * 1024;
+/** Error messages quote request values (a 9 MB KeyId); kept to 1 KB like user agents. */
+const MAX_ERROR_MESSAGE = 1024;
+const OMITTED = Object.freeze({ omitted: true });
 
 export interface UserIdentity {
   readonly type: 'Root' | 'IAMUser' | 'AWSService';
@@ -93,12 +105,12 @@ export function toDeliveries(event: KmsCallEvent, newId: () => string = randomUU
     awsRegion: event.region,
     sourceIPAddress: event.invokedBy ?? event.sourceIp,
     userAgent: event.userAgent.slice(0, MAX_USER_AGENT),
-    ...(event.errorCode !== undefined ? { errorCode: event.errorCode } : {}),
-    ...(event.errorMessage !== undefined ? { errorMessage: event.errorMessage } : {}),
-    requestParameters: event.requestParameters,
+    ...(event.errorCode !== undefined ? { errorCode: event.errorCode.slice(0, MAX_USER_AGENT) } : {}),
+    ...(event.errorMessage !== undefined ? { errorMessage: event.errorMessage.slice(0, MAX_ERROR_MESSAGE) } : {}),
+    requestParameters: bounded(event.requestParameters),
     // CloudTrail never shows responses of read-only calls.
-    responseElements: event.readOnly ? null : event.responseElements,
-    ...(event.additionalEventData !== undefined ? { additionalEventData: event.additionalEventData } : {}),
+    responseElements: event.readOnly ? null : bounded(event.responseElements),
+    ...(event.additionalEventData !== undefined ? { additionalEventData: bounded(event.additionalEventData) } : {}),
   };
   return accounts.map((accountId) => ({
     accountId,
@@ -117,6 +129,11 @@ export function toDeliveries(event: KmsCallEvent, newId: () => string = randomUU
       eventCategory: 'Management',
     },
   }));
+}
+
+function bounded<T extends Record<string, unknown> | null>(field: T): T | typeof OMITTED {
+  if (field === null) return field;
+  return Buffer.byteLength(JSON.stringify(field), 'utf8') > MAX_FIELD_BYTES ? OMITTED : field;
 }
 
 /** Epoch milliseconds of a record's `eventTime`. */

@@ -9,7 +9,7 @@
  *
  * Closed file:  magic(8) | version(1) | headerLength(4) | header JSON | iv(12) | ciphertext | tag(16)
  *               (the header is authenticated, not encrypted: it carries a digest's signature)
- * Open hour:    a sequence of frames  length(4) | iv(12) | ciphertext | tag(16), each bound to its index.
+ * Open hour:    a sequence of frames (frames.ts), each sealed on its own under the file's key.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
@@ -19,8 +19,6 @@ const VERSION = 1;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const FILE_KEY_PURPOSE = 'sealdb/cloudtrail-files/v1';
-/** A frame longer than this is corruption, not a record (records are a few KB at most). */
-const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
 export class SealError extends Error {
   constructor(message: string) {
@@ -35,12 +33,6 @@ export type SealHeader = Readonly<Record<string, string>>;
 export interface Unsealed {
   readonly header: SealHeader;
   readonly content: Buffer;
-}
-
-export interface FrameScan {
-  readonly frames: Buffer[];
-  /** Bytes up to the end of the last intact frame; anything after it is a torn append. */
-  readonly validLength: number;
 }
 
 export class TrailCipher {
@@ -96,48 +88,9 @@ export class TrailCipher {
     return { header, content };
   }
 
-  /** One durable append of the open hour file at `path`; `index` is the frame's position in the file. */
-  sealFrame(path: string, index: number, content: Buffer): Buffer {
-    const iv = randomBytes(IV_BYTES);
-    const body = this.#withKey(`open|${path}`, (key) => {
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
-      cipher.setAAD(Buffer.from(`frame|${index}`, 'utf8'));
-      const encrypted = Buffer.concat([cipher.update(content), cipher.final()]);
-      return { encrypted, tag: cipher.getAuthTag() };
-    });
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(body.encrypted.length);
-    return Buffer.concat([length, iv, body.encrypted, body.tag]);
-  }
-
-  /**
-   * Reads an open hour file. A final frame cut short by a crash is not an error (its append was
-   * never acknowledged); a complete frame that fails to authenticate is.
-   */
-  openFrames(path: string, bytes: Buffer): FrameScan {
-    const frames: Buffer[] = [];
-    let offset = 0;
-    this.#withKey(`open|${path}`, (key) => {
-      while (offset + 4 + IV_BYTES + TAG_BYTES <= bytes.length) {
-        const length = bytes.readUInt32BE(offset);
-        if (length > MAX_FRAME_BYTES) throw new SealError(`frame ${frames.length} has an impossible length`);
-        const end = offset + 4 + IV_BYTES + length + TAG_BYTES;
-        if (end > bytes.length) break;
-        const iv = bytes.subarray(offset + 4, offset + 4 + IV_BYTES);
-        const body = bytes.subarray(offset + 4 + IV_BYTES, offset + 4 + IV_BYTES + length);
-        const tag = bytes.subarray(end - TAG_BYTES, end);
-        const decipher = createDecipheriv('aes-256-gcm', key, iv);
-        decipher.setAAD(Buffer.from(`frame|${frames.length}`, 'utf8'));
-        decipher.setAuthTag(tag);
-        try {
-          frames.push(Buffer.concat([decipher.update(body), decipher.final()]));
-        } catch {
-          throw new SealError(`frame ${frames.length} does not authenticate`);
-        }
-        offset = end;
-      }
-    });
-    return { frames, validLength: offset };
+  /** The key of the open hour file at `path` (see frames.ts); the caller zeroes it when done. */
+  frameKey(path: string): Buffer {
+    return this.#withKey(`open|${path}`, (key) => Buffer.from(key));
   }
 
   destroy(): void {

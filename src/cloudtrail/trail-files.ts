@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { listFiles, writeFileDurably } from './durable-fs.js';
+import type { FrameScanResult, ScannedFrame } from './frames.js';
 import {
   type DigestFileKey,
   LOGS_FOLDER,
@@ -17,6 +18,7 @@ import {
   parseOpenHourPath,
   SEALED_SUFFIX,
 } from './layout.js';
+import { OpenHourFile } from './open-hour.js';
 import type { CloudTrailRecord } from './record.js';
 import type { SealHeader, TrailCipher, Unsealed } from './sealed-file.js';
 
@@ -107,10 +109,16 @@ export class TrailFiles {
     return parseLogContent(gunzip(content));
   }
 
-  /** The records of an open hour file, ignoring a torn final append. */
-  async readOpenHour(path: string): Promise<CloudTrailRecord[]> {
-    const bytes = await readFile(this.path(path));
-    return this.cipher.openFrames(path, bytes).frames.map((frame) => JSON.parse(frame.toString('utf8')));
+  /**
+   * Streams the authentic frames of an open hour file, or of a set-aside copy (`file`) of the
+   * open hour file `keyPath`, and says what damage it found.
+   */
+  readOpenHour(
+    file: string,
+    keyPath: string = file,
+    visit: (frame: ScannedFrame) => void | Promise<void> = () => undefined,
+  ): Promise<FrameScanResult> {
+    return OpenHourFile.read(this.path(file), keyPath, this.cipher, visit);
   }
 }
 

@@ -5,10 +5,13 @@
  */
 import { join } from 'node:path';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import { describeDamage } from './frames.js';
+import { chunkStart } from './layout.js';
+import { OpenHourSnapshot } from './open-hour.js';
 import type { CloudTrailRecord } from './record.js';
 import { TrailCipher } from './sealed-file.js';
 import { TrailFiles } from './trail-files.js';
-import type { TrailSource } from './trail-source.js';
+import { type HourScan, type RecordVisitor, scanList, type TrailSource } from './trail-source.js';
 import { TRAIL_FOLDER } from './trail-store.js';
 
 export class DiskTrailReader implements TrailSource {
@@ -19,6 +22,8 @@ export class DiskTrailReader implements TrailSource {
     dataDir: string,
     root: RootOfTrust,
     private readonly region: string,
+    /** Told about damage found while reading (the records around it are still read). */
+    private readonly warn: (message: string) => void = () => undefined,
   ) {
     this.#cipher = new TrailCipher(root);
     this.#files = new TrailFiles(join(dataDir, TRAIL_FOLDER), this.#cipher);
@@ -41,25 +46,53 @@ export class DiskTrailReader implements TrailSource {
     return [...new Set(hours)].sort((a, b) => a - b);
   }
 
-  async readHour(accountId: string, hour: number): Promise<readonly CloudTrailRecord[]> {
+  async scanHour(accountId: string, hour: number, scan: HourScan, visit: RecordVisitor): Promise<void> {
     const open = (await this.#files.openHours()).find(
       (o) => o.accountId === accountId && o.region === this.region && o.hour === hour,
     );
     if (open) {
+      let snapshot: OpenHourSnapshot | undefined;
       try {
-        return await this.#files.readOpenHour(open.path);
+        const loaded = await OpenHourSnapshot.load(this.#files.path(open.path), open.path, this.#cipher);
+        snapshot = loaded.snapshot;
+        if (loaded.damage.length > 0) {
+          this.warn(
+            `open hour file ${open.path} is damaged: ${describeDamage(loaded.damage)} cannot be read (the other records are shown); run sealdb audit verify`,
+          );
+        }
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
-    }
-    const { logs } = await this.#files.list();
-    const out: CloudTrailRecord[] = [];
-    for (const log of logs) {
-      if (log.key.accountId === accountId && log.key.region === this.region && log.key.hour === hour) {
-        out.push(...(await this.#files.readLog(log.objectKey)).records);
+      if (snapshot) {
+        try {
+          await snapshot.scan(scan, visit, (position) =>
+            this.warn(`open hour file ${open.path}: the record at position ${position} does not authenticate`),
+          );
+        } finally {
+          await snapshot.close();
+        }
+        return;
       }
     }
-    return out;
+    const { logs } = await this.#files.list();
+    const files = logs
+      .filter((l) => l.key.accountId === accountId && l.key.region === this.region && l.key.hour === hour)
+      .map((l) => ({ objectKey: l.objectKey, first: chunkStart(l.key.unique) }))
+      .sort((a, b) => b.first - a.first);
+    for (const { objectKey, first } of files) {
+      if (scan.before !== undefined && first >= scan.before) continue;
+      if (!scanList((await this.#files.readLog(objectKey)).records, first, scan, visit)) return;
+    }
+  }
+
+  /** Every record of the hour, oldest first (for tools and tests; lookups scan instead). */
+  async readHour(accountId: string, hour: number): Promise<CloudTrailRecord[]> {
+    const out: CloudTrailRecord[] = [];
+    await this.scanHour(accountId, hour, {}, (record) => {
+      out.push(record);
+      return true;
+    });
+    return out.reverse();
   }
 
   close(): void {

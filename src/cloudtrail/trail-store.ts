@@ -5,30 +5,47 @@
  * and lookup, and by `closeFinishedHours` (the server's periodic sweep); a restart first finishes
  * whatever a crash interrupted.
  *
- * Crash safety: a closed log file is written under a temporary name and renamed (the commit point)
- * before its open hour file is removed, so after a crash either copy may remain but never neither;
- * an open hour file whose log file exists is simply removed on restart.
+ * Crash safety: an hour's log files are each written under a temporary name and renamed before
+ * its open hour file is removed, so after a crash either copy may remain but never neither; an
+ * open hour file whose hour has log files but no digest yet is the whole source, so those
+ * (possibly partial) log files are removed on restart and the hour is closed again.
+ *
+ * Memory: records are streamed to and from disk, never held per hour. What stays is an index of
+ * 32 bytes per record of each open hour (open-hour.ts: 32 MB for a million KMS calls an hour),
+ * at most CACHED_LOG_FILES parsed log files of at most LOG_FILE_BYTES each (about 40 MB), and one
+ * log file being written while an hour closes.
  */
 import { rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Clock } from '../core/clock.js';
 import { type Scope, scopeKey } from '../core/scope.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
 import type { DigestLogFile } from './digest.js';
 import { type ChainState, chainState, logFileEntry, writeDigest } from './digest-writer.js';
-import { removeDurably } from './durable-fs.js';
-import { HOUR_MS, hourStart, logObjectKey, openHourPath, uniqueSuffix } from './layout.js';
-import { OpenHourFile } from './open-hour.js';
+import { removeDurably, syncDirectory } from './durable-fs.js';
+import { describeDamage, type FrameScanResult } from './frames.js';
+import {
+  chunkStart,
+  chunkSuffix,
+  HOUR_MS,
+  hourStart,
+  logObjectKey,
+  openHourPath,
+  parseLogObjectKey,
+  SEALED_SUFFIX,
+} from './layout.js';
+import { LogChunker } from './log-chunks.js';
+import { freeName, OpenHourFile, type OpenHourRecovery } from './open-hour.js';
 import type { CloudTrailRecord, Delivery } from './record.js';
 import { SealError, TrailCipher } from './sealed-file.js';
 import { DigestSigner } from './signing-key.js';
 import { type DigestFileRef, type OpenHourRef, TrailFiles, TrailFormatError } from './trail-files.js';
-import type { TrailSource, TrailStore } from './trail-source.js';
+import { type HourScan, type RecordVisitor, scanList, type TrailSource, type TrailStore } from './trail-source.js';
 
 export const TRAIL_FOLDER = 'cloudtrail';
-/** Closed log files kept parsed for lookups. */
-const CACHED_LOG_FILES = 64;
+/** Closed log files kept parsed for lookups (each at most LOG_FILE_BYTES of JSON). */
+const CACHED_LOG_FILES = 4;
 
 export interface DiskTrailStoreOptions {
   readonly dataDir: string;
@@ -42,7 +59,6 @@ interface OpenHour {
   readonly hour: number;
   readonly path: string;
   readonly file: OpenHourFile;
-  readonly records: CloudTrailRecord[];
 }
 
 /** One account's trail in one region (CloudTrail's `AWSLogs/<account>/CloudTrail/<region>/`). */
@@ -103,15 +119,10 @@ export class DiskTrailStore implements TrailStore {
         const hour = Math.max(now, trail.chain?.nextStart ?? now, trail.open?.hour ?? now);
         const open = await this.#openHour(trail, hour);
         out.push(
-          open.file.append(Buffer.from(JSON.stringify(record), 'utf8')).then(
-            () => {
-              open.records.push(record);
-            },
-            (error: unknown) => {
-              this.#discard(trail, open);
-              throw error;
-            },
-          ),
+          open.file.append(record).catch((error: unknown) => {
+            this.#discard(trail, open);
+            throw error;
+          }),
         );
       }
       return out;
@@ -130,7 +141,7 @@ export class DiskTrailStore implements TrailStore {
   inRegion(region: string): TrailSource {
     return {
       hours: (accountId) => this.#hours({ accountId, region }),
-      readHour: (accountId, hour) => this.#readHour({ accountId, region }, hour),
+      scanHour: (accountId, hour, scan, visit) => this.#scanHour({ accountId, region }, hour, scan, visit),
     };
   }
 
@@ -145,16 +156,39 @@ export class DiskTrailStore implements TrailStore {
     });
   }
 
-  async #readHour(scope: Scope, hour: number): Promise<readonly CloudTrailRecord[]> {
-    return this.#exclusive(async () => {
+  async #scanHour(scope: Scope, hour: number, scan: HourScan, visit: RecordVisitor): Promise<void> {
+    const closed = await this.#exclusive(async () => {
       await this.#ensureReady();
       const trail = this.#accounts.get(scopeKey(scope));
       if (!trail) return [];
-      if (trail.open?.hour === hour) return [...trail.open.records];
-      const out: CloudTrailRecord[] = [];
-      for (const key of trail.closed.get(hour) ?? []) out.push(...(await this.#readLog(key)));
-      return out;
+      if (trail.open?.hour === hour) {
+        const path = trail.open.path;
+        await trail.open.file.scan(scan, visit, (position) =>
+          this.#warn(
+            `open hour file ${path}: the record at position ${position} no longer authenticates (the file was changed on disk); run sealdb audit verify`,
+          ),
+        );
+        return undefined;
+      }
+      return [...(trail.closed.get(hour) ?? [])];
     });
+    // Closed log files never change: they are read outside the queue, so appends go on meanwhile.
+    if (!closed) return;
+    const files = closed
+      .map((objectKey) => ({ objectKey, first: chunkStart(parseLogObjectKey(objectKey)?.unique ?? '') }))
+      .sort((a, b) => b.first - a.first);
+    for (const { objectKey, first } of files) {
+      if (scan.before !== undefined && first >= scan.before) continue;
+      let records: CloudTrailRecord[];
+      try {
+        records = await this.#readLog(objectKey);
+      } catch (error) {
+        if (!isDamage(error)) throw error;
+        this.#warn(`log file ${objectKey} cannot be read (${(error as Error).message}); run sealdb audit verify`);
+        continue;
+      }
+      if (!scanList(records, first, scan, visit)) return;
+    }
   }
 
   /** Closes the hours the clock has left; the current hour stays open on disk for the next start. */
@@ -249,19 +283,35 @@ export class DiskTrailStore implements TrailStore {
   async #adopt(ref: OpenHourRef): Promise<void> {
     const trail = this.#account(ref);
     if (trail.open) await this.#finalize(trail);
-    if (trail.closed.has(ref.hour)) {
-      // The run that wrote the log file stopped before removing its source.
-      await removeDurably(this.#files.path(ref.path));
-      return;
+    const written = trail.closed.get(ref.hour);
+    if (written) {
+      if (trail.chain && trail.chain.nextStart > ref.hour) {
+        // The hour is closed and digested: the run that closed it stopped before removing its source.
+        await removeDurably(this.#files.path(ref.path));
+        return;
+      }
+      // A run stopped while closing the hour: its log files may be partial, and no digest lists them.
+      for (const objectKey of written) await removeDurably(this.#files.path(objectKey + SEALED_SUFFIX));
+      trail.closed.delete(ref.hour);
     }
-    try {
-      const { file, frames } = await OpenHourFile.open(this.#files.path(ref.path), ref.path, this.#cipher);
-      const records = frames.map((frame) => JSON.parse(frame.toString('utf8')) as CloudTrailRecord);
-      trail.open = { hour: ref.hour, path: ref.path, file, records };
-    } catch (error) {
-      if (!(error instanceof SealError)) throw error;
-      await this.#quarantine(ref.path, error);
-    }
+    trail.open = { hour: ref.hour, path: ref.path, file: await this.#openFile(ref.path) };
+  }
+
+  /** Opens an open hour file; damage found in it is reported, with what was lost and kept. */
+  async #openFile(path: string): Promise<OpenHourFile> {
+    const { file, recovery } = await OpenHourFile.open(this.#files.path(path), path, this.#cipher, {
+      asideSuffix: `.damaged-${this.#clock.now()}`,
+    });
+    if (recovery) this.#reportRecovery(path, recovery);
+    return file;
+  }
+
+  #reportRecovery(path: string, recovery: OpenHourRecovery): void {
+    const aside = relative(this.#trailDir, recovery.aside).split('\\').join('/');
+    this.#warn(
+      `open hour file ${path} is damaged: lost ${describeDamage(recovery.damage)}; kept its ${recovery.kept} intact record(s); ` +
+        `the damaged file is kept as ${aside} (sealdb audit verify reports it until it is removed)`,
+    );
   }
 
   async #openHour(trail: AccountTrail, hour: number): Promise<OpenHour> {
@@ -273,9 +323,7 @@ export class DiskTrailStore implements TrailStore {
       await this.#getSigner();
     }
     const path = openHourPath(trail.scope.accountId, trail.scope.region, hour);
-    const { file, frames } = await OpenHourFile.open(this.#files.path(path), path, this.#cipher);
-    const records = frames.map((frame) => JSON.parse(frame.toString('utf8')) as CloudTrailRecord);
-    trail.open = { hour, path, file, records };
+    trail.open = { hour, path, file: await this.#openFile(path) };
     return trail.open;
   }
 
@@ -293,33 +341,45 @@ export class DiskTrailStore implements TrailStore {
     }
   }
 
-  /** Turns the account's open hour into its CloudTrail log file (none for an empty hour). */
+  /** Turns the account's open hour into its CloudTrail log files (none for an empty hour). */
   async #finalize(trail: AccountTrail): Promise<void> {
     const open = trail.open;
     if (!open) return;
     trail.open = undefined;
     await open.file.close();
-    let records: CloudTrailRecord[];
+    const absolute = this.#files.path(open.path);
+    const keys: string[] = [];
+    let scan: FrameScanResult;
+    if (trail.closed.has(open.hour)) {
+      await removeDurably(absolute);
+      return;
+    }
     try {
-      records = await this.#files.readOpenHour(open.path);
+      const chunker = new LogChunker(async (chunk) => {
+        const objectKey = logObjectKey({ ...trail.scope, hour: open.hour, unique: chunkSuffix(chunk.first) });
+        await this.#files.writeClosed(objectKey, gzipSync(chunk.content));
+        this.#entries.set(objectKey, logFileEntry(objectKey, chunk.content, chunk.records));
+        keys.push(objectKey);
+      });
+      scan = await OpenHourFile.read(absolute, open.path, this.#cipher, (frame) => chunker.add(frame.content));
+      await chunker.finish();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         this.#warn(`open hour file ${open.path} disappeared before it was closed`);
         return;
       }
-      if (!(error instanceof SealError)) throw error;
-      await this.#quarantine(open.path, error);
+      throw error;
+    }
+    if (keys.length > 0) trail.closed.set(open.hour, keys);
+    if (scan.damage.length === 0) {
+      await removeDurably(absolute);
       return;
     }
-    if (records.length > 0 && !trail.closed.has(open.hour)) {
-      const objectKey = logObjectKey({ ...trail.scope, hour: open.hour, unique: uniqueSuffix() });
-      const content = Buffer.from(JSON.stringify({ Records: records }), 'utf8');
-      await this.#files.writeClosed(objectKey, gzipSync(content));
-      this.#entries.set(objectKey, logFileEntry(objectKey, content, records));
-      trail.closed.set(open.hour, [objectKey]);
-      this.#remember(objectKey, records);
-    }
-    await removeDurably(this.#files.path(open.path));
+    // Changed on disk while open: every intact record is in the log files, the file stays as evidence.
+    const aside = await freeName(`${absolute}.damaged-${this.#clock.now()}`);
+    await rename(absolute, aside);
+    await syncDirectory(join(absolute, '..'));
+    this.#reportRecovery(open.path, { damage: scan.damage, aside, kept: scan.frames });
   }
 
   /** Writes the digest of every finished hour since the chain's last one, empty hours included. */
@@ -349,13 +409,6 @@ export class DiskTrailStore implements TrailStore {
       });
       for (const file of logFiles) this.#entries.delete(file.s3Object);
     }
-  }
-
-  /** A damaged open hour file is moved aside (verify reports it) so that auditing can go on. */
-  async #quarantine(path: string, error: Error): Promise<void> {
-    const aside = `${path}.damaged-${this.#clock.now()}`;
-    await rename(this.#files.path(path), this.#files.path(aside));
-    this.#warn(`open hour file ${path} is damaged (${error.message}); moved to ${aside}`);
   }
 
   async #readLog(objectKey: string): Promise<CloudTrailRecord[]> {

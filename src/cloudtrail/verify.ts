@@ -8,7 +8,8 @@ import type { KeyObject } from 'node:crypto';
 import { asDigestDocument, type DigestDocument, sha256Hex, verifyDigestSignature } from './digest.js';
 import { SIGNATURE_HEADER } from './digest-writer.js';
 import { listFiles } from './durable-fs.js';
-import { HOUR_MS, isoSeconds, OPEN_FOLDER, SEALED_SUFFIX } from './layout.js';
+import { describeDamage, type FrameScanResult } from './frames.js';
+import { HOUR_MS, isoSeconds, OPEN_FOLDER, parseOpenHourPath, SEALED_SUFFIX } from './layout.js';
 import { SealError, type Unsealed } from './sealed-file.js';
 import { publicKeyFingerprint } from './signing-key.js';
 import {
@@ -62,8 +63,10 @@ export interface VerifiableTrail {
   readClosed(objectKey: string): Promise<Unsealed>;
   /** The on-disk path of an object key, relative to the trail folder. */
   fileOf(objectKey: string): string;
-  /** Trail folder root, to look for quarantined open hour files. */
+  /** Trail folder root, to look for open hour files and their set-aside copies. */
   readonly root: string;
+  /** Reads an open hour file (or a set-aside copy of `keyPath`); absent for an export, which has none. */
+  scanOpenFile?(file: string, keyPath: string): Promise<FrameScanResult>;
 }
 
 export interface VerifyOptions {
@@ -223,7 +226,7 @@ class Verifier {
   }
 }
 
-const overlaps = (start: number, end: number, options: VerifyOptions): boolean =>
+const overlaps = (start: number, end: number, options: Pick<VerifyOptions, 'from' | 'to'>): boolean =>
   (options.from === undefined || end > options.from) && (options.to === undefined || start < options.to);
 
 function unlistedDetail(hour: number, unreadable: ReadonlySet<number>, newestEnd: number | undefined): string {
@@ -241,11 +244,7 @@ export async function verifyTrail(trail: VerifiableTrail, options: VerifyOptions
   for (const stranger of listing.strangers) {
     verifier.problems.push({ kind: 'inserted', file: stranger, detail: 'not a file sealdb writes into the trail' });
   }
-  for (const file of await listFiles(trail.root, OPEN_FOLDER)) {
-    if (file.includes('.damaged-')) {
-      verifier.problems.push({ kind: 'modified', file, detail: 'open hour file failed authentication; set aside' });
-    }
-  }
+  verifier.problems.push(...(await openFileProblems(trail, options)));
   const groups = new Map<string, { accountId: string; region: string; digests: DigestFileRef[]; logs: LogFileRef[] }>();
   const group = (k: { accountId: string; region: string }) => {
     const id = groupKey(k);
@@ -292,6 +291,57 @@ export async function verifyTrail(trail: VerifiableTrail, options: VerifyOptions
   return { ok: verifier.problems.length === 0, problems: verifier.problems, accounts };
 }
 
+const SET_ASIDE = '.damaged-';
+
+/**
+ * The hours not yet closed have no digest to vouch for them, so each frame of their files is
+ * checked on its own; a file set aside by recovery is always reported, with the frames it lost.
+ */
+export async function openFileProblems(
+  trail: VerifiableTrail,
+  options: Pick<VerifyOptions, 'from' | 'to' | 'accountId'>,
+): Promise<VerifyProblem[]> {
+  const problems: VerifyProblem[] = [];
+  for (const file of await listFiles(trail.root, OPEN_FOLDER)) {
+    const aside = file.indexOf(SET_ASIDE);
+    const keyPath = aside >= 0 ? file.slice(0, aside) : file;
+    const ref = parseOpenHourPath(keyPath);
+    if (!ref) {
+      problems.push({ kind: 'inserted', file, detail: 'not a file sealdb writes into the trail' });
+      continue;
+    }
+    if (options.accountId !== undefined && ref.accountId !== options.accountId) continue;
+    if (!overlaps(ref.hour, ref.hour + HOUR_MS, options)) continue;
+    let scan: FrameScanResult | undefined;
+    try {
+      scan = await trail.scanOpenFile?.(file, keyPath);
+    } catch (error) {
+      // The server closed the hour meanwhile: its log files are checked with their digest.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    if (aside >= 0) {
+      const lost = scan && scan.damage.length > 0 ? `lost ${describeDamage(scan.damage)}` : 'damaged';
+      problems.push({
+        kind: 'modified',
+        file,
+        detail:
+          `open hour file set aside after damage (${lost}); its intact records were kept in the trail. ` +
+          'Keep or remove this copy once the damage is investigated',
+      });
+    } else if (scan && scan.damage.length > 0) {
+      problems.push({
+        kind: 'modified',
+        file,
+        detail:
+          `open hour file (not yet digested) is damaged: lost ${describeDamage(scan.damage)}; ` +
+          `${scan.frames} intact record(s) remain, which the server keeps (setting the damaged file aside) when it next opens the hour`,
+      });
+    }
+  }
+  return problems;
+}
+
 /** The sealed trail of a data directory, read through its cipher. */
 export function sealedTrail(files: TrailFiles): VerifiableTrail {
   return {
@@ -299,5 +349,6 @@ export function sealedTrail(files: TrailFiles): VerifiableTrail {
     list: () => files.list(),
     readClosed: (objectKey) => files.readClosed(objectKey),
     fileOf: (objectKey) => objectKey + SEALED_SUFFIX,
+    scanOpenFile: (file, keyPath) => files.readOpenHour(file, keyPath),
   };
 }

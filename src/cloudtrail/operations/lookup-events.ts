@@ -189,17 +189,26 @@ export async function lookupEvents(context: LookupContext, input: LookupEventsIn
     .filter((h) => h + HOUR_MS > range.startMs && h <= range.endMs + HOUR_MS)
     .filter((h) => !cursor || h <= cursor.hour)
     .sort((a, b) => b - a);
-  scan: for (const hour of hours) {
-    const records = await context.source.readHour(context.accountId, hour);
-    const from = cursor && hour === cursor.hour ? Math.min(cursor.index, records.length) - 1 : records.length - 1;
-    for (let index = from; index >= 0; index--) {
-      const record = records[index] as CloudTrailRecord;
-      const time = recordTime(record);
-      if (time < range.startMs || time > range.endMs) continue;
-      if (match && attribute && !match(record, attribute.AttributeValue)) continue;
-      found.push({ position: { hour, index }, record });
-      if (found.length > max) break scan;
-    }
+  const filter = {
+    ...(attribute ? { attribute: { key: attribute.AttributeKey, value: attribute.AttributeValue } } : {}),
+    startMs: range.startMs,
+    endMs: range.endMs,
+  };
+  for (const hour of hours) {
+    const before = cursor && hour === cursor.hour ? cursor.index : undefined;
+    await context.source.scanHour(
+      context.accountId,
+      hour,
+      { ...(before !== undefined ? { before } : {}), filter },
+      (record, index) => {
+        const time = recordTime(record);
+        if (time < range.startMs || time > range.endMs) return true;
+        if (match && attribute && !match(record, attribute.AttributeValue)) return true;
+        found.push({ position: { hour, index }, record });
+        return found.length <= max;
+      },
+    );
+    if (found.length > max) break;
   }
   const page = found.slice(0, max);
   const last = page.at(-1);
