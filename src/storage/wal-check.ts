@@ -48,14 +48,15 @@ export class DamagedWalError extends DamagedFileError {
     file: string,
     readonly damage: WalDamage,
   ) {
-    const where =
-      damage.frame === 0 ? 'its header fails its checksum' : `frame ${damage.frame} fails its ${damage.reason}`;
+    const what =
+      damage.frame === 0
+        ? `the header of its write-ahead log ${file}-wal fails its checksum`
+        : `frame ${damage.frame} of its write-ahead log ${file}-wal fails its ${damage.reason}`;
     super(
       file,
-      `its write-ahead log ${file}-wal is damaged: ${where} but ${damage.commitsAfter} committed ` +
-        'transaction(s) follow, so opening it would silently drop acknowledged writes. ' +
-        `Stop sealdb and restore ${file} together with ${file}-wal from a backup of the data directory; ` +
-        'do not delete the -wal file (it holds the only copy of those writes)',
+      `${what}, but ${damage.commitsAfter} committed transaction(s) follow: opening it would silently drop ` +
+        `acknowledged writes. Restore ${file} and ${file}-wal from a backup of the data directory (with sealdb ` +
+        'stopped); do not delete the -wal file, it holds the only copy of those writes',
     );
     this.name = 'DamagedWalError';
   }
