@@ -315,15 +315,9 @@ export class TableManager {
       `Table ${table.name} cannot be served: ${error.message}` +
         (error.message.includes('from a backup') ? '' : '. Restore it from a backup of the data directory'),
     );
+    // No request reaches the file again (its pages could answer with part of the table). It stays
+    // open until shutdown: writes of this event-loop turn still commit, or fail, before they are answered.
     this.#damage.refusals.set(table.id, refusal);
-    // A damaged file is never read again: its pages could answer with part of the table.
-    const store = this.#files.get(table.id);
-    this.#files.delete(table.id);
-    try {
-      store?.close();
-    } catch {
-      // Its last commit may fail on the damage too; nothing of it is served any more.
-    }
     this.#report(error, 'table');
     return refusal;
   }
@@ -351,27 +345,26 @@ export class TableManager {
       if (!existsSync(`${path}-wal`) || this.#files.has(entry.id)) continue;
       this.#damage.tableOfFile.set(path, { id: entry.id, name: entry.name });
       try {
-        assertWalIntact(path);
+        const tableKey =
+          definition.InaccessibleSince === undefined
+            ? await this.#keys.decryptAsService(target(entry), definition.TableKey).catch((error: unknown) => {
+                if (error instanceof KeyAccessError) return undefined;
+                throw error;
+              })
+            : undefined;
+        if (!tableKey) {
+          // Not opened now, but a damaged log is reported now rather than when the key is back.
+          assertWalIntact(path);
+          continue;
+        }
+        try {
+          this.#fileFor(entry, tableKey);
+        } finally {
+          tableKey.fill(0);
+        }
       } catch (error) {
         if (!(error instanceof DamagedFileError)) throw error;
         this.damaged(error);
-        continue;
-      }
-      if (definition.InaccessibleSince !== undefined) continue;
-      let tableKey: Buffer;
-      try {
-        tableKey = await this.#keys.decryptAsService(target(entry), definition.TableKey);
-      } catch (error) {
-        if (error instanceof KeyAccessError) continue;
-        throw error;
-      }
-      try {
-        this.#fileFor(entry, tableKey);
-      } catch (error) {
-        if (!(error instanceof DamagedFileError)) throw error;
-        this.damaged(error);
-      } finally {
-        tableKey.fill(0);
       }
     }
   }
@@ -463,16 +456,16 @@ export class TableManager {
     const store = this.#files.get(id);
     if (!store) return undefined;
     this.#files.delete(id);
+    let stats: TableStats | undefined;
     try {
-      const stats = store.stats();
-      store.close();
-      return stats;
+      // A damaged file's counts are not to be trusted (nor kept as the last known ones).
+      if (!this.#damage.refusals.has(id)) stats = store.stats();
     } catch (error) {
-      // Damage found only now: the file is left for the operator, not counted from.
       if (!(error instanceof DamagedFileError)) throw error;
       this.damaged(error);
-      return undefined;
     }
+    store.close();
+    return stats;
   }
 
   #scope(account: string): Scope {
