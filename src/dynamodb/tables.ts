@@ -16,7 +16,7 @@ import { UnwrapError } from '../encryption/key-wrap.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { AwsError } from '../http/aws-error.js';
 import type { Catalog, CatalogEntry } from '../storage/catalog.js';
-import { DamagedFileError, type DamagedFileKind, isDamage, namingStore } from '../storage/damage.js';
+import { asDamage, DamagedFileError, type DamagedFileKind, namingStore } from '../storage/damage.js';
 import type { DataDir } from '../storage/data-dir.js';
 import { WrongKeyError } from '../storage/encrypted-db.js';
 import { TableFile, type TableFileOptions, type TableStore } from '../storage/table-file.js';
@@ -442,7 +442,7 @@ export class TableManager {
       try {
         file = namingStore(path, TableFile.open(path, dataKey, this.#storage));
       } catch (error) {
-        throw asDamage(path, error);
+        throw openFailure(path, error);
       } finally {
         dataKey.fill(0);
       }
@@ -500,17 +500,9 @@ export class TableManager {
  * The data key of a table authenticated under its table key, so a file it cannot open is
  * damaged, not a wrong key (sqlcipher fails the first page's HMAC with SQLITE_NOTADB).
  */
-function asDamage(file: string, error: unknown): unknown {
-  if (error instanceof DamagedFileError) return error;
-  if (error instanceof WrongKeyError) {
-    return new DamagedFileError(file, 'its first page fails its authentication check', { cause: error });
-  }
-  if (isDamage(error)) {
-    return new DamagedFileError(file, `a page fails its authentication check (${(error as Error).message})`, {
-      cause: error,
-    });
-  }
-  return error;
+function openFailure(file: string, error: unknown): unknown {
+  if (!(error instanceof WrongKeyError)) return asDamage(file, error);
+  return new DamagedFileError(file, 'its first page fails its authentication check', { cause: error });
 }
 
 const keysOf = (definition: TableDefinition): KeyAttributes =>

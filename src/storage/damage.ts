@@ -34,7 +34,8 @@ export function naming<T>(file: string, fn: () => T): T {
   }
 }
 
-function asDamage(file: string, error: unknown): unknown {
+/** SQLite's damage error as a DamagedFileError naming the file; anything else unchanged. */
+export function asDamage(file: string, error: unknown): unknown {
   if (error instanceof DamagedFileError || !isDamage(error)) return error;
   return new DamagedFileError(file, `a page fails its authentication check (${(error as Error).message})`, {
     cause: error,
