@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openEncryptedDatabase, type SqliteDatabase } from '../../src/storage/encrypted-db.js';
+import { TableFile } from '../../src/storage/table-file.js';
 import { assertWalIntact, checkWal, DamagedWalError } from '../../src/storage/wal-check.js';
 
 const KEY = Buffer.alloc(32, 7);
@@ -117,6 +118,14 @@ describe('WAL check', () => {
     const file = crashCopy('newest', flip(size - 100));
     assert.equal(checkWal(`${file}-wal`).damage, undefined);
     assert.equal(rowsSqliteRecovers(file), TRANSACTIONS - 1);
+  });
+
+  it('is applied by every open of a file, a table file reopened included', () => {
+    const file = crashCopy('reopened', flip(frameOffset(2) + FRAME_HEADER + 10));
+    assert.throws(() => openEncryptedDatabase({ file, key: KEY }), DamagedWalError);
+    assert.throws(() => TableFile.open(file, KEY), DamagedWalError);
+    // Refused before SQLite touched it: the log is as it was, for a restore or a closer look.
+    assert.equal(checkWal(`${file}-wal`).damage?.frame, 2);
   });
 
   it('ignores frames of an earlier generation after a restarted log', () => {
