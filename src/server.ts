@@ -27,6 +27,7 @@ import { createKmsService, type KmsCallEvent } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
 import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
+import { DamagedFileError } from './storage/damage.js';
 import { DataDir } from './storage/data-dir.js';
 import type { Durability } from './storage/wal-sync.js';
 import { TIME_PATH, timeEndpoint } from './time-travel/time-endpoint.js';
@@ -144,8 +145,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onWalSync: metrics.walSync,
       ...(checkpointer ? { checkpointer } : {}),
     },
+    // The operator's log line (once per damaged file) and a metric naming the file.
+    onDamagedFile: (error, kind) => {
+      metrics.damagedFile(error.file, kind);
+      options.onInternalError?.(error);
+    },
   });
   const tableManager = tables;
+  // Before the first request: counts and logs of tables that were open when the last process died.
+  await tableManager.recover();
   const dynamodb = new DynamoDbService({
     tables: tableManager,
     clock,
@@ -197,7 +205,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const timer =
     interval > 0
       ? setInterval(() => {
-          sweep().catch((error: unknown) => options.onInternalError?.(error));
+          sweep().catch((error: unknown) => {
+            // Reported once, when found, rather than at every pass.
+            if (error instanceof DamagedFileError) tableManager.damaged(error);
+            else options.onInternalError?.(error);
+          });
         }, interval)
       : undefined;
   timer?.unref();

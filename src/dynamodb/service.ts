@@ -1,6 +1,7 @@
 /** DynamoDB's JSON 1.0 API: model validation first, then the operation. */
 import { AwsError, CORAL_SERVICE, CORAL_VALIDATE } from '../http/aws-error.js';
 import type { CallContext, ServiceHandler } from '../http/service.js';
+import { DamagedFileError } from '../storage/damage.js';
 import { type CheckOptions, checkInput } from '../validation/checker.js';
 import { loadModel } from '../validation/model.js';
 import { internalServerError } from './errors.js';
@@ -55,11 +56,17 @@ export class DynamoDbService implements ServiceHandler {
     if (!op) throw new AwsError('UnknownOperationException', undefined, 400, CORAL_SERVICE);
     const checked = checkInput(model, operation, input, CHECK_OPTIONS);
     try {
-      return await op.execute({ input: checked as never, ctx, env: this.#environment(ctx.region) });
-    } finally {
-      // Group commit: nothing is answered — success or error, write or read — before every
-      // write it could have seen or made is committed.
-      await this.env.tables.durable();
+      try {
+        return await op.execute({ input: checked as never, ctx, env: this.#environment(ctx.region) });
+      } finally {
+        // Group commit: nothing is answered — success or error, write or read — before every
+        // write it could have seen or made is committed.
+        await this.env.tables.durable();
+      }
+    } catch (error) {
+      // A damaged file takes its table out of service with an answer that names it.
+      if (error instanceof DamagedFileError) throw this.env.tables.damaged(error);
+      throw error;
     }
   }
 }

@@ -7,7 +7,7 @@
  * and takes tables offline when their KMS key becomes unusable.
  */
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
 import type { Scope } from '../core/scope.js';
 import { type DataKeyScope, newDataKey, unwrapDataKey, wrapDataKey } from '../encryption/data-keys.js';
@@ -15,9 +15,13 @@ import { KeyAccessError } from '../encryption/key-access-error.js';
 import { UnwrapError } from '../encryption/key-wrap.js';
 import { TABLE_KEY_REFRESH_MS } from '../encryption/table-key-cache.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
+import type { AwsError } from '../http/aws-error.js';
 import type { Catalog, CatalogEntry } from '../storage/catalog.js';
+import { asDamage, DamagedFileError, type DamagedFileKind, namingStore } from '../storage/damage.js';
 import type { DataDir } from '../storage/data-dir.js';
+import { WrongKeyError } from '../storage/encrypted-db.js';
 import { TableFile, type TableFileOptions, type TableStore } from '../storage/table-file.js';
+import { assertWalIntact } from '../storage/wal-check.js';
 import { internalServerError, resourceInUse, resourceNotFound } from './errors.js';
 import { kmsAccessDenied } from './kms-errors.js';
 import { type TableDefinition, tableArn } from './table-definition.js';
@@ -44,6 +48,18 @@ export interface TableManagerOptions {
   readonly archiveAfterMs?: number;
   /** How table files are checkpointed and made durable. */
   readonly storage?: TableFileOptions;
+  /** Told once per file when damage to a table file or the catalog is found (a log line, a metric). */
+  readonly onDamagedFile?: (error: DamagedFileError, kind: DamagedFileKind) => void;
+}
+
+/** Shared by the managers of all regions, as the files are. */
+interface Damage {
+  /** What every call on a table whose file is damaged answers, by table id. */
+  readonly refusals: Map<string, AwsError>;
+  /** The table of each file opened (or tried), to name it when damage is found there. */
+  readonly tableOfFile: Map<string, { readonly id: string; readonly name: string }>;
+  /** Files already reported: the operator is told once, not at every request. */
+  readonly reported: Set<string>;
 }
 
 const TABLE_PURPOSE = 'table';
@@ -63,6 +79,7 @@ export class TableManager {
   readonly #clock: Clock;
   readonly #archiveAfterMs: number;
   readonly #storage: TableFileOptions;
+  readonly #damage: Damage;
   readonly region: string;
 
   constructor(options: TableManagerOptions, sharedWith?: TableManager) {
@@ -70,6 +87,9 @@ export class TableManager {
     this.#files = sharedWith ? sharedWith.#files : new Map();
     this.#regions = sharedWith ? sharedWith.#regions : new Map();
     this.#keyChecks = sharedWith ? sharedWith.#keyChecks : new Map();
+    this.#damage = sharedWith
+      ? sharedWith.#damage
+      : { refusals: new Map(), tableOfFile: new Map(), reported: new Set() };
     this.#regions.set(options.region, this);
     this.#catalog = options.catalog;
     this.#dataDir = options.dataDir;
@@ -277,7 +297,91 @@ export class TableManager {
 
   /** Every table's key type and status, for metrics. */
   summaries(): { sseType: string; status: string }[] {
-    return this.#catalog.all().map((e) => ({ sseType: e.definition.TableKey.kind, status: e.definition.TableStatus }));
+    try {
+      return this.#catalog
+        .all()
+        .map((e) => ({ sseType: e.definition.TableKey.kind, status: e.definition.TableStatus }));
+    } catch (error) {
+      if (!(error instanceof DamagedFileError)) throw error;
+      this.damaged(error);
+      return [];
+    }
+  }
+
+  /**
+   * The answer to a request that met a damaged file: a damaged table file takes only its table
+   * out of service (every later call on it gets the same answer; other tables keep serving);
+   * the operator is told once per file. Server-side damage, not a client mistake: a 500, as
+   * DynamoDB answers its own failures, but naming the table and the file instead of DynamoDB's
+   * bare "Internal server error".
+   */
+  damaged(error: DamagedFileError): AwsError {
+    if (error.file === this.#catalog.file) {
+      this.#report(error, 'catalog');
+      return internalServerError(
+        `The table catalog cannot be read: ${error.message}. Stop sealdb and restore ${error.file} from a backup of the data directory`,
+      );
+    }
+    const table = this.#damage.tableOfFile.get(error.file);
+    if (!table) return internalServerError(error.message);
+    const known = this.#damage.refusals.get(table.id);
+    if (known) return known;
+    const refusal = internalServerError(
+      `Table ${table.name} cannot be served: ${error.message}` +
+        (error.message.includes('from a backup') ? '' : '. Restore it from a backup of the data directory'),
+    );
+    // No request reaches the file again (its pages could answer with part of the table). It stays
+    // open until shutdown: writes of this event-loop turn still commit, or fail, before they are answered.
+    this.#damage.refusals.set(table.id, refusal);
+    this.#report(error, 'table');
+    return refusal;
+  }
+
+  /**
+   * After a crash the catalog still holds the counts of the last clean stop. A table whose log
+   * is still there was open when the process died: its log is checked now, and its file opened
+   * with DynamoDB's own access to the key, so that DescribeTable shows the counts the file holds
+   * (they are kept in the same SQLite transaction as every write, so recovery restores them
+   * exactly). A table whose key cannot be used now shows its last known counts until it opens.
+   */
+  async recover(): Promise<void> {
+    if (this.#dataDir.inMemory) return;
+    let entries: CatalogEntry<TableDefinition>[];
+    try {
+      entries = this.#catalog.all();
+    } catch (error) {
+      if (!(error instanceof DamagedFileError)) throw error;
+      this.damaged(error);
+      return;
+    }
+    for (const entry of entries) {
+      const path = this.#file(entry.id);
+      const definition = entry.definition;
+      if (!existsSync(`${path}-wal`) || this.#files.has(entry.id)) continue;
+      this.#damage.tableOfFile.set(path, { id: entry.id, name: entry.name });
+      try {
+        const tableKey =
+          definition.InaccessibleSince === undefined
+            ? await this.#keys.decryptAsService(target(entry), definition.TableKey).catch((error: unknown) => {
+                if (error instanceof KeyAccessError) return undefined;
+                throw error;
+              })
+            : undefined;
+        if (!tableKey) {
+          // Not opened now, but a damaged log is reported now rather than when the key is back.
+          assertWalIntact(path);
+          continue;
+        }
+        try {
+          this.#fileFor(entry, tableKey);
+        } finally {
+          tableKey.fill(0);
+        }
+      } catch (error) {
+        if (!(error instanceof DamagedFileError)) throw error;
+        this.damaged(error);
+      }
+    }
   }
 
   onConnectionClosed(connectionId: number): void {
@@ -285,10 +389,18 @@ export class TableManager {
   }
 
   async close(): Promise<void> {
-    for (const entry of this.#catalog.all()) {
+    let entries: CatalogEntry<TableDefinition>[] = [];
+    try {
+      entries = this.#catalog.all();
+    } catch (error) {
+      if (!(error instanceof DamagedFileError)) throw error;
+    }
+    for (const entry of entries) {
       const stats = this.#closeFile(entry.id);
       if (stats) this.#catalog.put({ ...entry, definition: { ...entry.definition, LastKnownStats: stats } });
     }
+    // Those whose catalog rows could not be read are still closed cleanly.
+    for (const id of [...this.#files.keys()]) this.#closeFile(id);
     this.#catalog.close();
   }
 
@@ -317,6 +429,12 @@ export class TableManager {
       if (latest?.id !== entry.id || latest.definition.TableKey.generation !== definition.TableKey.generation) return;
       this.#markInaccessible(latest, error);
     }
+  }
+
+  #report(error: DamagedFileError, kind: DamagedFileKind): void {
+    if (this.#damage.reported.has(error.file)) return;
+    this.#damage.reported.add(error.file);
+    this.#options.onDamagedFile?.(error, kind);
   }
 
   async #onKeyFailure(entry: CatalogEntry<TableDefinition>, error: KeyAccessError): Promise<void> {
@@ -361,8 +479,12 @@ export class TableManager {
         // Only a tampered catalog gets here: never open the file with a key that does not authenticate.
         throw internalServerError(`The data key of table ${entry.name} does not authenticate under its table key`);
       }
+      const path = this.#file(entry.id);
+      this.#damage.tableOfFile.set(path, { id: entry.id, name: entry.name });
       try {
-        file = TableFile.open(this.#file(entry.id), dataKey, this.#storage);
+        file = namingStore(path, TableFile.open(path, dataKey, this.#storage));
+      } catch (error) {
+        throw openFailure(path, error);
       } finally {
         dataKey.fill(0);
       }
@@ -376,7 +498,14 @@ export class TableManager {
     const store = this.#files.get(id);
     if (!store) return undefined;
     this.#files.delete(id);
-    const stats = store.stats();
+    let stats: TableStats | undefined;
+    try {
+      // A damaged file's counts are not to be trusted (nor kept as the last known ones).
+      if (!this.#damage.refusals.has(id)) stats = store.stats();
+    } catch (error) {
+      if (!(error instanceof DamagedFileError)) throw error;
+      this.damaged(error);
+    }
     store.close();
     return stats;
   }
@@ -393,6 +522,8 @@ export class TableManager {
         ? resourceNotFound()
         : resourceNotFound(`Requested resource not found: Table: ${name} not found`);
     }
+    const refusal = this.#damage.refusals.get(entry.id);
+    if (refusal) throw refusal;
     return entry;
   }
 
@@ -405,6 +536,15 @@ export class TableManager {
     const file = this.#file(id);
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
   }
+}
+
+/**
+ * The data key of a table authenticated under its table key, so a file it cannot open is
+ * damaged, not a wrong key (sqlcipher fails the first page's HMAC with SQLITE_NOTADB).
+ */
+function openFailure(file: string, error: unknown): unknown {
+  if (!(error instanceof WrongKeyError)) return asDamage(file, error);
+  return new DamagedFileError(file, 'its first page fails its authentication check', { cause: error });
 }
 
 const keysOf = (definition: TableDefinition): KeyAttributes =>

@@ -11,6 +11,7 @@ export class Metrics {
   readonly #kmsCalls: Counter<'operation' | 'outcome'>;
   readonly #cache: Counter<'result'>;
   readonly #walSyncs: Counter;
+  readonly #damagedFiles: Gauge<'file' | 'kind'>;
 
   constructor(tables: () => readonly TableSummary[]) {
     this.#kmsCalls = new Counter({
@@ -28,6 +29,12 @@ export class Metrics {
     this.#walSyncs = new Counter({
       name: 'sealdb_wal_syncs_total',
       help: 'Flushes of table write-ahead logs to stable storage (--durability fsync; one per group commit)',
+      registers: [this.registry],
+    });
+    this.#damagedFiles = new Gauge({
+      name: 'sealdb_damaged_files',
+      help: 'Files found damaged (1) since the start: a table file (that table refuses every call) or the catalog',
+      labelNames: ['file', 'kind'],
       registers: [this.registry],
     });
     new Gauge({
@@ -52,6 +59,8 @@ export class Metrics {
   };
 
   readonly walSync = (): void => this.#walSyncs.inc();
+
+  readonly damagedFile = (file: string, kind: string): void => this.#damagedFiles.set({ file, kind }, 1);
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Scope, scopeKey } from '../core/scope.js';
 import { unwrapKey, wrapKey } from '../encryption/key-wrap.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import { naming } from './damage.js';
 import type { DataDir } from './data-dir.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
 import { type Durability, syncMode } from './wal-sync.js';
@@ -35,15 +36,22 @@ export class Catalog<D> {
    */
   readonly #cache = new Map<string, CatalogEntry<D> | null>();
 
-  private constructor(db: SqliteDatabase, legacyRegion: ((definition: D) => string) | undefined) {
+  private constructor(
+    db: SqliteDatabase,
+    legacyRegion: ((definition: D) => string) | undefined,
+    /** Named in the errors of a damaged page (DamagedFileError). */
+    readonly file: string,
+  ) {
     this.#db = db;
-    db.transaction(() => {
-      if (!hasRegionColumn(db)) db.exec('ALTER TABLE tables RENAME TO tables_without_region');
-      db.exec(`CREATE TABLE IF NOT EXISTS tables (
+    naming(file, () =>
+      db.transaction(() => {
+        if (!hasRegionColumn(db)) db.exec('ALTER TABLE tables RENAME TO tables_without_region');
+        db.exec(`CREATE TABLE IF NOT EXISTS tables (
         account TEXT NOT NULL, region TEXT NOT NULL, name TEXT NOT NULL, id TEXT NOT NULL UNIQUE,
         definition TEXT NOT NULL, wrapped_key BLOB NOT NULL, PRIMARY KEY (account, region, name)) WITHOUT ROWID`);
-      migrateTablesWithoutRegion(db, legacyRegion);
-    })();
+        migrateTablesWithoutRegion(db, legacyRegion);
+      })(),
+    );
     this.#statements = {
       get: db.prepare('SELECT * FROM tables WHERE account = ? AND region = ? AND name = ?'),
       list: db.prepare('SELECT * FROM tables WHERE account = ? AND region = ? AND name > ? ORDER BY name LIMIT ?'),
@@ -85,7 +93,11 @@ export class Catalog<D> {
           });
         }
       }
-      return new Catalog<D>(openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }), legacyRegion);
+      return new Catalog<D>(
+        openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }),
+        legacyRegion,
+        file,
+      );
     } finally {
       kek.fill(0);
       key?.fill(0);
@@ -96,35 +108,41 @@ export class Catalog<D> {
     const slot = cacheKey(scope, name);
     const cached = this.#cache.get(slot);
     if (cached !== undefined) return cached ?? undefined;
-    const entry = toEntry<D>(this.#statements.get.get(scope.accountId, scope.region, name) as Row | undefined);
+    const entry = toEntry<D>(
+      naming(this.file, () => this.#statements.get.get(scope.accountId, scope.region, name)) as Row | undefined,
+    );
     this.#cache.set(slot, entry ?? null);
     return entry;
   }
 
   list(scope: Scope, exclusiveStartName: string, limit: number): CatalogEntry<D>[] {
-    const rows = this.#statements.list.all(scope.accountId, scope.region, exclusiveStartName, limit) as Row[];
+    const rows = naming(this.file, () =>
+      this.#statements.list.all(scope.accountId, scope.region, exclusiveStartName, limit),
+    ) as Row[];
     return rows.map((r) => toEntry<D>(r) as CatalogEntry<D>);
   }
 
   all(): CatalogEntry<D>[] {
-    return (this.#statements.all.all() as Row[]).map((r) => toEntry<D>(r) as CatalogEntry<D>);
+    return (naming(this.file, () => this.#statements.all.all()) as Row[]).map((r) => toEntry<D>(r) as CatalogEntry<D>);
   }
 
   put(entry: CatalogEntry<D>): void {
     this.#cache.delete(cacheKey(entry.scope, entry.name));
-    this.#statements.upsert.run({
-      account: entry.scope.accountId,
-      region: entry.scope.region,
-      name: entry.name,
-      id: entry.id,
-      definition: JSON.stringify(entry.definition),
-      wrappedKey: entry.wrappedKey,
-    });
+    naming(this.file, () =>
+      this.#statements.upsert.run({
+        account: entry.scope.accountId,
+        region: entry.scope.region,
+        name: entry.name,
+        id: entry.id,
+        definition: JSON.stringify(entry.definition),
+        wrappedKey: entry.wrappedKey,
+      }),
+    );
     this.#cache.set(cacheKey(entry.scope, entry.name), entry);
   }
 
   delete(scope: Scope, name: string): void {
-    this.#statements.delete.run(scope.accountId, scope.region, name);
+    naming(this.file, () => this.#statements.delete.run(scope.accountId, scope.region, name));
     this.#cache.set(cacheKey(scope, name), null);
   }
 

@@ -70,7 +70,10 @@ parentPort?.on('message', (message: CheckpointMessage) => {
     const key = Buffer.from(message.key.buffer, message.key.byteOffset, message.key.byteLength);
     try {
       if (!databases.has(message.file)) {
-        databases.set(message.file, openEncryptedDatabase({ file: message.file, key, mustExist: true }));
+        databases.set(
+          message.file,
+          openEncryptedDatabase({ file: message.file, key, mustExist: true, checkWal: false }),
+        );
       }
     } catch {
       // The table was deleted before its file reached us: nothing to checkpoint.

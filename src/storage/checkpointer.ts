@@ -28,6 +28,7 @@ export class Checkpointer {
 
   /** Starts checkpointing a table file; the key is copied to the worker and zeroed there after use. */
   open(file: string, key: Buffer): void {
+    if (checkpointsPaused()) return;
     const copy = new Uint8Array(key);
     this.#post({ type: 'open', file, key: copy }, [copy.buffer]);
   }
@@ -47,4 +48,13 @@ export class Checkpointer {
   #post(message: CheckpointMessage, transfer: ArrayBuffer[] = []): void {
     this.#worker.postMessage(message, transfer);
   }
+}
+
+/**
+ * Test hook for the WAL-integrity test: `SEALDB_TEST_PAUSE_CHECKPOINTS=1` leaves every commit of
+ * a table file in its log, as a process killed before its next checkpoint would. Unset in normal
+ * operation.
+ */
+function checkpointsPaused(): boolean {
+  return process.env.SEALDB_TEST_PAUSE_CHECKPOINTS === '1';
 }

@@ -5,6 +5,7 @@
  */
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3-multiple-ciphers';
+import { assertWalIntact } from './wal-check.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -29,6 +30,11 @@ export interface OpenOptions {
   readonly autoCheckpointPages?: number;
   /** FULL flushes the log at every commit (power-loss safe); NORMAL survives a process crash. */
   readonly synchronous?: 'NORMAL' | 'FULL';
+  /**
+   * False for a second connection of this process (the checkpoint worker): the first one has
+   * checked the log and may be writing to it, so a scan could see frames from two generations.
+   */
+  readonly checkWal?: boolean;
 }
 
 let pageEncryption = true;
@@ -49,6 +55,8 @@ export function pageEncryptionEnabled(): boolean {
 export function openEncryptedDatabase(options: OpenOptions): SqliteDatabase {
   const { file, key, readonly = false, cacheKiB, mustExist = false, autoCheckpointPages, synchronous } = options;
   if (key.length !== 32) throw new Error('database keys are 256 bits');
+  // Before SQLite's recovery, which would end at a damaged frame and drop every commit after it.
+  if (file !== ':memory:' && options.checkWal !== false) assertWalIntact(file);
   if (file !== ':memory:' && !readonly) ownerOnly(file, !mustExist);
   const db = new Database(file, { readonly, fileMustExist: readonly || mustExist });
   try {

@@ -211,7 +211,15 @@ export class TableFile implements TableStore {
     const walSync =
       options.durability === 'fsync' && file !== ':memory:' ? new WalSync(file, options.onWalSync) : undefined;
     const walLimit = checkpointer ? { file: `${file}-wal`, bytes: checkpointer.walLimitBytes } : undefined;
-    const table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined, walSync, walLimit);
+    let table: TableFile;
+    try {
+      table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined, walSync, walLimit);
+    } catch (error) {
+      // A damaged page met while preparing the file: the connection must not stay open.
+      db.close();
+      walSync?.close();
+      throw error;
+    }
     checkpointer?.open(file, key);
     return table;
   }
