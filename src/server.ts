@@ -28,6 +28,7 @@ import { Metrics } from './metrics/metrics.js';
 import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
 import { DataDir } from './storage/data-dir.js';
+import { DataDirLock } from './storage/data-dir-lock.js';
 import type { Durability } from './storage/wal-sync.js';
 
 export type AuthConfig =
@@ -86,6 +87,18 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   // It names files and ARNs, as a client's region does, so it must be as well-formed.
   if (!isRegionName(options.region)) throw new Error(`Not a region name: '${options.region}'`);
+  // Before anything is written: a second process on the same data directory would damage it.
+  const lock = options.dataDir === undefined ? undefined : DataDirLock.acquire(options.dataDir);
+  try {
+    const server = await assembleServer(options);
+    return { ...server, close: () => server.close().finally(() => lock?.release()) };
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+}
+
+async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   // Checked before any data file is opened: a wrong root key touches nothing.
   const root = RootOfTrust.open(
