@@ -4,7 +4,7 @@
  * (with a manual clock).
  */
 import type { AddressInfo } from 'node:net';
-import { createAuditTrail } from './cloudtrail/index.js';
+import { createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
@@ -106,6 +106,13 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     options.dataDir,
   );
   if (root.createdKeyFile) options.onRootKeyCreated?.(root.createdKeyFile);
+  const auditSigner =
+    options.dataDir === undefined
+      ? undefined
+      : await openAuditSigner(options.dataDir, root, options.onAuditWarning).catch((error: unknown) => {
+          root.destroy();
+          throw error;
+        });
   const dataDir = new DataDir(options.dataDir);
   const durability = options.durability ?? 'process';
   const kms = createKmsService({
@@ -123,6 +130,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     clock,
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.onAuditWarning ? { onWarning: options.onAuditWarning } : {}),
+    ...(auditSigner ? { signer: auditSigner } : {}),
+    onDigestFailure: metrics.auditDigestFailure,
   });
   // Each KMS call is appended durably to the trail before its response is sent.
   kms.onCall((event) => audit.record(event));

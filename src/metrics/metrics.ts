@@ -11,6 +11,7 @@ export class Metrics {
   readonly #kmsCalls: Counter<'operation' | 'outcome'>;
   readonly #cache: Counter<'result'>;
   readonly #walSyncs: Counter;
+  readonly #auditDigestFailures: Counter;
 
   constructor(tables: () => readonly TableSummary[]) {
     this.#kmsCalls = new Counter({
@@ -28,6 +29,11 @@ export class Metrics {
     this.#walSyncs = new Counter({
       name: 'sealdb_wal_syncs_total',
       help: 'Flushes of table write-ahead logs to stable storage (--durability fsync; one per group commit)',
+      registers: [this.registry],
+    });
+    this.#auditDigestFailures = new Counter({
+      name: 'sealdb_audit_digest_failures_total',
+      help: "Failed attempts to write an audit hour's signed digest (retried until written; KMS calls go on being recorded)",
       registers: [this.registry],
     });
     new Gauge({
@@ -52,6 +58,8 @@ export class Metrics {
   };
 
   readonly walSync = (): void => this.#walSyncs.inc();
+
+  readonly auditDigestFailure = (): void => this.#auditDigestFailures.inc();
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
