@@ -4,7 +4,7 @@
  * (with a manual clock).
  */
 import type { AddressInfo } from 'node:net';
-import { createAuditTrail } from './cloudtrail/index.js';
+import { createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
@@ -29,6 +29,7 @@ import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
 import { DamagedFileError } from './storage/damage.js';
 import { DataDir } from './storage/data-dir.js';
+import { DataDirLock } from './storage/data-dir-lock.js';
 import type { Durability } from './storage/wal-sync.js';
 import { TIME_PATH, timeEndpoint } from './time-travel/time-endpoint.js';
 
@@ -93,6 +94,18 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   // It names files and ARNs, as a client's region does, so it must be as well-formed.
   if (!isRegionName(options.region)) throw new Error(`Not a region name: '${options.region}'`);
+  // Before anything is written: a second process on the same data directory would damage it.
+  const lock = options.dataDir === undefined ? undefined : DataDirLock.acquire(options.dataDir);
+  try {
+    const server = await assembleServer(options);
+    return { ...server, close: () => server.close().finally(() => lock?.release()) };
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+}
+
+async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   const travel = options.allowTimeTravel ? new OffsetClock(options.clock ?? systemClock) : undefined;
   const clock = travel ?? options.clock ?? systemClock;
   // Checked before any data file is opened: a wrong root key touches nothing.
@@ -101,6 +114,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.dataDir,
   );
   if (root.createdKeyFile) options.onRootKeyCreated?.(root.createdKeyFile);
+  const auditSigner =
+    options.dataDir === undefined
+      ? undefined
+      : await openAuditSigner(options.dataDir, root, options.onAuditWarning).catch((error: unknown) => {
+          root.destroy();
+          throw error;
+        });
   const dataDir = new DataDir(options.dataDir);
   const durability = options.durability ?? 'process';
   const kms = createKmsService({
@@ -118,6 +138,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     clock,
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.onAuditWarning ? { onWarning: options.onAuditWarning } : {}),
+    ...(auditSigner ? { signer: auditSigner } : {}),
+    onDigestFailure: metrics.auditDigestFailure,
   });
   // Each KMS call is appended durably to the trail before its response is sent.
   kms.onCall((event) => audit.record(event));

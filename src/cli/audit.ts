@@ -2,7 +2,7 @@
  * `sealdb audit …`: verify the trail offline, export it in CloudTrail's plain format, and read
  * events in the terminal, from a data directory (needs its root key) or a running server.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { formatRecord } from '../cloudtrail/display.js';
@@ -17,7 +17,7 @@ import {
 } from '../cloudtrail/operations/lookup-events.js';
 import type { CloudTrailRecord } from '../cloudtrail/record.js';
 import { callCloudTrail, type RemoteCredentials } from '../cloudtrail/remote-client.js';
-import { loadPublicKey } from '../cloudtrail/signing-key.js';
+import { readPublicKeyFile } from '../cloudtrail/signing-key.js';
 import { DiskTrailReader } from '../cloudtrail/trail-reader.js';
 import type { VerifyProblem, VerifyResult } from '../cloudtrail/verify.js';
 import { RootOfTrust } from '../encryption/root-of-trust.js';
@@ -130,7 +130,9 @@ async function runVerify(flags: VerifyFlags, io: AuditCliIo): Promise<void> {
     ...(flags.from !== undefined ? { from: parseTime(flags.from) } : {}),
     ...(flags.to !== undefined ? { to: parseTime(flags.to) } : {}),
     ...(flags.account !== undefined ? { accountId: flags.account } : {}),
-    ...(flags.publicKey !== undefined ? { publicKey: loadPublicKey(readFileSync(flags.publicKey, 'utf8')) } : {}),
+    ...(flags.publicKey !== undefined
+      ? { publicKey: await readPublicKeyFile(flags.publicKey, "Pass a trusted copy of the trail's public-key.pem.") }
+      : {}),
   };
   let result: VerifyResult;
   let where: string;

@@ -7,6 +7,7 @@
  * call `audit.sweep()` periodically (it closes finished hours and writes their digests), and
  * `audit.close()` after the HTTP server has drained and before the root of trust is destroyed.
  */
+import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
 import type { ServiceHandler } from '../http/service.js';
@@ -15,8 +16,9 @@ import { MemoryTrailStore } from './memory-store.js';
 import { NextTokenCodec } from './next-token.js';
 import { toDeliveries } from './record.js';
 import { createCloudTrailHandler } from './service.js';
+import { DigestSigner } from './signing-key.js';
 import type { TrailStore } from './trail-source.js';
-import { DiskTrailStore } from './trail-store.js';
+import { DiskTrailStore, TRAIL_FOLDER } from './trail-store.js';
 
 export type { CloudTrailRecord } from './record.js';
 
@@ -27,6 +29,10 @@ export interface AuditTrailOptions {
   readonly clock: Clock;
   /** Told about damage found while running (a file set aside, a chain restarted); default stderr. */
   readonly onWarning?: (message: string) => void;
+  /** The signing key `openAuditSigner` checked at startup. */
+  readonly signer?: DigestSigner;
+  /** Told about each failed attempt to write a digest (a metric; a warning goes to `onWarning`). */
+  readonly onDigestFailure?: () => void;
 }
 
 export interface AuditTrail {
@@ -47,6 +53,25 @@ export interface AuditTrail {
 const SHORT_TARGET_PREFIX = 'CloudTrail_20131101';
 const NEXT_TOKEN_PURPOSE = 'sealdb/cloudtrail-next-token/v1';
 
+/**
+ * Checks the data directory's signing key at startup: a damaged one would otherwise only show at
+ * the next hour change, when every digest fails. Throws `SigningKeyError` (naming the file and how
+ * to restore it); a public key file that does not match the signing key is rewritten and reported.
+ * Undefined while the trail has no key yet (it is made with the first record).
+ */
+export async function openAuditSigner(
+  dataDir: string,
+  root: RootOfTrust,
+  onWarning: (message: string) => void = defaultWarning,
+): Promise<DigestSigner | undefined> {
+  const trailDir = join(dataDir, TRAIL_FOLDER);
+  const signer = await DigestSigner.open(trailDir, root);
+  await signer?.exportPublicKey(trailDir, onWarning);
+  return signer;
+}
+
+const defaultWarning = (message: string): void => console.error(`sealdb: audit trail: ${message}`);
+
 export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const disk =
     options.dataDir === undefined
@@ -56,6 +81,8 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
           root: options.root,
           clock: options.clock,
           ...(options.onWarning ? { warn: options.onWarning } : {}),
+          ...(options.signer ? { signer: options.signer } : {}),
+          ...(options.onDigestFailure ? { onDigestFailure: options.onDigestFailure } : {}),
         });
   const store: TrailStore = disk ?? new MemoryTrailStore(options.clock);
   const key = options.root.deriveKey(NEXT_TOKEN_PURPOSE);

@@ -21,10 +21,25 @@ import {
 } from './layout.js';
 import { LogChunker } from './log-chunks.js';
 import { TrailCipher } from './sealed-file.js';
-import { loadPublicKey, PUBLIC_KEY_FILE } from './signing-key.js';
+import {
+  DigestSigner,
+  PRIVATE_KEY_FILE,
+  PUBLIC_KEY_FILE,
+  PublicKeyFileError,
+  publicKeyFingerprint,
+  readPublicKeyFile,
+  SigningKeyError,
+} from './signing-key.js';
 import { type DigestFileRef, type LogFileRef, TrailFiles, type TrailListing } from './trail-files.js';
 import { TRAIL_FOLDER } from './trail-store.js';
-import { openFileProblems, sealedTrail, type VerifiableTrail, type VerifyResult, verifyTrail } from './verify.js';
+import {
+  openFileProblems,
+  sealedTrail,
+  type VerifiableTrail,
+  type VerifyProblem,
+  type VerifyResult,
+  verifyTrail,
+} from './verify.js';
 
 /** In an export, a digest's signature (S3 metadata in CloudTrail) sits beside it in this file. */
 export const SIGNATURE_SUFFIX = '.signature';
@@ -42,9 +57,16 @@ export class NoPublicKeyError extends Error {
   }
 }
 
-async function publicKeyAt(path: string): Promise<KeyObject> {
+/** How to get a good public key file back, in a data directory's trail and in an export. */
+const PEM_REMEDY_DATA_DIR =
+  'Start sealdb once on this data directory (it rewrites the file from the signing key), restore it from a backup, ' +
+  'or pass a trusted copy with --public-key.';
+const PEM_REMEDY_EXPORT =
+  'Copy it again from the data directory (sealdb audit export writes it), or pass a trusted copy with --public-key.';
+
+async function publicKeyAt(path: string, remedy: string): Promise<KeyObject> {
   try {
-    return loadPublicKey(await readFile(path, 'utf8'));
+    return await readPublicKeyFile(path, remedy);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NoPublicKeyError(path);
     throw error;
@@ -67,10 +89,12 @@ export async function verifyDataDir(
   const cipher = new TrailCipher(root);
   try {
     const files = new TrailFiles(trailFolder(dataDir), cipher);
+    const keys = await trailKeys(files.root, root);
     const listing = await files.list();
     if (listing.digests.length === 0 && listing.logs.length === 0 && range.publicKey === undefined) {
       // Nothing is digested yet, but the first hour's records are on disk all the same.
       const problems = [
+        ...keys.problems,
         ...listing.strangers.map((file) => ({
           kind: 'inserted' as const,
           file,
@@ -80,11 +104,64 @@ export async function verifyDataDir(
       ];
       return { ok: problems.length === 0, problems, accounts: [] };
     }
-    const publicKey = range.publicKey ?? (await publicKeyAt(join(files.root, PUBLIC_KEY_FILE)));
-    return await verifyTrail(sealedTrail(files), { ...range, publicKey });
+    const publicKey = range.publicKey ?? keys.publicKey;
+    if (publicKey === undefined) {
+      if (keys.problems.length === 0) throw new NoPublicKeyError(join(files.root, PUBLIC_KEY_FILE));
+      // Neither key file is usable: the digests cannot be checked at all.
+      return { ok: false, problems: keys.problems, accounts: [] };
+    }
+    const result = await verifyTrail(sealedTrail(files), { ...range, publicKey });
+    const problems = [...keys.problems, ...result.problems];
+    return { ...result, ok: problems.length === 0, problems };
   } finally {
     cipher.destroy();
   }
+}
+
+/**
+ * The trail's two key files, checked: the sealed signing key and the public key exported beside
+ * it. Digests are checked against the public key file, or against the signing key's public key
+ * when that file is missing, damaged or holds another key (each is a problem).
+ */
+async function trailKeys(
+  trailDir: string,
+  root: RootOfTrust,
+): Promise<{ publicKey: KeyObject | undefined; problems: VerifyProblem[] }> {
+  const problems: VerifyProblem[] = [];
+  let signer: DigestSigner | undefined;
+  try {
+    signer = await DigestSigner.open(trailDir, root);
+  } catch (error) {
+    if (!(error instanceof SigningKeyError)) throw error;
+    problems.push({ kind: 'modified', file: PRIVATE_KEY_FILE, detail: error.message });
+  }
+  let exported: KeyObject | undefined;
+  try {
+    exported = await readPublicKeyFile(join(trailDir, PUBLIC_KEY_FILE), PEM_REMEDY_DATA_DIR);
+  } catch (error) {
+    if (error instanceof PublicKeyFileError) {
+      problems.push({ kind: 'modified', file: PUBLIC_KEY_FILE, detail: error.message });
+    } else if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (signer) {
+        problems.push({
+          kind: 'missing',
+          file: PUBLIC_KEY_FILE,
+          detail: `the trail's public key file is missing. ${PEM_REMEDY_DATA_DIR}`,
+        });
+      }
+    } else throw error;
+  }
+  if (exported && signer && publicKeyFingerprint(exported) !== signer.fingerprint) {
+    problems.push({
+      kind: 'modified',
+      file: PUBLIC_KEY_FILE,
+      detail:
+        "the trail's public key file does not hold the signing key's public key (replaced or damaged); " +
+        `digests are checked against the signing key. ${PEM_REMEDY_DATA_DIR}`,
+    });
+    return { publicKey: signer.publicKey, problems };
+  }
+  return { publicKey: exported ?? signer?.publicKey, problems };
 }
 
 /** Folder of an export holding the open hours: CloudTrail log files that no digest lists yet. */
@@ -119,7 +196,11 @@ export async function exportTrail(
       }
       count++;
     }
-    const pem = await readFile(join(files.root, PUBLIC_KEY_FILE)).catch(() => undefined);
+    // From the sealed signing key when it is usable: a damaged public-key.pem is not passed on.
+    const signer = await DigestSigner.open(files.root, root).catch(() => undefined);
+    const pem = signer
+      ? Buffer.from(signer.publicKeyPem)
+      : await readFile(join(files.root, PUBLIC_KEY_FILE)).catch(() => undefined);
     if (pem) await writeFileDurably(join(outDir, PUBLIC_KEY_FILE), pem, 0o644);
     const notDigested = await exportOpenHours(files, join(outDir, NOT_DIGESTED_FOLDER));
     return { files: count, notDigested };
@@ -202,6 +283,6 @@ export async function verifyExport(
   dir: string,
   range: VerifyRange & { publicKey?: KeyObject } = {},
 ): Promise<VerifyResult> {
-  const publicKey = range.publicKey ?? (await publicKeyAt(join(dir, PUBLIC_KEY_FILE)));
+  const publicKey = range.publicKey ?? (await publicKeyAt(join(dir, PUBLIC_KEY_FILE), PEM_REMEDY_EXPORT));
   return verifyTrail(plainTrail(dir), { ...range, publicKey });
 }

@@ -53,6 +53,10 @@ export interface DiskTrailStoreOptions {
   readonly clock: Clock;
   /** Told about damage found while running (a quarantined file); defaults to stderr. */
   readonly warn?: (message: string) => void;
+  /** The signing key as startup checked it (`DigestSigner.open`); absent: loaded when first needed. */
+  readonly signer?: DigestSigner;
+  /** Told about each failed attempt to write an hour's digest (the metric); the store also warns. */
+  readonly onDigestFailure?: (scope: Scope, error: unknown) => void;
 }
 
 interface OpenHour {
@@ -88,6 +92,9 @@ export class DiskTrailStore implements TrailStore {
   /** Serializes everything that changes which files exist (appends only enqueue under it). */
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Scope keys of trails whose digest writing fails, so each streak is reported once. */
+  readonly #failingDigests = new Set<string>();
+  readonly #onDigestFailure: ((scope: Scope, error: unknown) => void) | undefined;
 
   constructor(options: DiskTrailStoreOptions) {
     this.#root = options.root;
@@ -96,6 +103,8 @@ export class DiskTrailStore implements TrailStore {
     this.#cipher = new TrailCipher(options.root);
     this.#files = new TrailFiles(this.#trailDir, this.#cipher);
     this.#warn = options.warn ?? ((message) => console.error(`sealdb: audit trail: ${message}`));
+    if (options.signer) this.#signer = Promise.resolve(options.signer);
+    this.#onDigestFailure = options.onDigestFailure;
   }
 
   /** The signing key (created with the first record); undefined while the trail is empty. */
@@ -222,7 +231,13 @@ export class DiskTrailStore implements TrailStore {
   }
 
   #getSigner(): Promise<DigestSigner> {
-    this.#signer ??= DigestSigner.loadOrCreate(this.#trailDir, this.#root, this.#clock.now());
+    // A failed load is not remembered: the next digest tries again.
+    this.#signer ??= DigestSigner.loadOrCreate(this.#trailDir, this.#root, this.#clock.now(), this.#warn).catch(
+      (error: unknown) => {
+        this.#signer = undefined;
+        throw error;
+      },
+    );
     return this.#signer;
   }
 
@@ -337,8 +352,34 @@ export class DiskTrailStore implements TrailStore {
   async #closeHoursBefore(hour: number): Promise<void> {
     for (const trail of this.#accounts.values()) {
       if (trail.open && trail.open.hour < hour) await this.#finalize(trail);
-      await this.#digestUntil(trail, hour);
+      await this.#digestOrReport(trail, hour);
     }
+  }
+
+  /**
+   * A digest only vouches for records already durable in their log files, so failing to write one
+   * must not fail the KMS call at hand (which would take KMS down at every hour change): it is
+   * reported (warning and metric) and retried at every later append, lookup and sweep, and at the
+   * next start, until it is written.
+   */
+  async #digestOrReport(trail: AccountTrail, hour: number): Promise<void> {
+    const key = scopeKey(trail.scope);
+    const where = `account ${trail.scope.accountId} in ${trail.scope.region}`;
+    try {
+      await this.#digestUntil(trail, hour);
+    } catch (error) {
+      this.#onDigestFailure?.(trail.scope, error);
+      if (!this.#failingDigests.has(key)) {
+        this.#failingDigests.add(key);
+        const from = trail.chain ? new Date(trail.chain.nextStart).toISOString() : 'its first hour';
+        this.#warn(
+          `could not write the digest of ${where} for the hour from ${from}: ${(error as Error).message}. ` +
+            'KMS calls are still recorded; the digest is retried on every KMS call, lookup and sweep until it is written',
+        );
+      }
+      return;
+    }
+    if (this.#failingDigests.delete(key)) this.#warn(`the digests of ${where} are written again`);
   }
 
   /** Turns the account's open hour into its CloudTrail log files (none for an empty hour). */

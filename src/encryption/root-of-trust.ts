@@ -3,8 +3,20 @@
  * directory, or a passphrase stretched with scrypt. Every other key sealdb keeps
  * at rest is wrapped, directly or indirectly, by keys derived from it.
  */
-import { createHmac, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, createHmac, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 export type RootKeySource =
@@ -45,6 +57,31 @@ export class RootKeyMissingError extends Error {
   }
 }
 
+/**
+ * `root-check.json` is not what sealdb wrote: truncated, not JSON, fields missing or a byte
+ * changed (its checksum catches the last; files written before the checksum only the others).
+ */
+export class RootCheckDamagedError extends Error {
+  constructor(file: string, problem: string, kind: CheckRecord['kind'] | undefined) {
+    const restore = 'Restore it from a backup of the data directory.';
+    const keyFile =
+      'It holds only a check value of the root key file: if you are sure the root key file is the right one, ' +
+      'you may instead delete it, and the next start writes it anew.';
+    const passphrase =
+      'It holds the salt of the root passphrase, without which the data cannot be read: only a backup restores it.';
+    const remedy =
+      kind === 'key-file'
+        ? `${restore} ${keyFile}`
+        : kind === 'passphrase'
+          ? `${restore} ${passphrase}`
+          : `${restore} If the data directory was made with a root key file (not a passphrase): ${keyFile} With a passphrase: ${passphrase}`;
+    super(
+      `the root key check file ${file} is damaged (${problem}). sealdb read no data and changed nothing. ${remedy}`,
+    );
+    this.name = 'RootCheckDamagedError';
+  }
+}
+
 /** Files whose presence means the data directory was already used by sealdb. */
 const DATA_MARKERS = [CHECK_FILE, 'catalog.db', 'catalog.key', 'kms'];
 
@@ -53,6 +90,8 @@ interface CheckRecord {
   kind: 'key-file' | 'passphrase';
   scryptSalt?: string;
   check: string;
+  /** SHA-256 (hex) of the record without it, to tell a damaged file from a wrong key. */
+  sha256?: string;
 }
 
 export class RootOfTrust {
@@ -71,7 +110,7 @@ export class RootOfTrust {
   static open(source: RootKeySource, dataDir: string | undefined): RootOfTrust {
     if (source.kind === 'ephemeral' || dataDir === undefined) return new RootOfTrust(randomBytes(32));
     const checkPath = join(dataDir, CHECK_FILE);
-    const existing = existsSync(checkPath) ? (JSON.parse(readFileSync(checkPath, 'utf8')) as CheckRecord) : undefined;
+    const existing = existsSync(checkPath) ? readCheckRecord(checkPath) : undefined;
     let key: Buffer;
     let salt: Buffer | undefined;
     let created: string | undefined;
@@ -101,7 +140,7 @@ export class RootOfTrust {
         ...(salt ? { scryptSalt: salt.toString('base64') } : {}),
         check: check.toString('base64'),
       };
-      writeFileSync(checkPath, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+      writeCheckRecord(checkPath, { ...record, sha256: checkSum(record) });
     }
     return root;
   }
@@ -150,4 +189,60 @@ function loadOrCreateKeyFile(file: string, dataDir: string): { key: Buffer; crea
   const key = readFileSync(file);
   if (key.length !== 32) throw new Error(`the root key file ${file} must hold exactly 32 bytes`);
   return { key };
+}
+
+const checkSum = ({ sha256: _, ...record }: CheckRecord): string =>
+  createHash('sha256').update(JSON.stringify(record)).digest('hex');
+
+const isBase64Of = (value: unknown, bytes: number): boolean =>
+  typeof value === 'string' &&
+  /^[A-Za-z0-9+/]*={0,2}$/.test(value) &&
+  Buffer.from(value, 'base64').length === bytes &&
+  Buffer.from(value, 'base64').toString('base64') === value;
+
+function readCheckRecord(file: string): CheckRecord {
+  const text = readFileSync(file, 'utf8');
+  // What the damaged file still says it was made with chooses the advice.
+  const kindHint = /"kind"\s*:\s*"(key-file|passphrase)"/.exec(text)?.[1] as CheckRecord['kind'] | undefined;
+  const damaged = (problem: string) => new RootCheckDamagedError(file, problem, kindHint);
+  if (text.trim() === '') throw damaged('it is empty');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw damaged('it is not valid JSON: truncated or overwritten');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw damaged('it is not a JSON object');
+  const record = parsed as Partial<CheckRecord>;
+  if (record.version !== 1) throw damaged(`version is ${JSON.stringify(record.version)}, not 1`);
+  if (record.kind !== 'key-file' && record.kind !== 'passphrase') {
+    throw damaged(`kind is ${JSON.stringify(record.kind)}, not "key-file" or "passphrase"`);
+  }
+  if (!isBase64Of(record.check, 32)) throw damaged('check is not a base64 32-byte value');
+  if (record.kind === 'passphrase' && !isBase64Of(record.scryptSalt, 16)) {
+    throw damaged('scryptSalt is not a base64 16-byte value');
+  }
+  if (record.sha256 !== undefined && record.sha256 !== checkSum(record as CheckRecord)) {
+    throw damaged('its SHA-256 does not match its content: a byte was changed');
+  }
+  return record as CheckRecord;
+}
+
+/** Complete or absent after a crash: written under a temporary name, flushed, then renamed. */
+function writeCheckRecord(file: string, record: CheckRecord): void {
+  const temp = `${file}.tmp`;
+  const fd = openSync(temp, 'w', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }

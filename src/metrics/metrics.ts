@@ -12,6 +12,7 @@ export class Metrics {
   readonly #cache: Counter<'result'>;
   readonly #walSyncs: Counter;
   readonly #damagedFiles: Gauge<'file' | 'kind'>;
+  readonly #auditDigestFailures: Counter;
 
   constructor(tables: () => readonly TableSummary[]) {
     this.#kmsCalls = new Counter({
@@ -35,6 +36,11 @@ export class Metrics {
       name: 'sealdb_damaged_files',
       help: 'Files found damaged (1) since the start: a table file (that table refuses every call) or the catalog',
       labelNames: ['file', 'kind'],
+      registers: [this.registry],
+    });
+    this.#auditDigestFailures = new Counter({
+      name: 'sealdb_audit_digest_failures_total',
+      help: "Failed attempts to write an audit hour's signed digest (retried until written; KMS calls go on being recorded)",
       registers: [this.registry],
     });
     new Gauge({
@@ -61,6 +67,7 @@ export class Metrics {
   readonly walSync = (): void => this.#walSyncs.inc();
 
   readonly damagedFile = (file: string, kind: string): void => this.#damagedFiles.set({ file, kind }, 1);
+  readonly auditDigestFailure = (): void => this.#auditDigestFailures.inc();
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
