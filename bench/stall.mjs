@@ -61,6 +61,13 @@ const scenarios = [
     body: () => manyObjects(15 * MB),
   },
   {
+    name: 'local, one 15 MB string to an unknown operation (parse only)',
+    mode: 'local',
+    target: 'DynamoDB_20120810.NoSuchOperation',
+    authorization: auth('AKIDLOCAL'),
+    body: () => Buffer.from(`{"TableName":"bench","Item":{"id":{"S":"x"},"v":{"S":"${'y'.repeat(15 * MB)}"}}}`),
+  },
+  {
     name: 'local, PutItem with one 15 MB string (parse + validation)',
     mode: 'local',
     target: 'DynamoDB_20120810.PutItem',
