@@ -9,10 +9,23 @@ import {
   credentialRegion,
   parseAuthorization,
   type SignedRequest,
-  verifySignature,
+  type SignedRequestHead,
+  verifyPayloadSignature,
 } from './sigv4.js';
 
 export type AuthRequest = SignedRequest;
+export type AuthRequestHead = SignedRequestHead;
+
+/**
+ * A request that passed every check its headers allow, whose body is still arriving: the
+ * signature is checked over the raw bytes (as sent, before any Content-Encoding is undone),
+ * hashed chunk by chunk, so nothing of the body is parsed before it is known to be signed.
+ */
+export interface PendingAuthentication {
+  update(chunk: Buffer): void;
+  /** Checks the signature over the bytes hashed so far; throws an AwsError if it does not match. */
+  finish(): Identity;
+}
 
 /** Who is calling and in which region. */
 export interface Identity {
@@ -24,6 +37,13 @@ export interface Identity {
 export interface Authenticator {
   /** @param expectedService the signing name the credential scope must name, e.g. `dynamodb`. */
   authenticate(request: AuthRequest, expectedService: string): Identity;
+  /**
+   * Refuses from the headers alone what they can show (no or a malformed Authorization header, a
+   * stale date, a wrong scope, an unknown key), before the body is read. Present only where a
+   * body can be refused (strict auth); local auth reads the header after the body, as DynamoDB
+   * orders its errors.
+   */
+  beginAuthentication?(head: AuthRequestHead, expectedService: string): PendingAuthentication;
 }
 
 export interface AccessKeyConfig {
@@ -124,20 +144,36 @@ export class StrictAuthenticator implements Authenticator {
   }
 
   authenticate(request: AuthRequest, expectedService: string): Identity {
-    const parsed = parseAuthorization(request.headers);
+    const pending = this.beginAuthentication(request, expectedService);
+    pending.update(request.body);
+    return pending.finish();
+  }
+
+  beginAuthentication(head: AuthRequestHead, expectedService: string): PendingAuthentication {
+    const parsed = parseAuthorization(head.headers);
     // The order of checks follows DynamoDB's, so clients see the same first error.
     checkRequestTime(parsed, this.clock);
     checkCredentialScope(parsed, expectedService);
     const entry = this.#keys.get(parsed.accessKeyId);
     if (!entry) throw invalidToken('The security token included in the request is invalid.');
-    verifySignature(parsed, request, entry.secretAccessKey, this.clock);
-    // Only long-term keys are configured, so no session token can be valid.
-    if (parsed.securityToken !== undefined) throw invalidToken('The security token included in the request is invalid');
-    const principal =
-      entry.userName !== undefined
-        ? userPrincipal(entry.accountId, entry.userName, parsed.accessKeyId)
-        : rootPrincipal(entry.accountId, parsed.accessKeyId);
-    return { principal, region: parsed.region };
+    const hash = createHash('sha256');
+    return {
+      update: (chunk) => {
+        hash.update(chunk);
+      },
+      finish: () => {
+        verifyPayloadSignature(parsed, head, hash.digest('hex'), entry.secretAccessKey, this.clock);
+        // Only long-term keys are configured, so no session token can be valid.
+        if (parsed.securityToken !== undefined) {
+          throw invalidToken('The security token included in the request is invalid');
+        }
+        const principal =
+          entry.userName !== undefined
+            ? userPrincipal(entry.accountId, entry.userName, parsed.accessKeyId)
+            : rootPrincipal(entry.accountId, parsed.accessKeyId);
+        return { principal, region: parsed.region };
+      },
+    };
   }
 }
 
@@ -150,20 +186,34 @@ export class StrictAuthenticator implements Authenticator {
  * keys and trail.
  */
 export class SharedDbAuthenticator implements Authenticator {
+  readonly beginAuthentication?: (head: AuthRequestHead, expectedService: string) => PendingAuthentication;
+
   /** @param verifier checks the signature (strict auth); without it any well-formed header is accepted. */
-  constructor(private readonly verifier?: Authenticator) {}
+  constructor(private readonly verifier?: Authenticator) {
+    if (verifier?.beginAuthentication) {
+      const begin = verifier.beginAuthentication.bind(verifier);
+      this.beginAuthentication = (head, expectedService) => {
+        const pending = begin(head, expectedService);
+        return { update: (chunk) => pending.update(chunk), finish: () => shared(pending.finish()) };
+      };
+    }
+  }
 
   authenticate(request: AuthRequest, expectedService: string): Identity {
     if (!this.verifier) {
       // Like DynamoDB Local -sharedDb: the region is ignored, so any credential scope will do.
       return { principal: rootPrincipal(DEFAULT_ACCOUNT_ID, parseAuthorization(request.headers).accessKeyId) };
     }
-    const { principal } = this.verifier.authenticate(request, expectedService);
-    return {
-      principal:
-        principal.type === 'IAMUser' && principal.userName !== undefined
-          ? userPrincipal(DEFAULT_ACCOUNT_ID, principal.userName, principal.accessKeyId)
-          : rootPrincipal(DEFAULT_ACCOUNT_ID, principal.accessKeyId),
-    };
+    return shared(this.verifier.authenticate(request, expectedService));
   }
+}
+
+/** A verified caller moved into the shared local account, keeping its user name and access key id. */
+function shared({ principal }: Identity): Identity {
+  return {
+    principal:
+      principal.type === 'IAMUser' && principal.userName !== undefined
+        ? userPrincipal(DEFAULT_ACCOUNT_ID, principal.userName, principal.accessKeyId)
+        : rootPrincipal(DEFAULT_ACCOUNT_ID, principal.accessKeyId),
+  };
 }

@@ -3,15 +3,17 @@
  * `X-Amz-Target` prefix, authenticates them, numbers TCP connections and
  * shapes every error as `{"__type", "message"}`.
  */
+import { isUtf8 } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { AdminRoute } from './admin-route.js';
-import type { Authenticator } from './auth.js';
+import type { Authenticator, Identity, PendingAuthentication } from './auth.js';
 import { AwsError, CORAL_SERVICE } from './aws-error.js';
 import { ACCEPTED_CONTENT_ENCODINGS, decodeBody } from './content-encoding.js';
 import { CorsPolicy } from './cors.js';
+import { OFF_THREAD_JSON_BYTES, parseLargeJson } from './large-json/parse.js';
 import { type RequestLogEntry, tableNamesOf } from './request-log.js';
 import { type CallContext, PartlySerialized, type ServiceHandler } from './service.js';
 
@@ -21,6 +23,14 @@ const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
  * refused here, before any recursive validation could exhaust the stack.
  */
 const MAX_JSON_DEPTH = 100;
+/**
+ * Node's default lets a request take 300 s. A client gets 20 s for its headers and 60 s for the
+ * whole request (a 16 MiB body needs 2.3 Mbit/s), checked every 5 s; once a request is received,
+ * its answer may take as long as it needs.
+ */
+const HEADERS_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+const TIMEOUT_CHECK_INTERVAL_MS = 5_000;
 const JSON_CONTENT_TYPES = new Set(['application/json', 'application/x-amz-json-1.0', 'application/x-amz-json-1.1']);
 
 export interface HttpServerOptions {
@@ -38,6 +48,8 @@ export interface HttpServerOptions {
   readonly corsAllowedOrigins?: readonly string[];
   /** Told once per answered request (the request log); when absent, requests pay nothing for it. */
   readonly onRequestComplete?: (entry: RequestLogEntry) => void;
+  /** How long a client may take to send a whole request (default 60 s); tests shorten it. */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface SealdbHttpServer {
@@ -61,7 +73,18 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
   /** Table names of the requests being logged, set once the body is parsed. */
   const loggedTables = new WeakMap<IncomingMessage, string | undefined>();
 
-  const server = createServer({ keepAlive: true, keepAliveTimeout: 60_000 }, (req, res) => {
+  const beginAuthentication = options.authenticator.beginAuthentication?.bind(options.authenticator);
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+
+  const serverOptions: ServerOptions = {
+    keepAlive: true,
+    keepAliveTimeout: 60_000,
+    requestTimeout,
+    headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+    connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_INTERVAL_MS, requestTimeout),
+  };
+
+  const server = createServer(serverOptions, (req, res) => {
     // A monotonic duration, not a point in time: the injectable clock is not needed for it.
     const started = onRequestComplete ? performance.now() : 0;
     inFlight++;
@@ -97,7 +120,6 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
     const id = requestId();
     res.setHeader('x-amzn-RequestId', id);
     const origin = req.headers.origin;
@@ -105,12 +127,45 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       cors.answerPreflight(req, res);
       return;
     }
-    if (body === undefined) {
-      res.statusCode = 413;
-      res.end();
+    const [path = '/', query = ''] = (req.url ?? '/').split('?');
+    const target = header(req, 'x-amz-target') ?? '';
+    const dot = target.lastIndexOf('.');
+    // Requests without a known target are answered in the DynamoDB dialect, as DynamoDB would.
+    const service = byPrefix.get(dot > 0 ? target.slice(0, dot) : '');
+    const contentType = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    const dialectType = service?.contentType ?? 'application/x-amz-json-1.0';
+    // The answer is in the client's dialect: DynamoDB answers application/json to anything but its
+    // own x-amz-json-1.0, as dynalite's tests record it (test/connection.js); KMS and CloudTrail
+    // likewise around their x-amz-json-1.1.
+    const responseType = contentType === dialectType ? dialectType : 'application/json';
+    const withCrc = dialectType.endsWith('1.0');
+    const reply = (status: number, payload: string) => send(res, status, responseType, payload, withCrc);
+    const protocolNs = service ? service.protocolErrorNamespace : CORAL_SERVICE;
+
+    // A body declared too large is refused before a byte of it is read, and the connection closed.
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > MAX_REQUEST_BYTES) {
+      refuseTooLarge(res, reply, protocolNs, true);
       return;
     }
-    const [path = '/', query = ''] = (req.url ?? '/').split('?');
+    // With strict auth, what the headers can refuse is refused before the body is read, and the
+    // body is hashed as it arrives: nothing of an unsigned body is ever parsed.
+    let pending: PendingAuthentication | undefined;
+    if (beginAuthentication && service && req.method === 'POST' && JSON_CONTENT_TYPES.has(contentType)) {
+      try {
+        pending = beginAuthentication({ method: req.method, path, query, headers: req.headers }, service.signingName);
+      } catch (error) {
+        if (!(error instanceof AwsError)) throw error;
+        discardBody(req);
+        reply(error.statusCode, errorBody(error));
+        return;
+      }
+    }
+    let body = await readBody(req, pending);
+    if (body === undefined) {
+      refuseTooLarge(res, reply, protocolNs, true);
+      return;
+    }
     if (req.method === 'GET' && options.getRoutes?.has(path)) {
       const route = await (options.getRoutes.get(path) as () => Promise<{ contentType: string; body: string }>)();
       res.setHeader('Content-Type', route.contentType);
@@ -136,11 +191,6 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       return;
     }
 
-    const target = header(req, 'x-amz-target') ?? '';
-    const dot = target.lastIndexOf('.');
-    // Requests without a known target are answered in the DynamoDB dialect, as DynamoDB would.
-    const service = byPrefix.get(dot > 0 ? target.slice(0, dot) : '');
-    const contentType = (header(req, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
     if (req.method !== 'POST' || (body.length > 0 && !JSON_CONTENT_TYPES.has(contentType))) {
       // What DynamoDB answers to non-POST or non-JSON requests.
       res.statusCode = 404;
@@ -148,14 +198,16 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       res.end('<UnknownOperationException/>\n');
       return;
     }
-    const dialectType = service?.contentType ?? 'application/x-amz-json-1.0';
-    // The answer is in the client's dialect: DynamoDB answers application/json to anything but its
-    // own x-amz-json-1.0, as dynalite's tests record it (test/connection.js); KMS and CloudTrail
-    // likewise around their x-amz-json-1.1.
-    const responseType = contentType === dialectType ? dialectType : 'application/json';
-    const withCrc = dialectType.endsWith('1.0');
-    const reply = (status: number, payload: string) => send(res, status, responseType, payload, withCrc);
-    const protocolNs = service ? service.protocolErrorNamespace : CORAL_SERVICE;
+    let identity: Identity | undefined;
+    if (pending) {
+      try {
+        identity = pending.finish();
+      } catch (error) {
+        if (!(error instanceof AwsError)) throw error;
+        reply(error.statusCode, errorBody(error));
+        return;
+      }
+    }
 
     // The signature covers the body as sent; only the JSON is read from the decoded bytes.
     let json = body;
@@ -164,8 +216,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       const decoded = await decodeBody(body, encoding, MAX_REQUEST_BYTES);
       if (!decoded.ok) {
         if (decoded.reason === 'too-large') {
-          res.statusCode = 413;
-          res.end();
+          refuseTooLarge(res, reply, protocolNs, false);
         } else if (decoded.reason === 'unsupported') {
           // DynamoDB answers a 500 here (Alternator's test_compressed_request.py); a client mistake is a 4xx.
           res.setHeader('Accept-Encoding', ACCEPTED_CONTENT_ENCODINGS);
@@ -181,16 +232,29 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
     }
 
     let input: unknown;
-    if (json.length > 0) {
+    if (json.length > OFF_THREAD_JSON_BYTES) {
+      const parsed = await parseLargeJson(json, MAX_JSON_DEPTH);
+      // The bytes went to the worker and back: the Buffer handed over is empty now.
+      if (json === body) body = parsed.bytes;
+      if (!parsed.ok) {
+        reply(400, errorBody(jsonError(parsed.reason, protocolNs)));
+        return;
+      }
+      input = parsed.value;
+    } else if (json.length > 0) {
+      // Never decoded lossily: invalid sequences would become U+FFFD and be stored as such.
+      if (!isUtf8(json)) {
+        reply(400, errorBody(jsonError('utf8', protocolNs)));
+        return;
+      }
       try {
         input = JSON.parse(json.toString('utf8'));
       } catch {
-        reply(400, errorBody(new AwsError('SerializationException', undefined, 400, protocolNs)));
+        reply(400, errorBody(jsonError('syntax', protocolNs)));
         return;
       }
       if (jsonDepth(input) > MAX_JSON_DEPTH) {
-        const message = `The request nests deeper than ${MAX_JSON_DEPTH} levels`;
-        reply(400, errorBody(new AwsError('SerializationException', message, 400, protocolNs)));
+        reply(400, errorBody(jsonError('depth', protocolNs)));
         return;
       }
     }
@@ -202,7 +266,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       return;
     }
     try {
-      const identity = options.authenticator.authenticate(
+      identity ??= options.authenticator.authenticate(
         {
           method: req.method,
           path,
@@ -298,19 +362,70 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/**
+ * The body, hashed chunk by chunk into `pending` when its signature is to be checked; undefined
+ * as soon as it passes the limit (the rest is not waited for).
+ */
+function readBody(req: IncomingMessage, pending?: PendingAuthentication): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks, size)));
+      if (size > MAX_REQUEST_BYTES) {
+        req.off('data', onData);
+        resolve(undefined);
+        return;
+      }
+      pending?.update(chunk);
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.on('end', () => resolve(Buffer.concat(chunks, size)));
     req.on('error', reject);
   });
+}
+
+/**
+ * Reads and drops the body of a request answered without it, so the connection can carry the
+ * next request; a body that outgrows the limit (only a chunked one can) costs the connection.
+ */
+function discardBody(req: IncomingMessage): void {
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > MAX_REQUEST_BYTES) req.socket.destroy();
+  });
+}
+
+/**
+ * 413 in the AWS shape other Coral-service emulators answer it (RequestEntityTooLargeException,
+ * e.g. an SQS emulator's tests; DynamoDB's own answer is not recorded). `close`: the rest of the
+ * body is not read, so the connection cannot carry another request.
+ */
+function refuseTooLarge(
+  res: ServerResponse,
+  reply: (status: number, payload: string) => void,
+  namespace: string | undefined,
+  close: boolean,
+): void {
+  if (close) res.setHeader('Connection', 'close');
+  const message = `The request body is larger than the ${MAX_REQUEST_BYTES} bytes allowed`;
+  reply(413, errorBody(new AwsError('RequestEntityTooLargeException', message, 413, namespace)));
+}
+
+/** The SerializationException for a body that is not the JSON an operation reads. */
+function jsonError(reason: 'utf8' | 'syntax' | 'depth', namespace: string | undefined): AwsError {
+  // DynamoDB answers unparseable JSON with a message-less SerializationException (dynalite
+  // test/connection.js), and so it did to Latin-1 bytes sent as UTF-8 (aws/aws-sdk-js#46); sealdb
+  // says what is wrong with the body for invalid UTF-8 and too deep nesting.
+  const message =
+    reason === 'utf8'
+      ? 'The request body is not valid UTF-8'
+      : reason === 'depth'
+        ? `The request nests deeper than ${MAX_JSON_DEPTH} levels`
+        : undefined;
+  return new AwsError('SerializationException', message, 400, namespace);
 }
 
 function errorBody(error: AwsError): string {

@@ -19,6 +19,9 @@ export interface SignedRequest {
   readonly body: Buffer;
 }
 
+/** What a signature covers besides the body: all a server knows before the body has arrived. */
+export type SignedRequestHead = Omit<SignedRequest, 'body'>;
+
 export interface ParsedSignature {
   readonly algorithm: string;
   readonly accessKeyId: string;
@@ -282,11 +285,15 @@ const sha256Hex = (data: string | Buffer) => createHash('sha256').update(data).d
 const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 
 export function canonicalRequest(parsed: ParsedSignature, request: SignedRequest): string {
-  const names = [...new Set(parsed.signedHeaders)].sort();
-  const headerLines = names.map((name) => `${name}:${canonicalHeaderValue(getHeader(request.headers, name) ?? '')}\n`);
   // Always hash the body we actually received, even if the client declared a
   // different x-amz-content-sha256 or UNSIGNED-PAYLOAD: the signature must cover the bytes we act on.
-  const payloadHash = sha256Hex(request.body);
+  return canonicalRequestOf(parsed, request, sha256Hex(request.body));
+}
+
+/** @param payloadHash hex SHA-256 of the body as received (hashed while it streams in). */
+export function canonicalRequestOf(parsed: ParsedSignature, request: SignedRequestHead, payloadHash: string): string {
+  const names = [...new Set(parsed.signedHeaders)].sort();
+  const headerLines = names.map((name) => `${name}:${canonicalHeaderValue(getHeader(request.headers, name) ?? '')}\n`);
   return [
     request.method.toUpperCase(),
     canonicalPath(request.path),
@@ -322,9 +329,20 @@ export function verifySignature(
   secretAccessKey: string,
   clock: Clock,
 ): void {
+  verifyPayloadSignature(parsed, request, sha256Hex(request.body), secretAccessKey, clock);
+}
+
+/** verifySignature for a body that was hashed as it arrived: `payloadHash` is its hex SHA-256. */
+export function verifyPayloadSignature(
+  parsed: ParsedSignature,
+  request: SignedRequestHead,
+  payloadHash: string,
+  secretAccessKey: string,
+  clock: Clock,
+): void {
   checkRequestTime(parsed, clock);
   const expected = createHmac('sha256', signingKey(secretAccessKey, parsed))
-    .update(stringToSign(parsed, canonicalRequest(parsed, request)), 'utf8')
+    .update(stringToSign(parsed, canonicalRequestOf(parsed, request, payloadHash)), 'utf8')
     .digest('hex');
   if (!constantTimeEquals(expected, parsed.signature)) {
     throw invalid(

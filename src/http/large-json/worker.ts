@@ -1,0 +1,134 @@
+/**
+ * Checks a large JSON body off the main thread (UTF-8, syntax, nesting depth) and cuts it into
+ * byte ranges the main thread can parse a few at a time (see plan.ts).
+ */
+import { isUtf8 } from 'node:buffer';
+import { parentPort } from 'node:worker_threads';
+import type { Group, JobOutcome, JobRequest, JobResponse, Plan } from './plan.js';
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
+
+const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+export function analyse(bytes: Buffer, maxDepth: number, partBytes: number): JobOutcome {
+  // Never decoded lossily: an invalid sequence would be stored as U+FFFD.
+  if (!isUtf8(bytes)) return { ok: false, reason: 'utf8' };
+  try {
+    JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'syntax' };
+  }
+  if (depthOf(bytes) > maxDepth) return { ok: false, reason: 'depth' };
+  return { ok: true, plan: new Planner(bytes, partBytes).value() };
+}
+
+/** Nesting depth of valid JSON: the deepest bracket outside strings. */
+function depthOf(bytes: Buffer): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === QUOTE) {
+      for (i++; bytes[i] !== QUOTE; i++) if (bytes[i] === BACKSLASH) i++;
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/** Walks JSON already known to be valid (and at most maxDepth deep, so recursion is safe). */
+class Planner {
+  #at = 0;
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly partBytes: number,
+  ) {}
+
+  value(): Plan {
+    this.#skipSpace();
+    const start = this.#at;
+    const c = this.bytes[start];
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) return this.#container(c === OPEN_OBJECT);
+    if (c === QUOTE) this.#skipString();
+    else while (this.#at < this.bytes.length && !isScalarEnd(this.bytes[this.#at])) this.#at++;
+    const end = this.#at;
+    if (end - start <= this.partBytes) return { r: [start, end] };
+    return { d: JSON.parse(this.bytes.toString('utf8', start, end)) as string | number | boolean | null };
+  }
+
+  #container(isObject: boolean): Plan {
+    const bytes = this.bytes;
+    const start = this.#at++;
+    const groups: Group[] = [];
+    let groupStart = -1;
+    let groupEnd = -1;
+    this.#skipSpace();
+    if (bytes[this.#at] === (isObject ? CLOSE_OBJECT : CLOSE_ARRAY)) {
+      this.#at++;
+      return { r: [start, this.#at] };
+    }
+    for (;;) {
+      this.#skipSpace();
+      const memberStart = this.#at;
+      let keyEnd = memberStart;
+      if (isObject) {
+        this.#skipString();
+        keyEnd = this.#at;
+        this.#skipSpace();
+        this.#at++; // the colon
+      }
+      const value = this.value();
+      const memberEnd = this.#at;
+      if ('r' in value) {
+        if (groupStart >= 0 && memberEnd - groupStart > this.partBytes) {
+          groups.push({ g: [groupStart, groupEnd] });
+          groupStart = -1;
+        }
+        if (groupStart < 0) groupStart = memberStart;
+        groupEnd = memberEnd;
+      } else {
+        if (groupStart >= 0) groups.push({ g: [groupStart, groupEnd] });
+        groupStart = -1;
+        groups.push(
+          isObject ? { k: JSON.parse(bytes.toString('utf8', memberStart, keyEnd)) as string, v: value } : { v: value },
+        );
+      }
+      this.#skipSpace();
+      if (bytes[this.#at++] !== COMMA) break; // the closing bracket
+    }
+    const end = this.#at;
+    if (end - start <= this.partBytes) return { r: [start, end] };
+    if (groupStart >= 0) groups.push({ g: [groupStart, groupEnd] });
+    return isObject ? { o: groups } : { a: groups };
+  }
+
+  #skipSpace(): void {
+    while (isSpace(this.bytes[this.#at])) this.#at++;
+  }
+
+  /** From an opening quote to just past its closing one. */
+  #skipString(): void {
+    const bytes = this.bytes;
+    let i = this.#at + 1;
+    while (bytes[i] !== QUOTE) i += bytes[i] === BACKSLASH ? 2 : 1;
+    this.#at = i + 1;
+  }
+}
+
+const isScalarEnd = (c: number | undefined) =>
+  c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || isSpace(c) || c === undefined;
+
+parentPort?.on('message', (job: JobRequest) => {
+  const outcome = analyse(Buffer.from(job.buffer, job.offset, job.length), job.maxDepth, job.partBytes);
+  const response: JobResponse = { id: job.id, buffer: job.buffer, outcome };
+  parentPort?.postMessage(response, [job.buffer]);
+});
