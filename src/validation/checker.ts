@@ -5,7 +5,14 @@
  * as recorded by dynalite and by emulators checked against AWS.
  */
 import { AwsError } from '../http/aws-error.js';
-import { type CompactModel, getShape, type ScalarType, type Shape, type StructureShape } from './model.js';
+import {
+  type CompactModel,
+  getShape,
+  type MemberSpec,
+  type ScalarType,
+  type Shape,
+  type StructureShape,
+} from './model.js';
 import { setOwnEntry } from './own-entry.js';
 
 export interface CheckOptions {
@@ -352,9 +359,18 @@ function codePointLength(text: string): number {
   return length;
 }
 
-/** String lengths count code points (Smithy's rule); blobs count decoded bytes. */
-function lengthOf(shape: Shape, value: unknown): number | undefined {
-  if (shape.type === 'string' && typeof value === 'string') return codePointLength(value);
+/**
+ * String lengths count code points (Smithy's rule); blobs count decoded bytes. A string has
+ * between half its UTF-16 length (rounded up) and all of it in code points, so a huge string is
+ * only walked when those bounds straddle a limit.
+ */
+function lengthOf(shape: Shape, value: unknown, min: number | undefined, max: number | undefined): number | undefined {
+  if (shape.type === 'string' && typeof value === 'string') {
+    const units = value.length;
+    if ((max === undefined || units <= max) && (min === undefined || (units + 1) >> 1 >= min)) return units;
+    if (min !== undefined && units < min) return units;
+    return codePointLength(value);
+  }
   if (shape.type === 'blob' && typeof value === 'string') return Buffer.byteLength(value, 'base64');
   if (shape.type === 'list' && Array.isArray(value)) return value.length;
   if (shape.type === 'map' && isObject(value)) return Object.keys(value).length;
@@ -385,28 +401,136 @@ function describeConstraints(shape: Shape): string[] {
   return texts;
 }
 
+/** Shared answer for the common case, so that a clean value allocates nothing. */
+const NO_VIOLATIONS: readonly string[] = Object.freeze([]);
+
 /** The constraints a non-null value breaks, in the order Coral reports them one by one. */
-function violations(model: CompactModel, shape: Shape, value: unknown): string[] {
-  const found: string[] = [];
+function violations(model: CompactModel, shape: Shape, value: unknown): readonly string[] {
+  let found: string[] | undefined;
   if (shape.type === 'string' && typeof value === 'string' && shape.pattern !== undefined) {
     const regex = model.patterns.get(shape.pattern);
-    if (regex && !regex.test(value)) found.push(`Member must satisfy regular expression pattern: ${shape.pattern}`);
+    if (regex && !regex.test(value)) {
+      found ??= [];
+      found.push(`Member must satisfy regular expression pattern: ${shape.pattern}`);
+    }
   }
-  const length = lengthOf(shape, value);
-  if (length !== undefined) {
-    const { min, max } = shape as { min?: number; max?: number };
-    if (min !== undefined && length < min) found.push(`Member must have length greater than or equal to ${min}`);
-    if (max !== undefined && length > max) found.push(`Member must have length less than or equal to ${max}`);
-  }
-  if (isNumeric(shape) && typeof value === 'number') {
-    const { min, max } = shape as { min?: number; max?: number };
-    if (min !== undefined && value < min) found.push(`Member must have value greater than or equal to ${min}`);
-    if (max !== undefined && value > max) found.push(`Member must have value less than or equal to ${max}`);
+  const { min, max } = shape as { min?: number; max?: number };
+  if (min !== undefined || max !== undefined) {
+    const length = lengthOf(shape, value, min, max);
+    if (length !== undefined) {
+      if (min !== undefined && length < min) {
+        found ??= [];
+        found.push(`Member must have length greater than or equal to ${min}`);
+      }
+      if (max !== undefined && length > max) {
+        found ??= [];
+        found.push(`Member must have length less than or equal to ${max}`);
+      }
+    }
+    if (isNumeric(shape) && typeof value === 'number') {
+      if (min !== undefined && value < min) {
+        found ??= [];
+        found.push(`Member must have value greater than or equal to ${min}`);
+      }
+      if (max !== undefined && value > max) {
+        found ??= [];
+        found.push(`Member must have value less than or equal to ${max}`);
+      }
+    }
   }
   if (shape.type === 'string' && shape.enum && typeof value === 'string' && !shape.enum.includes(value)) {
+    found ??= [];
     found.push(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
   }
-  return found;
+  return found ?? NO_VIOLATIONS;
+}
+
+/** Whether a shape by itself declares anything a value can break. */
+function constrains(shape: Shape): boolean {
+  switch (shape.type) {
+    case 'structure':
+      return shape.members.some((m) => m.required);
+    case 'boolean':
+    case 'timestamp':
+      return false;
+    case 'string':
+      return shape.min !== undefined || shape.max !== undefined || shape.pattern !== undefined || !!shape.enum;
+    default:
+      return shape.min !== undefined || shape.max !== undefined;
+  }
+}
+
+function children(shape: Shape): readonly string[] {
+  switch (shape.type) {
+    case 'structure':
+      return shape.members.map((m) => m.shape);
+    case 'list':
+      return [shape.member];
+    case 'map':
+      return [shape.key, shape.value];
+    default:
+      return [];
+  }
+}
+
+/**
+ * Shapes below which no constraint is reachable (DynamoDB's S, N, B, sets of them, ...): the
+ * constraint phase need not walk their values, which for a 15 MB item is most of the request.
+ */
+const freeShapes = new WeakMap<CompactModel, Map<string, boolean>>();
+
+function constraintFree(model: CompactModel, shapeName: string): boolean {
+  let byName = freeShapes.get(model);
+  if (!byName) {
+    byName = new Map();
+    freeShapes.set(model, byName);
+  }
+  let free = byName.get(shapeName);
+  if (free === undefined) {
+    // Every reachable shape, cycles included (AttributeValue holds maps and lists of itself).
+    free = true;
+    const seen = new Set<string>([shapeName]);
+    const pending = [shapeName];
+    for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+      const shape = getShape(model, name);
+      if (constrains(shape)) {
+        free = false;
+        break;
+      }
+      for (const child of children(shape)) {
+        if (!seen.has(child)) {
+          seen.add(child);
+          pending.push(child);
+        }
+      }
+    }
+    byName.set(shapeName, free);
+  }
+  return free;
+}
+
+/** Per structure, the members that can break a constraint: for an AttributeValue only M and L. */
+const checkedMemberLists = new WeakMap<StructureShape, readonly MemberSpec[]>();
+
+function checkedMembers(model: CompactModel, shape: StructureShape): readonly MemberSpec[] {
+  let members = checkedMemberLists.get(shape);
+  if (!members) {
+    members = shape.members.filter((m) => m.required || !constraintFree(model, m.shape));
+    checkedMemberLists.set(shape, members);
+  }
+  return members;
+}
+
+/** Member names as they appear in paths, lowered once per name rather than once per value. */
+const pathNames = new Map<string, string>();
+
+function pathName(name: string): string {
+  let lowered = pathNames.get(name);
+  if (lowered === undefined) {
+    lowered = lowerFirst(name);
+    pathNames.set(name, lowered);
+  }
+  return lowered;
 }
 
 const isAggregate = (shape: Shape): boolean =>
@@ -444,6 +568,8 @@ function identityHash(value: unknown): string {
 
 class ConstraintChecker {
   readonly errors: string[] = [];
+  /** Where the value being checked sits, one segment each: joined into a path only for a report. */
+  private readonly path: Array<string | number> = [];
   private readonly javaPackage: string;
 
   constructor(private readonly model: CompactModel) {
@@ -455,11 +581,11 @@ class ConstraintChecker {
     return this.errors.length >= MAX_VALIDATION_ERRORS;
   }
 
-  report(shape: Shape, shapeName: string, value: unknown, path: string, constraint: string): void {
+  report(shape: Shape, shapeName: string, value: unknown, constraint: string): void {
     if (this.full) return;
     let rendered = ' null';
     if (value !== null && value !== undefined) rendered = shape.sensitive ? '' : ` '${this.render(shapeName, value)}'`;
-    this.errors.push(`Value${rendered} at '${path}' failed to satisfy constraint: ${constraint}`);
+    this.errors.push(`Value${rendered} at '${this.path.join('.')}' failed to satisfy constraint: ${constraint}`);
   }
 
   /** Java `toString` of the value Coral holds: lists and maps print their elements, structures their identity. */
@@ -493,65 +619,75 @@ class ConstraintChecker {
     }
   }
 
-  structure(shape: StructureShape, value: Record<string, unknown>, parent: string): void {
-    for (const member of shape.members) {
+  structure(shape: StructureShape, value: Record<string, unknown>): void {
+    for (const member of checkedMembers(this.model, shape)) {
       if (this.full) return;
       const memberValue = Object.hasOwn(value, member.name) ? value[member.name] : undefined;
-      // Most members are absent and optional: no path to build, nothing to check.
+      // Most members are absent and optional: nothing to check.
       if ((memberValue === null || memberValue === undefined) && !member.required) continue;
-      const path = parent ? `${parent}.${lowerFirst(member.name)}` : lowerFirst(member.name);
-      this.value(member.shape, memberValue, path, member.required);
+      this.path.push(pathName(member.name));
+      this.value(member.shape, memberValue, member.required);
+      this.path.pop();
     }
   }
 
-  value(shapeName: string, value: unknown, path: string, required: boolean | undefined): void {
+  value(shapeName: string, value: unknown, required: boolean | undefined): void {
     const shape = getShape(this.model, shapeName);
     if (value === null || value === undefined) {
-      if (required) this.report(shape, shapeName, value, path, NOT_NULL);
+      if (required) this.report(shape, shapeName, value, NOT_NULL);
       return;
     }
-    for (const text of violations(this.model, shape, value)) this.report(shape, shapeName, value, path, text);
+    if (constraintFree(this.model, shapeName)) return;
+    for (const text of violations(this.model, shape, value)) this.report(shape, shapeName, value, text);
     if (shape.type === 'structure') {
-      if (isObject(value)) this.structure(shape, value, path);
+      if (isObject(value)) this.structure(shape, value);
     } else if (shape.type === 'list') {
-      if (Array.isArray(value)) this.elements(shape.member, value, shapeName, path);
+      if (Array.isArray(value)) this.elements(shape.member, value, shapeName);
     } else if (shape.type === 'map') {
-      if (isObject(value)) this.entries(shape.key, shape.value, value, shapeName, path);
+      if (isObject(value)) this.entries(shape.key, shape.value, value, shapeName);
     }
   }
 
   /** Simple elements are judged together: one error at the list's path naming all their constraints. */
-  elements(memberName: string, list: readonly unknown[], listName: string, path: string): void {
+  elements(memberName: string, list: readonly unknown[], listName: string): void {
     const member = getShape(this.model, memberName);
     if (!isAggregate(member)) {
       if (list.some((v) => violations(this.model, member, v).length > 0)) {
         const texts = describeConstraints(member).join(', ');
-        this.report(getShape(this.model, listName), listName, list, path, `Member must satisfy constraint: [${texts}]`);
+        this.report(getShape(this.model, listName), listName, list, `Member must satisfy constraint: [${texts}]`);
       }
       return;
     }
-    list.forEach((element, i) => {
-      this.value(memberName, element, `${path}.${i + 1}.member`, false);
-    });
+    for (let i = 0; i < list.length; i++) {
+      this.path.push(i + 1, 'member');
+      this.value(memberName, list[i], false);
+      this.path.pop();
+      this.path.pop();
+    }
   }
 
-  entries(keyName: string, valueName: string, map: Record<string, unknown>, mapName: string, path: string): void {
+  entries(keyName: string, valueName: string, map: Record<string, unknown>, mapName: string): void {
     const mapShape = getShape(this.model, mapName);
     const keyShape = getShape(this.model, keyName);
     const keys = Object.keys(map);
     if (keys.some((k) => violations(this.model, keyShape, k).length > 0)) {
       const texts = describeConstraints(keyShape).join(', ');
-      this.report(mapShape, mapName, map, path, `Map keys must satisfy constraint: [${texts}]`);
+      this.report(mapShape, mapName, map, `Map keys must satisfy constraint: [${texts}]`);
     }
     const valueShape = getShape(this.model, valueName);
     if (!isAggregate(valueShape)) {
       if (keys.some((k) => violations(this.model, valueShape, map[k]).length > 0)) {
         const texts = describeConstraints(valueShape).join(', ');
-        this.report(mapShape, mapName, map, path, `Map value must satisfy constraint: [${texts}]`);
+        this.report(mapShape, mapName, map, `Map value must satisfy constraint: [${texts}]`);
       }
       return;
     }
-    for (const key of keys) this.value(valueName, map[key], `${path}.${key}.member`, false);
+    for (const key of keys) {
+      this.path.push(key, 'member');
+      this.value(valueName, map[key], false);
+      this.path.pop();
+      this.path.pop();
+    }
   }
 }
 
@@ -574,7 +710,7 @@ export function checkConstraints(
   const target = inputShape(model, operation);
   if (!target) return;
   const checker = new ConstraintChecker(model);
-  checker.structure(target.shape, input, '');
+  checker.structure(target.shape, input);
   if (checker.errors.length > 0) {
     throw new AwsError('ValidationException', validationMessage(checker.errors), 400, options.validationNamespace);
   }
