@@ -225,9 +225,9 @@ describe('time travel of a running sealdb', () => {
     .flat()
     .find((address) => address && address.family === 'IPv4' && !address.internal)?.address;
 
-  it('with --auth strict: moved only from loopback', {
-    skip: !external && 'no non-loopback IPv4 address',
-  }, async () => {
+  // The refusal itself is proven above for any address; a second interface, where the machine has
+  // one, also shows it through a real socket.
+  it('with --auth strict: moved only from loopback', async (t) => {
     const config = join(scratch, 'strict.json');
     // Turned on from the config file this time.
     writeFileSync(
@@ -247,9 +247,11 @@ describe('time travel of a running sealdb', () => {
     assert.match(server.output(), /WARNING: time travel is on .*from this host/);
     try {
       const port = new URL(server.endpoint).port;
-      const remote = await timeCall(`http://${external}:${port}`, { advanceSeconds: 60 });
-      assert.equal(remote.status, 403);
-      assert.match(remote.body.message ?? '', /only moved from the server's own host \(loopback\), not from /);
+      if (external) {
+        const remote = await timeCall(`http://${external}:${port}`, { advanceSeconds: 60 });
+        assert.equal(remote.status, 403);
+        assert.match(remote.body.message ?? '', /only moved from the server's own host \(loopback\), not from /);
+      } else t.diagnostic('no non-loopback IPv4 address: the refusal is checked through the route alone');
       assert.equal((await timeCall(`http://127.0.0.1:${port}`)).body.offsetSeconds, 0);
       const local = await timeCall(`http://127.0.0.1:${port}`, { advanceSeconds: 60 });
       assert.equal(local.status, 200);
