@@ -9,6 +9,7 @@ import {
   type CompactModel,
   getShape,
   type MemberSpec,
+  referencedShapes,
   type ScalarType,
   type Shape,
   type StructureShape,
@@ -460,19 +461,6 @@ function constrains(shape: Shape): boolean {
   }
 }
 
-function children(shape: Shape): readonly string[] {
-  switch (shape.type) {
-    case 'structure':
-      return shape.members.map((m) => m.shape);
-    case 'list':
-      return [shape.member];
-    case 'map':
-      return [shape.key, shape.value];
-    default:
-      return [];
-  }
-}
-
 /**
  * Shapes below which no constraint is reachable (DynamoDB's S, N, B, sets of them, ...): the
  * constraint phase need not walk their values, which for a 15 MB item is most of the request.
@@ -497,7 +485,7 @@ function constraintFree(model: CompactModel, shapeName: string): boolean {
         free = false;
         break;
       }
-      for (const child of children(shape)) {
+      for (const child of referencedShapes(shape)) {
         if (!seen.has(child)) {
           seen.add(child);
           pending.push(child);

@@ -134,7 +134,8 @@ class ModelError extends Error {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function referencedShapes(shape: Shape): string[] {
+/** The shapes a shape's values contain: members, list elements, map keys and values. */
+export function referencedShapes(shape: Shape): string[] {
   switch (shape.type) {
     case 'structure':
       return shape.members.map((m) => m.shape);
