@@ -4,20 +4,9 @@
  * at rest is wrapped, directly or indirectly, by keys derived from it.
  */
 import { createHash, createHmac, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { syncDirectorySync, writeFileSyncedSync } from '../storage/synced-files.js';
 
 export type RootKeySource =
   | { readonly kind: 'key-file'; readonly path: string }
@@ -231,18 +220,7 @@ function readCheckRecord(file: string): CheckRecord {
 /** Complete or absent after a crash: written under a temporary name, flushed, then renamed. */
 function writeCheckRecord(file: string, record: CheckRecord): void {
   const temp = `${file}.tmp`;
-  const fd = openSync(temp, 'w', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileSyncedSync(temp, `${JSON.stringify(record, null, 2)}\n`, 'w');
   renameSync(temp, file);
-  const dir = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  syncDirectorySync(dirname(file));
 }

@@ -11,20 +11,10 @@
  * directory (the data directory was copied, lock and all).
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { syncDirectorySync, writeFileSyncedSync } from './synced-files.js';
 
 export const LOCK_FILE = 'sealdb.lock';
 
@@ -120,16 +110,10 @@ function ownRecord(dir: string): LockRecord {
 /** Writes the complete lock under a private name, then links it into place (atomic, EEXIST if held). */
 function tryLink(dir: string, path: string, text: string): boolean {
   const temp = join(dir, `${LOCK_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(temp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileSyncedSync(temp, text, 'wx');
   try {
     linkSync(temp, path);
-    syncDir(dir);
+    syncDirectorySync(dir);
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
@@ -231,14 +215,5 @@ function readOptional(path: string): string | undefined {
     return readFileSync(path, 'utf8').trim();
   } catch {
     return undefined;
-  }
-}
-
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -5,8 +5,9 @@
  * pool, once per group commit. A flushed WAL holds every committed frame, which is what
  * synchronous=FULL would have guaranteed.
  */
-import { close, closeSync, fsync, fsyncSync, openSync } from 'node:fs';
+import { close, fsync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
+import { syncDirectorySync } from './synced-files.js';
 
 /** `process`: acknowledged writes survive a crash of the sealdb process. `fsync`: also power loss. */
 export type Durability = 'process' | 'fsync';
@@ -62,12 +63,7 @@ export class WalSync {
     if (this.#fd === undefined) {
       this.#fd = openSync(`${this.databaseFile}-wal`, 'r');
       // The log may have just been created: its directory entry must be durable too.
-      const dir = openSync(path.dirname(this.databaseFile), 'r');
-      try {
-        fsyncSync(dir);
-      } finally {
-        closeSync(dir);
-      }
+      syncDirectorySync(path.dirname(this.databaseFile));
     }
     return this.#fd;
   }
