@@ -4,6 +4,7 @@
  * Writers never mutate their input; they return a changed copy along the path.
  */
 import { Buffer } from 'node:buffer';
+import { setOwnEntry } from '../validation/own-entry.js';
 import type { AttributeValue, Item } from './attribute-value.js';
 import { compareNumbers } from './number.js';
 
@@ -99,8 +100,7 @@ function applyNode(value: AttributeValue | undefined, node: EditNode): Attribute
       const key = name as string;
       const result = applyNode(Object.hasOwn(map, key) ? map[key] : undefined, inner);
       if (result === undefined) delete map[key];
-      // Defined, not assigned, so that a name such as `__proto__` stays an ordinary attribute.
-      else Object.defineProperty(map, key, { value: result, enumerable: true, writable: true, configurable: true });
+      else setOwnEntry(map, key, result);
     }
     return { M: map };
   }

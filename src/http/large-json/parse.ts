@@ -7,6 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { setOwnEntry } from '../../validation/own-entry.js';
 import type { JobOutcome, JobRequest, JobResponse, Plan } from './plan.js';
 
 /** Above this, a body is parsed off the main thread (JSON.parse of 64 KiB takes ~0.5 ms). */
@@ -64,9 +65,9 @@ async function build(plan: Plan, bytes: Buffer, slicer: Slicer): Promise<unknown
     if ('g' in group) {
       await slicer.pause();
       const members = JSON.parse(`{${rangeText(bytes, group)}}`) as Record<string, unknown>;
-      for (const key of Object.keys(members)) setMember(object, key, members[key]);
+      for (const key of Object.keys(members)) setOwnEntry(object, key, members[key]);
     } else {
-      setMember(object, group.k as string, await build(group.v, bytes, slicer));
+      setOwnEntry(object, group.k as string, await build(group.v, bytes, slicer));
     }
   }
   return object;
@@ -74,13 +75,6 @@ async function build(plan: Plan, bytes: Buffer, slicer: Slicer): Promise<unknown
 
 const rangeText = (bytes: Buffer, group: { readonly g: readonly [number, number] }) =>
   bytes.toString('utf8', group.g[0], group.g[1]);
-
-/** As JSON.parse sets members: `__proto__` is an own member, never the prototype. */
-function setMember(object: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__')
-    Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
-  else object[key] = value;
-}
 
 interface PooledWorker {
   readonly worker: Worker;
