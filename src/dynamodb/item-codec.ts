@@ -23,9 +23,17 @@ export function storedKey(item: Item, keys: KeyAttributes): StoredKey {
   return { hash: hashPartition(pk), pk, sk };
 }
 
+/** The items rows were made from, so index maintenance need not parse a body it was just given. */
+const sources = new WeakMap<StoredItem, Item>();
+
 export function toStored(item: Item, keys: KeyAttributes): StoredItem {
-  return { ...storedKey(item, keys), body: Buffer.from(JSON.stringify(item), 'utf8'), size: itemSize(item) };
+  const row = { ...storedKey(item, keys), body: Buffer.from(JSON.stringify(item), 'utf8'), size: itemSize(item) };
+  sources.set(row, item);
+  return row;
 }
+
+/** The item `toStored` made this row from, if it did (read-only: it may be the caller's own object). */
+export const sourceItem = (row: StoredItem): Item | undefined => sources.get(row);
 
 export function fromStored(row: StoredItem): Item {
   return JSON.parse(row.body.toString('utf8')) as Item;

@@ -132,6 +132,8 @@ export interface PageShape {
   readonly filter?: ResolvedCondition;
   readonly consistentRead?: boolean;
   readonly returnConsumedCapacity?: ReturnConsumedCapacity;
+  /** The LastEvaluatedKey of an item (default: its table key; an index read adds the index keys). */
+  readonly lastKey?: (item: Item) => Item;
 }
 
 /** The Query/Scan response for a page. */
@@ -142,7 +144,10 @@ export function pageOutput(page: Page, shape: PageShape): PageOutput {
   const items = rows.map(fromStored).filter((item) => !filter || evaluateCondition(filter, item));
   const output: PageOutput = { Count: items.length, ScannedCount: rows.length };
   if (shape.select !== 'COUNT') output.Items = items.map((item) => projectPaths(item, shape.projection));
-  if (page.stopped && last) output.LastEvaluatedKey = keyOf(fromStored(last), shape.table.keys);
+  if (page.stopped && last) {
+    const item = fromStored(last);
+    output.LastEvaluatedKey = shape.lastKey ? shape.lastKey(item) : keyOf(item, shape.table.keys);
+  }
   const units = readUnits(page.bytes, shape.consistentRead === true);
   return { ...output, ...consumedCapacity(shape.returnConsumedCapacity, shape.tableName, units, 'read') };
 }

@@ -1,5 +1,7 @@
 /** What sealdb keeps about a DynamoDB table (stored as JSON in the encrypted catalog). */
 import type { TableKeyRecord } from '../encryption/table-keys.js';
+import type { TableIndexes } from './indexes/definition.js';
+import type { TableStats } from './table-description.js';
 import type { AttributeDefinition, KeySchemaElement } from './table-schema.js';
 
 export type TableStatus =
@@ -21,7 +23,7 @@ export interface ProvisionedThroughputState {
   LastDecreaseDateTime?: number;
 }
 
-export interface TableDefinition {
+export interface TableDefinition extends TableIndexes {
   TableName: string;
   TableId: string;
   TableArn: string;
@@ -52,7 +54,7 @@ export interface TableDefinition {
   /** epoch ms of archival after 7 days inaccessible */
   ArchivedAt?: number;
   /** Item count and size when the table file was last open, for DescribeTable while it is closed. */
-  LastKnownStats?: { itemCount: number; sizeBytes: number };
+  LastKnownStats?: TableStats;
 }
 
 export const tableArn = (region: string, account: string, name: string): string =>

@@ -1,10 +1,13 @@
 /** The TableDescription shape DynamoDB returns from CreateTable, DescribeTable, UpdateTable and DeleteTable. */
+import { indexDescriptions } from './indexes/description.js';
 import { sseDescription } from './sse.js';
 import type { TableDefinition } from './table-definition.js';
 
 export interface TableStats {
   readonly itemCount: number;
   readonly sizeBytes: number;
+  /** By index name. */
+  readonly indexes?: Readonly<Record<string, { readonly itemCount: number; readonly sizeBytes: number }>>;
 }
 
 export function tableDescription(
@@ -36,6 +39,7 @@ export function tableDescription(
     ItemCount: stats.itemCount,
     TableArn: definition.TableArn,
     TableId: definition.TableId,
+    ...indexDescriptions(definition, stats),
     ...(onDemand || definition.BillingModeLastUpdateDateTime !== undefined
       ? {
           BillingModeSummary: {

@@ -23,6 +23,8 @@ import { WrongKeyError } from '../storage/encrypted-db.js';
 import { TableFile, type TableFileOptions, type TableStore } from '../storage/table-file.js';
 import { assertWalIntact } from '../storage/wal-check.js';
 import { internalServerError, resourceInUse, resourceNotFound } from './errors.js';
+import { IndexedStore } from './indexes/indexed-store.js';
+import { indexSchemas, type TableIndexSchemas } from './indexes/schema.js';
 import { kmsAccessDenied } from './kms-errors.js';
 import { type TableDefinition, tableArn } from './table-definition.js';
 import type { TableStats } from './table-description.js';
@@ -31,7 +33,9 @@ import { type KeyAttributes, keyAttributes } from './table-schema.js';
 export interface OpenTable {
   readonly definition: TableDefinition;
   readonly keys: KeyAttributes;
+  /** Maintains the table's secondary indexes with every item write (the bare file when it has none). */
   readonly store: TableStore;
+  readonly indexes: TableIndexSchemas;
 }
 
 /** A table to create; its CreationDateTime is the caller's, so that all its timestamps share one clock reading. */
@@ -160,7 +164,8 @@ export class TableManager {
 
   /** Live counts when the table file is open; otherwise those of when it was last open. */
   stats(definition: TableDefinition): TableStats {
-    return this.#files.get(definition.TableId)?.stats() ?? definition.LastKnownStats ?? { itemCount: 0, sizeBytes: 0 };
+    const file = this.#files.get(definition.TableId);
+    return (file && statsOf(file, definition)) ?? definition.LastKnownStats ?? { itemCount: 0, sizeBytes: 0 };
   }
 
   /** Applies a change to the stored definition and returns the new one. */
@@ -188,8 +193,11 @@ export class TableManager {
       await this.#onKeyFailure(entry, error);
       throw kmsAccessDenied(error);
     }
-    const store = this.#fileFor(entry, tableKey);
-    return { definition, keys: keysOf(definition), store };
+    const file = this.#fileFor(entry, tableKey);
+    const keys = keysOf(definition);
+    const indexes = indexSchemas(definition, keys);
+    const store = indexes.maintained.length > 0 ? new IndexedStore(file, indexes.maintained) : file;
+    return { definition, keys, store, indexes };
   }
 
   /**
@@ -396,7 +404,7 @@ export class TableManager {
       if (!(error instanceof DamagedFileError)) throw error;
     }
     for (const entry of entries) {
-      const stats = this.#closeFile(entry.id);
+      const stats = this.#closeFile(entry.id, entry.definition);
       if (stats) this.#catalog.put({ ...entry, definition: { ...entry.definition, LastKnownStats: stats } });
     }
     // Those whose catalog rows could not be read are still closed cleanly.
@@ -454,7 +462,7 @@ export class TableManager {
   #markInaccessible(entry: CatalogEntry<TableDefinition>, error: KeyAccessError): void {
     const latest = this.#catalog.get(entry.scope, entry.name);
     if (!latest || latest.id !== entry.id || latest.definition.InaccessibleSince !== undefined) return;
-    const stats = this.#closeFile(entry.id);
+    const stats = this.#closeFile(entry.id, latest.definition);
     this.#keys.evictTable(entry.id);
     const definition: TableDefinition = {
       ...latest.definition,
@@ -494,14 +502,14 @@ export class TableManager {
   }
 
   /** Closes a table file; returns its counts, which DescribeTable shows while it stays closed. */
-  #closeFile(id: string): TableStats | undefined {
+  #closeFile(id: string, definition?: TableDefinition): TableStats | undefined {
     const store = this.#files.get(id);
     if (!store) return undefined;
     this.#files.delete(id);
     let stats: TableStats | undefined;
     try {
       // A damaged file's counts are not to be trusted (nor kept as the last known ones).
-      if (!this.#damage.refusals.has(id)) stats = store.stats();
+      if (!this.#damage.refusals.has(id)) stats = definition ? statsOf(store, definition) : store.stats();
     } catch (error) {
       if (!(error instanceof DamagedFileError)) throw error;
       this.damaged(error);
@@ -545,6 +553,16 @@ export class TableManager {
 function openFailure(file: string, error: unknown): unknown {
   if (!(error instanceof WrongKeyError)) return asDamage(file, error);
   return new DamagedFileError(file, 'its first page fails its authentication check', { cause: error });
+}
+
+/** The table's counts and those of each of its indexes. */
+function statsOf(store: TableStore, definition: TableDefinition): TableStats {
+  const indexes = [...(definition.LocalSecondaryIndexes ?? []), ...(definition.GlobalSecondaryIndexes ?? [])];
+  if (indexes.length === 0) return store.stats();
+  return {
+    ...store.stats(),
+    indexes: Object.fromEntries(indexes.map((index) => [index.IndexName, store.spaceStats(index.Space)])),
+  };
 }
 
 const keysOf = (definition: TableDefinition): KeyAttributes =>

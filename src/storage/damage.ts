@@ -4,7 +4,7 @@
  * that would lose committed transactions. SQLite's errors do not say which file they came from;
  * these do, so the operator can be told which file to restore.
  */
-import type { RangeQuery, ScanRange, StoredItem, StoredWrite, TableStore } from './table-file.js';
+import type { KeyspaceEntry, RangeQuery, ScanRange, StoredItem, StoredWrite, TableStore } from './table-file.js';
 
 export type DamagedFileKind = 'table' | 'catalog';
 
@@ -45,7 +45,7 @@ export function asDamage(file: string, error: unknown): unknown {
 /** Names the file in every damage error of the store's reads, writes and commits. */
 export function namingStore(file: string, store: TableStore): TableStore {
   const guard = <T>(fn: () => T): T => naming(file, fn);
-  function* iterate(items: IterableIterator<StoredItem>): IterableIterator<StoredItem> {
+  function* iterate<T extends StoredItem | KeyspaceEntry>(items: IterableIterator<T>): IterableIterator<T> {
     try {
       yield* items;
     } catch (error) {
@@ -59,6 +59,12 @@ export function namingStore(file: string, store: TableStore): TableStore {
     query: (range: RangeQuery) => iterate(guard(() => store.query(range))),
     scan: (range: ScanRange) => iterate(guard(() => store.scan(range))),
     stats: () => guard(() => store.stats()),
+    putEntry: (entry) => guard(() => store.putEntry(entry)),
+    deleteEntry: (key) => guard(() => store.deleteEntry(key)),
+    queryEntries: (range) => iterate(guard(() => store.queryEntries(range))),
+    scanEntries: (range) => iterate(guard(() => store.scanEntries(range))),
+    spaceStats: (space) => guard(() => store.spaceStats(space)),
+    dropEntries: (space, limit) => guard(() => store.dropEntries(space, limit)),
     transaction: (fn) => guard(() => store.transaction(fn)),
     write: (writes: readonly StoredWrite[], commitMarker?: string) => guard(() => store.write(writes, commitMarker)),
     stage: (txid, coordinator, writes) => guard(() => store.stage(txid, coordinator, writes)),

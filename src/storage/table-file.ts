@@ -45,8 +45,43 @@ export interface ItemKey {
   readonly sk: Buffer;
 }
 
-/** One write of a multi-item change: a whole new row, or the removal of one. */
-export type StoredWrite = { readonly put: StoredItem } | { readonly delete: ItemKey };
+/**
+ * The key of an entry in one of a table file's secondary keyspaces (each secondary index is one):
+ * entries are ordered by (hash, pk, sk, tk) within their space. `tk` keeps entries apart that share
+ * (pk, sk), as index entries of different items do (it holds the item's table key).
+ */
+export interface EntryKey {
+  readonly space: number;
+  readonly hash: number;
+  readonly pk: Buffer;
+  readonly sk: Buffer;
+  readonly tk: Buffer;
+}
+
+export interface KeyspaceEntry extends EntryKey {
+  readonly body: Buffer;
+  readonly size: number;
+}
+
+/** A range of one partition of a keyspace; `after` resumes strictly after an entry in the direction of travel. */
+export interface EntryRangeQuery extends RangeQuery {
+  readonly space: number;
+  readonly after?: { readonly sk: Buffer; readonly tk: Buffer };
+}
+
+export interface EntryScanRange {
+  readonly space: number;
+  readonly fromHash: number;
+  readonly toHash: number;
+  readonly after?: Omit<EntryKey, 'space'>;
+}
+
+/** One write of a multi-item change: a whole new row, the removal of one, or the same for a keyspace entry. */
+export type StoredWrite =
+  | { readonly put: StoredItem }
+  | { readonly delete: ItemKey }
+  | { readonly putEntry: KeyspaceEntry }
+  | { readonly deleteEntry: EntryKey };
 
 /** The narrow interface operations see; a second backend would implement it too. */
 export interface TableStore {
@@ -57,6 +92,15 @@ export interface TableStore {
   query(range: RangeQuery): IterableIterator<StoredItem>;
   scan(range: ScanRange): IterableIterator<StoredItem>;
   stats(): { readonly itemCount: number; readonly sizeBytes: number };
+  /** Writes (or replaces) an entry of a secondary keyspace. */
+  putEntry(entry: KeyspaceEntry): void;
+  deleteEntry(key: EntryKey): void;
+  queryEntries(range: EntryRangeQuery): IterableIterator<KeyspaceEntry>;
+  scanEntries(range: EntryScanRange): IterableIterator<KeyspaceEntry>;
+  /** The running totals of one keyspace. */
+  spaceStats(space: number): { readonly itemCount: number; readonly sizeBytes: number };
+  /** Removes up to `limit` entries of a keyspace (a dropped index, in bounded slices); returns how many went. */
+  dropEntries(space: number, limit: number): number;
   /** Runs fn atomically: all of its writes land or none do. */
   transaction<T>(fn: () => T): T;
   /** Applies the writes atomically; with `commitMarker`, records it in the same SQLite transaction. */
@@ -113,6 +157,23 @@ function createItemTables(db: SqliteDatabase): void {
   })();
 }
 
+/**
+ * Secondary keyspaces (index entries) use the same split of small key rows and appended bodies as
+ * items, for the same reason, with running totals per space.
+ */
+function createEntryTables(db: SqliteDatabase): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS entry_bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL, size INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS entry_keys (
+      space INTEGER NOT NULL, hash INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, tk BLOB NOT NULL,
+      id INTEGER NOT NULL, PRIMARY KEY (space, hash, pk, sk, tk)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS entry_counters (
+      space INTEGER PRIMARY KEY, item_count INTEGER NOT NULL, size_bytes INTEGER NOT NULL);`);
+}
+
+const ENTRIES = 'entry_keys k CROSS JOIN entry_bodies b ON b.id = k.id';
+const ENTRY_COLUMNS =
+  'k.space AS space, k.hash AS hash, k.pk AS pk, k.sk AS sk, k.tk AS tk, b.body AS body, b.size AS size';
+
 /** CROSS JOIN makes SQLite walk the keys (in key order) and fetch each body by its row id. */
 const ITEMS = 'item_keys k CROSS JOIN item_bodies b ON b.id = k.id';
 const ITEM_COLUMNS = 'k.hash AS hash, k.pk AS pk, k.sk AS sk, b.body AS body, b.size AS size';
@@ -135,6 +196,8 @@ export class TableFile implements TableStore {
   readonly #scanFrom: Statement;
   readonly #scanAfter: Statement;
   readonly #queries = new Map<string, Statement>();
+  /** Prepared on first use: tables without secondary indexes never pay for them. */
+  #entryStatements: EntryStatements | undefined;
   #group: { readonly done: Promise<void>; resolve(): void; reject(error: unknown): void } | undefined;
 
   readonly #onClose: (() => void) | undefined;
@@ -156,6 +219,7 @@ export class TableFile implements TableStore {
     this.#walSync = walSync;
     this.#walLimit = walLimit;
     createItemTables(db);
+    createEntryTables(db);
     db.exec(`CREATE TABLE IF NOT EXISTS staged (txid TEXT PRIMARY KEY, coordinator TEXT NOT NULL, writes BLOB NOT NULL);
       CREATE TABLE IF NOT EXISTS committed (txid TEXT PRIMARY KEY);`);
     this.#get = db.prepare(
@@ -380,6 +444,38 @@ export class TableFile implements TableStore {
     return this.#stats.get() as { itemCount: number; sizeBytes: number };
   }
 
+  get #entries(): EntryStatements {
+    this.#entryStatements ??= new EntryStatements(this.#db);
+    return this.#entryStatements;
+  }
+
+  putEntry(entry: KeyspaceEntry): void {
+    this.#joinGroup();
+    this.#entries.put(entry);
+  }
+
+  deleteEntry(key: EntryKey): void {
+    this.#joinGroup();
+    this.#entries.delete(key);
+  }
+
+  queryEntries(range: EntryRangeQuery): IterableIterator<KeyspaceEntry> {
+    return this.#entries.query(range);
+  }
+
+  scanEntries(range: EntryScanRange): IterableIterator<KeyspaceEntry> {
+    return this.#entries.scan(range);
+  }
+
+  spaceStats(space: number): { itemCount: number; sizeBytes: number } {
+    return this.#entries.stats(space);
+  }
+
+  dropEntries(space: number, limit: number): number {
+    this.#joinGroup();
+    return this.#db.transaction(() => this.#entries.drop(space, limit))();
+  }
+
   transaction<T>(fn: () => T): T {
     this.#joinGroup();
     // Inside the group's transaction this is a savepoint: a failed fn undoes only its own writes.
@@ -390,7 +486,9 @@ export class TableFile implements TableStore {
     this.transaction(() => {
       for (const write of writes) {
         if ('put' in write) this.put(write.put);
-        else this.delete(write.delete.hash, write.delete.pk, write.delete.sk);
+        else if ('delete' in write) this.delete(write.delete.hash, write.delete.pk, write.delete.sk);
+        else if ('putEntry' in write) this.putEntry(write.putEntry);
+        else this.deleteEntry(write.deleteEntry);
       }
       if (commitMarker !== undefined) this.#db.prepare('INSERT INTO committed (txid) VALUES (?)').run(commitMarker);
     });
@@ -448,28 +546,173 @@ export class TableFile implements TableStore {
 /** Staged writes are stored inside the (encrypted) table file itself, as JSON with base64 keys. */
 function encodeWrites(writes: readonly StoredWrite[]): Buffer {
   const b64 = (b: Buffer) => b.toString('base64');
+  const entryKey = (k: EntryKey) => [k.space, k.hash, b64(k.pk), b64(k.sk), b64(k.tk)] as const;
   return Buffer.from(
     JSON.stringify(
-      writes.map((w) =>
-        'put' in w
-          ? { put: [w.put.hash, b64(w.put.pk), b64(w.put.sk), b64(w.put.body), w.put.size] }
-          : { delete: [w.delete.hash, b64(w.delete.pk), b64(w.delete.sk)] },
-      ),
+      writes.map((w) => {
+        if ('put' in w) return { put: [w.put.hash, b64(w.put.pk), b64(w.put.sk), b64(w.put.body), w.put.size] };
+        if ('delete' in w) return { delete: [w.delete.hash, b64(w.delete.pk), b64(w.delete.sk)] };
+        if ('putEntry' in w) return { putEntry: [...entryKey(w.putEntry), b64(w.putEntry.body), w.putEntry.size] };
+        return { deleteEntry: entryKey(w.deleteEntry) };
+      }),
     ),
     'utf8',
   );
 }
 
-type EncodedWrite = { put: [number, string, string, string, number] } | { delete: [number, string, string] };
+type EncodedEntryKey = [number, number, string, string, string];
+type EncodedWrite =
+  | { put: [number, string, string, string, number] }
+  | { delete: [number, string, string] }
+  | { putEntry: [...EncodedEntryKey, string, number] }
+  | { deleteEntry: EncodedEntryKey };
 
 function decodeWrites(blob: Buffer): StoredWrite[] {
   const bytes = (s: string) => Buffer.from(s, 'base64');
+  const entryKey = ([space, hash, pk, sk, tk]: EncodedEntryKey): EntryKey => ({
+    space,
+    hash,
+    pk: bytes(pk),
+    sk: bytes(sk),
+    tk: bytes(tk),
+  });
   return (JSON.parse(blob.toString('utf8')) as EncodedWrite[]).map((w) => {
     if ('put' in w) {
       const [hash, pk, sk, body, size] = w.put;
       return { put: { hash, pk: bytes(pk), sk: bytes(sk), body: bytes(body), size } };
     }
-    const [hash, pk, sk] = w.delete;
-    return { delete: { hash, pk: bytes(pk), sk: bytes(sk) } };
+    if ('delete' in w) {
+      const [hash, pk, sk] = w.delete;
+      return { delete: { hash, pk: bytes(pk), sk: bytes(sk) } };
+    }
+    if ('putEntry' in w) {
+      const [space, hash, pk, sk, tk, body, size] = w.putEntry;
+      return { putEntry: { ...entryKey([space, hash, pk, sk, tk]), body: bytes(body), size } };
+    }
+    return { deleteEntry: entryKey(w.deleteEntry) };
   });
+}
+
+/** The statements of the secondary keyspaces, with their running totals kept in the same transaction. */
+class EntryStatements {
+  readonly #db: SqliteDatabase;
+  readonly #find: Statement;
+  readonly #insertBody: Statement;
+  readonly #insertKey: Statement;
+  readonly #updateBody: Statement;
+  readonly #deleteBody: Statement;
+  readonly #deleteKey: Statement;
+  readonly #count: Statement;
+  readonly #stats: Statement;
+  readonly #someOfSpace: Statement;
+  readonly #scanFrom: Statement;
+  readonly #scanAfter: Statement;
+  readonly #queries = new Map<string, Statement>();
+
+  constructor(db: SqliteDatabase) {
+    this.#db = db;
+    const key = 'k.space = ? AND k.hash = ? AND k.pk = ? AND k.sk = ? AND k.tk = ?';
+    this.#find = db.prepare(`SELECT k.id AS id, b.size AS size FROM ${ENTRIES} WHERE ${key}`);
+    this.#insertBody = db.prepare('INSERT INTO entry_bodies (body, size) VALUES (?, ?)');
+    this.#insertKey = db.prepare('INSERT INTO entry_keys (space, hash, pk, sk, tk, id) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#updateBody = db.prepare('UPDATE entry_bodies SET body = ?, size = ? WHERE id = ?');
+    this.#deleteBody = db.prepare('DELETE FROM entry_bodies WHERE id = ?');
+    this.#deleteKey = db.prepare(
+      'DELETE FROM entry_keys WHERE space = ? AND hash = ? AND pk = ? AND sk = ? AND tk = ?',
+    );
+    this.#count = db.prepare(`INSERT INTO entry_counters (space, item_count, size_bytes) VALUES (?, ?, ?)
+      ON CONFLICT (space) DO UPDATE SET item_count = item_count + excluded.item_count,
+        size_bytes = size_bytes + excluded.size_bytes`);
+    this.#stats = db.prepare(
+      'SELECT item_count AS itemCount, size_bytes AS sizeBytes FROM entry_counters WHERE space = ?',
+    );
+    this.#someOfSpace = db.prepare(
+      'SELECT k.hash AS hash, k.pk AS pk, k.sk AS sk, k.tk AS tk, k.id AS id, b.size AS size ' +
+        `FROM ${ENTRIES} WHERE k.space = ? LIMIT ?`,
+    );
+    const inSegment = 'k.space = ? AND k.hash >= ? AND k.hash < ? ORDER BY k.hash, k.pk, k.sk, k.tk';
+    this.#scanFrom = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRIES} WHERE ${inSegment}`);
+    this.#scanAfter = db.prepare(
+      `SELECT ${ENTRY_COLUMNS} FROM ${ENTRIES} WHERE (k.hash, k.pk, k.sk, k.tk) > (?, ?, ?, ?) AND ${inSegment}`,
+    );
+  }
+
+  put(entry: KeyspaceEntry): void {
+    const previous = this.#find.get(entry.space, entry.hash, entry.pk, entry.sk, entry.tk) as
+      | { id: number; size: number }
+      | undefined;
+    if (previous) {
+      this.#updateBody.run(entry.body, entry.size, previous.id);
+      this.#count.run(entry.space, 0, entry.size - previous.size);
+      return;
+    }
+    const id = this.#insertBody.run(entry.body, entry.size).lastInsertRowid;
+    this.#insertKey.run(entry.space, entry.hash, entry.pk, entry.sk, entry.tk, id);
+    this.#count.run(entry.space, 1, entry.size);
+  }
+
+  delete(key: EntryKey): void {
+    const previous = this.#find.get(key.space, key.hash, key.pk, key.sk, key.tk) as
+      | { id: number; size: number }
+      | undefined;
+    if (!previous) return;
+    this.#deleteKey.run(key.space, key.hash, key.pk, key.sk, key.tk);
+    this.#deleteBody.run(previous.id);
+    this.#count.run(key.space, -1, -previous.size);
+  }
+
+  query(range: EntryRangeQuery): IterableIterator<KeyspaceEntry> {
+    const lower = range.lower ? (range.lower.inclusive ? '>=' : '>') : '';
+    const upper = range.upper ? (range.upper.inclusive ? '<=' : '<') : '';
+    const shape = `${lower}|${upper}|${range.forward}|${range.after !== undefined}`;
+    let statement = this.#queries.get(shape);
+    if (!statement) {
+      const conditions = ['k.space = @space', 'k.hash = @hash', 'k.pk = @pk'];
+      if (lower) conditions.push(`k.sk ${lower} @lower`);
+      if (upper) conditions.push(`k.sk ${upper} @upper`);
+      if (range.after) conditions.push(`(k.sk, k.tk) ${range.forward ? '>' : '<'} (@afterSk, @afterTk)`);
+      const order = range.forward ? 'ASC' : 'DESC';
+      statement = this.#db.prepare(
+        `SELECT ${ENTRY_COLUMNS} FROM ${ENTRIES} WHERE ${conditions.join(' AND ')} ORDER BY k.sk ${order}, k.tk ${order}`,
+      );
+      this.#queries.set(shape, statement);
+    }
+    return statement.iterate({
+      space: range.space,
+      hash: range.hash,
+      pk: range.pk,
+      ...(range.lower ? { lower: range.lower.key } : {}),
+      ...(range.upper ? { upper: range.upper.key } : {}),
+      ...(range.after ? { afterSk: range.after.sk, afterTk: range.after.tk } : {}),
+    }) as IterableIterator<KeyspaceEntry>;
+  }
+
+  scan(range: EntryScanRange): IterableIterator<KeyspaceEntry> {
+    const { after } = range;
+    return (
+      after
+        ? this.#scanAfter.iterate(after.hash, after.pk, after.sk, after.tk, range.space, range.fromHash, range.toHash)
+        : this.#scanFrom.iterate(range.space, range.fromHash, range.toHash)
+    ) as IterableIterator<KeyspaceEntry>;
+  }
+
+  stats(space: number): { itemCount: number; sizeBytes: number } {
+    return (
+      (this.#stats.get(space) as { itemCount: number; sizeBytes: number } | undefined) ?? {
+        itemCount: 0,
+        sizeBytes: 0,
+      }
+    );
+  }
+
+  drop(space: number, limit: number): number {
+    const rows = this.#someOfSpace.all(space, limit) as (Omit<EntryKey, 'space'> & { id: number; size: number })[];
+    for (const row of rows) {
+      this.#deleteKey.run(space, row.hash, row.pk, row.sk, row.tk);
+      this.#deleteBody.run(row.id);
+    }
+    if (rows.length < limit) this.#db.prepare('DELETE FROM entry_counters WHERE space = ?').run(space);
+    else this.#count.run(space, -rows.length, -rows.reduce((sum, r) => sum + r.size, 0));
+    return rows.length;
+  }
 }

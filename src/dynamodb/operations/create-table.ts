@@ -1,5 +1,7 @@
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import { invalidParameter, validationError } from '../errors.js';
+import type { TableIndexes } from '../indexes/definition.js';
+import { type IndexInput, newTableIndexes } from '../indexes/new-table.js';
 import { kmsValidationError } from '../kms-errors.js';
 import type { Operation } from '../operation.js';
 import { keyChoice, type SseSpecification } from '../sse.js';
@@ -14,8 +16,8 @@ export interface CreateTableInput {
   TableName: string;
   AttributeDefinitions?: AttributeDefinition[];
   KeySchema?: KeySchemaElement[];
-  LocalSecondaryIndexes?: unknown[];
-  GlobalSecondaryIndexes?: unknown[];
+  LocalSecondaryIndexes?: IndexInput[];
+  GlobalSecondaryIndexes?: IndexInput[];
   BillingMode?: BillingMode;
   ProvisionedThroughput?: { ReadCapacityUnits: number; WriteCapacityUnits: number };
   StreamSpecification?: StreamSpecification;
@@ -32,6 +34,7 @@ function validate(input: CreateTableInput): {
   attributes: AttributeDefinition[];
   keySchema: KeySchemaElement[];
   tags: Record<string, string>;
+  indexes: TableIndexes;
 } {
   const missing: string[] = [];
   if (!input.AttributeDefinitions) missing.push('attributeDefinitions');
@@ -43,11 +46,6 @@ function validate(input: CreateTableInput): {
   }
   const attributes = input.AttributeDefinitions as AttributeDefinition[];
   const keySchema = input.KeySchema as KeySchemaElement[];
-  if (input.LocalSecondaryIndexes || input.GlobalSecondaryIndexes) {
-    throw validationError(
-      'sealdb does not support secondary indexes yet: LocalSecondaryIndexes and GlobalSecondaryIndexes are not accepted',
-    );
-  }
   if (input.StreamSpecification) checkNewTableStream(input.StreamSpecification);
   const billingMode = input.BillingMode ?? 'PROVISIONED';
   const throughput = input.ProvisionedThroughput;
@@ -92,21 +90,29 @@ function validate(input: CreateTableInput): {
     // DynamoDB's message, as recorded against it by ack-api-quirks (DDB-TABLE-042).
     throw validationError(`Attribute Name is duplicated: ${duplicate}`);
   }
-  if (keySchema.length !== attributes.length) {
+  const { indexes, keyAttributes } = newTableIndexes(
+    input.LocalSecondaryIndexes,
+    input.GlobalSecondaryIndexes,
+    keySchema,
+    attributes,
+    billingMode,
+  );
+  const used = new Set([...keys, ...keyAttributes]);
+  if (used.size !== attributes.length) {
     throw invalidParameter(
       'Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions',
     );
   }
   const tags = input.Tags ? validateTags(input.Tags) : {};
   checkTagLimit(Object.keys(tags).length);
-  return { attributes, keySchema, tags };
+  return { attributes, keySchema, tags, indexes };
 }
 
 export const createTable: Operation<CreateTableInput> = {
   name: 'CreateTable',
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
-    const { attributes, keySchema, tags } = validate(input);
+    const { attributes, keySchema, tags, indexes } = validate(input);
     const choice = keyChoice(input.SSESpecification);
     const billingMode = input.BillingMode ?? 'PROVISIONED';
     // One clock reading: DynamoDB shows a new table's creation and billing-mode times as equal.
@@ -119,6 +125,7 @@ export const createTable: Operation<CreateTableInput> = {
           CreationDateTime: now,
           AttributeDefinitions: attributes,
           KeySchema: keySchema,
+          ...indexes,
           BillingMode: billingMode,
           ...(input.BillingMode ? { BillingModeLastUpdateDateTime: now } : {}),
           ProvisionedThroughput: {

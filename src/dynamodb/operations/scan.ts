@@ -6,6 +6,9 @@ import { validationError } from '../errors.js';
 import { ExpressionAttributes } from '../expressions/attributes.js';
 import type { ResolvedCondition } from '../expressions/evaluate.js';
 import { checkExpressionParams } from '../expressions/params.js';
+import { indexEntryKey } from '../indexes/entry-key.js';
+import { indexKeyOf } from '../indexes/keys.js';
+import type { IndexSchema } from '../indexes/schema.js';
 import { storedKey } from '../item-codec.js';
 import { checkKeyPaths, conditionPaths } from '../key-paths.js';
 import {
@@ -26,6 +29,7 @@ import {
 } from '../paging.js';
 import { type Projection, requestedProjection, validateAttributesToGet } from '../projection.js';
 import { resolveTableName } from '../table-name.js';
+import type { KeyAttributes } from '../table-schema.js';
 import type { OpenTable } from '../tables.js';
 import { openRecovered } from '../transact.js';
 
@@ -59,8 +63,24 @@ export const scan: Operation<ScanInput> = {
 
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     if (input.IndexName !== undefined) {
-      if (startKey) throw invalidStartKey();
-      throw validationError(`The table does not have the specified index: ${input.IndexName}`);
+      const index = table.indexes.byName(input.IndexName);
+      if (!index) {
+        if (startKey) throw invalidStartKey();
+        throw validationError(`The table does not have the specified index: ${input.IndexName}`);
+      }
+      const { fromHash, toHash } = segmentRange(input);
+      const range = { space: index.space, fromHash, toHash, ...indexStartAfter(index, startKey, table) };
+      const page = readPage(table.store.scanEntries(range), input.Limit);
+      return pageOutput(page, {
+        table,
+        tableName: name,
+        select: input.Select,
+        projection,
+        filter,
+        consistentRead: input.ConsistentRead,
+        returnConsumedCapacity: input.ReturnConsumedCapacity,
+        lastKey: (item) => indexKeyOf(index, item, table.keys),
+      });
     }
     const range = planScan(input, startKey, table);
     checkKeyPaths(projection, table.keys);
@@ -123,12 +143,37 @@ function validateRequest(input: ScanInput): ScanPlan {
   return { startKey, projection, filter };
 }
 
+/** The segment's slice of the hash space. */
+function segmentRange(input: ScanInput): { fromHash: number; toHash: number } {
+  const total = input.TotalSegments ?? 1;
+  const segment = input.Segment ?? 0;
+  return {
+    fromHash: Math.floor((segment * HASH_SPACE) / total),
+    toHash: Math.floor(((segment + 1) * HASH_SPACE) / total),
+  };
+}
+
+/** Where an index Scan resumes: after the entry the ExclusiveStartKey (index and table keys) names. */
+function indexStartAfter(index: IndexSchema, startKey: Item | undefined, table: OpenTable) {
+  if (!startKey) return {};
+  const tableKey = storedKey(validateStartKey(pick(startKey, table.keys), table), table.keys);
+  const entry = indexEntryKey(index, startKey, tableKey);
+  if (!entry) throw invalidStartKey();
+  return { after: { hash: entry.hash, pk: entry.pk, sk: entry.sk, tk: entry.tk } };
+}
+
+const pick = (item: Item, keys: KeyAttributes): Item =>
+  Object.fromEntries(
+    [keys.hash.name, ...(keys.range ? [keys.range.name] : [])]
+      .filter((n) => Object.hasOwn(item, n))
+      .map((n) => [n, item[n]]),
+  ) as Item;
+
 /** The segment's slice of the hash space, resumed after the ExclusiveStartKey. */
 function planScan(input: ScanInput, startKey: Item | undefined, table: OpenTable): ScanRange {
   const total = input.TotalSegments ?? 1;
   const segment = input.Segment ?? 0;
-  const fromHash = Math.floor((segment * HASH_SPACE) / total);
-  const toHash = Math.floor(((segment + 1) * HASH_SPACE) / total);
+  const { fromHash, toHash } = segmentRange(input);
   if (!startKey) return { fromHash, toHash };
 
   if (Object.keys(startKey).length !== (table.keys.range ? 2 : 1)) {

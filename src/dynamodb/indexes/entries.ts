@@ -1,0 +1,109 @@
+/**
+ * Index maintenance: from an item's old and new version, the entry writes that keep every index
+ * exact, and DynamoDB's checks of index key values on the new version.
+ */
+import type { EntryKey, KeyspaceEntry, StoredWrite } from '../../storage/table-file.js';
+import type { AttributeValue, Item } from '../attribute-value.js';
+import { validationError } from '../errors.js';
+import type { StoredKey } from '../item-codec.js';
+import { itemSize } from '../item-validation.js';
+import { indexEntryKey } from './entry-key.js';
+import type { IndexSchema } from './schema.js';
+
+/** What an index entry holds: the index and table keys, and the projected attributes. */
+export function projectForIndex(index: IndexSchema, item: Item): Item {
+  const { projection } = index;
+  if (projection.ProjectionType === 'ALL') return item;
+  const projected: Item = {};
+  for (const name of index.keyNames) {
+    const value = item[name];
+    if (value) projected[name] = value;
+  }
+  if (projection.ProjectionType === 'INCLUDE') {
+    for (const name of projection.NonKeyAttributes ?? []) {
+      const value = Object.hasOwn(item, name) ? item[name] : undefined;
+      if (value) projected[name] = value;
+    }
+  }
+  return projected;
+}
+
+/**
+ * Refuses an item whose index key attributes have the wrong type or an empty value (messages as
+ * DynamoDB answers them: dynalite's tests recorded against DynamoDB, and users' reports of its errors).
+ */
+export function checkIndexKeys(indexes: readonly IndexSchema[], item: Item): void {
+  for (const index of indexes) {
+    for (const attribute of [...index.hash, ...index.range]) {
+      const value = Object.hasOwn(item, attribute.name) ? item[attribute.name] : undefined;
+      if (!value) continue;
+      const member = value[attribute.type];
+      if (member === undefined) {
+        throw validationError(
+          `One or more parameter values were invalid: Type mismatch for Index Key ${attribute.name} Expected: ${attribute.type} Actual: ${typeOf(value)} IndexName: ${index.name}`,
+        );
+      }
+      if (member === '' && (attribute.type === 'S' || attribute.type === 'B')) {
+        throw validationError(
+          'One or more parameter values are not valid. A value specified for a secondary index key is not supported. ' +
+            `The AttributeValue for a key attribute cannot contain an empty ${attribute.type === 'S' ? 'string' : 'binary'} value. ` +
+            `IndexName: ${index.name}, IndexKey: ${attribute.name}`,
+        );
+      }
+    }
+  }
+}
+
+const typeOf = (value: AttributeValue): string => Object.keys(value)[0] ?? '';
+
+/** The index entry of an item, or undefined when the item is not in that index. */
+export function indexEntry(index: IndexSchema, item: Item, tableKey: StoredKey): KeyspaceEntry | undefined {
+  const key = indexEntryKey(index, item, tableKey);
+  if (!key) return undefined;
+  const projected = projectForIndex(index, item);
+  return { ...key, body: Buffer.from(JSON.stringify(projected), 'utf8'), size: itemSize(projected) };
+}
+
+export interface IndexChange {
+  readonly index: IndexSchema;
+  /** The entry the item had before and has now (either may be absent). */
+  readonly before?: KeyspaceEntry;
+  readonly after?: KeyspaceEntry;
+}
+
+/**
+ * The entry writes of one item change (undefined old: created; undefined new: deleted). An
+ * entry whose key and projected attributes did not change is not rewritten, as DynamoDB writes
+ * (and bills) an index only when the write changes what it holds.
+ */
+export function indexChanges(
+  indexes: readonly IndexSchema[],
+  oldItem: Item | undefined,
+  newItem: Item | undefined,
+  tableKey: StoredKey,
+): IndexChange[] {
+  const changes: IndexChange[] = [];
+  for (const index of indexes) {
+    const before = oldItem && indexEntry(index, oldItem, tableKey);
+    const after = newItem && indexEntry(index, newItem, tableKey);
+    if (!before && !after) continue;
+    if (before && after && sameKey(before, after) && before.body.equals(after.body)) continue;
+    changes.push({ index, ...(before ? { before } : {}), ...(after ? { after } : {}) });
+  }
+  return changes;
+}
+
+/** The storage writes of index changes: the old entry goes unless the new one replaces it in place. */
+export function entryWrites(changes: readonly IndexChange[]): StoredWrite[] {
+  const writes: StoredWrite[] = [];
+  for (const { before, after } of changes) {
+    if (before && !(after && sameKey(before, after))) writes.push({ deleteEntry: keyOf(before) });
+    if (after) writes.push({ putEntry: after });
+  }
+  return writes;
+}
+
+const keyOf = ({ space, hash, pk, sk, tk }: EntryKey): EntryKey => ({ space, hash, pk, sk, tk });
+
+const sameKey = (a: EntryKey, b: EntryKey): boolean =>
+  a.space === b.space && a.hash === b.hash && a.pk.equals(b.pk) && a.sk.equals(b.sk) && a.tk.equals(b.tk);

@@ -1,0 +1,166 @@
+/**
+ * A table's store as the operations see it when the table has secondary indexes: every write of
+ * an item also writes the entries of each index it changes, inside the same storage transaction
+ * (and the same staged set of a cross-file transaction), so an index never disagrees with its
+ * table, not even after a crash. Index logic stays here, above the storage interface: storage
+ * only sees one atomic set of writes over ordered keyspaces.
+ */
+import type {
+  EntryKey,
+  EntryRangeQuery,
+  EntryScanRange,
+  KeyspaceEntry,
+  RangeQuery,
+  ScanRange,
+  StoredItem,
+  StoredWrite,
+  TableStore,
+} from '../../storage/table-file.js';
+import type { Item } from '../attribute-value.js';
+import { fromStored, sourceItem } from '../item-codec.js';
+import { checkIndexKeys, entryWrites, indexChanges } from './entries.js';
+import type { IndexSchema } from './schema.js';
+
+export class IndexedStore implements TableStore {
+  readonly #inner: TableStore;
+  readonly #indexes: readonly IndexSchema[];
+
+  constructor(inner: TableStore, maintained: readonly IndexSchema[]) {
+    this.#inner = inner;
+    this.#indexes = maintained;
+  }
+
+  /** The entry writes that go with replacing `previous` by `next` (either may be absent). */
+  #derived(previous: StoredItem | undefined, next: StoredItem | undefined): StoredWrite[] {
+    const key = next ?? previous;
+    if (!key) return [];
+    const newItem = next && itemOf(next);
+    if (newItem) checkIndexKeys(this.#indexes, newItem);
+    return entryWrites(indexChanges(this.#indexes, previous && fromStored(previous), newItem, key));
+  }
+
+  #apply(writes: readonly StoredWrite[]): void {
+    for (const write of writes) {
+      if ('putEntry' in write) this.#inner.putEntry(write.putEntry);
+      else if ('deleteEntry' in write) this.#inner.deleteEntry(write.deleteEntry);
+    }
+  }
+
+  /** The given writes and the entry writes they imply, read against the current items (no key twice). */
+  #withEntries(writes: readonly StoredWrite[]): StoredWrite[] {
+    const all = [...writes];
+    for (const write of writes) {
+      if ('put' in write) {
+        const { hash, pk, sk } = write.put;
+        all.push(...this.#derived(this.#inner.get(hash, pk, sk), write.put));
+      } else if ('delete' in write) {
+        const { hash, pk, sk } = write.delete;
+        all.push(...this.#derived(this.#inner.get(hash, pk, sk), undefined));
+      }
+    }
+    return all;
+  }
+
+  get(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
+    return this.#inner.get(hash, pk, sk);
+  }
+
+  put(item: StoredItem): StoredItem | undefined {
+    return this.#inner.transaction(() => {
+      const previous = this.#inner.put(item);
+      this.#apply(this.#derived(previous, item));
+      return previous;
+    });
+  }
+
+  delete(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
+    return this.#inner.transaction(() => {
+      const previous = this.#inner.delete(hash, pk, sk);
+      if (previous) this.#apply(this.#derived(previous, undefined));
+      return previous;
+    });
+  }
+
+  write(writes: readonly StoredWrite[], commitMarker?: string): void {
+    this.#inner.write(this.#withEntries(writes), commitMarker);
+  }
+
+  stage(txid: string, coordinator: string, writes: readonly StoredWrite[]): void {
+    this.#inner.stage(txid, coordinator, this.#withEntries(writes));
+  }
+
+  query(range: RangeQuery): IterableIterator<StoredItem> {
+    return this.#inner.query(range);
+  }
+
+  scan(range: ScanRange): IterableIterator<StoredItem> {
+    return this.#inner.scan(range);
+  }
+
+  stats(): { readonly itemCount: number; readonly sizeBytes: number } {
+    return this.#inner.stats();
+  }
+
+  putEntry(entry: KeyspaceEntry): void {
+    this.#inner.putEntry(entry);
+  }
+
+  deleteEntry(key: EntryKey): void {
+    this.#inner.deleteEntry(key);
+  }
+
+  queryEntries(range: EntryRangeQuery): IterableIterator<KeyspaceEntry> {
+    return this.#inner.queryEntries(range);
+  }
+
+  scanEntries(range: EntryScanRange): IterableIterator<KeyspaceEntry> {
+    return this.#inner.scanEntries(range);
+  }
+
+  spaceStats(space: number): { readonly itemCount: number; readonly sizeBytes: number } {
+    return this.#inner.spaceStats(space);
+  }
+
+  dropEntries(space: number, limit: number): number {
+    return this.#inner.dropEntries(space, limit);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#inner.transaction(fn);
+  }
+
+  staged(): readonly { readonly txid: string; readonly coordinator: string }[] {
+    return this.#inner.staged();
+  }
+
+  applyStaged(txid: string): void {
+    this.#inner.applyStaged(txid);
+  }
+
+  discardStaged(txid: string): void {
+    this.#inner.discardStaged(txid);
+  }
+
+  isCommitted(txid: string): boolean {
+    return this.#inner.isCommitted(txid);
+  }
+
+  forgetCommitted(txid: string): void {
+    this.#inner.forgetCommitted(txid);
+  }
+
+  durable(): Promise<void> {
+    return this.#inner.durable();
+  }
+
+  commitNow(): void {
+    this.#inner.commitNow();
+  }
+
+  close(): void {
+    this.#inner.close();
+  }
+}
+
+/** The item a row was made from (no second parse), or the row's body parsed. */
+const itemOf = (row: StoredItem): Item => sourceItem(row) ?? fromStored(row);
