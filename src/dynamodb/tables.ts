@@ -23,8 +23,9 @@ import { WrongKeyError } from '../storage/encrypted-db.js';
 import { TableFile, type TableFileOptions, type TableStore } from '../storage/table-file.js';
 import { assertWalIntact } from '../storage/wal-check.js';
 import { internalServerError, resourceInUse, resourceNotFound } from './errors.js';
-import { IndexedStore } from './indexes/indexed-store.js';
+import { indexDeriver } from './indexes/entries.js';
 import { indexSchemas, type TableIndexSchemas } from './indexes/schema.js';
+import { DerivingStore, type WriteDeriver } from './item-changes/deriving-store.js';
 import { kmsAccessDenied } from './kms-errors.js';
 import { type TableDefinition, tableArn } from './table-definition.js';
 import type { TableStats } from './table-description.js';
@@ -33,7 +34,7 @@ import { type KeyAttributes, keyAttributes } from './table-schema.js';
 export interface OpenTable {
   readonly definition: TableDefinition;
   readonly keys: KeyAttributes;
-  /** Maintains the table's secondary indexes with every item write (the bare file when it has none). */
+  /** Makes the writes item changes imply (index entries) with every item write (the bare file when none do). */
   readonly store: TableStore;
   readonly indexes: TableIndexSchemas;
 }
@@ -196,7 +197,9 @@ export class TableManager {
     const file = this.#fileFor(entry, tableKey);
     const keys = keysOf(definition);
     const indexes = indexSchemas(definition, keys);
-    const store = indexes.maintained.length > 0 ? new IndexedStore(file, indexes.maintained) : file;
+    const derivers: WriteDeriver[] = [];
+    if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
+    const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
     return { definition, keys, store, indexes };
   }
 

@@ -5,6 +5,7 @@
 import type { EntryKey, KeyspaceEntry, StoredWrite } from '../../storage/table-file.js';
 import type { AttributeValue, Item } from '../attribute-value.js';
 import { validationError } from '../errors.js';
+import type { ItemChange, WriteDeriver } from '../item-changes/deriving-store.js';
 import type { StoredKey } from '../item-codec.js';
 import { itemSize } from '../item-validation.js';
 import { indexEntryKey } from './entry-key.js';
@@ -107,3 +108,13 @@ const keyOf = ({ space, hash, pk, sk, tk }: EntryKey): EntryKey => ({ space, has
 
 const sameKey = (a: EntryKey, b: EntryKey): boolean =>
   a.space === b.space && a.hash === b.hash && a.pk.equals(b.pk) && a.sk.equals(b.sk) && a.tk.equals(b.tk);
+
+/** Keeps the maintained indexes of a table exact: refuses bad index keys, writes the entries that change. */
+export function indexDeriver(maintained: readonly IndexSchema[]): WriteDeriver {
+  return {
+    derive(change: ItemChange): StoredWrite[] {
+      if (change.newItem) checkIndexKeys(maintained, change.newItem);
+      return entryWrites(indexChanges(maintained, change.oldItem, change.newItem, change.key));
+    },
+  };
+}

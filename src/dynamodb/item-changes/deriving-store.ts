@@ -1,9 +1,10 @@
 /**
- * A table's store as the operations see it when the table has secondary indexes: every write of
- * an item also writes the entries of each index it changes, inside the same storage transaction
- * (and the same staged set of a cross-file transaction), so an index never disagrees with its
- * table, not even after a crash. Index logic stays here, above the storage interface: storage
- * only sees one atomic set of writes over ordered keyspaces.
+ * A table's store as the operations see it when item writes imply more writes (the entries of
+ * secondary indexes; stream records): every write of an item also makes the writes its derivers
+ * derive from the change, inside the same storage transaction (and the same staged set of a
+ * cross-file transaction), so what they keep never disagrees with the table, not even after a
+ * crash. That logic stays above the storage interface: storage only sees one atomic set of
+ * writes over ordered keyspaces.
  */
 import type {
   EntryKey,
@@ -17,32 +18,55 @@ import type {
   TableStore,
 } from '../../storage/table-file.js';
 import type { Item } from '../attribute-value.js';
-import { fromStored, sourceItem } from '../item-codec.js';
-import { checkIndexKeys, entryWrites, indexChanges } from './entries.js';
-import type { IndexSchema } from './schema.js';
+import { fromStored, type StoredKey, sourceItem } from '../item-codec.js';
+import { type WriteOrigin, writeOrigin } from './write-origin.js';
 
-export class IndexedStore implements TableStore {
+/** One item's change: absent old, the item is new; absent new, it was deleted. */
+export interface ItemChange {
+  readonly key: StoredKey;
+  readonly oldItem?: Item;
+  readonly newItem?: Item;
+  readonly previous?: StoredItem;
+  readonly next?: StoredItem;
+  readonly origin: WriteOrigin;
+}
+
+/** Turns an item change into more writes of the same file; may refuse it by throwing (nothing is then written). */
+export interface WriteDeriver {
+  derive(change: ItemChange): StoredWrite[];
+}
+
+export class DerivingStore implements TableStore {
   readonly #inner: TableStore;
-  readonly #indexes: readonly IndexSchema[];
+  readonly #derivers: readonly WriteDeriver[];
 
-  constructor(inner: TableStore, maintained: readonly IndexSchema[]) {
+  constructor(inner: TableStore, derivers: readonly WriteDeriver[]) {
     this.#inner = inner;
-    this.#indexes = maintained;
+    this.#derivers = derivers;
   }
 
-  /** The entry writes that go with replacing `previous` by `next` (either may be absent). */
+  /** The writes that go with replacing `previous` by `next` (either may be absent). */
   #derived(previous: StoredItem | undefined, next: StoredItem | undefined): StoredWrite[] {
     const key = next ?? previous;
     if (!key) return [];
-    const newItem = next && itemOf(next);
-    if (newItem) checkIndexKeys(this.#indexes, newItem);
-    return entryWrites(indexChanges(this.#indexes, previous && fromStored(previous), newItem, key));
+    const change: ItemChange = {
+      key,
+      origin: writeOrigin(),
+      ...(previous ? { previous, oldItem: fromStored(previous) } : {}),
+      ...(next ? { next, newItem: itemOf(next) } : {}),
+    };
+    const [first, ...rest] = this.#derivers;
+    if (!first) return [];
+    const writes = first.derive(change);
+    for (const deriver of rest) writes.push(...deriver.derive(change));
+    return writes;
   }
 
   #apply(writes: readonly StoredWrite[]): void {
     for (const write of writes) {
       if ('putEntry' in write) this.#inner.putEntry(write.putEntry);
       else if ('deleteEntry' in write) this.#inner.deleteEntry(write.deleteEntry);
+      else throw new Error('a deriver may only write keyspace entries');
     }
   }
 
