@@ -100,6 +100,11 @@ const CORAL_ENUM_ORDER: Readonly<Record<Service, Readonly<Record<string, readonl
 const CORAL_SHAPE_CHANGES: Readonly<Record<Service, Readonly<Record<string, (shape: Shape) => Shape>>>> = {
   dynamodb: {
     KeySchema: (shape) => ({ ...shape, max: 2 }) as Shape,
+    // GSI keys may have up to 4 HASH and 4 RANGE elements (multi-attribute keys, Nov 2025); those
+    // limits are DynamoDB's own checks with their own messages (ack-api-quirks DDB-TABLE-123), so
+    // a GSI key schema has no length bound beyond the model's minimum.
+    GlobalSecondaryIndex: withMemberShape('KeySchema', 'GlobalSecondaryIndexKeySchema'),
+    CreateGlobalSecondaryIndexAction: withMemberShape('KeySchema', 'GlobalSecondaryIndexKeySchema'),
     TagKeyString: withoutBounds,
     TagValueString: withoutBounds,
     Tag: (shape) =>
@@ -108,6 +113,20 @@ const CORAL_SHAPE_CHANGES: Readonly<Record<Service, Readonly<Record<string, (sha
   kms: {},
   cloudtrail: {},
 };
+
+/** Shapes DynamoDB validates that the published model does not name (see CORAL_SHAPE_CHANGES). */
+const CORAL_ADDED_SHAPES: Readonly<Record<Service, Readonly<Record<string, Shape>>>> = {
+  dynamodb: { GlobalSecondaryIndexKeySchema: { type: 'list', member: 'KeySchemaElement', min: 1 } },
+  kms: {},
+  cloudtrail: {},
+};
+
+function withMemberShape(member: string, target: string): (shape: Shape) => Shape {
+  return (shape) =>
+    shape.type === 'structure'
+      ? { ...shape, members: shape.members.map((m) => (m.name === member ? { ...m, shape: target } : m)) }
+      : shape;
+}
 
 function withoutBounds(shape: Shape): Shape {
   const { min: _min, max: _max, ...rest } = shape as Shape & { min?: number; max?: number };
@@ -199,6 +218,7 @@ export function compactModel(service: Service, m: BotocoreModel): CompactModelJs
     const change = CORAL_SHAPE_CHANGES[service][name];
     shapes[name] = change ? change(shape) : shape;
   }
+  Object.assign(shapes, CORAL_ADDED_SHAPES[service]);
   return { metadata: metadataOf(m), operations, shapes };
 }
 

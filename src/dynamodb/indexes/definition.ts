@@ -18,6 +18,12 @@ export interface OnDemandThroughputState {
   MaxWriteRequestUnits?: number;
 }
 
+/** A GSI's warm throughput as requested (DescribeTable fills in the defaults). */
+export interface WarmThroughputState {
+  ReadUnitsPerSecond?: number;
+  WriteUnitsPerSecond?: number;
+}
+
 export interface SecondaryIndexDefinition {
   IndexName: string;
   /**
@@ -34,6 +40,7 @@ export interface SecondaryIndexDefinition {
   /** GSIs only. */
   ProvisionedThroughput?: ProvisionedThroughputState;
   OnDemandThroughput?: OnDemandThroughputState;
+  WarmThroughput?: WarmThroughputState;
 }
 
 /** The index fields of a table definition. */

@@ -1,7 +1,8 @@
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import { invalidParameter, validationError } from '../errors.js';
 import type { TableIndexes } from '../indexes/definition.js';
-import { type IndexInput, newTableIndexes } from '../indexes/new-table.js';
+import { creatingDescription } from '../indexes/description.js';
+import { type IndexInput, newTableIndexes, undefinedKeysError } from '../indexes/new-table.js';
 import { kmsValidationError } from '../kms-errors.js';
 import type { Operation } from '../operation.js';
 import { keyChoice, type SseSpecification } from '../sse.js';
@@ -71,11 +72,7 @@ function validate(input: CreateTableInput): {
   if (keys.length === 2 && (keys.some((k) => !defined.includes(k)) || (keys[0] === keys[1] && defined.length === 1))) {
     throw validationError('Invalid KeySchema: Some index key attribute have no definition');
   }
-  if (keys.length === 1 && keys.some((k) => !defined.includes(k))) {
-    throw invalidParameter(
-      `Some index key attributes are not defined in AttributeDefinitions. Keys: [${keys.join(', ')}], AttributeDefinitions: [${defined.join(', ')}]`,
-    );
-  }
+  if (keys.length === 1 && keys.some((k) => !defined.includes(k))) throw undefinedKeysError(keys, defined);
   if (keys.length === 2 && keys[0] === keys[1]) {
     throw validationError('Both the Hash Key and the Range Key element in the KeySchema have the same name');
   }
@@ -90,19 +87,14 @@ function validate(input: CreateTableInput): {
     // DynamoDB's message, as recorded against it by ack-api-quirks (DDB-TABLE-042).
     throw validationError(`Attribute Name is duplicated: ${duplicate}`);
   }
-  const { indexes, keyAttributes } = newTableIndexes(
-    input.LocalSecondaryIndexes,
-    input.GlobalSecondaryIndexes,
-    keySchema,
+  // Also refuses AttributeDefinitions that no key uses, in its place among the index rules.
+  const indexes = newTableIndexes({
+    local: input.LocalSecondaryIndexes,
+    global: input.GlobalSecondaryIndexes,
+    tableKeySchema: keySchema,
     attributes,
     billingMode,
-  );
-  const used = new Set([...keys, ...keyAttributes]);
-  if (used.size !== attributes.length) {
-    throw invalidParameter(
-      'Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions',
-    );
-  }
+  });
   const tags = input.Tags ? validateTags(input.Tags) : {};
   checkTagLimit(Object.keys(tags).length);
   return { attributes, keySchema, tags, indexes };
@@ -142,7 +134,7 @@ export const createTable: Operation<CreateTableInput> = {
       ),
     );
     // The table is usable at once; the response still says CREATING, as DynamoDB's does.
-    return { TableDescription: { ...tableDescription(definition), TableStatus: 'CREATING' } };
+    return { TableDescription: creatingDescription(tableDescription(definition)) };
   },
 };
 
