@@ -10,9 +10,11 @@ import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
 import { TableManager } from './dynamodb/tables.js';
+import { DEFAULT_KMS_GRACE_MS, KmsOutage } from './encryption/kms-outage.js';
 import { type RootKeySource, RootOfTrust } from './encryption/root-of-trust.js';
 import type { KeyCacheScope } from './encryption/table-key-cache.js';
 import { TableKeyService } from './encryption/table-keys.js';
+import { builtinTableKms, type TableKms } from './encryption/table-kms.js';
 import {
   type AccountConfig,
   type Authenticator,
@@ -23,7 +25,9 @@ import {
 import type { RequestLogEntry } from './http/request-log.js';
 import { createHttpServer } from './http/server.js';
 import { isRegionName } from './http/sigv4.js';
-import { createKmsService, type KmsCallEvent } from './kms/index.js';
+import { ExternalKms } from './kms/external/external-kms.js';
+import { healthRoute, registerOutageMetrics } from './kms/external/health.js';
+import { createKmsService, type KmsCallEvent, type KmsService } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
 import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
@@ -36,6 +40,26 @@ import { TIME_PATH, timeEndpoint } from './time-travel/time-endpoint.js';
 export type AuthConfig =
   | { readonly mode: 'local' }
   | { readonly mode: 'strict'; readonly accounts: readonly AccountConfig[] };
+
+/**
+ * Where table keys come from: sealdb's built-in KMS (also served on the port), or an external
+ * AWS-KMS-compatible service (the built-in KMS API is then off).
+ */
+export type KmsConfig =
+  | { readonly mode: 'builtin' }
+  | {
+      readonly mode: 'external';
+      /** undefined = AWS KMS's regional endpoint of each table's region. */
+      readonly endpoint?: string;
+      /** How long cached table keys stand in while the KMS fails transiently (default 15 minutes). */
+      readonly graceMs?: number;
+      /** The key of tables that ask for the AWS managed key (AWS KMS lets only DynamoDB use that one). */
+      readonly defaultKeyId?: string;
+      /** Explicit credentials (tests); otherwise the AWS SDK's default chain. */
+      readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+      readonly timeoutMs?: number;
+      readonly maxAttempts?: number;
+    };
 
 export interface ServerOptions {
   readonly host: string;
@@ -54,6 +78,8 @@ export interface ServerOptions {
    */
   readonly sharedDb?: boolean;
   readonly rootKey: RootKeySource;
+  /** Default: the built-in KMS. */
+  readonly kms?: KmsConfig;
   readonly auth: AuthConfig;
   readonly clock?: Clock;
   /** `connection` (DynamoDB's behaviour) or `table` (one shared cache per table). */
@@ -123,13 +149,17 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         });
   const dataDir = new DataDir(options.dataDir);
   const durability = options.durability ?? 'process';
-  const kms = createKmsService({
-    root,
-    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-    clock,
-    region: options.region,
-    durability,
-  });
+  const kmsConfig = options.kms ?? { mode: 'builtin' };
+  const kms: KmsService | undefined =
+    kmsConfig.mode === 'builtin'
+      ? createKmsService({
+          root,
+          ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+          clock,
+          region: options.region,
+          durability,
+        })
+      : undefined;
   // Late-bound: the metrics read the tables, which are built after the key service they count.
   let tables: TableManager | undefined;
   const metrics = new Metrics(() => tables?.summaries() ?? []);
@@ -141,12 +171,45 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(auditSigner ? { signer: auditSigner } : {}),
     onDigestFailure: metrics.auditDigestFailure,
   });
-  // Each KMS call is appended durably to the trail before its response is sent.
-  kms.onCall((event) => audit.record(event));
-  kms.onCall((event) => metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success'));
   const onKmsCall = options.onKmsCall;
-  if (onKmsCall) kms.onCall((event) => onKmsCall(event));
-  const keys = new TableKeyService(kms, root, clock, options.keyCacheScope ?? 'connection', metrics.cacheStats);
+  let tableKms: TableKms;
+  let external: ExternalKms | undefined;
+  let outage: KmsOutage | undefined;
+  if (kms) {
+    // Each KMS call is appended durably to the trail before its response is sent.
+    kms.onCall((event) => audit.record(event));
+    kms.onCall((event) => metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success'));
+    if (onKmsCall) kms.onCall((event) => onKmsCall(event));
+    tableKms = builtinTableKms(kms);
+  } else {
+    const config = kmsConfig as Extract<KmsConfig, { mode: 'external' }>;
+    outage = new KmsOutage(clock, config.graceMs ?? DEFAULT_KMS_GRACE_MS);
+    registerOutageMetrics(metrics.registry, outage);
+    external = new ExternalKms({
+      endpoint: config.endpoint,
+      clock,
+      outage,
+      ...(config.defaultKeyId ? { defaultKeyId: config.defaultKeyId } : {}),
+      ...(config.credentials ? { credentials: config.credentials } : {}),
+      ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
+      ...(config.maxAttempts !== undefined ? { maxAttempts: config.maxAttempts } : {}),
+      // sealdb's own record of each outgoing call, durable before the key is used.
+      onCall: async (event) => {
+        await audit.record(event);
+        metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success');
+        onKmsCall?.(event);
+      },
+    });
+    tableKms = external;
+  }
+  const keys = new TableKeyService(
+    tableKms,
+    root,
+    clock,
+    options.keyCacheScope ?? 'connection',
+    metrics.cacheStats,
+    outage,
+  );
   // A table stored before the catalog kept regions is in the region its ARN names (the server's
   // region when it was created, which its KMS key shares): there it keeps working.
   const catalog = Catalog.open<TableDefinition>(
@@ -200,10 +263,13 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ? new SharedDbAuthenticator(verifier)
     : (verifier ?? new LocalAuthenticator());
   const http = createHttpServer({
-    services: [dynamodb, kms.handler, ...audit.handlers],
+    services: [dynamodb, ...(kms ? [kms.handler] : []), ...audit.handlers],
     authenticator,
     region: options.region,
-    getRoutes: new Map([['/metrics', () => metrics.render()]]),
+    getRoutes: new Map([
+      ['/metrics', () => metrics.render()],
+      ['/health', healthRoute(kmsConfig.mode, kmsConfig.mode === 'external' ? kmsConfig.endpoint : undefined, outage)],
+    ]),
     adminRoutes: new Map([
       [TIME_PATH, timeEndpoint({ clock, travel, loopbackOnly: options.auth.mode === 'strict', sweep })],
     ]),
@@ -253,7 +319,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await tableManager.close();
         await checkpointer?.stop();
         keys.close();
-        kms.close();
+        kms?.close();
+        external?.close();
         await audit.close();
         root.destroy();
       })();
