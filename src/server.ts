@@ -4,7 +4,7 @@
  * (with a manual clock).
  */
 import type { AddressInfo } from 'node:net';
-import { createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
+import { type AuditTrail, createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
@@ -12,6 +12,7 @@ import { type TableDefinition, tableArnRegion } from './dynamodb/table-definitio
 import { TableManager } from './dynamodb/tables.js';
 import { DEFAULT_KMS_GRACE_MS, KmsOutage } from './encryption/kms-outage.js';
 import { type RootKeySource, RootOfTrust } from './encryption/root-of-trust.js';
+import { recordPendingRotation } from './encryption/root-rotation.js';
 import type { KeyCacheScope } from './encryption/table-key-cache.js';
 import { TableKeyService } from './encryption/table-keys.js';
 import { builtinTableKms, type TableKms } from './encryption/table-kms.js';
@@ -117,6 +118,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The server's own trail, lent to a helper that closes what it is given. */
+const keepOpen = (audit: AuditTrail): AuditTrail => ({ ...audit, close: async () => {} });
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   // It names files and ARNs, as a client's region does, so it must be as well-formed.
   if (!isRegionName(options.region)) throw new Error(`Not a region name: '${options.region}'`);
@@ -171,6 +175,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(auditSigner ? { signer: auditSigner } : {}),
     onDigestFailure: metrics.auditDigestFailure,
   });
+  // A root rotation killed between its switch and its audit record is recorded now (the trail stays open).
+  if (options.dataDir !== undefined) await recordPendingRotation(options.dataDir, root, async () => keepOpen(audit));
   const onKmsCall = options.onKmsCall;
   let tableKms: TableKms;
   let external: ExternalKms | undefined;
@@ -266,9 +272,12 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     services: [dynamodb, ...(kms ? [kms.handler] : []), ...audit.handlers],
     authenticator,
     region: options.region,
-    getRoutes: new Map([
+    // `/health` only with an external KMS (its outage flag): DynamoDB answers 404 there, and so does sealdb otherwise.
+    getRoutes: new Map<string, () => Promise<{ contentType: string; body: string }>>([
       ['/metrics', () => metrics.render()],
-      ['/health', healthRoute(kmsConfig.mode, kmsConfig.mode === 'external' ? kmsConfig.endpoint : undefined, outage)],
+      ...(kmsConfig.mode === 'external'
+        ? [['/health', healthRoute('external', kmsConfig.endpoint, outage)] as const]
+        : []),
     ]),
     adminRoutes: new Map([
       [TIME_PATH, timeEndpoint({ clock, travel, loopbackOnly: options.auth.mode === 'strict', sweep })],

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { PKCS11_PIN_ENV, parsePkcs11Spec } from '../encryption/pkcs11-root.js';
 import { defaultRootKeyFile, type RootKeySource } from '../encryption/root-of-trust.js';
 import type { AccountConfig } from '../http/auth.js';
 import { LOG_LEVELS, type LogLevel } from '../http/request-log.js';
@@ -17,6 +18,7 @@ export interface StartFlags {
   inMemory?: boolean;
   region?: string;
   rootKeyFile?: string;
+  rootPkcs11?: string;
   auth?: string;
   keyCacheScope?: string;
   durability?: string;
@@ -38,6 +40,7 @@ interface ConfigFile {
   inMemory?: boolean;
   region?: string;
   rootKeyFile?: string;
+  rootPkcs11?: string;
   auth?: 'local' | 'strict';
   accounts?: AccountConfig[];
   keyCacheScope?: 'connection' | 'table';
@@ -60,6 +63,7 @@ const CONFIG_FILE_KEYS: Record<keyof ConfigFile, (value: unknown) => string | un
   inMemory: expectBoolean,
   region: expectString,
   rootKeyFile: expectString,
+  rootPkcs11: expectString,
   auth: expectString,
   accounts: (v) =>
     Array.isArray(v) && v.every((a) => typeof a === 'object' && a !== null && !Array.isArray(a))
@@ -152,9 +156,16 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
   );
   const passphrase = env[PASSPHRASE_ENV];
   const rootKeyFile = pick(flags.rootKeyFile, env.SEALDB_ROOT_KEY_FILE, file.rootKeyFile, defaultRootKeyFile(env));
-  const rootKey: RootKeySource = passphrase
-    ? { kind: 'passphrase', passphrase }
-    : { kind: 'key-file', path: rootKeyFile };
+  const pkcs11Text = flags.rootPkcs11 ?? (env.SEALDB_ROOT_PKCS11 || undefined) ?? file.rootPkcs11;
+  if (pkcs11Text !== undefined && passphrase) {
+    throw new Error(`--root-pkcs11 and ${PASSPHRASE_ENV} name two roots of trust: choose one`);
+  }
+  const pkcs11 = pkcs11Text !== undefined ? parsePkcs11Spec(pkcs11Text) : undefined;
+  const rootKey: RootKeySource = pkcs11
+    ? { kind: 'pkcs11', spec: pkcs11, pin: env[PKCS11_PIN_ENV] || undefined }
+    : passphrase
+      ? { kind: 'passphrase', passphrase }
+      : { kind: 'key-file', path: rootKeyFile };
   const kms = resolveKms(flags, env, file);
   return {
     host: pick(flags.host, env.SEALDB_HOST, file.host, DEFAULTS.host),
@@ -171,9 +182,11 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     allowTimeTravel: pick(flags.allowTimeTravel, boolEnv(env.SEALDB_ALLOW_TIME_TRAVEL), file.allowTimeTravel, false),
     rootKeyDescription: inMemory
       ? 'ephemeral (in memory)'
-      : passphrase
-        ? `passphrase from ${PASSPHRASE_ENV} (scrypt)`
-        : `key file ${resolve(rootKeyFile)}`,
+      : pkcs11
+        ? `PKCS#11 key "${pkcs11.keyLabel}" on token "${pkcs11.token}" (${pkcs11.module}; PIN from ${PKCS11_PIN_ENV})`
+        : passphrase
+          ? `passphrase from ${PASSPHRASE_ENV} (scrypt)`
+          : `key file ${resolve(rootKeyFile)}`,
     kms,
   };
 }

@@ -9,6 +9,7 @@ import { startServer } from '../server.js';
 import { registerAuditCommands } from './audit.js';
 import { resolveConfig, type StartFlags } from './config.js';
 import { ignoredFlagReason, translateDynamoDbLocalArgs } from './dynamodb-local-args.js';
+import { registerRootCommands } from './root.js';
 import { registerTimeCommands } from './time.js';
 
 // dist/src/cli/main.js → the package's own package.json.
@@ -34,6 +35,10 @@ program
     'default region, for requests whose SigV4 credential scope names none (default us-east-1; env SEALDB_REGION)',
   )
   .option('--root-key-file <file>', 'root key file, created 0600 on first start (env SEALDB_ROOT_KEY_FILE)')
+  .option(
+    '--root-pkcs11 <spec>',
+    'root key in a PKCS#11 token: module=<lib.so>,token=<label>,key-label=<label>; PIN from SEALDB_PKCS11_PIN (env SEALDB_ROOT_PKCS11)',
+  )
   .option(
     '--kms <where>',
     'builtin (table keys from the KMS built in, also served on the port) or external (from --kms-endpoint; the built-in KMS API is off; env SEALDB_KMS)',
@@ -137,6 +142,7 @@ program
   });
 
 registerAuditCommands(program);
+registerRootCommands(program);
 registerTimeCommands(program);
 
 const translated = translateDynamoDbLocalArgs(process.argv.slice(2));
