@@ -97,7 +97,13 @@ export function registerRootCommands(program: Command): void {
   ).action(async (flags: RootFlags & { to: string; account?: string }) => {
     const { dataDir, source, region } = currentRoot(flags);
     const target = parseRotationTarget(flags.to);
-    const lock = DataDirLock.acquire(dataDir);
+    let lock: DataDirLock;
+    try {
+      lock = DataDirLock.acquire(dataDir);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`${message} Stop it before rotating its root (the rotation takes milliseconds).`);
+    }
     try {
       const result = await rotateRoot(
         dataDir,
@@ -120,11 +126,6 @@ export function registerRootCommands(program: Command): void {
       console.log(`sealdb: start sealdb with ${startHint(target)}.`);
       console.log(
         'sealdb: this data directory no longer needs the old root; backups made before the rotation still do.',
-      );
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new Error(
-        `${message}${/in use by another sealdb process/.test(message) ? ' Stop it before rotating its root (the rotation takes milliseconds).' : ''}`,
       );
     } finally {
       lock.release();
