@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { CloudTrailClient, type Event, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import {
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   GetItemCommand,
@@ -216,4 +217,12 @@ test("a key disabled on B makes A's table inaccessible", async () => {
   // The other table's key is fine.
   assert.ok((await getItem(dynamo(), 'Managed')).Item);
   assert.equal((await health()).status, 'ok', 'a disabled key is an answer, not an outage');
+});
+
+test('deleting a table retires its grant on B', async () => {
+  await dynamo().send(new DeleteTableCommand({ TableName: 'Managed' }));
+  const retired = (await lookup(b)).filter((e) => e.EventName === 'RetireGrant').map(record);
+  assert.equal(retired.length, 1);
+  assert.equal(retired[0]?.errorCode, undefined, JSON.stringify(retired[0]));
+  assert.equal((retired[0]?.userIdentity as { accessKeyId?: string }).accessKeyId, CREDENTIALS.accessKeyId);
 });
