@@ -224,5 +224,8 @@ test('deleting a table retires its grant on B', async () => {
   const retired = (await lookup(b)).filter((e) => e.EventName === 'RetireGrant').map(record);
   assert.equal(retired.length, 1);
   assert.equal(retired[0]?.errorCode, undefined, JSON.stringify(retired[0]));
-  assert.equal((retired[0]?.userIdentity as { accessKeyId?: string }).accessKeyId, CREDENTIALS.accessKeyId);
+  assert.equal(
+    (retired[0]?.userIdentity as { accessKeyId?: string } | undefined)?.accessKeyId,
+    CREDENTIALS.accessKeyId,
+  );
 });
