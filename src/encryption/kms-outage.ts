@@ -7,6 +7,11 @@
 import type { Clock } from '../core/clock.js';
 
 export const DEFAULT_KMS_GRACE_MS = 15 * 60 * 1000;
+/**
+ * In an outage the KMS is asked again at most this often while cached keys stand in: requests
+ * between two probes do not each wait out a connection timeout.
+ */
+export const OUTAGE_PROBE_MS = 5000;
 
 export interface KmsOutageState {
   /** Epoch ms of the first transient failure since the last success; undefined = healthy. */
@@ -21,6 +26,7 @@ export class KmsOutage {
   #since: number | undefined;
   #lastError: string | undefined;
   #servedFromReserve = 0;
+  #lastProbe = 0;
 
   constructor(
     private readonly clock: Clock,
@@ -36,6 +42,16 @@ export class KmsOutage {
   transientFailure(message: string): void {
     this.#since ??= this.clock.now();
     this.#lastError = message;
+    this.#lastProbe = this.clock.now();
+  }
+
+  /** Outside an outage always; in one, once per OUTAGE_PROBE_MS (the caller then asks the KMS). */
+  mayProbe(): boolean {
+    if (this.#since === undefined) return true;
+    const now = this.clock.now();
+    if (now - this.#lastProbe < OUTAGE_PROBE_MS) return false;
+    this.#lastProbe = now;
+    return true;
   }
 
   get inOutage(): boolean {

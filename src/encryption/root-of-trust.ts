@@ -146,15 +146,16 @@ export class RootOfTrust {
     if (source.kind === 'ephemeral' || dataDir === undefined) return new RootOfTrust(randomBytes(32));
     const checkPath = join(dataDir, CHECK_FILE);
     const existing = existsSync(checkPath) ? readCheckRecord(checkPath) : undefined;
+    if (source.kind === 'key-file' && existing?.kind !== 'pkcs11') {
+      const file = resolve(source.path);
+      if (!existsSync(file) && (existing || DATA_MARKERS.some((name) => existsSync(join(dataDir, name))))) {
+        throw new RootKeyMissingError(file, dataDir, existing?.kind);
+      }
+    }
     if (existing && existing.kind !== source.kind) {
       throw new RootKeyMismatchError(dataDir, existing.kind, source.kind);
     }
-    if (source.kind === 'key-file') {
-      const file = resolve(source.path);
-      if (!existsSync(file) && (existing || DATA_MARKERS.some((name) => existsSync(join(dataDir, name))))) {
-        throw new RootKeyMissingError(file, dataDir, existing?.kind === 'pkcs11' ? undefined : existing?.kind);
-      }
-    } else if (source.kind === 'pkcs11' && !existing && DATA_MARKERS.some((name) => existsSync(join(dataDir, name)))) {
+    if (source.kind === 'pkcs11' && !existing && DATA_MARKERS.some((name) => existsSync(join(dataDir, name)))) {
       throw new RootKeyMismatchError(dataDir, undefined, 'pkcs11');
     }
     const opened = openRootKey(source, dataDir, existing?.scryptSalt);

@@ -240,6 +240,11 @@ export class TableKeyService {
       }
     }
     const slot = `${table.tableId}|${record.generation}`;
+    const standIn = this.#reserve.get(slot);
+    if (standIn && this.outage?.withinGrace() && !this.outage.mayProbe()) {
+      this.outage.servedFromReserve();
+      return Buffer.from(standIn.key);
+    }
     let out: Record<string, unknown>;
     try {
       out = await this.#call(

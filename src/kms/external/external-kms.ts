@@ -20,7 +20,7 @@ import {
   RetireGrantCommand,
 } from '@aws-sdk/client-kms';
 import type { Clock } from '../../core/clock.js';
-import { KeyAccessError } from '../../encryption/key-access-error.js';
+import { KeyAccessError, toKeyAccessError } from '../../encryption/key-access-error.js';
 import type { KmsOutage } from '../../encryption/kms-outage.js';
 import type { TableKms, TableKmsCaller, TableKmsOperation } from '../../encryption/table-kms.js';
 import { type CompactModel, loadModel } from '../../validation/model.js';
@@ -177,7 +177,8 @@ export class ExternalKms implements TableKms {
           false,
         );
       }
-      throw error;
+      // The external service's request id, which its CloudTrail shows, in DynamoDB's error message.
+      throw toKeyAccessError(error, requestId);
     } finally {
       await this.#record(operation, input, caller, output, failure);
     }
