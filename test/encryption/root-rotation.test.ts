@@ -181,15 +181,16 @@ describe('SIGKILL at each step: one root always works, every table reads, a re-r
       const newWorks = opens(dir, pkcs11);
       assert.notEqual(oldWorks, newWorks, 'exactly one root opens the data directory');
       assert.equal(newWorks, switched(step));
-      const working = newWorks ? pkcs11 : fileRoot(keyA);
-      assert.deepEqual(await withServer(dir, working, readAll), EXPECTED);
       if (!newWorks) {
+        assert.deepEqual(await withServer(dir, fileRoot(keyA), readAll), EXPECTED);
         const rerun = await rotate(dir, ['--root-key-file', keyA], SPEC);
         assert.equal(rerun.code, 0, rerun.output);
       }
-      assert.deepEqual(await withServer(dir, pkcs11, readAll), EXPECTED);
-      // Recorded once the switch is made, by the command or by the next start.
-      assert.ok((await withServer(dir, pkcs11, rotations)) >= 1);
+      await withServer(dir, pkcs11, async (endpoint) => {
+        assert.deepEqual(await readAll(endpoint), EXPECTED);
+        // Recorded once the switch is made, by the command or by this start.
+        assert.ok((await rotations(endpoint)) >= 1);
+      });
     });
 
     test(`PKCS#11 -> key file, killed at ${step}`, async () => {
@@ -202,8 +203,10 @@ describe('SIGKILL at each step: one root always works, every table reads, a re-r
       const newWorks = existsSync(keyC) && opens(dir, fileRoot(keyC));
       assert.notEqual(oldWorks, newWorks, 'exactly one root opens the data directory');
       assert.equal(newWorks, switched(step));
-      assert.deepEqual(await withServer(dir, newWorks ? fileRoot(keyC) : pkcs11, readAll), EXPECTED);
-      if (!newWorks) assert.equal((await rotate(dir, ['--root-pkcs11', SPEC], keyC)).code, 0);
+      if (!newWorks) {
+        assert.deepEqual(await withServer(dir, pkcs11, readAll), EXPECTED);
+        assert.equal((await rotate(dir, ['--root-pkcs11', SPEC], keyC)).code, 0);
+      }
       assert.deepEqual(await withServer(dir, fileRoot(keyC), readAll), EXPECTED);
     });
   }
