@@ -4,15 +4,18 @@
  * (with a manual clock).
  */
 import type { AddressInfo } from 'node:net';
-import { createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
+import { type AuditTrail, createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
 import { TableManager } from './dynamodb/tables.js';
+import { DEFAULT_KMS_GRACE_MS, KmsOutage } from './encryption/kms-outage.js';
 import { type RootKeySource, RootOfTrust } from './encryption/root-of-trust.js';
+import { recordPendingRotation } from './encryption/root-rotation.js';
 import type { KeyCacheScope } from './encryption/table-key-cache.js';
 import { TableKeyService } from './encryption/table-keys.js';
+import { builtinTableKms, type TableKms } from './encryption/table-kms.js';
 import {
   type AccountConfig,
   type Authenticator,
@@ -23,7 +26,9 @@ import {
 import type { RequestLogEntry } from './http/request-log.js';
 import { createHttpServer } from './http/server.js';
 import { isRegionName } from './http/sigv4.js';
-import { createKmsService, type KmsCallEvent } from './kms/index.js';
+import { ExternalKms } from './kms/external/external-kms.js';
+import { healthRoute, registerOutageMetrics } from './kms/external/health.js';
+import { createKmsService, type KmsCallEvent, type KmsService } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
 import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
@@ -36,6 +41,26 @@ import { TIME_PATH, timeEndpoint } from './time-travel/time-endpoint.js';
 export type AuthConfig =
   | { readonly mode: 'local' }
   | { readonly mode: 'strict'; readonly accounts: readonly AccountConfig[] };
+
+/**
+ * Where table keys come from: sealdb's built-in KMS (also served on the port), or an external
+ * AWS-KMS-compatible service (the built-in KMS API is then off).
+ */
+export type KmsConfig =
+  | { readonly mode: 'builtin' }
+  | {
+      readonly mode: 'external';
+      /** undefined = AWS KMS's regional endpoint of each table's region. */
+      readonly endpoint?: string;
+      /** How long cached table keys stand in while the KMS fails transiently (default 15 minutes). */
+      readonly graceMs?: number;
+      /** The key of tables that ask for the AWS managed key (AWS KMS lets only DynamoDB use that one). */
+      readonly defaultKeyId?: string;
+      /** Explicit credentials (tests); otherwise the AWS SDK's default chain. */
+      readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+      readonly timeoutMs?: number;
+      readonly maxAttempts?: number;
+    };
 
 export interface ServerOptions {
   readonly host: string;
@@ -54,6 +79,8 @@ export interface ServerOptions {
    */
   readonly sharedDb?: boolean;
   readonly rootKey: RootKeySource;
+  /** Default: the built-in KMS. */
+  readonly kms?: KmsConfig;
   readonly auth: AuthConfig;
   readonly clock?: Clock;
   /** `connection` (DynamoDB's behaviour) or `table` (one shared cache per table). */
@@ -91,6 +118,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The server's own trail, lent to a helper that closes what it is given. */
+const keepOpen = (audit: AuditTrail): AuditTrail => ({ ...audit, close: async () => {} });
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   // It names files and ARNs, as a client's region does, so it must be as well-formed.
   if (!isRegionName(options.region)) throw new Error(`Not a region name: '${options.region}'`);
@@ -123,13 +153,17 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         });
   const dataDir = new DataDir(options.dataDir);
   const durability = options.durability ?? 'process';
-  const kms = createKmsService({
-    root,
-    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-    clock,
-    region: options.region,
-    durability,
-  });
+  const kmsConfig = options.kms ?? { mode: 'builtin' };
+  const kms: KmsService | undefined =
+    kmsConfig.mode === 'builtin'
+      ? createKmsService({
+          root,
+          ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+          clock,
+          region: options.region,
+          durability,
+        })
+      : undefined;
   // Late-bound: the metrics read the tables, which are built after the key service they count.
   let tables: TableManager | undefined;
   const metrics = new Metrics(() => tables?.summaries() ?? []);
@@ -141,12 +175,47 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(auditSigner ? { signer: auditSigner } : {}),
     onDigestFailure: metrics.auditDigestFailure,
   });
-  // Each KMS call is appended durably to the trail before its response is sent.
-  kms.onCall((event) => audit.record(event));
-  kms.onCall((event) => metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success'));
+  // A root rotation killed between its switch and its audit record is recorded now (the trail stays open).
+  if (options.dataDir !== undefined) await recordPendingRotation(options.dataDir, root, async () => keepOpen(audit));
   const onKmsCall = options.onKmsCall;
-  if (onKmsCall) kms.onCall((event) => onKmsCall(event));
-  const keys = new TableKeyService(kms, root, clock, options.keyCacheScope ?? 'connection', metrics.cacheStats);
+  let tableKms: TableKms;
+  let external: ExternalKms | undefined;
+  let outage: KmsOutage | undefined;
+  if (kms) {
+    // Each KMS call is appended durably to the trail before its response is sent.
+    kms.onCall((event) => audit.record(event));
+    kms.onCall((event) => metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success'));
+    if (onKmsCall) kms.onCall((event) => onKmsCall(event));
+    tableKms = builtinTableKms(kms);
+  } else {
+    const config = kmsConfig as Extract<KmsConfig, { mode: 'external' }>;
+    outage = new KmsOutage(clock, config.graceMs ?? DEFAULT_KMS_GRACE_MS);
+    registerOutageMetrics(metrics.registry, outage);
+    external = new ExternalKms({
+      endpoint: config.endpoint,
+      clock,
+      outage,
+      ...(config.defaultKeyId ? { defaultKeyId: config.defaultKeyId } : {}),
+      ...(config.credentials ? { credentials: config.credentials } : {}),
+      ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
+      ...(config.maxAttempts !== undefined ? { maxAttempts: config.maxAttempts } : {}),
+      // sealdb's own record of each outgoing call, durable before the key is used.
+      onCall: async (event) => {
+        await audit.record(event);
+        metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success');
+        onKmsCall?.(event);
+      },
+    });
+    tableKms = external;
+  }
+  const keys = new TableKeyService(
+    tableKms,
+    root,
+    clock,
+    options.keyCacheScope ?? 'connection',
+    metrics.cacheStats,
+    outage,
+  );
   // A table stored before the catalog kept regions is in the region its ARN names (the server's
   // region when it was created, which its KMS key shares): there it keeps working.
   const catalog = Catalog.open<TableDefinition>(
@@ -200,10 +269,16 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ? new SharedDbAuthenticator(verifier)
     : (verifier ?? new LocalAuthenticator());
   const http = createHttpServer({
-    services: [dynamodb, kms.handler, ...audit.handlers],
+    services: [dynamodb, ...(kms ? [kms.handler] : []), ...audit.handlers],
     authenticator,
     region: options.region,
-    getRoutes: new Map([['/metrics', () => metrics.render()]]),
+    // `/health` only with an external KMS (its outage flag): DynamoDB answers 404 there, and so does sealdb otherwise.
+    getRoutes: new Map<string, () => Promise<{ contentType: string; body: string }>>([
+      ['/metrics', () => metrics.render()],
+      ...(kmsConfig.mode === 'external'
+        ? [['/health', healthRoute('external', kmsConfig.endpoint, outage)] as const]
+        : []),
+    ]),
     adminRoutes: new Map([
       [TIME_PATH, timeEndpoint({ clock, travel, loopbackOnly: options.auth.mode === 'strict', sweep })],
     ]),
@@ -253,7 +328,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await tableManager.close();
         await checkpointer?.stop();
         keys.close();
-        kms.close();
+        kms?.close();
+        external?.close();
         await audit.close();
         root.destroy();
       })();

@@ -455,8 +455,9 @@ export class TableManager {
       try {
         (await this.#keys.decryptAsService(target(entry), entry.definition.TableKey)).fill(0);
       } catch (serviceError) {
-        if (serviceError instanceof KeyAccessError) failure = serviceError;
-        else throw serviceError;
+        if (!(serviceError instanceof KeyAccessError)) throw serviceError;
+        // An external KMS out of reach says nothing about the key: the table stays, the request fails.
+        if (!serviceError.transient) failure = serviceError;
       }
     }
     if (failure) this.#markInaccessible(entry, failure);

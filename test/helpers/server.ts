@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock.js';
 import type { AccountConfig } from '../../src/http/auth.js';
 import type { KmsCallEvent } from '../../src/kms/index.js';
-import { type RunningServer, startServer } from '../../src/server.js';
+import { type KmsConfig, type RunningServer, startServer } from '../../src/server.js';
 
 export interface TestServerOptions {
   /** Folder for the data directory and root key, deleted by `cleanup` (default: a new temporary folder). */
@@ -28,6 +28,10 @@ export interface TestServerOptions {
   readonly onKmsCall?: (event: KmsCallEvent) => void;
   /** Origins given CORS headers (the server's default when absent: any origin). */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Where table keys come from (default: the built-in KMS). */
+  readonly kms?: KmsConfig;
+  /** Listen on this port (default: an ephemeral one), e.g. to restart a server where it was. */
+  readonly port?: number;
 }
 
 export interface TestServer {
@@ -65,7 +69,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const errors: unknown[] = [];
   const server: RunningServer = await startServer({
     host: '127.0.0.1',
-    port: 0,
+    port: options.port ?? 0,
     dataDir: options.inMemory ? undefined : dataDir,
     region,
     rootKey: { kind: 'key-file', path: rootKeyFile },
@@ -82,6 +86,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.onAuditWarning ? { onAuditWarning: options.onAuditWarning } : {}),
     ...(options.onKmsCall ? { onKmsCall: options.onKmsCall } : {}),
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
+    ...(options.kms ? { kms: options.kms } : {}),
     onInternalError: (error) => errors.push(error),
   });
   return {
