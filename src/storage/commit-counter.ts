@@ -17,6 +17,8 @@
  * holds across boots. A record that is torn, missing, of another boot (process durability) or of
  * another log generation vouches for nothing, and the check falls back to wal-check's alone.
  *
+ * The record holds no data: log salts, a frame number and a boot id (48 bytes, owner-only).
+ *
  * What it does not cover: in `process` durability after an OS crash or reboot the newest
  * transaction's damage is again indistinguishable from a torn tail (that mode promises nothing
  * for an OS crash anyway); and a record is written once per commit, so a process killed between

@@ -134,7 +134,9 @@ describe('validating a huge request off the main thread', () => {
     // The longest wait for a tiny GetItem, sent one after another over one connection, while the
     // huge batch is received, checked and refused. Measured twice, the better kept: a 2-core test
     // machine shared with other work stalls now and then on its own. Today's main held every
-    // client for 1.3–2 s here, in every round; a sliced or off-thread check stays near 50 ms.
+    // client for 1.3–2 s here, in every round (4.5 s at a load average of 13); an off-thread
+    // check holds the main thread for ~15 ms, and stays near 50 ms of wall time on a quiet
+    // machine, but up to ~1 s in a round when other processes keep both cores busy.
     const rounds: number[] = [];
     for (let round = 0; round < 2; round++) {
       let done = false;
@@ -159,7 +161,7 @@ describe('validating a huge request off the main thread', () => {
     agent.destroy();
     const best = Math.min(...rounds);
     t.diagnostic(`slowest tiny GetItem per round: ${rounds.map((r) => r.toFixed(0)).join(', ')} ms`);
-    assert.ok(best < 400, `a tiny GetItem waited ${rounds.map((r) => r.toFixed(0)).join(' and ')} ms`);
+    assert.ok(best < 750, `a tiny GetItem waited ${rounds.map((r) => r.toFixed(0)).join(' and ')} ms`);
   });
 
   it('refuses a huge batch with exactly the message checkInput words, checksum included', async () => {
