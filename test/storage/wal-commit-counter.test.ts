@@ -282,7 +282,15 @@ for (const durability of ['process', 'fsync'] as const) {
             }
           }
         });
-        await new Promise((resolve) => setTimeout(resolve, 300 + 150 * cycle));
+        // Killed while writes are in flight: once this cycle has some acknowledged (however slow the
+        // machine), a little later each cycle.
+        const before = acknowledged.size;
+        const deadline = Date.now() + 20_000;
+        while (acknowledged.size < before + 10) {
+          assert.ok(Date.now() < deadline, `cycle ${cycle}: no writes acknowledged\n${server.output()}`);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 40 * cycle));
         await server.stop('SIGKILL');
         stop = true;
         await Promise.all(writers);
