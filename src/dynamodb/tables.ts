@@ -17,6 +17,7 @@ import { TABLE_KEY_REFRESH_MS } from '../encryption/table-key-cache.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { AwsError } from '../http/aws-error.js';
 import type { Catalog, CatalogEntry } from '../storage/catalog.js';
+import { COMMIT_RECORD_SUFFIX } from '../storage/commit-counter.js';
 import { asDamage, DamagedFileError, type DamagedFileKind, namingStore } from '../storage/damage.js';
 import type { DataDir } from '../storage/data-dir.js';
 import { WrongKeyError } from '../storage/encrypted-db.js';
@@ -546,7 +547,7 @@ export class TableManager {
   #removeFiles(id: string): void {
     if (this.#dataDir.inMemory) return;
     const file = this.#file(id);
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    for (const suffix of ['', '-wal', '-shm', COMMIT_RECORD_SUFFIX]) rmSync(`${file}${suffix}`, { force: true });
   }
 }
 
