@@ -28,6 +28,8 @@ export interface TestServerOptions {
   readonly onKmsCall?: (event: KmsCallEvent) => void;
   /** Origins given CORS headers (the server's default when absent: any origin). */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Background GSI work: `manual` leaves it to `indexJobsStep` (default: runs by itself). */
+  readonly indexJobs?: { readonly mode?: 'auto' | 'manual'; readonly sliceMs?: number; readonly sliceItems?: number };
 }
 
 export interface TestServer {
@@ -50,6 +52,8 @@ export interface TestServer {
   };
   /** Runs the background key check now (the server's timer is off in tests). */
   sweep(): Promise<void>;
+  /** One slice of every table's GSI work (backfill, drop); true while work remains. */
+  indexJobsStep(): Promise<boolean>;
   /** Stops the server; the data directory stays until `cleanup`. */
   close(): Promise<void>;
   /** Stops the server and deletes its data directory and root key. */
@@ -82,6 +86,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.onAuditWarning ? { onAuditWarning: options.onAuditWarning } : {}),
     ...(options.onKmsCall ? { onKmsCall: options.onKmsCall } : {}),
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
+    ...(options.indexJobs ? { indexJobs: options.indexJobs } : {}),
     onInternalError: (error) => errors.push(error),
   });
   return {
@@ -100,6 +105,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       maxAttempts: 1,
     }),
     sweep: () => server.sweep(),
+    indexJobsStep: () => server.indexJobsStep(),
     close: () => server.close(),
     async cleanup() {
       await server.close();
