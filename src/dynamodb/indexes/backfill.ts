@@ -152,7 +152,7 @@ export class IndexJobs {
       }));
   }
 
-  /** One slice of one table's work; true when it progressed and work remains. */
+  /** One slice of one table's work; true when it progressed and work remains (false once finished). */
   async #slice(ref: TableRef): Promise<boolean> {
     const tables = this.#tables.inRegion(ref.region);
     // Undefined: the table's key cannot be used now; its work waits (a later wake retries it).
@@ -166,7 +166,7 @@ export class IndexJobs {
       // The catalog forgets the index only once its entries are gone for good.
       await table.store.durable();
       this.#updateIfSame(ref, (definition) => withoutIndex(definition, index.Space));
-      return true;
+      return false;
     }
     const schema = table.indexes.byName(index.IndexName);
     if (!schema || schema.space !== index.Space) return false;
@@ -175,7 +175,7 @@ export class IndexJobs {
     await table.store.durable();
     const updated = this.#updateIfSame(ref, (definition) => withIndexActive(definition, index.Space));
     if (updated) table.store.dropEntries(progressSpace(index.Space), 16);
-    return true;
+    return false;
   }
 
   /** Applies a change to the table's definition if it is still the same table; false if it is gone. */

@@ -148,10 +148,11 @@ export function planIndexUpdates(
   const steps: ((definition: TableDefinition) => TableDefinition)[] = [];
 
   for (const action of actions) {
-    if (action.kind !== 'Update' && busy.length > 0) {
-      // A Create or Delete while another index is CREATING (either phase) or DELETING (DDB-TABLE-159).
-      throw limitExceeded(ONE_AT_A_TIME);
-    }
+    // A Create or Delete while another index is CREATING (either phase) or DELETING (DDB-TABLE-159);
+    // the index being built may itself be deleted (DDB-TABLE-149).
+    const stopsBackfill = (g: SecondaryIndexDefinition) =>
+      action.kind === 'Delete' && g.IndexName === action.name && g.IndexStatus === 'CREATING';
+    if (action.kind !== 'Update' && busy.some((g) => !stopsBackfill(g))) throw limitExceeded(ONE_AT_A_TIME);
     if (action.kind === 'Create') steps.push(planCreate(action.create, input, table, billingMode));
     else {
       const name = nameOf(action);
