@@ -16,13 +16,14 @@
  * durable.
  */
 import { AwsError } from '../../http/aws-error.js';
-import type { EntryKey, StoredItem, TableStore } from '../../storage/table-file.js';
+import type { EntryKey, KeyspaceEntry, StoredItem, TableStore } from '../../storage/table-file.js';
 import type { AttributeValue, Item } from '../attribute-value.js';
 import { fromStored } from '../item-codec.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { OpenTable, TableManager } from '../tables.js';
 import type { SecondaryIndexDefinition } from './definition.js';
 import { checkIndexKeys, indexEntry } from './entries.js';
+import { indexEntryKey } from './entry-key.js';
 import { indexWork, withIndexActive, withoutIndex } from './index-updates.js';
 import type { IndexSchema } from './schema.js';
 
@@ -254,7 +255,7 @@ function take(rows: IterableIterator<StoredItem>, count: number): StoredItem[] {
  * them out (AWS docs, "Detecting and correcting index key violations"; Alternator test_gsi_backfill,
  * test_gsi_backfill_empty_string, test_gsi_backfill_key_limits, run against DynamoDB).
  */
-function backfillEntry(index: IndexSchema, row: StoredItem) {
+function backfillEntry(index: IndexSchema, row: StoredItem): KeyspaceEntry | undefined {
   const item = fromStored(row);
   if (!keysFit(index, item)) return undefined;
   try {
@@ -262,7 +263,10 @@ function backfillEntry(index: IndexSchema, row: StoredItem) {
   } catch {
     return undefined;
   }
-  return indexEntry(index, item, row);
+  if (index.projection.ProjectionType !== 'ALL') return indexEntry(index, item, row);
+  // The whole item: its stored body and size are the entry's (the same JSON format), no re-encoding.
+  const key = indexEntryKey(index, item, row);
+  return key && { ...key, body: row.body, size: row.size };
 }
 
 function keysFit(index: IndexSchema, item: Item): boolean {
