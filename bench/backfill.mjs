@@ -132,8 +132,10 @@ async function main() {
       );
       return latencies;
     };
+    await ask('reset');
     const baselineEnd = performance.now() + Number(values.baseline) * 1000;
     const baseline = stats(await getItems(() => performance.now() >= baselineEnd));
+    const baselineLoop = await ask('read');
 
     await ask('reset');
     const b0 = performance.now();
@@ -182,7 +184,11 @@ async function main() {
         note: 'from the UpdateTable call to the first DescribeTable (polled every 200 ms) showing ACTIVE',
       },
       getItem: { clients, baseline, duringBackfill: during },
-      serverEventLoopDuringBackfill: { maxMs: round(loop.maxMs), p99Ms: round(loop.p99Ms) },
+      serverEventLoop: {
+        baseline: { maxMs: round(baselineLoop.maxMs), p99Ms: round(baselineLoop.p99Ms) },
+        duringBackfill: { maxMs: round(loop.maxMs), p99Ms: round(loop.p99Ms) },
+      },
+      loadAverage: os.loadavg().map(round),
       describeTableCalls: describes,
     };
     mkdirSync(values.out, { recursive: true });
@@ -210,7 +216,9 @@ sending GetItem.
 |---|---|
 | bulk load (BatchWriteItem, 16 in flight) | ${r.load.itemsPerSec} items/s (${r.load.seconds} s) |
 | **backfill** | **${r.backfill.itemsPerSec} items/s** (${r.backfill.seconds} s, ${r.backfill.note}) |
-| server event loop during the backfill | max delay ${r.serverEventLoopDuringBackfill.maxMs} ms, p99 ${r.serverEventLoopDuringBackfill.p99Ms} ms |
+| server event-loop delay, GetItem only (baseline) | max ${r.serverEventLoop.baseline.maxMs} ms, p99 ${r.serverEventLoop.baseline.p99Ms} ms |
+| server event-loop delay during the backfill | max ${r.serverEventLoop.duringBackfill.maxMs} ms, p99 ${r.serverEventLoop.duringBackfill.p99Ms} ms |
+| machine load average (1, 5, 15 min) at the end | ${r.loadAverage.join(', ')} |
 
 | GetItem | requests | p50 ms | p99 ms | max ms |
 |---|---|---|---|---|

@@ -41,7 +41,7 @@ export interface IndexJobsOptions {
 
 const HASH_SPACE = 2 ** 32;
 /** Rows read per statement within a slice: small enough to check the clock often. */
-const BATCH = 128;
+const BATCH = 32;
 /** DynamoDB's key size limits: items with larger index key values are left out of a backfilled index. */
 const MAX_PARTITION_KEY_BYTES = 2048;
 const MAX_SORT_KEY_BYTES = 1024;

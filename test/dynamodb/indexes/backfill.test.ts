@@ -169,8 +169,12 @@ function seeded(seed: number): () => number {
 }
 
 describe('online GSI backfill', () => {
+  // Slices are bounded by a count here (with a time bound far off), so the counts after each step are exact.
   it('fills a new GSI in bounded slices while puts, updates and deletes go on: each item exactly once', async () => {
-    const server = await startTestServer({ inMemory: true, indexJobs: { mode: 'manual', sliceItems: 50 } });
+    const server = await startTestServer({
+      inMemory: true,
+      indexJobs: { mode: 'manual', sliceItems: 50, sliceMs: 60_000 },
+    });
     const ddb = new DynamoDBClient(server.clientConfig());
     try {
       const model = new Model();
@@ -268,7 +272,7 @@ describe('online GSI backfill', () => {
   });
 
   it('resumes after a restart where it stopped', async () => {
-    const first = await startTestServer({ indexJobs: { mode: 'manual', sliceItems: 100 } });
+    const first = await startTestServer({ indexJobs: { mode: 'manual', sliceItems: 100, sliceMs: 60_000 } });
     let ddb = new DynamoDBClient(first.clientConfig());
     const model = new Model();
     let second: TestServer | undefined;
@@ -294,7 +298,7 @@ describe('online GSI backfill', () => {
         scratch: first.scratch,
         dataDir: first.dataDir,
         rootKeyFile: first.rootKeyFile,
-        indexJobs: { mode: 'manual', sliceItems: 100 },
+        indexJobs: { mode: 'manual', sliceItems: 100, sliceMs: 60_000 },
       });
       ddb = new DynamoDBClient(second.clientConfig());
       const resumed = await indexOf(ddb, 'restarted');
@@ -319,7 +323,10 @@ describe('online GSI backfill', () => {
   });
 
   it('deletes an index in bounded slices down to nothing; a Delete stops a backfill; the name is free again', async () => {
-    const server = await startTestServer({ inMemory: true, indexJobs: { mode: 'manual', sliceItems: 100 } });
+    const server = await startTestServer({
+      inMemory: true,
+      indexJobs: { mode: 'manual', sliceItems: 100, sliceMs: 60_000 },
+    });
     const ddb = new DynamoDBClient(server.clientConfig());
     try {
       const model = new Model();

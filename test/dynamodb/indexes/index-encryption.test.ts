@@ -116,7 +116,7 @@ async function drain(server: TestServer): Promise<void> {
 describe('secondary indexes are encrypted like their table', () => {
   it('leaves no index key, projected value or backfill position on disk in plain text, checkpointed or in the WAL', async () => {
     const canary = `idxcanary${randomBytes(8).toString('hex')}`;
-    const first = await startTestServer({ indexJobs: { mode: 'manual', sliceItems: 10 } });
+    const first = await startTestServer({ indexJobs: { mode: 'manual', sliceItems: 10, sliceMs: 60_000 } });
     let ddb = keepAliveClient(first);
     let second: TestServer | undefined;
     try {
@@ -150,7 +150,7 @@ describe('secondary indexes are encrypted like their table', () => {
         scratch: first.scratch,
         dataDir: first.dataDir,
         rootKeyFile: first.rootKeyFile,
-        indexJobs: { mode: 'manual', sliceItems: 10 },
+        indexJobs: { mode: 'manual', sliceItems: 10, sliceMs: 60_000 },
       });
       ddb = keepAliveClient(second);
       for (let i = 40; i < 60; i++) await ddb.send(new PutItemCommand({ TableName: 'canaries', Item: row(canary, i) }));
@@ -207,7 +207,7 @@ describe('secondary indexes are encrypted like their table', () => {
   });
 
   it('are refused with the table when its key is disabled, and a backfill pauses until the key is back', async () => {
-    const server = await startTestServer({ indexJobs: { mode: 'manual', sliceItems: 10 } });
+    const server = await startTestServer({ indexJobs: { mode: 'manual', sliceItems: 10, sliceMs: 60_000 } });
     const ddb = keepAliveClient(server);
     const kms = new KMSClient(server.clientConfig());
     try {
@@ -272,7 +272,7 @@ describe('secondary indexes are encrypted like their table', () => {
   });
 
   it('are shredded with the table when its key is deleted; DeleteTable then ends a waiting backfill', async () => {
-    const server = await startTestServer({ indexJobs: { mode: 'manual', sliceItems: 10 } });
+    const server = await startTestServer({ indexJobs: { mode: 'manual', sliceItems: 10, sliceMs: 60_000 } });
     const ddb = keepAliveClient(server);
     const kms = new KMSClient(server.clientConfig());
     try {
