@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { type AuditTrail, createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
+import { IndexJobs, type IndexJobsOptions } from './dynamodb/indexes/backfill.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
@@ -90,6 +91,8 @@ export interface ServerOptions {
   readonly durability?: Durability;
   /** How often the background key check runs, in real milliseconds (0 = only when called). */
   readonly sweepIntervalMs?: number;
+  /** Background GSI work (backfill, drop): slice bounds, and `manual` for tests that step it. */
+  readonly indexJobs?: Pick<IndexJobsOptions, 'mode' | 'sliceMs' | 'sliceItems'>;
   /**
    * Test only: `POST /_sealdb/time` moves the server's clock forward (over `clock`) and runs the
    * sweep; without it that call is refused. With strict auth it is only taken from loopback.
@@ -114,6 +117,8 @@ export interface RunningServer {
   readonly endpoint: string;
   /** Runs the background work now: key checks (inaccessible tables, archival, expired cached keys), closing audit hours. */
   sweep(): Promise<void>;
+  /** Runs one slice of every table's GSI work (backfill, drop); true while work remains. */
+  indexJobsStep(): Promise<boolean>;
   /** Stops accepting requests, answers those in flight, then closes every file. */
   close(): Promise<void>;
 }
@@ -245,8 +250,17 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   const tableManager = tables;
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
+  const indexJobs = new IndexJobs({
+    tables: tableManager,
+    ...options.indexJobs,
+    onError: (error) => {
+      if (error instanceof DamagedFileError) tableManager.damaged(error);
+      else options.onInternalError?.(error);
+    },
+  });
   const dynamodb = new DynamoDbService({
     tables: tableManager,
+    indexJobs,
     clock,
     region: options.region,
     encryptionChangeLimit: options.encryptionChangeLimit ?? DYNAMODB_ENCRYPTION_CHANGE_LIMIT,
@@ -257,6 +271,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   const sweep = (): Promise<void> => {
     const run = async () => {
       await tableManager.sweep();
+      // Tables the sweep brought back may have index work waiting for their key.
+      indexJobs.wake();
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
@@ -310,6 +326,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         }, interval)
       : undefined;
   timer?.unref();
+  // Index work left by the last process (a backfill resumes where it stopped).
+  indexJobs.wake();
 
   let closing: Promise<void> | undefined;
   return {
@@ -317,6 +335,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     port,
     endpoint: `http://${hostForUrl}:${port}`,
     sweep,
+    indexJobsStep: () => indexJobs.step(),
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
@@ -325,6 +344,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await http.drain();
         http.server.closeAllConnections();
         await stopped;
+        await indexJobs.stop();
         await tableManager.close();
         await checkpointer?.stop();
         keys.close();

@@ -195,13 +195,49 @@ export class TableManager {
       await this.#onKeyFailure(entry, error);
       throw kmsAccessDenied(error);
     }
-    const file = this.#fileFor(entry, tableKey);
-    const keys = keysOf(definition);
-    const indexes = indexSchemas(definition, keys);
-    const derivers: WriteDeriver[] = [];
-    if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
-    const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
-    return { definition, keys, store, indexes };
+    // The definition may have changed while KMS answered (an index created or deleted): writes
+    // must maintain the indexes of the current one.
+    const latest = this.#catalog.get(entry.scope, entry.name);
+    if (latest?.id !== entry.id) throw resourceNotFound();
+    if (latest.definition.InaccessibleSince !== undefined) {
+      throw kmsAccessDenied(inaccessibleReason(latest.definition));
+    }
+    return openTable(latest.definition, this.#fileFor(latest, tableKey));
+  }
+
+  /**
+   * The open table for DynamoDB's own background work (index backfill), with no client request:
+   * the file already open, or opened with the table key decrypted as the service (audited as
+   * AWSService, as the background key check is). Undefined while the table is inaccessible or its
+   * key cannot be used now (the work waits); ResourceNotFoundException once it is gone.
+   */
+  async openAsService(account: string, name: string): Promise<OpenTable | undefined> {
+    const entry = this.#entry(account, name, 'control');
+    if (entry.definition.InaccessibleSince !== undefined) return undefined;
+    const open = this.#files.get(entry.id);
+    if (open) return openTable(entry.definition, open);
+    let tableKey: Buffer;
+    try {
+      tableKey = await this.#keys.decryptAsService(target(entry), entry.definition.TableKey);
+    } catch (error) {
+      if (!(error instanceof KeyAccessError)) throw error;
+      return undefined;
+    }
+    try {
+      // Deleted, taken offline or changed while KMS answered: only the current table is opened.
+      const latest = this.#catalog.get(entry.scope, entry.name);
+      if (latest?.id !== entry.id || latest.definition.InaccessibleSince !== undefined) return undefined;
+      return openTable(latest.definition, this.#fileFor(latest, tableKey));
+    } finally {
+      tableKey.fill(0);
+    }
+  }
+
+  /** Every table of every region with its definition (for background work over all tables). */
+  definitions(): { readonly account: string; readonly region: string; readonly definition: TableDefinition }[] {
+    return this.#catalog
+      .all()
+      .map((e) => ({ account: e.scope.accountId, region: e.scope.region, definition: e.definition }));
   }
 
   /**
@@ -568,6 +604,16 @@ function statsOf(store: TableStore, definition: TableDefinition): TableStats {
     ...store.stats(),
     indexes: Object.fromEntries(indexes.map((index) => [index.IndexName, store.spaceStats(index.Space)])),
   };
+}
+
+/** A table as operations see it: its store makes the writes its item changes imply (index entries). */
+function openTable(definition: TableDefinition, file: TableStore): OpenTable {
+  const keys = keysOf(definition);
+  const indexes = indexSchemas(definition, keys);
+  const derivers: WriteDeriver[] = [];
+  if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
+  const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
+  return { definition, keys, store, indexes };
 }
 
 const keysOf = (definition: TableDefinition): KeyAttributes =>

@@ -32,6 +32,8 @@ export interface TestServerOptions {
   readonly kms?: KmsConfig;
   /** Listen on this port (default: an ephemeral one), e.g. to restart a server where it was. */
   readonly port?: number;
+  /** Background GSI work: `manual` leaves it to `indexJobsStep` (default: runs by itself). */
+  readonly indexJobs?: { readonly mode?: 'auto' | 'manual'; readonly sliceMs?: number; readonly sliceItems?: number };
 }
 
 export interface TestServer {
@@ -54,6 +56,8 @@ export interface TestServer {
   };
   /** Runs the background key check now (the server's timer is off in tests). */
   sweep(): Promise<void>;
+  /** One slice of every table's GSI work (backfill, drop); true while work remains. */
+  indexJobsStep(): Promise<boolean>;
   /** Stops the server; the data directory stays until `cleanup`. */
   close(): Promise<void>;
   /** Stops the server and deletes its data directory and root key. */
@@ -87,6 +91,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.onKmsCall ? { onKmsCall: options.onKmsCall } : {}),
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
     ...(options.kms ? { kms: options.kms } : {}),
+    ...(options.indexJobs ? { indexJobs: options.indexJobs } : {}),
     onInternalError: (error) => errors.push(error),
   });
   return {
@@ -105,6 +110,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       maxAttempts: 1,
     }),
     sweep: () => server.sweep(),
+    indexJobsStep: () => server.indexJobsStep(),
     close: () => server.close(),
     async cleanup() {
       await server.close();
