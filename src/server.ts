@@ -10,6 +10,7 @@ import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
 import { TableManager } from './dynamodb/tables.js';
+import { TtlSweeper } from './dynamodb/ttl/sweeper.js';
 import { type RootKeySource, RootOfTrust } from './encryption/root-of-trust.js';
 import type { KeyCacheScope } from './encryption/table-key-cache.js';
 import { TableKeyService } from './encryption/table-keys.js';
@@ -63,6 +64,8 @@ export interface ServerOptions {
   readonly durability?: Durability;
   /** How often the background key check runs, in real milliseconds (0 = only when called). */
   readonly sweepIntervalMs?: number;
+  /** Real milliseconds between the TTL sweeper's passes over tables with TTL enabled (default 10 s; 0 = only `sweep()`). */
+  readonly ttlSweepIntervalMs?: number;
   /**
    * Test only: `POST /_sealdb/time` moves the server's clock forward (over `clock`) and runs the
    * sweep; without it that call is refused. With strict auth it is only taken from loopback.
@@ -85,7 +88,7 @@ export interface RunningServer {
   readonly host: string;
   readonly port: number;
   readonly endpoint: string;
-  /** Runs the background work now: key checks (inaccessible tables, archival, expired cached keys), closing audit hours. */
+  /** Runs the background work now: key checks (inaccessible tables, archival, expired cached keys), closing audit hours, a TTL pass. */
   sweep(): Promise<void>;
   /** Stops accepting requests, answers those in flight, then closes every file. */
   close(): Promise<void>;
@@ -193,6 +196,14 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     sweeping = sweeping.then(run, run);
     return sweeping;
   };
+  const ttl = new TtlSweeper({
+    tables: tableManager,
+    clock,
+    onDeleted: metrics.ttlDeleted,
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  // On request (tests, the time endpoint) a TTL pass follows, so items the new time expires are gone when it answers.
+  const sweepNow = () => sweep().then(() => ttl.pass());
 
   const verifier: Authenticator | undefined =
     options.auth.mode === 'strict' ? new StrictAuthenticator([...options.auth.accounts], clock) : undefined;
@@ -205,7 +216,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     region: options.region,
     getRoutes: new Map([['/metrics', () => metrics.render()]]),
     adminRoutes: new Map([
-      [TIME_PATH, timeEndpoint({ clock, travel, loopbackOnly: options.auth.mode === 'strict', sweep })],
+      [TIME_PATH, timeEndpoint({ clock, travel, loopbackOnly: options.auth.mode === 'strict', sweep: sweepNow })],
     ]),
     onConnectionClosed: (id) => tableManager.onConnectionClosed(id),
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
@@ -235,16 +246,18 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         }, interval)
       : undefined;
   timer?.unref();
+  ttl.start(options.ttlSweepIntervalMs ?? 10_000);
 
   let closing: Promise<void> | undefined;
   return {
     host: options.host,
     port,
     endpoint: `http://${hostForUrl}:${port}`,
-    sweep,
+    sweep: sweepNow,
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
+        await ttl.stop();
         const stopped = new Promise<void>((resolve) => http.server.close(() => resolve()));
         http.server.closeIdleConnections();
         await http.drain();

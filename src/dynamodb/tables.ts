@@ -194,13 +194,41 @@ export class TableManager {
       await this.#onKeyFailure(entry, error);
       throw kmsAccessDenied(error);
     }
-    const file = this.#fileFor(entry, tableKey);
-    const keys = keysOf(definition);
-    const indexes = indexSchemas(definition, keys);
-    const derivers: WriteDeriver[] = [];
-    if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
-    const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
-    return { definition, keys, store, indexes };
+    return openTable(definition, this.#fileFor(entry, tableKey));
+  }
+
+  /** Every table of every account and region, for the TTL sweeper to pick those it acts on. */
+  tablesForTtl(): { readonly scope: Scope; readonly name: string; readonly definition: TableDefinition }[] {
+    return this.#catalog.all().map(({ scope, name, definition }) => ({ scope, name, definition }));
+  }
+
+  /**
+   * Opens a table for TTL expiry, which no client request drives: the table key comes from a Decrypt
+   * as DynamoDB itself, and only when the file is not open already. Undefined when the table is gone
+   * or was replaced (another id), is inaccessible or damaged, or its key cannot be used right now:
+   * the sweeper skips it (the background key check, not this, takes tables offline).
+   */
+  async openForTtl(scope: Scope, name: string, tableId: string): Promise<OpenTable | undefined> {
+    const entry = this.#catalog.get(scope, name);
+    if (entry?.id !== tableId || entry.definition.InaccessibleSince !== undefined) return undefined;
+    if (this.#damage.refusals.has(entry.id)) return undefined;
+    const open = this.#files.get(entry.id);
+    if (open) return openTable(entry.definition, open);
+    let tableKey: Buffer;
+    try {
+      tableKey = await this.#keys.decryptAsService(target(entry), entry.definition.TableKey);
+    } catch (error) {
+      if (error instanceof KeyAccessError) return undefined;
+      throw error;
+    }
+    try {
+      // Checked again: the table may have changed while KMS answered.
+      const latest = this.#catalog.get(scope, name);
+      if (latest?.id !== tableId || latest.definition.InaccessibleSince !== undefined) return undefined;
+      return openTable(latest.definition, this.#fileFor(latest, tableKey));
+    } finally {
+      tableKey.fill(0);
+    }
   }
 
   /**
@@ -568,6 +596,16 @@ function statsOf(store: TableStore, definition: TableDefinition): TableStats {
   };
 }
 
+/** The table as operations see it: its store makes the index entries (and other derived writes) of every item write. */
+function openTable(definition: TableDefinition, file: TableStore): OpenTable {
+  const keys = keysOf(definition);
+  const indexes = indexSchemas(definition, keys);
+  const derivers: WriteDeriver[] = [];
+  if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
+  const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
+  return { definition, keys, store, indexes };
+}
+
 const keysOf = (definition: TableDefinition): KeyAttributes =>
   keyAttributes(definition.KeySchema, definition.AttributeDefinitions);
 
@@ -591,7 +629,8 @@ const reasonOf = (error: KeyAccessError) => ({
   requestId: error.requestId,
 });
 
-function inaccessibleReason(definition: TableDefinition): KeyAccessError {
+/** Why a table is offline, as the KMS failure its data-plane calls (and UpdateTimeToLive) answer with. */
+export function inaccessibleReason(definition: TableDefinition): KeyAccessError {
   const reason = definition.InaccessibleReason ?? {
     code: 'KMSInvalidStateException',
     message: 'The KMS key is unusable',

@@ -28,6 +28,8 @@ export interface TestServerOptions {
   readonly onKmsCall?: (event: KmsCallEvent) => void;
   /** Origins given CORS headers (the server's default when absent: any origin). */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Real ms between background TTL passes (default 0: only when `sweep()` is called). */
+  readonly ttlSweepIntervalMs?: number;
 }
 
 export interface TestServer {
@@ -75,6 +77,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         : { mode: 'strict', accounts: options.auth.accounts },
     clock,
     sweepIntervalMs: 0,
+    ttlSweepIntervalMs: options.ttlSweepIntervalMs ?? 0,
     ...(options.sharedDb ? { sharedDb: true } : {}),
     ...(options.keyCacheScope ? { keyCacheScope: options.keyCacheScope } : {}),
     ...(options.durability ? { durability: options.durability } : {}),
