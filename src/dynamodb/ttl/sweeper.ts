@@ -17,7 +17,7 @@ import type { Scope } from '../../core/scope.js';
 import { DamagedFileError } from '../../storage/damage.js';
 import type { StoredItem } from '../../storage/table-file.js';
 import { writingAs } from '../item-changes/write-origin.js';
-import { fromStored, type StoredKey } from '../item-codec.js';
+import { fromStored } from '../item-codec.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { OpenTable } from '../tables.js';
 import { isExpired } from './expiry.js';
@@ -41,10 +41,10 @@ export interface TtlSweeperOptions {
   readonly sliceMs?: number;
 }
 
-/** At most this many deletes per slice: with index maintenance each is tens of microseconds. */
-const MAX_DELETES_PER_SLICE = 64;
-/** The clock is read once per this many rows scanned. */
-const ROWS_PER_CLOCK_CHECK = 32;
+/** At most this many deletes per slice (the time budget usually ends it first). */
+const MAX_DELETES_PER_SLICE = 512;
+/** The time is read once per this many rows scanned or deleted. */
+const ROWS_PER_CHECK = 16;
 const HASH_SPACE = 2 ** 32;
 
 type ScanPosition = { readonly hash: number; readonly pk: Buffer; readonly sk: Buffer };
@@ -174,12 +174,18 @@ export class TtlSweeper {
     return more;
   }
 
-  /** Synchronous: scans on from the table's position until the time budget is spent, then deletes what expired. */
+  /**
+   * Synchronous: scans on from the table's position for half the time budget, then deletes what
+   * expired for the rest of it; whatever is left is picked up by the next slice.
+   */
   #slice(id: string, table: OpenTable, attribute: string, now: number): { more: boolean; deleted: number } {
-    const deadline = performance.now() + this.#sliceMs;
-    // Most rows of most tables are not expired: a body that does not even name the attribute is not parsed.
+    const started = performance.now();
+    const scanUntil = started + this.#sliceMs / 2;
+    const deadline = started + this.#sliceMs;
+    // Most rows of most tables are not expired: a body that does not even name the attribute is not
+    // parsed (bodies are JSON.stringify'd items, item-codec.ts toStored, so the name is spelled so).
     const needle = Buffer.from(`${JSON.stringify(attribute)}:`, 'utf8');
-    const expired: StoredKey[] = [];
+    const expired: ScanPosition[] = [];
     let position = this.#positions.get(id);
     let more = false;
     let scanned = 0;
@@ -189,32 +195,38 @@ export class TtlSweeper {
       position = { hash: row.hash, pk: row.pk, sk: row.sk };
       if (expiredRow(row, needle, attribute, now)) expired.push(position);
       scanned++;
-      // Half the budget for scanning, the rest for the deletes.
       if (
         expired.length >= MAX_DELETES_PER_SLICE ||
-        (scanned % ROWS_PER_CLOCK_CHECK === 0 && performance.now() > deadline - this.#sliceMs / 2)
+        (scanned % ROWS_PER_CHECK === 0 && performance.now() > scanUntil)
       ) {
         more = true;
         break;
       }
     }
+    const store = table.store;
+    let deleted = 0;
+    if (expired.length > 0) {
+      writingAs({ kind: 'ttl' }, () =>
+        store.transaction(() => {
+          for (let i = 0; i < expired.length; i++) {
+            if (i > 0 && i % ROWS_PER_CHECK === 0 && performance.now() > deadline) {
+              // Out of time: the next slice goes on after the last one handled.
+              position = expired[i - 1];
+              more = true;
+              return;
+            }
+            const key = expired[i] as ScanPosition;
+            // Still expired now? A write since the scan may have renewed or removed it.
+            const current = store.get(key.hash, key.pk, key.sk);
+            if (!current || !expiredRow(current, needle, attribute, now)) continue;
+            store.delete(key.hash, key.pk, key.sk);
+            deleted++;
+          }
+        }),
+      );
+    }
     if (more && position) this.#positions.set(id, position);
     else this.#positions.delete(id);
-    if (expired.length === 0) return { more, deleted: 0 };
-    const store = table.store;
-    const deleted = writingAs({ kind: 'ttl' }, () =>
-      store.transaction(() => {
-        let count = 0;
-        for (const key of expired) {
-          // Still expired now? A write since the scan may have renewed or removed it.
-          const current = store.get(key.hash, key.pk, key.sk);
-          if (!current || !expiredRow(current, needle, attribute, now)) continue;
-          store.delete(key.hash, key.pk, key.sk);
-          count++;
-        }
-        return count;
-      }),
-    );
     return { more, deleted };
   }
 }
