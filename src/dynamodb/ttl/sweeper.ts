@@ -43,8 +43,9 @@ export interface TtlSweeperOptions {
 
 /** At most this many deletes per slice (the time budget usually ends it first). */
 const MAX_DELETES_PER_SLICE = 512;
-/** The time is read once per this many rows scanned or deleted. */
+/** The time is read once per this many rows scanned, and once per this many deletes. */
 const ROWS_PER_CHECK = 16;
+const DELETES_PER_CHECK = 8;
 const HASH_SPACE = 2 ** 32;
 
 type ScanPosition = { readonly hash: number; readonly pk: Buffer; readonly sk: Buffer };
@@ -209,7 +210,7 @@ export class TtlSweeper {
       writingAs({ kind: 'ttl' }, () =>
         store.transaction(() => {
           for (let i = 0; i < expired.length; i++) {
-            if (i > 0 && i % ROWS_PER_CHECK === 0 && performance.now() > deadline) {
+            if (i > 0 && i % DELETES_PER_CHECK === 0 && performance.now() > deadline) {
               // Out of time: the next slice goes on after the last one handled.
               position = expired[i - 1];
               more = true;
