@@ -149,6 +149,7 @@ try {
       `# TTL sweeper (${report.date}, Node ${report.node}, ${report.cpus} CPUs)`,
       '',
       'One TTL pass over a table of expired items (data on disk, encrypted), `npm run bench:ttl`.',
+      `Machine load average (1 min) at the end: ${report.loadAverage.toFixed(1)}: wall-time rates and delays grow with it; deletions per CPU-second less so.`,
       '',
       '| table | expired items | pass (s) | deletions/s | deletions per CPU-second | max event-loop delay (ms) | p99 delay (ms) |',
       '|---|---|---|---|---|---|---|',
