@@ -11,6 +11,7 @@ import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
 import { TableManager } from './dynamodb/tables.js';
+import { TtlSweeper } from './dynamodb/ttl/sweeper.js';
 import { DEFAULT_KMS_GRACE_MS, KmsOutage } from './encryption/kms-outage.js';
 import { type RootKeySource, RootOfTrust } from './encryption/root-of-trust.js';
 import { recordPendingRotation } from './encryption/root-rotation.js';
@@ -93,6 +94,8 @@ export interface ServerOptions {
   readonly sweepIntervalMs?: number;
   /** Background GSI work (backfill, drop): slice bounds, and `manual` for tests that step it. */
   readonly indexJobs?: Pick<IndexJobsOptions, 'mode' | 'sliceMs' | 'sliceItems'>;
+  /** Real milliseconds between the TTL sweeper's passes over tables with TTL enabled (default 10 s; 0 = only `sweep()`). */
+  readonly ttlSweepIntervalMs?: number;
   /**
    * Test only: `POST /_sealdb/time` moves the server's clock forward (over `clock`) and runs the
    * sweep; without it that call is refused. With strict auth it is only taken from loopback.
@@ -115,7 +118,7 @@ export interface RunningServer {
   readonly host: string;
   readonly port: number;
   readonly endpoint: string;
-  /** Runs the background work now: key checks (inaccessible tables, archival, expired cached keys), closing audit hours. */
+  /** Runs the background work now: key checks (inaccessible tables, archival, expired cached keys), closing audit hours, a TTL pass. */
   sweep(): Promise<void>;
   /** Runs one slice of every table's GSI work (backfill, drop); true while work remains. */
   indexJobsStep(): Promise<boolean>;
@@ -278,6 +281,14 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     sweeping = sweeping.then(run, run);
     return sweeping;
   };
+  const ttl = new TtlSweeper({
+    tables: tableManager,
+    clock,
+    onDeleted: metrics.ttlDeleted,
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  // On request (tests, the time endpoint) a TTL pass follows, so items the new time expires are gone when it answers.
+  const sweepNow = () => sweep().then(() => ttl.pass());
 
   const verifier: Authenticator | undefined =
     options.auth.mode === 'strict' ? new StrictAuthenticator([...options.auth.accounts], clock) : undefined;
@@ -296,7 +307,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         : []),
     ]),
     adminRoutes: new Map([
-      [TIME_PATH, timeEndpoint({ clock, travel, loopbackOnly: options.auth.mode === 'strict', sweep })],
+      [TIME_PATH, timeEndpoint({ clock, travel, loopbackOnly: options.auth.mode === 'strict', sweep: sweepNow })],
     ]),
     onConnectionClosed: (id) => tableManager.onConnectionClosed(id),
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
@@ -328,17 +339,19 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   timer?.unref();
   // Index work left by the last process (a backfill resumes where it stopped).
   indexJobs.wake();
+  ttl.start(options.ttlSweepIntervalMs ?? 10_000);
 
   let closing: Promise<void> | undefined;
   return {
     host: options.host,
     port,
     endpoint: `http://${hostForUrl}:${port}`,
-    sweep,
     indexJobsStep: () => indexJobs.step(),
+    sweep: sweepNow,
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
+        await ttl.stop();
         const stopped = new Promise<void>((resolve) => http.server.close(() => resolve()));
         http.server.closeIdleConnections();
         await http.drain();

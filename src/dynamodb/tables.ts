@@ -212,7 +212,22 @@ export class TableManager {
    * key cannot be used now (the work waits); ResourceNotFoundException once it is gone.
    */
   async openAsService(account: string, name: string): Promise<OpenTable | undefined> {
-    const entry = this.#entry(account, name, 'control');
+    return this.#openAsService(this.#entry(account, name, 'control'));
+  }
+
+  /**
+   * Opens a table for TTL expiry, which no client request drives (see openAsService). Undefined
+   * when the table is gone or was replaced (another id), is inaccessible or damaged, or its key
+   * cannot be used right now: the sweeper skips it (the background key check, not this, takes
+   * tables offline).
+   */
+  async openForTtl(scope: Scope, name: string, tableId: string): Promise<OpenTable | undefined> {
+    const entry = this.#catalog.get(scope, name);
+    if (entry?.id !== tableId || this.#damage.refusals.has(entry.id)) return undefined;
+    return this.#openAsService(entry);
+  }
+
+  async #openAsService(entry: CatalogEntry<TableDefinition>): Promise<OpenTable | undefined> {
     if (entry.definition.InaccessibleSince !== undefined) return undefined;
     const open = this.#files.get(entry.id);
     if (open) return openTable(entry.definition, open);
@@ -238,6 +253,11 @@ export class TableManager {
     return this.#catalog
       .all()
       .map((e) => ({ account: e.scope.accountId, region: e.scope.region, definition: e.definition }));
+  }
+
+  /** Every table of every account and region, for the TTL sweeper to pick those it acts on. */
+  tablesForTtl(): { readonly scope: Scope; readonly name: string; readonly definition: TableDefinition }[] {
+    return this.#catalog.all().map(({ scope, name, definition }) => ({ scope, name, definition }));
   }
 
   /**
@@ -639,7 +659,8 @@ const reasonOf = (error: KeyAccessError) => ({
   requestId: error.requestId,
 });
 
-function inaccessibleReason(definition: TableDefinition): KeyAccessError {
+/** Why a table is offline, as the KMS failure its data-plane calls (and UpdateTimeToLive) answer with. */
+export function inaccessibleReason(definition: TableDefinition): KeyAccessError {
   const reason = definition.InaccessibleReason ?? {
     code: 'KMSInvalidStateException',
     message: 'The KMS key is unusable',

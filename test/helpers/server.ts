@@ -34,6 +34,8 @@ export interface TestServerOptions {
   readonly port?: number;
   /** Background GSI work: `manual` leaves it to `indexJobsStep` (default: runs by itself). */
   readonly indexJobs?: { readonly mode?: 'auto' | 'manual'; readonly sliceMs?: number; readonly sliceItems?: number };
+  /** Real ms between background TTL passes (default 0: only when `sweep()` is called). */
+  readonly ttlSweepIntervalMs?: number;
 }
 
 export interface TestServer {
@@ -83,6 +85,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         : { mode: 'strict', accounts: options.auth.accounts },
     clock,
     sweepIntervalMs: 0,
+    ttlSweepIntervalMs: options.ttlSweepIntervalMs ?? 0,
     ...(options.sharedDb ? { sharedDb: true } : {}),
     ...(options.keyCacheScope ? { keyCacheScope: options.keyCacheScope } : {}),
     ...(options.durability ? { durability: options.durability } : {}),

@@ -21,7 +21,7 @@ import {
   PutItemCommand,
   type ServiceInputTypes,
   type ServiceOutputTypes,
-  UpdateTimeToLiveCommand,
+  UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { BuildMiddleware, DeserializeMiddleware, HttpRequest as SdkHttpRequest } from '@smithy/types';
 import { rejectsWith } from '../helpers/assert-aws.js';
@@ -114,7 +114,7 @@ describe('HTTP fidelity', () => {
 
   describe('UnknownOperationException names the operation (item 12)', () => {
     it('answers unimplemented and unknown DynamoDB operations with a message, in the Coral envelope', async () => {
-      for (const operation of ['CreateBackup', 'DescribeContinuousBackups', 'UpdateTimeToLive', 'Frobnicate']) {
+      for (const operation of ['CreateBackup', 'DescribeContinuousBackups', 'UpdateContinuousBackups', 'Frobnicate']) {
         const res = await ddb(server, operation, { TableName: 'fid' });
         assert.equal(res.status, 400);
         const body = JSON.parse(res.body) as { __type: string; message?: string };
@@ -172,13 +172,13 @@ describe('HTTP fidelity', () => {
       );
       await rejectsWith(
         client.send(
-          new UpdateTimeToLiveCommand({
+          new UpdateContinuousBackupsCommand({
             TableName: 'fid',
-            TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
           }),
         ),
         'UnknownOperationException',
-        /UpdateTimeToLive/,
+        /UpdateContinuousBackups/,
       );
       const trail = new CloudTrailClient(server.clientConfig());
       await rejectsWith(

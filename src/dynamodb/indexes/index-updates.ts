@@ -214,8 +214,15 @@ function planCreate(
   checkCreateThroughput(create, billingMode);
   // The key schema, projection and attribute rules of CreateTable's GSIs (one index, the table's
   // attributes and the new ones).
-  const parsed = newTableIndexes(undefined, [create], table.KeySchema, attributes, billingMode).indexes
-    .GlobalSecondaryIndexes?.[0];
+  // Only the attributes of the table's and this index's keys: those of other indexes are not this call's.
+  const keyNames = new Set([...table.KeySchema, ...create.KeySchema].map((k) => k.AttributeName));
+  const parsed = newTableIndexes({
+    local: undefined,
+    global: [create],
+    tableKeySchema: table.KeySchema,
+    attributes: attributes.filter((a) => keyNames.has(a.AttributeName)),
+    billingMode,
+  }).GlobalSecondaryIndexes?.[0];
   if (!parsed) throw new Error('newTableIndexes returned no index');
   return (definition) => {
     const space = definition.NextIndexSpace ?? nextSpace(definition);

@@ -8,6 +8,7 @@ import { deleteTable } from './delete-table.js';
 import { describeEndpoints } from './describe-endpoints.js';
 import { describeLimits } from './describe-limits.js';
 import { describeTable } from './describe-table.js';
+import { describeTimeToLive } from './describe-time-to-live.js';
 import { getItem } from './get-item.js';
 import { listTables } from './list-tables.js';
 import { listTagsOfResource } from './list-tags-of-resource.js';
@@ -20,6 +21,7 @@ import { transactWriteItems } from './transact-write-items.js';
 import { untagResource } from './untag-resource.js';
 import { updateItem } from './update-item.js';
 import { updateTable } from './update-table.js';
+import { updateTimeToLive } from './update-time-to-live.js';
 
 export const operations: readonly Operation<never, unknown>[] = [
   createTable,
@@ -42,4 +44,6 @@ export const operations: readonly Operation<never, unknown>[] = [
   listTagsOfResource,
   describeEndpoints,
   describeLimits,
+  updateTimeToLive,
+  describeTimeToLive,
 ] as readonly Operation<never, unknown>[];
