@@ -31,6 +31,9 @@ import { DamagedFileError } from './storage/damage.js';
 import { DataDir } from './storage/data-dir.js';
 import { DataDirLock } from './storage/data-dir-lock.js';
 import type { Durability } from './storage/wal-sync.js';
+import { registerStreamMetrics } from './streams/metrics.js';
+import { DynamoDbStreamsService } from './streams/service.js';
+import { trimStreams } from './streams/trimmer.js';
 import { TIME_PATH, timeEndpoint } from './time-travel/time-endpoint.js';
 
 export type AuthConfig =
@@ -176,18 +179,22 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   const tableManager = tables;
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
-  const dynamodb = new DynamoDbService({
+  const dynamodbEnv = {
     tables: tableManager,
     clock,
     region: options.region,
     encryptionChangeLimit: options.encryptionChangeLimit ?? DYNAMODB_ENCRYPTION_CHANGE_LIMIT,
-  });
+  };
+  const dynamodb = new DynamoDbService(dynamodbEnv);
+  const streams = new DynamoDbStreamsService(dynamodbEnv);
+  registerStreamMetrics(metrics.registry);
 
   // One sweep at a time: the timer's and the time endpoint's must not interleave their table steps.
   let sweeping: Promise<void> = Promise.resolve();
   const sweep = (): Promise<void> => {
     const run = async () => {
       await tableManager.sweep();
+      await trimStreams(tableManager, clock.now());
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
@@ -200,7 +207,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ? new SharedDbAuthenticator(verifier)
     : (verifier ?? new LocalAuthenticator());
   const http = createHttpServer({
-    services: [dynamodb, kms.handler, ...audit.handlers],
+    services: [dynamodb, streams, kms.handler, ...audit.handlers],
     authenticator,
     region: options.region,
     getRoutes: new Map([['/metrics', () => metrics.render()]]),

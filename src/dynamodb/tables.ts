@@ -22,6 +22,7 @@ import type { DataDir } from '../storage/data-dir.js';
 import { WrongKeyError } from '../storage/encrypted-db.js';
 import { TableFile, type TableFileOptions, type TableStore } from '../storage/table-file.js';
 import { assertWalIntact } from '../storage/wal-check.js';
+import { streamDeriver } from '../streams/deriver.js';
 import { internalServerError, resourceInUse, resourceNotFound } from './errors.js';
 import { indexDeriver } from './indexes/entries.js';
 import { indexSchemas, type TableIndexSchemas } from './indexes/schema.js';
@@ -199,6 +200,8 @@ export class TableManager {
     const indexes = indexSchemas(definition, keys);
     const derivers: WriteDeriver[] = [];
     if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
+    const stream = streamDeriver(definition, file, keys, this.#clock, this.region);
+    if (stream) derivers.push(stream);
     const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
     return { definition, keys, store, indexes };
   }
@@ -299,6 +302,14 @@ export class TableManager {
         }
       }
     }
+  }
+
+  /** The live tables whose files are open, with them (background work on table files; no key is fetched). */
+  openTables(): { readonly scope: Scope; readonly definition: TableDefinition; readonly store: TableStore }[] {
+    return this.#catalog.all().flatMap(({ scope, id, definition }) => {
+      const store = this.#files.get(id);
+      return store && !this.#damage.refusals.has(id) ? [{ scope, definition, store }] : [];
+    });
   }
 
   /** Resolves once every write made so far, in any table, is committed (see TableStore.durable). */
