@@ -12,11 +12,11 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
+  type _Record,
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
 import { ManualClock } from '../../src/core/clock.js';
 import type { Item } from '../../src/dynamodb/attribute-value.js';
@@ -129,7 +129,12 @@ describe('stream records', () => {
         assert.ok(created >= Math.floor(before / 1000) * 1000 - 1000 && created <= Date.now() + 1000);
       }
       // Keys (pk "a": 3 bytes), plus each image included (pk "a" and v: 6 bytes).
-      const images = { KEYS_ONLY: [0, 0, 0], NEW_IMAGE: [6, 6, 0], OLD_IMAGE: [0, 6, 6], NEW_AND_OLD_IMAGES: [6, 12, 6] };
+      const images = {
+        KEYS_ONLY: [0, 0, 0],
+        NEW_IMAGE: [6, 6, 0],
+        OLD_IMAGE: [0, 6, 6],
+        NEW_AND_OLD_IMAGES: [6, 12, 6],
+      };
       assert.deepEqual(
         records.map((r) => r.dynamodb?.SizeBytes),
         images[view].map((n) => 3 + n),
@@ -168,7 +173,12 @@ describe('stream records', () => {
     );
     await rejectsWith(
       ddb.send(
-        new DeleteItemCommand({ TableName: 'noops', Key: { pk: { S: 'a' } }, ConditionExpression: 'v = :two', ExpressionAttributeValues: { ':two': { N: '2' } } }),
+        new DeleteItemCommand({
+          TableName: 'noops',
+          Key: { pk: { S: 'a' } },
+          ConditionExpression: 'v = :two',
+          ExpressionAttributeValues: { ':two': { N: '2' } },
+        }),
       ),
       'ConditionalCheckFailedException',
     );
@@ -205,7 +215,13 @@ describe('stream records', () => {
           },
           { Delete: { TableName: 'tx-one', Key: { pk: { S: 'd' } } } },
           { Put: { TableName: 'tx-two', Item: { pk: { S: 'other' } } } },
-          { ConditionCheck: { TableName: 'tx-two', Key: { pk: { S: 'nothing' } }, ConditionExpression: 'attribute_not_exists(pk)' } },
+          {
+            ConditionCheck: {
+              TableName: 'tx-two',
+              Key: { pk: { S: 'nothing' } },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
         ],
       }),
     );
@@ -215,7 +231,13 @@ describe('stream records', () => {
           TransactItems: [
             { Put: { TableName: 'tx-one', Item: { pk: { S: 'cancelled' } } } },
             { Put: { TableName: 'tx-two', Item: { pk: { S: 'cancelled' } } } },
-            { ConditionCheck: { TableName: 'tx-one', Key: { pk: { S: 'p' } }, ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              ConditionCheck: {
+                TableName: 'tx-one',
+                Key: { pk: { S: 'p' } },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
           ],
         }),
       ),
@@ -286,7 +308,8 @@ describe('stream records', () => {
     for (let i = 0; i < 4; i++) {
       await ddb.send(new PutItemCommand({ TableName: 'big', Item: { pk: { S: `b${i}` }, blob: { S: blob } } }));
     }
-    const bigShard = (await streams.send(new DescribeStreamCommand({ StreamArn: bigArn }))).StreamDescription?.Shards?.[0];
+    const bigShard = (await streams.send(new DescribeStreamCommand({ StreamArn: bigArn }))).StreamDescription
+      ?.Shards?.[0];
     const start = await streams.send(
       new GetShardIteratorCommand({ StreamArn: bigArn, ShardId: bigShard?.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
     );
@@ -301,7 +324,13 @@ describe('stream records', () => {
 
   it('counts records written and read in /metrics', async () => {
     const text = await (await fetch(`${server.endpoint}/metrics`)).text();
-    const value = (name: string) => Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1]);
+    const value = (name: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(' ')[1],
+      );
     assert.ok(value('sealdb_stream_records_total') >= 30, text);
     assert.ok(value('sealdb_stream_records_read_total') >= 30);
     assert.equal(value('sealdb_stream_records_trimmed_total'), 0);
@@ -318,7 +347,10 @@ describe('stream records', () => {
     );
     const table = (await ddb.send(new DescribeTableCommand({ TableName: 'nostream' }))).Table;
     assert.equal(table?.LatestStreamArn, undefined);
-    assert.equal(streamDeriver({}, TableFile.open(':memory:', randomBytes(32)), KEYS, new ManualClock(), 'us-east-1'), undefined);
+    assert.equal(
+      streamDeriver({}, TableFile.open(':memory:', randomBytes(32)), KEYS, new ManualClock(), 'us-east-1'),
+      undefined,
+    );
   });
 });
 
@@ -344,7 +376,8 @@ describe('stream records of DynamoDB’s own deletes', () => {
     writingAs({ kind: 'ttl' }, () => store.delete(expiring.hash, expiring.pk, expiring.sk));
     store.delete(removed.hash, removed.pk, removed.sk);
     const records = [...shardRecords(file, stream, 0, undefined)].map(
-      (entry) => JSON.parse(entry.body.toString('utf8')) as { eventName: string; userIdentity?: unknown; awsRegion: string },
+      (entry) =>
+        JSON.parse(entry.body.toString('utf8')) as { eventName: string; userIdentity?: unknown; awsRegion: string },
     );
     assert.deepEqual(
       records.map((r) => [r.eventName, r.userIdentity, r.awsRegion]),

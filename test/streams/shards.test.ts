@@ -40,7 +40,12 @@ describe('stream shards over time', () => {
   const iterator = async (shardId: string, type: ShardIteratorType, sequence?: string) =>
     (
       await streams.send(
-        new GetShardIteratorCommand({ StreamArn: arn, ShardId: shardId, ShardIteratorType: type, SequenceNumber: sequence }),
+        new GetShardIteratorCommand({
+          StreamArn: arn,
+          ShardId: shardId,
+          ShardIteratorType: type,
+          SequenceNumber: sequence,
+        }),
       )
     ).ShardIterator as string;
   const keysOf = async (shardIterator: string) =>
@@ -79,23 +84,38 @@ describe('stream shards over time', () => {
 
     // Paging and the child-shard filter.
     const first = await streams.send(new DescribeStreamCommand({ StreamArn: arn, Limit: 1 }));
-    assert.deepEqual(first.StreamDescription?.Shards?.map((s) => s.ShardId), [parent?.ShardId]);
+    assert.deepEqual(
+      first.StreamDescription?.Shards?.map((s) => s.ShardId),
+      [parent?.ShardId],
+    );
     assert.equal(first.StreamDescription?.LastEvaluatedShardId, parent?.ShardId);
     const rest = await streams.send(
       new DescribeStreamCommand({ StreamArn: arn, Limit: 1, ExclusiveStartShardId: parent?.ShardId }),
     );
-    assert.deepEqual(rest.StreamDescription?.Shards?.map((s) => s.ShardId), [child?.ShardId]);
+    assert.deepEqual(
+      rest.StreamDescription?.Shards?.map((s) => s.ShardId),
+      [child?.ShardId],
+    );
     assert.equal(rest.StreamDescription?.LastEvaluatedShardId, undefined);
     const children = await streams.send(
       new DescribeStreamCommand({ StreamArn: arn, ShardFilter: { Type: 'CHILD_SHARDS', ShardId: parent?.ShardId } }),
     );
-    assert.deepEqual(children.StreamDescription?.Shards?.map((s) => s.ShardId), [child?.ShardId]);
+    assert.deepEqual(
+      children.StreamDescription?.Shards?.map((s) => s.ShardId),
+      [child?.ShardId],
+    );
 
     const closed = await readShard(streams, arn, parent?.ShardId as string);
-    assert.deepEqual(closed.records.map((r) => r.dynamodb?.Keys?.pk?.S), ['a']);
+    assert.deepEqual(
+      closed.records.map((r) => r.dynamodb?.Keys?.pk?.S),
+      ['a'],
+    );
     assert.equal(closed.ended, true);
     const open = await readShard(streams, arn, child?.ShardId as string);
-    assert.deepEqual(open.records.map((r) => r.dynamodb?.Keys?.pk?.S), ['b']);
+    assert.deepEqual(
+      open.records.map((r) => r.dynamodb?.Keys?.pk?.S),
+      ['b'],
+    );
     assert.equal(open.ended, false);
   });
 
@@ -119,7 +139,9 @@ describe('stream shards over time', () => {
     const [parent, child] = await allShards(streams, arn);
     const childId = child?.ShardId as string;
     await rejectsWith(
-      streams.send(new GetShardIteratorCommand({ StreamArn: arn, ShardId: childId, ShardIteratorType: 'AT_SEQUENCE_NUMBER' })),
+      streams.send(
+        new GetShardIteratorCommand({ StreamArn: arn, ShardId: childId, ShardIteratorType: 'AT_SEQUENCE_NUMBER' }),
+      ),
       'ValidationException',
       'SequenceNumber is required when ShardIteratorType is AT_SEQUENCE_NUMBER',
     );
@@ -159,7 +181,9 @@ describe('stream shards over time', () => {
       `Requested resource not found: Shard does not exist: ${missing}`,
     );
     await rejectsWith(
-      streams.send(new GetShardIteratorCommand({ StreamArn: `${arn}0`, ShardId: childId, ShardIteratorType: 'LATEST' })),
+      streams.send(
+        new GetShardIteratorCommand({ StreamArn: `${arn}0`, ShardId: childId, ShardIteratorType: 'LATEST' }),
+      ),
       'ValidationException',
       'Invalid StreamArn',
     );
@@ -194,7 +218,14 @@ describe('stream shards over time', () => {
       'The data you are trying to access has been trimmed.',
     );
     await rejectsWith(
-      streams.send(new GetShardIteratorCommand({ StreamArn: arn, ShardId: parentId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', SequenceNumber: a })),
+      streams.send(
+        new GetShardIteratorCommand({
+          StreamArn: arn,
+          ShardId: parentId,
+          ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+          SequenceNumber: a,
+        }),
+      ),
       'TrimmedDataAccessException',
       'The data you are trying to access has been trimmed.',
     );
@@ -221,7 +252,9 @@ describe('stream shards over time', () => {
     const shardsNow = await allShards(streams, arn);
     assert.ok(!shardsNow.some((s) => s.ShardId === parentId));
     await rejectsWith(
-      streams.send(new GetShardIteratorCommand({ StreamArn: arn, ShardId: parentId, ShardIteratorType: 'TRIM_HORIZON' })),
+      streams.send(
+        new GetShardIteratorCommand({ StreamArn: arn, ShardId: parentId, ShardIteratorType: 'TRIM_HORIZON' }),
+      ),
       'ResourceNotFoundException',
       `Requested resource not found: Shard does not exist: ${parentId}`,
     );

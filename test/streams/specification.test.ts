@@ -75,7 +75,11 @@ describe('stream specification and stream listing', () => {
     for (const view of ['KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES'] as const) {
       const name = `view-${view.toLowerCase()}`;
       const created = await ddb.send(
-        new CreateTableCommand({ TableName: name, ...KEY, StreamSpecification: { StreamEnabled: true, StreamViewType: view } }),
+        new CreateTableCommand({
+          TableName: name,
+          ...KEY,
+          StreamSpecification: { StreamEnabled: true, StreamViewType: view },
+        }),
       );
       const table = (await ddb.send(new DescribeTableCommand({ TableName: name }))).Table;
       assert.deepEqual(table?.StreamSpecification, { StreamEnabled: true, StreamViewType: view });
@@ -97,7 +101,9 @@ describe('stream specification and stream listing', () => {
       assert.equal(described?.Shards?.[0]?.SequenceNumberRange?.EndingSequenceNumber, undefined);
       assert.ok((described?.CreationRequestDateTime?.getTime() ?? 0) > 0);
     }
-    await ddb.send(new CreateTableCommand({ TableName: 'plain', ...KEY, StreamSpecification: { StreamEnabled: false } }));
+    await ddb.send(
+      new CreateTableCommand({ TableName: 'plain', ...KEY, StreamSpecification: { StreamEnabled: false } }),
+    );
     const plain = (await ddb.send(new DescribeTableCommand({ TableName: 'plain' }))).Table;
     assert.equal(plain?.StreamSpecification, undefined);
     assert.equal(plain?.LatestStreamArn, undefined);
@@ -127,7 +133,12 @@ describe('stream specification and stream listing', () => {
     await ddb.send(new PutItemCommand({ TableName: 'cycle', Item: { pk: { S: 'before-disable' } } }));
     for (const view of ['NEW_IMAGE', 'KEYS_ONLY'] as const) {
       await rejectsWith(
-        ddb.send(new UpdateTableCommand({ TableName: 'cycle', StreamSpecification: { StreamEnabled: true, StreamViewType: view } })),
+        ddb.send(
+          new UpdateTableCommand({
+            TableName: 'cycle',
+            StreamSpecification: { StreamEnabled: true, StreamViewType: view },
+          }),
+        ),
         'ValidationException',
         'Table already has an enabled stream: TableName: cycle',
       );
@@ -166,7 +177,10 @@ describe('stream specification and stream listing', () => {
 
     // A new view type needs a new stream; the old one stays readable.
     const again = await ddb.send(
-      new UpdateTableCommand({ TableName: 'cycle', StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' } }),
+      new UpdateTableCommand({
+        TableName: 'cycle',
+        StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' },
+      }),
     );
     const second = again.TableDescription?.LatestStreamArn as string;
     assert.notEqual(second, first);
@@ -210,7 +224,10 @@ describe('stream specification and stream listing', () => {
       paged.push(...(page.Streams ?? []).map((s) => s.StreamArn as string));
       start = page.LastEvaluatedStreamArn;
     } while (start);
-    assert.deepEqual(paged, all.map((s) => s.StreamArn));
+    assert.deepEqual(
+      paged,
+      all.map((s) => s.StreamArn),
+    );
     assert.deepEqual(paged, [...paged].sort());
     await rejectsWith(
       streams.send(new ListStreamsCommand({ Limit: 101 })),
@@ -228,7 +245,9 @@ describe('stream specification and stream listing', () => {
       'Requested resource not found: Table: no-such-table not found',
     );
     await rejectsWith(
-      streams.send(new ListStreamsCommand({ ExclusiveStartStreamArn: 'kossaapaaasdafsdaasdasdasdasasdasfadfadfasdasdas' })),
+      streams.send(
+        new ListStreamsCommand({ ExclusiveStartStreamArn: 'kossaapaaasdafsdaasdasdasdasasdasfadfadfasdasdas' }),
+      ),
       'ValidationException',
       'Invalid StreamArn',
     );
@@ -252,7 +271,7 @@ describe('stream specification and stream listing', () => {
       `Requested resource not found: Stream: ${unknown} not found`,
     );
     const table = (await ddb.send(new DescribeTableCommand({ TableName: 'view-keys_only' }))).Table;
-    const foreign = (table?.LatestStreamArn as string).replace(':000000000000:', ':111122223333:');
+    const foreign = (table?.LatestStreamArn ?? '').replace(':000000000000:', ':111122223333:');
     await rejectsWith(
       streams.send(new DescribeStreamCommand({ StreamArn: foreign })),
       'ResourceNotFoundException',

@@ -1,10 +1,10 @@
 /** Clients and a reference consumer for the DynamoDB Streams tests. */
 import {
+  type _Record,
   DescribeStreamCommand,
   DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type _Record,
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { TestServer } from '../helpers/server.js';
@@ -42,7 +42,9 @@ export async function readShard(
   let iterator = ShardIterator;
   const records: _Record[] = [];
   while (iterator) {
-    const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, ...(limit ? { Limit: limit } : {}) }));
+    const page = await streams.send(
+      new GetRecordsCommand({ ShardIterator: iterator, ...(limit ? { Limit: limit } : {}) }),
+    );
     records.push(...(page.Records ?? []));
     if (!page.NextShardIterator) return { records, ended: true };
     if ((page.Records ?? []).length === 0) return { records, ended: false };
@@ -59,7 +61,8 @@ export async function readStream(streams: DynamoDBStreamsClient, arn: string, li
   const records: _Record[] = [];
   while (done.size < shards.length) {
     const ready = shards.filter(
-      (s) => !done.has(s.ShardId as string) && (!s.ParentShardId || !ids.has(s.ParentShardId) || done.has(s.ParentShardId)),
+      (s) =>
+        !done.has(s.ShardId as string) && (!s.ParentShardId || !ids.has(s.ParentShardId) || done.has(s.ParentShardId)),
     );
     if (ready.length === 0) throw new Error('shard parents form a cycle');
     for (const shard of ready) {
