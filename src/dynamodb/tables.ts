@@ -78,6 +78,7 @@ export class TableManager {
   readonly #regions: Map<string, TableManager>;
   /** When the background check last proved each live table's KMS key (by table id; in memory only). */
   readonly #keyChecks: Map<string, number>;
+  readonly #derivingStores = new WeakMap<TableStore, { definition: TableDefinition; store: TableStore }>();
   readonly #options: TableManagerOptions;
   readonly #catalog: Catalog<TableDefinition>;
   readonly #dataDir: DataDir;
@@ -198,11 +199,16 @@ export class TableManager {
     const file = this.#fileFor(entry, tableKey);
     const keys = keysOf(definition);
     const indexes = indexSchemas(definition, keys);
+    // One deriving store per file and definition (the catalog keeps definition objects until they
+    // change): requests do not rebuild it, and what is cached per store (recovery) stays cached.
+    const known = this.#derivingStores.get(file);
+    if (known?.definition === definition) return { definition, keys, store: known.store, indexes };
     const derivers: WriteDeriver[] = [];
     if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
     const stream = streamDeriver(definition, file, keys, this.#clock, this.region);
     if (stream) derivers.push(stream);
     const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
+    this.#derivingStores.set(file, { definition, store });
     return { definition, keys, store, indexes };
   }
 

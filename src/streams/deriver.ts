@@ -54,8 +54,16 @@ export function streamDeriver(
   const view = stream.StreamViewType;
   const withNew = view === 'NEW_IMAGE' || view === 'NEW_AND_OLD_IMAGES';
   const withOld = view === 'OLD_IMAGE' || view === 'NEW_AND_OLD_IMAGES';
-  const head = `","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":${JSON.stringify(region)},"dynamodb":{"ApproximateCreationDateTime":`;
-  const tail = `,"StreamViewType":"${view}"}`;
+  // The record is assembled as bytes around the stored bodies (already the images' JSON): no image
+  // is decoded, re-encoded or copied more than once.
+  const head = Buffer.from(
+    `","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":${JSON.stringify(region)},"dynamodb":{"ApproximateCreationDateTime":`,
+  );
+  const newImage = Buffer.from(',"NewImage":');
+  const oldImage = Buffer.from(',"OldImage":');
+  const tail = Buffer.from(`,"StreamViewType":"${view}"}`);
+  const serviceTail = Buffer.from(`,"StreamViewType":"${view}"}${SERVICE_IDENTITY}}`);
+  const end = Buffer.from('}');
   return {
     derive(change: ItemChange): StoredWrite[] {
       const { previous, next } = change;
@@ -63,24 +71,27 @@ export function streamDeriver(
       const item = (change.newItem ?? change.oldItem) as Item;
       const keyItem = keyOf(item, keys);
       let size = itemSize(keyItem);
-      let images = '';
-      if (withNew && next) {
-        images += `,"NewImage":${next.body.toString('utf8')}`;
-        size += next.size;
-      }
-      if (withOld && previous) {
-        images += `,"OldImage":${previous.body.toString('utf8')}`;
-        size += previous.size;
-      }
       const now = clock.now();
       const { ms, sequence } = sequenceClock(file, stream, now).next(now);
       const eventName = !previous ? 'INSERT' : !next ? 'REMOVE' : 'MODIFY';
-      const body =
-        `{"eventID":"${randomUUID().replaceAll('-', '')}","eventName":"${eventName}${head}${Math.floor(ms / 1000)}` +
-        `,"Keys":${JSON.stringify(keyItem)}${images},"SequenceNumber":"${sequence}","SizeBytes":${size}${tail}` +
-        `${change.origin.kind === 'ttl' ? SERVICE_IDENTITY : ''}}`;
+      const parts: Buffer[] = [
+        Buffer.from(`{"eventID":"${randomUUID().replaceAll('-', '')}","eventName":"${eventName}`),
+        head,
+        Buffer.from(`${Math.floor(ms / 1000)},"Keys":${JSON.stringify(keyItem)}`),
+      ];
+      if (withNew && next) {
+        parts.push(newImage, next.body);
+        size += next.size;
+      }
+      if (withOld && previous) {
+        parts.push(oldImage, previous.body);
+        size += previous.size;
+      }
+      parts.push(Buffer.from(`,"SequenceNumber":"${sequence}","SizeBytes":${size}`));
+      if (change.origin.kind === 'ttl') parts.push(serviceTail);
+      else parts.push(tail, end);
       streamCounts.written++;
-      return [{ putEntry: recordEntry(stream.Space, shardIndexAt(stream, ms), sequence, body) }];
+      return [{ putEntry: recordEntry(stream.Space, shardIndexAt(stream, ms), sequence, Buffer.concat(parts)) }];
     },
   };
 }

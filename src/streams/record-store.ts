@@ -16,8 +16,7 @@ export const shardPartition = (index: number): Buffer => {
   return pk;
 };
 
-export function recordEntry(space: number, shard: number, sequence: string, body: string): KeyspaceEntry {
-  const bytes = Buffer.from(body, 'utf8');
+export function recordEntry(space: number, shard: number, sequence: string, bytes: Buffer): KeyspaceEntry {
   return {
     space,
     hash: 0,
