@@ -51,7 +51,10 @@ const ask = (message, key) =>
   });
 const port = await ask(undefined, 'port');
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-const amzDate = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+const amzDate = new Date()
+  .toISOString()
+  .replace(/\.\d{3}Z$/, 'Z')
+  .replace(/[-:]/g, '');
 const authorization = `AWS4-HMAC-SHA256 Credential=AKIDLOCAL/${amzDate.slice(0, 8)}/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
 
 function call(target, body) {
