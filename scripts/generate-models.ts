@@ -18,8 +18,16 @@ import {
   type Shape,
 } from '../src/validation/model.js';
 
-const SERVICES = ['dynamodb', 'kms', 'cloudtrail'] as const;
+const SERVICES = ['dynamodb', 'kms', 'cloudtrail', 'dynamodbstreams'] as const;
 type Service = (typeof SERVICES)[number];
+
+/** The folder under src/ of each service's model (botocore names DynamoDB Streams `dynamodbstreams`). */
+const SOURCE_FOLDER: Readonly<Record<Service, string>> = {
+  dynamodb: 'dynamodb',
+  kms: 'kms',
+  cloudtrail: 'cloudtrail',
+  dynamodbstreams: 'streams',
+};
 
 interface BotocoreRef {
   readonly shape: string;
@@ -87,6 +95,7 @@ const CORAL_ENUM_ORDER: Readonly<Record<Service, Readonly<Record<string, readonl
   },
   kms: {},
   cloudtrail: {},
+  dynamodbstreams: {},
 };
 
 /**
@@ -112,6 +121,7 @@ const CORAL_SHAPE_CHANGES: Readonly<Record<Service, Readonly<Record<string, (sha
   },
   kms: {},
   cloudtrail: {},
+  dynamodbstreams: {},
 };
 
 /** Shapes DynamoDB validates that the published model does not name (see CORAL_SHAPE_CHANGES). */
@@ -119,6 +129,7 @@ const CORAL_ADDED_SHAPES: Readonly<Record<Service, Readonly<Record<string, Shape
   dynamodb: { GlobalSecondaryIndexKeySchema: { type: 'list', member: 'KeySchemaElement', min: 1 } },
   kms: {},
   cloudtrail: {},
+  dynamodbstreams: {},
 };
 
 function withMemberShape(member: string, target: string): (shape: Shape) => Shape {
@@ -272,7 +283,7 @@ function main(argv: readonly string[]): void {
     const botocore = JSON.parse(readFileSync(join(source, `${service}.service-2.json`), 'utf8')) as BotocoreModel;
     const compact = compactModel(service, botocore);
     loadModel(compact);
-    const target = join(root, 'src', service, 'model.json');
+    const target = join(root, 'src', SOURCE_FOLDER[service], 'model.json');
     writeFileSync(target, `${formatJson(compact)}\n`);
     const counts = `${Object.keys(compact.operations).length} operations, ${Object.keys(compact.shapes).length} shapes`;
     process.stdout.write(`${target}: ${counts}\n`);

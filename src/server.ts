@@ -38,6 +38,9 @@ import { DamagedFileError } from './storage/damage.js';
 import { DataDir } from './storage/data-dir.js';
 import { DataDirLock } from './storage/data-dir-lock.js';
 import type { Durability } from './storage/wal-sync.js';
+import { registerStreamMetrics } from './streams/metrics.js';
+import { DynamoDbStreamsService } from './streams/service.js';
+import { trimStreams } from './streams/trimmer.js';
 import { TIME_PATH, timeEndpoint } from './time-travel/time-endpoint.js';
 
 export type AuthConfig =
@@ -261,13 +264,16 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       else options.onInternalError?.(error);
     },
   });
-  const dynamodb = new DynamoDbService({
+  const dynamodbEnv = {
     tables: tableManager,
     indexJobs,
     clock,
     region: options.region,
     encryptionChangeLimit: options.encryptionChangeLimit ?? DYNAMODB_ENCRYPTION_CHANGE_LIMIT,
-  });
+  };
+  const dynamodb = new DynamoDbService(dynamodbEnv);
+  const streams = new DynamoDbStreamsService(dynamodbEnv);
+  registerStreamMetrics(metrics.registry);
 
   // One sweep at a time: the timer's and the time endpoint's must not interleave their table steps.
   let sweeping: Promise<void> = Promise.resolve();
@@ -276,6 +282,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       await tableManager.sweep();
       // Tables the sweep brought back may have index work waiting for their key.
       indexJobs.wake();
+      await trimStreams(tableManager, clock.now());
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
@@ -296,7 +303,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ? new SharedDbAuthenticator(verifier)
     : (verifier ?? new LocalAuthenticator());
   const http = createHttpServer({
-    services: [dynamodb, ...(kms ? [kms.handler] : []), ...audit.handlers],
+    services: [dynamodb, streams, ...(kms ? [kms.handler] : []), ...audit.handlers],
     authenticator,
     region: options.region,
     // `/health` only with an external KMS (its outage flag): DynamoDB answers 404 there, and so does sealdb otherwise.

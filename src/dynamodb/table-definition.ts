@@ -1,5 +1,6 @@
 /** What sealdb keeps about a DynamoDB table (stored as JSON in the encrypted catalog). */
 import type { TableKeyRecord } from '../encryption/table-keys.js';
+import type { TableStreams } from '../streams/definition.js';
 import type { TableIndexes } from './indexes/definition.js';
 import type { TableStats } from './table-description.js';
 import type { AttributeDefinition, KeySchemaElement } from './table-schema.js';
@@ -24,7 +25,7 @@ export interface ProvisionedThroughputState {
   LastDecreaseDateTime?: number;
 }
 
-export interface TableDefinition extends TableIndexes {
+export interface TableDefinition extends TableIndexes, TableStreams {
   TableName: string;
   TableId: string;
   TableArn: string;

@@ -1,4 +1,5 @@
 /** The TableDescription shape DynamoDB returns from CreateTable, DescribeTable, UpdateTable and DeleteTable. */
+import { streamDescription } from '../streams/specification.js';
 import { indexDescriptions } from './indexes/description.js';
 import { sseDescription } from './sse.js';
 import type { TableDefinition } from './table-definition.js';
@@ -40,6 +41,7 @@ export function tableDescription(
     TableArn: definition.TableArn,
     TableId: definition.TableId,
     ...indexDescriptions(definition, stats),
+    ...streamDescription(definition),
     ...(onDemand || definition.BillingModeLastUpdateDateTime !== undefined
       ? {
           BillingModeSummary: {

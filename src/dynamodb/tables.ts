@@ -23,12 +23,13 @@ import type { DataDir } from '../storage/data-dir.js';
 import { WrongKeyError } from '../storage/encrypted-db.js';
 import { TableFile, type TableFileOptions, type TableStore } from '../storage/table-file.js';
 import { assertWalIntact } from '../storage/wal-check.js';
+import { streamDeriver } from '../streams/deriver.js';
 import { internalServerError, resourceInUse, resourceNotFound } from './errors.js';
 import { indexDeriver } from './indexes/entries.js';
 import { indexSchemas, type TableIndexSchemas } from './indexes/schema.js';
 import { DerivingStore, type WriteDeriver } from './item-changes/deriving-store.js';
 import { kmsAccessDenied } from './kms-errors.js';
-import { type TableDefinition, tableArn } from './table-definition.js';
+import { type TableDefinition, tableArn, tableArnRegion } from './table-definition.js';
 import type { TableStats } from './table-description.js';
 import { type KeyAttributes, keyAttributes } from './table-schema.js';
 
@@ -78,6 +79,7 @@ export class TableManager {
   readonly #regions: Map<string, TableManager>;
   /** When the background check last proved each live table's KMS key (by table id; in memory only). */
   readonly #keyChecks: Map<string, number>;
+  readonly #derivingStores = new WeakMap<TableStore, { definition: TableDefinition; store: TableStore }>();
   readonly #options: TableManagerOptions;
   readonly #catalog: Catalog<TableDefinition>;
   readonly #dataDir: DataDir;
@@ -202,7 +204,7 @@ export class TableManager {
     if (latest.definition.InaccessibleSince !== undefined) {
       throw kmsAccessDenied(inaccessibleReason(latest.definition));
     }
-    return openTable(latest.definition, this.#fileFor(latest, tableKey));
+    return this.#openTable(latest.definition, this.#fileFor(latest, tableKey));
   }
 
   /**
@@ -230,7 +232,7 @@ export class TableManager {
   async #openAsService(entry: CatalogEntry<TableDefinition>): Promise<OpenTable | undefined> {
     if (entry.definition.InaccessibleSince !== undefined) return undefined;
     const open = this.#files.get(entry.id);
-    if (open) return openTable(entry.definition, open);
+    if (open) return this.#openTable(entry.definition, open);
     let tableKey: Buffer;
     try {
       tableKey = await this.#keys.decryptAsService(target(entry), entry.definition.TableKey);
@@ -242,7 +244,7 @@ export class TableManager {
       // Deleted, taken offline or changed while KMS answered: only the current table is opened.
       const latest = this.#catalog.get(entry.scope, entry.name);
       if (latest?.id !== entry.id || latest.definition.InaccessibleSince !== undefined) return undefined;
-      return openTable(latest.definition, this.#fileFor(latest, tableKey));
+      return this.#openTable(latest.definition, this.#fileFor(latest, tableKey));
     } finally {
       tableKey.fill(0);
     }
@@ -356,6 +358,14 @@ export class TableManager {
         }
       }
     }
+  }
+
+  /** The live tables whose files are open, with them (background work on table files; no key is fetched). */
+  openTables(): { readonly scope: Scope; readonly definition: TableDefinition; readonly store: TableStore }[] {
+    return this.#catalog.all().flatMap(({ scope, id, definition }) => {
+      const store = this.#files.get(id);
+      return store && !this.#damage.refusals.has(id) ? [{ scope, definition, store }] : [];
+    });
   }
 
   /** Resolves once every write made so far, in any table, is committed (see TableStore.durable). */
@@ -579,6 +589,28 @@ export class TableManager {
     return stats;
   }
 
+  /**
+   * A table as operations see it: its store makes the writes its item changes imply (index
+   * entries, stream records). One deriving store per file and definition (the catalog keeps
+   * definition objects until they change): requests do not rebuild it, and what is cached per
+   * store (recovery) stays cached.
+   */
+  #openTable(definition: TableDefinition, file: TableStore): OpenTable {
+    const keys = keysOf(definition);
+    const indexes = indexSchemas(definition, keys);
+    const known = this.#derivingStores.get(file);
+    if (known?.definition === definition) return { definition, keys, store: known.store, indexes };
+    const derivers: WriteDeriver[] = [];
+    if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
+    // Service-side opens (TTL, backfill) may reach another region's table through this manager.
+    const region = tableArnRegion(definition.TableArn) ?? this.region;
+    const stream = streamDeriver(definition, file, keys, this.#clock, region);
+    if (stream) derivers.push(stream);
+    const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
+    this.#derivingStores.set(file, { definition, store });
+    return { definition, keys, store, indexes };
+  }
+
   #scope(account: string): Scope {
     return { accountId: account, region: this.region };
   }
@@ -624,16 +656,6 @@ function statsOf(store: TableStore, definition: TableDefinition): TableStats {
     ...store.stats(),
     indexes: Object.fromEntries(indexes.map((index) => [index.IndexName, store.spaceStats(index.Space)])),
   };
-}
-
-/** A table as operations see it: its store makes the writes its item changes imply (index entries). */
-function openTable(definition: TableDefinition, file: TableStore): OpenTable {
-  const keys = keysOf(definition);
-  const indexes = indexSchemas(definition, keys);
-  const derivers: WriteDeriver[] = [];
-  if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
-  const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
-  return { definition, keys, store, indexes };
 }
 
 const keysOf = (definition: TableDefinition): KeyAttributes =>

@@ -194,6 +194,8 @@ export class TableFile implements TableStore {
   readonly #count: Statement;
   readonly #putCounted: (item: StoredItem) => StoredItem | undefined;
   readonly #deleteCounted: (hash: number, pk: Buffer, sk: Buffer) => StoredItem | undefined;
+  /** One wrapper for every transaction(fn): better-sqlite3 builds four per db.transaction call. */
+  readonly #inTransaction: (fn: () => unknown) => unknown;
   readonly #scanFrom: Statement;
   readonly #scanAfter: Statement;
   readonly #queries = new Map<string, Statement>();
@@ -259,6 +261,7 @@ export class TableFile implements TableStore {
       }
       return previous;
     });
+    this.#inTransaction = db.transaction((fn: () => unknown) => fn());
     const inSegment = 'k.hash >= ? AND k.hash < ? ORDER BY k.hash, k.pk, k.sk';
     this.#scanFrom = db.prepare(`SELECT ${ITEM_COLUMNS} FROM ${ITEMS} WHERE ${inSegment}`);
     this.#scanAfter = db.prepare(
@@ -485,7 +488,7 @@ export class TableFile implements TableStore {
   transaction<T>(fn: () => T): T {
     this.#joinGroup();
     // Inside the group's transaction this is a savepoint: a failed fn undoes only its own writes.
-    return this.#db.transaction(fn)();
+    return this.#inTransaction(fn) as T;
   }
 
   write(writes: readonly StoredWrite[], commitMarker?: string): void {

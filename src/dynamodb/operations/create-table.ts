@@ -1,4 +1,6 @@
 import { KeyAccessError } from '../../encryption/key-access-error.js';
+import type { StreamSpecification } from '../../streams/definition.js';
+import { checkNewTableStream, newTableStream } from '../../streams/specification.js';
 import { invalidParameter, validationError } from '../errors.js';
 import type { TableIndexes } from '../indexes/definition.js';
 import { creatingDescription } from '../indexes/description.js';
@@ -6,7 +8,6 @@ import { type IndexInput, newTableIndexes, undefinedKeysError } from '../indexes
 import { kmsValidationError } from '../kms-errors.js';
 import type { Operation } from '../operation.js';
 import { keyChoice, type SseSpecification } from '../sse.js';
-import { checkNewTableStream, type StreamSpecification } from '../streams.js';
 import type { BillingMode, TableDefinition } from '../table-definition.js';
 import { tableDescription } from '../table-description.js';
 import { coralValidation, resolveTableName } from '../table-name.js';
@@ -118,6 +119,7 @@ export const createTable: Operation<CreateTableInput> = {
           AttributeDefinitions: attributes,
           KeySchema: keySchema,
           ...indexes,
+          ...newTableStream(input.StreamSpecification, indexes.NextIndexSpace, now * 1000),
           BillingMode: billingMode,
           ...(input.BillingMode ? { BillingModeLastUpdateDateTime: now } : {}),
           ProvisionedThroughput: {

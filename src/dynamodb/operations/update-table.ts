@@ -1,8 +1,9 @@
+import type { StreamSpecification } from '../../streams/definition.js';
+import { checkStreamUpdateRequest, updatedStreams } from '../../streams/specification.js';
 import { invalidParameter, validationError } from '../errors.js';
 import { checkIndexUpdateRequest, type IndexUpdate, planIndexUpdates } from '../indexes/index-updates.js';
 import type { Operation } from '../operation.js';
 import { checkEncryptionChangeLimit, keyChoice, type SseSpecification } from '../sse.js';
-import { streamsUnsupported } from '../streams.js';
 import type { BillingMode, TableDefinition } from '../table-definition.js';
 import { tableDescription } from '../table-description.js';
 import { resolveTableName } from '../table-name.js';
@@ -15,7 +16,7 @@ export interface UpdateTableInput {
   BillingMode?: BillingMode;
   ProvisionedThroughput?: { ReadCapacityUnits: number; WriteCapacityUnits: number };
   GlobalSecondaryIndexUpdates?: IndexUpdate[];
-  StreamSpecification?: unknown;
+  StreamSpecification?: StreamSpecification;
   SSESpecification?: SseSpecification;
   ReplicaUpdates?: unknown[];
   TableClass?: TableDefinition['TableClass'];
@@ -87,13 +88,20 @@ export const updateTable: Operation<UpdateTableInput> = {
   name: 'UpdateTable',
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
-    if (input.StreamSpecification) throw streamsUnsupported();
+    const streams = input.StreamSpecification;
+    if (streams) {
+      checkStreamUpdateRequest(streams, {
+        indexUpdates: input.GlobalSecondaryIndexUpdates !== undefined,
+        throughput: input.ProvisionedThroughput !== undefined,
+      });
+    }
     if (input.ReplicaUpdates) {
       throw validationError('sealdb does not support ReplicaUpdates in UpdateTable yet');
     }
     const choice = input.SSESpecification ? keyChoice(input.SSESpecification) : undefined;
     if (
       !choice &&
+      !streams &&
       !input.ProvisionedThroughput &&
       !input.BillingMode &&
       input.TableClass === undefined &&
@@ -111,6 +119,7 @@ export const updateTable: Operation<UpdateTableInput> = {
     const before = env.tables.describe(account, name);
     applyThroughput(before, input, now);
     const indexes = planIndexUpdates(input, before, now);
+    if (streams) updatedStreams(before, name, streams, env.clock.now());
     if (choice) {
       checkEncryptionChangeLimit(before, env.clock.now(), env.encryptionChangeLimit);
       await createWithKeyErrors(() => env.tables.switchKey(account, name, choice, ctx));
@@ -118,6 +127,7 @@ export const updateTable: Operation<UpdateTableInput> = {
     const definition = env.tables.update(account, name, (current) => {
       const next: TableDefinition = {
         ...applyThroughput(current, input, now),
+        ...(streams ? updatedStreams(current, name, streams, env.clock.now()) : {}),
         ...(input.TableClass !== undefined ? { TableClass: input.TableClass } : {}),
         ...(input.DeletionProtectionEnabled !== undefined
           ? { DeletionProtectionEnabled: input.DeletionProtectionEnabled }

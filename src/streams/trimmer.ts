@@ -1,0 +1,74 @@
+/**
+ * The background trim of stream records older than 24 hours, and of whole streams disabled more
+ * than 24 hours ago, in bounded slices with the event loop free between them. Reads never depend
+ * on it: records past the trim horizon are refused or skipped whether or not they are gone yet.
+ * Only open table files are trimmed (a closed file takes no records; it is trimmed once reopened).
+ */
+import type { TableManager } from '../dynamodb/tables.js';
+import type { KeyspaceEntry, TableStore } from '../storage/table-file.js';
+import { type StreamDefinition, streamExpired } from './definition.js';
+import { streamCounts } from './metrics.js';
+import { sequenceOf } from './record-store.js';
+import { parseSequence, trimHorizon } from './shards.js';
+
+export interface TrimBudget {
+  /** Records removed per slice (one transaction). */
+  readonly slice: number;
+  /** Slices per sweep, over all tables. */
+  readonly slices: number;
+}
+
+const DEFAULT_BUDGET: TrimBudget = { slice: 500, slices: 40 };
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** One pass; returns how many records went. */
+export async function trimStreams(tables: TableManager, now: number, budget = DEFAULT_BUDGET): Promise<number> {
+  let slices = budget.slices;
+  let removed = 0;
+  for (const { scope, definition, store } of tables.openTables()) {
+    for (const stream of definition.Streams ?? []) {
+      if (streamExpired(stream, now)) {
+        let dropped = budget.slice;
+        while (dropped === budget.slice && slices > 0) {
+          dropped = store.dropEntries(stream.Space, budget.slice);
+          removed += dropped;
+          slices--;
+          await yieldToEventLoop();
+        }
+        if (dropped < budget.slice) {
+          tables.inRegion(scope.region).update(scope.accountId, definition.TableName, (current) => ({
+            ...current,
+            Streams: (current.Streams ?? []).filter((s) => s.Space !== stream.Space),
+          }));
+        }
+        continue;
+      }
+      let trimmed = budget.slice;
+      while (trimmed === budget.slice && slices > 0) {
+        trimmed = trimSlice(store, stream, trimHorizon(now), budget.slice);
+        removed += trimmed;
+        slices--;
+        await yieldToEventLoop();
+      }
+    }
+    if (slices <= 0) break;
+  }
+  streamCounts.trimmed += removed;
+  return removed;
+}
+
+/** Removes up to `limit` of the stream's oldest records stamped before `horizon`. */
+function trimSlice(store: TableStore, stream: StreamDefinition, horizon: number, limit: number): number {
+  const old: KeyspaceEntry[] = [];
+  // Entries come in (shard, sequence) order, which is time order: the oldest first.
+  for (const entry of store.scanEntries({ space: stream.Space, fromHash: 0, toHash: 1 })) {
+    if ((parseSequence(sequenceOf(entry))?.ms ?? 0) >= horizon || old.length >= limit) break;
+    old.push(entry);
+  }
+  if (old.length === 0) return 0;
+  store.transaction(() => {
+    for (const entry of old) store.deleteEntry(entry);
+  });
+  return old.length;
+}
