@@ -9,6 +9,8 @@ export interface DynamoDbEnvironment {
   readonly clock: Clock;
   readonly region: string;
   readonly encryptionChangeLimit: EncryptionChangeLimit;
+  /** The item-collection limit of tables with LSIs (DynamoDB: 10 GB; tests lower it). */
+  readonly itemCollectionLimitBytes?: number;
 }
 
 export interface OperationRequest<I> {

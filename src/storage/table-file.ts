@@ -101,6 +101,11 @@ export interface TableStore {
   spaceStats(space: number): { readonly itemCount: number; readonly sizeBytes: number };
   /** Removes up to `limit` entries of a keyspace (a dropped index, in bounded slices); returns how many went. */
   dropEntries(space: number, limit: number): number;
+  /**
+   * The bytes one partition holds: its items' sizes plus those of its entries in the given
+   * keyspaces (DynamoDB's item collection of a table with local secondary indexes).
+   */
+  partitionSize(hash: number, pk: Buffer, spaces: readonly number[]): number;
   /** Runs fn atomically: all of its writes land or none do. */
   transaction<T>(fn: () => T): T;
   /** Applies the writes atomically; with `commitMarker`, records it in the same SQLite transaction. */
@@ -198,6 +203,7 @@ export class TableFile implements TableStore {
   readonly #queries = new Map<string, Statement>();
   /** Prepared on first use: tables without secondary indexes never pay for them. */
   #entryStatements: EntryStatements | undefined;
+  #partitionSize: Statement | undefined;
   #group: { readonly done: Promise<void>; resolve(): void; reject(error: unknown): void } | undefined;
 
   readonly #onClose: (() => void) | undefined;
@@ -476,6 +482,15 @@ export class TableFile implements TableStore {
     return this.#db.transaction(() => this.#entries.drop(space, limit))();
   }
 
+  partitionSize(hash: number, pk: Buffer, spaces: readonly number[]): number {
+    this.#partitionSize ??= this.#db.prepare(
+      `SELECT coalesce(sum(b.size), 0) AS size FROM ${ITEMS} WHERE k.hash = ? AND k.pk = ?`,
+    );
+    let size = (this.#partitionSize.get(hash, pk) as { size: number }).size;
+    for (const space of spaces) size += this.#entries.partitionSize(space, hash, pk);
+    return size;
+  }
+
   transaction<T>(fn: () => T): T {
     this.#joinGroup();
     // Inside the group's transaction this is a savepoint: a failed fn undoes only its own writes.
@@ -608,6 +623,7 @@ class EntryStatements {
   readonly #scanFrom: Statement;
   readonly #scanAfter: Statement;
   readonly #queries = new Map<string, Statement>();
+  #partitionSize: Statement | undefined;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -703,6 +719,13 @@ class EntryStatements {
         sizeBytes: 0,
       }
     );
+  }
+
+  partitionSize(space: number, hash: number, pk: Buffer): number {
+    this.#partitionSize ??= this.#db.prepare(
+      `SELECT coalesce(sum(b.size), 0) AS size FROM ${ENTRIES} WHERE k.space = ? AND k.hash = ? AND k.pk = ?`,
+    );
+    return (this.#partitionSize.get(space, hash, pk) as { size: number }).size;
   }
 
   drop(space: number, limit: number): number {

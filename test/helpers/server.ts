@@ -28,6 +28,8 @@ export interface TestServerOptions {
   readonly onKmsCall?: (event: KmsCallEvent) => void;
   /** Origins given CORS headers (the server's default when absent: any origin). */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Lowers the item-collection limit of tables with LSIs (DynamoDB: 10 GB). */
+  readonly itemCollectionLimitBytes?: number;
 }
 
 export interface TestServer {
@@ -82,6 +84,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.onAuditWarning ? { onAuditWarning: options.onAuditWarning } : {}),
     ...(options.onKmsCall ? { onKmsCall: options.onKmsCall } : {}),
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
+    ...(options.itemCollectionLimitBytes !== undefined
+      ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
+      : {}),
     onInternalError: (error) => errors.push(error),
   });
   return {

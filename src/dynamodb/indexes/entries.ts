@@ -10,6 +10,7 @@ import type { StoredKey } from '../item-codec.js';
 import { itemSize } from '../item-validation.js';
 import { indexEntryKey } from './entry-key.js';
 import type { IndexSchema } from './schema.js';
+import { noteIndexChanges } from './write-capacity.js';
 
 /** What an index entry holds: the index and table keys, and the projected attributes. */
 export function projectForIndex(index: IndexSchema, item: Item): Item {
@@ -114,7 +115,9 @@ export function indexDeriver(maintained: readonly IndexSchema[]): WriteDeriver {
   return {
     derive(change: ItemChange): StoredWrite[] {
       if (change.newItem) checkIndexKeys(maintained, change.newItem);
-      return entryWrites(indexChanges(maintained, change.oldItem, change.newItem, change.key));
+      const changes = indexChanges(maintained, change.oldItem, change.newItem, change.key);
+      noteIndexChanges(changes);
+      return entryWrites(changes);
     },
   };
 }
