@@ -68,6 +68,8 @@ interface Damage {
 }
 
 const TABLE_PURPOSE = 'table';
+/** The store operations see for each open file, made for the definition it was made for. */
+const derivingStores = new WeakMap<TableStore, { readonly definition: TableDefinition; readonly store: TableStore }>();
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class TableManager {
@@ -197,9 +199,14 @@ export class TableManager {
     const file = this.#fileFor(entry, tableKey);
     const keys = keysOf(definition);
     const indexes = indexSchemas(definition, keys);
+    // One deriving store per file and definition: per-store state (staged-write recovery, prepared
+    // statements) must not be redone at every request.
+    const cached = derivingStores.get(file);
+    if (cached?.definition === definition) return { definition, keys, store: cached.store, indexes };
     const derivers: WriteDeriver[] = [];
     if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
     const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
+    derivingStores.set(file, { definition, store });
     return { definition, keys, store, indexes };
   }
 

@@ -61,6 +61,11 @@ export interface EntryKey {
 export interface KeyspaceEntry extends EntryKey {
   readonly body: Buffer;
   readonly size: number;
+  /**
+   * A hint from the writer: no entry has this key yet (a new item's index entry), so the store
+   * need not look for one first. A wrong hint costs a second statement, never a wrong write.
+   */
+  readonly fresh?: boolean;
 }
 
 /** A range of one partition of a keyspace; `after` resumes strictly after an entry in the direction of travel. */
@@ -204,6 +209,7 @@ export class TableFile implements TableStore {
   /** Prepared on first use: tables without secondary indexes never pay for them. */
   #entryStatements: EntryStatements | undefined;
   #partitionSize: Statement | undefined;
+  #runInTransaction: ((fn: () => unknown) => unknown) | undefined;
   #group: { readonly done: Promise<void>; resolve(): void; reject(error: unknown): void } | undefined;
 
   readonly #onClose: (() => void) | undefined;
@@ -494,7 +500,9 @@ export class TableFile implements TableStore {
   transaction<T>(fn: () => T): T {
     this.#joinGroup();
     // Inside the group's transaction this is a savepoint: a failed fn undoes only its own writes.
-    return this.#db.transaction(fn)();
+    // One wrapper for every call: making one per call costs more than the savepoint itself.
+    this.#runInTransaction ??= this.#db.transaction((body: () => unknown) => body());
+    return this.#runInTransaction(fn) as T;
   }
 
   write(writes: readonly StoredWrite[], commitMarker?: string): void {
@@ -614,6 +622,7 @@ class EntryStatements {
   readonly #find: Statement;
   readonly #insertBody: Statement;
   readonly #insertKey: Statement;
+  readonly #insertKeyIfNew: Statement;
   readonly #updateBody: Statement;
   readonly #deleteBody: Statement;
   readonly #deleteKey: Statement;
@@ -631,6 +640,9 @@ class EntryStatements {
     this.#find = db.prepare(`SELECT k.id AS id, b.size AS size FROM ${ENTRIES} WHERE ${key}`);
     this.#insertBody = db.prepare('INSERT INTO entry_bodies (body, size) VALUES (?, ?)');
     this.#insertKey = db.prepare('INSERT INTO entry_keys (space, hash, pk, sk, tk, id) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#insertKeyIfNew = db.prepare(
+      'INSERT INTO entry_keys (space, hash, pk, sk, tk, id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    );
     this.#updateBody = db.prepare('UPDATE entry_bodies SET body = ?, size = ? WHERE id = ?');
     this.#deleteBody = db.prepare('DELETE FROM entry_bodies WHERE id = ?');
     this.#deleteKey = db.prepare(
@@ -654,6 +666,14 @@ class EntryStatements {
   }
 
   put(entry: KeyspaceEntry): void {
+    if (entry.fresh) {
+      const id = this.#insertBody.run(entry.body, entry.size).lastInsertRowid;
+      if (this.#insertKeyIfNew.run(entry.space, entry.hash, entry.pk, entry.sk, entry.tk, id).changes === 1) {
+        this.#count.run(entry.space, 1, entry.size);
+        return;
+      }
+      this.#deleteBody.run(id);
+    }
     const previous = this.#find.get(entry.space, entry.hash, entry.pk, entry.sk, entry.tk) as
       | { id: number; size: number }
       | undefined;
