@@ -7,7 +7,7 @@
 // Rounds alternate between the compared cases and the median per-request CPU is reported.
 // Writes bench/results/indexes.json and bench/results/indexes.md. `node bench/indexes.mjs --help`.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -35,7 +35,7 @@ if (opts.help) {
   --concurrency N  requests in flight (default 16)
   --main-dist DIR  a compiled build of main (holding dist/); default: git archive of --main-ref
                    built with tsc into a temporary directory
-  --main-ref REF   the ref to compare with (default main)
+  --main-ref REF   the ref to compare with (default: where this branch left main, git merge-base HEAD main)
   --out DIR        results directory (default bench/results)`);
   process.exit(0);
 }
@@ -43,7 +43,7 @@ const cfg = {
   requests: Number(opts.requests ?? 4000),
   rounds: Number(opts.rounds ?? 5),
   concurrency: Number(opts.concurrency ?? 16),
-  mainRef: opts['main-ref'] ?? 'main',
+  mainRef: opts['main-ref'] ?? execFileSync('git', ['-C', repoDir, 'merge-base', 'HEAD', 'main']).toString().trim(),
   out: path.resolve(opts.out ?? path.join(benchDir, 'results')),
 };
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
