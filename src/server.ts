@@ -115,6 +115,8 @@ export interface ServerOptions {
   readonly onKmsCall?: (event: KmsCallEvent) => void;
   /** Origins whose browser requests get CORS headers (default `['*']`: any origin, as DynamoDB Local's `-cors *`). */
   readonly corsAllowedOrigins?: readonly string[];
+  /** The item-collection limit of tables with LSIs (default DynamoDB's 10 GB): a test hook. */
+  readonly itemCollectionLimitBytes?: number;
 }
 
 export interface RunningServer {
@@ -270,6 +272,9 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     clock,
     region: options.region,
     encryptionChangeLimit: options.encryptionChangeLimit ?? DYNAMODB_ENCRYPTION_CHANGE_LIMIT,
+    ...(options.itemCollectionLimitBytes !== undefined
+      ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
+      : {}),
   };
   const dynamodb = new DynamoDbService(dynamodbEnv);
   const streams = new DynamoDbStreamsService(dynamodbEnv);

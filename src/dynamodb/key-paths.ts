@@ -12,25 +12,42 @@ import type { KeyAttributes } from './table-schema.js';
 
 const keyNames = (keys: KeyAttributes): string[] => (keys.range ? [keys.hash.name, keys.range.name] : [keys.hash.name]);
 
-/** Refuses `k.a` and `k[0]` for a key attribute `k`. */
-export function checkKeyPaths(paths: readonly DocumentPath[] | undefined, keys: KeyAttributes): void {
+/**
+ * Refuses `k.a` and `k[0]` for a key attribute `k`: the table's (`Key: k`), then those only an
+ * index read adds (`IndexKey: k`, as dynoxide recorded DynamoDB's message for index reads).
+ */
+export function checkKeyPaths(
+  paths: readonly DocumentPath[] | undefined,
+  keys: KeyAttributes,
+  indexKeys: readonly string[] = [],
+): void {
   if (!paths) return;
-  for (const name of keyNames(keys)) {
+  const tableKeys = keyNames(keys);
+  const named: Array<[string, string]> = [
+    ...tableKeys.map((n): [string, string] => ['Key', n]),
+    ...indexKeys.filter((n) => !tableKeys.includes(n)).map((n): [string, string] => ['IndexKey', n]),
+  ];
+  for (const [label, name] of named) {
     if (paths.some((path) => path.length > 1 && path[0] === name)) {
       throw validationError(
-        `Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: Key: ${name}`,
+        `Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: ${label}: ${name}`,
       );
     }
   }
 }
 
-/** Refuses a Query filter (FilterExpression or QueryFilter) that names a key attribute. */
+/**
+ * Refuses a Query filter (FilterExpression or QueryFilter) that names a key attribute of what the
+ * Query reads: the table's keys, or an index's own keys (a table key that is not one of the
+ * index's may be filtered on: ScyllaDB's Alternator tests against DynamoDB,
+ * test_gsi_composite_filter_on_base_table_key_allowed).
+ */
 export function checkFilterWithoutKeys(
   paths: readonly DocumentPath[],
-  keys: KeyAttributes,
+  keys: KeyAttributes | readonly string[],
   member: 'Filter Expression' | 'QueryFilter',
 ): void {
-  for (const name of keyNames(keys)) {
+  for (const name of Array.isArray(keys) ? keys : keyNames(keys as KeyAttributes)) {
     if (paths.some((path) => path[0] === name)) {
       throw validationError(`${member} can only contain non-primary key attributes: Primary key attribute: ${name}`);
     }

@@ -11,6 +11,8 @@ export interface DynamoDbEnvironment {
   readonly encryptionChangeLimit: EncryptionChangeLimit;
   /** Told when a table has new background index work (a GSI to backfill or to drop). */
   readonly indexJobs?: { wake(): void };
+  /** The item-collection limit of tables with LSIs (DynamoDB: 10 GB; tests lower it). */
+  readonly itemCollectionLimitBytes?: number;
 }
 
 export interface OperationRequest<I> {

@@ -6,7 +6,7 @@
 import { AwsError } from '../http/aws-error.js';
 import type { StoredItem } from '../storage/table-file.js';
 import type { Item } from './attribute-value.js';
-import { consumedCapacity, type ReturnConsumedCapacity, readUnits } from './capacity.js';
+import { type CapacityUse, consumedCapacity, type ReturnConsumedCapacity, readUnits } from './capacity.js';
 import { validationError } from './errors.js';
 import { evaluateCondition, type ResolvedCondition } from './expressions/evaluate.js';
 import { fromStored, keyOf } from './item-codec.js';
@@ -134,6 +134,8 @@ export interface PageShape {
   readonly returnConsumedCapacity?: ReturnConsumedCapacity;
   /** The LastEvaluatedKey of an item (default: its table key; an index read adds the index keys). */
   readonly lastKey?: (item: Item) => Item;
+  /** Who the page's read units are charged to (default: the table). */
+  readonly capacity?: (units: number) => CapacityUse;
 }
 
 /** The Query/Scan response for a page. */
@@ -149,5 +151,6 @@ export function pageOutput(page: Page, shape: PageShape): PageOutput {
     output.LastEvaluatedKey = shape.lastKey ? shape.lastKey(item) : keyOf(item, shape.table.keys);
   }
   const units = readUnits(page.bytes, shape.consistentRead === true);
-  return { ...output, ...consumedCapacity(shape.returnConsumedCapacity, shape.tableName, units, 'read') };
+  const use = shape.capacity ? shape.capacity(units) : units;
+  return { ...output, ...consumedCapacity(shape.returnConsumedCapacity, shape.tableName, use, 'read') };
 }

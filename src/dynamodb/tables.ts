@@ -70,6 +70,8 @@ interface Damage {
 }
 
 const TABLE_PURPOSE = 'table';
+/** The store operations see for each open file, made for the definition it was made for. */
+const derivingStores = new WeakMap<TableStore, { readonly definition: TableDefinition; readonly store: TableStore }>();
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class TableManager {
@@ -79,7 +81,6 @@ export class TableManager {
   readonly #regions: Map<string, TableManager>;
   /** When the background check last proved each live table's KMS key (by table id; in memory only). */
   readonly #keyChecks: Map<string, number>;
-  readonly #derivingStores = new WeakMap<TableStore, { definition: TableDefinition; store: TableStore }>();
   readonly #options: TableManagerOptions;
   readonly #catalog: Catalog<TableDefinition>;
   readonly #dataDir: DataDir;
@@ -598,7 +599,7 @@ export class TableManager {
   #openTable(definition: TableDefinition, file: TableStore): OpenTable {
     const keys = keysOf(definition);
     const indexes = indexSchemas(definition, keys);
-    const known = this.#derivingStores.get(file);
+    const known = derivingStores.get(file);
     if (known?.definition === definition) return { definition, keys, store: known.store, indexes };
     const derivers: WriteDeriver[] = [];
     if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
@@ -607,7 +608,7 @@ export class TableManager {
     const stream = streamDeriver(definition, file, keys, this.#clock, region);
     if (stream) derivers.push(stream);
     const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
-    this.#derivingStores.set(file, { definition, store });
+    derivingStores.set(file, { definition, store });
     return { definition, keys, store, indexes };
   }
 

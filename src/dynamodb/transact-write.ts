@@ -10,9 +10,9 @@ import { PUT_EXPRESSION_PARAMS, type WriteConditionInput, writeCondition } from 
 import { ExpressionAttributes } from './expressions/attributes.js';
 import { evaluateCondition, type ResolvedCondition } from './expressions/evaluate.js';
 import { checkExpressionParams } from './expressions/params.js';
+import { checkIndexKeys } from './indexes/entries.js';
 import { fromStored, type StoredKey, storedKey, toStored } from './item-codec.js';
 import { validateAttributeMap, validateItem, validateItemSize, validateKey } from './item-validation.js';
-
 import {
   checkUpdateAgainstTable,
   type PreparedUpdate,
@@ -91,8 +91,12 @@ export function prepareAction(entry: TransactWriteItem): PreparedAction {
 export function bindAction(action: PreparedAction, table: OpenTable): BoundAction {
   const { KeySchema, AttributeDefinitions } = table.definition;
   let validItem: Item;
-  if (action.kind === 'Put') validItem = validateItem(action.item, KeySchema, AttributeDefinitions);
-  else if (action.update) validItem = checkUpdateAgainstTable(action.update, table);
+  if (action.kind === 'Put') {
+    validItem = validateItem(action.item, KeySchema, AttributeDefinitions);
+    // A put's index keys are part of the request's validation: refused before any condition is
+    // evaluated (as PutItem does), not as a cancellation reason.
+    checkIndexKeys(table.indexes.maintained, validItem);
+  } else if (action.update) validItem = checkUpdateAgainstTable(action.update, table);
   else validItem = validateKey(action.item, KeySchema, AttributeDefinitions);
   return { ...action, table, validItem, key: storedKey(validItem, table.keys) };
 }
@@ -119,6 +123,8 @@ export function evaluateAction(action: BoundAction): Outcome {
       case 'Update': {
         const item = updatedItem(action.update as PreparedUpdate, action.validItem, old);
         if (!item) return { size: 0 };
+        // Only the updated item shows its index keys: a bad one cancels with a ValidationError reason.
+        checkIndexKeys(action.table.indexes.maintained, item);
         const row = toStored(item, action.table.keys);
         return { write: { put: row }, size: Math.max(row.size, existing?.size ?? 0) };
       }

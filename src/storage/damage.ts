@@ -65,6 +65,7 @@ export function namingStore(file: string, store: TableStore): TableStore {
     scanEntries: (range) => iterate(guard(() => store.scanEntries(range))),
     spaceStats: (space) => guard(() => store.spaceStats(space)),
     dropEntries: (space, limit) => guard(() => store.dropEntries(space, limit)),
+    partitionSize: (hash, pk, spaces) => guard(() => store.partitionSize(hash, pk, spaces)),
     transaction: (fn) => guard(() => store.transaction(fn)),
     write: (writes: readonly StoredWrite[], commitMarker?: string) => guard(() => store.write(writes, commitMarker)),
     stage: (txid, coordinator, writes) => guard(() => store.stage(txid, coordinator, writes)),

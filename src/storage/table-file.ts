@@ -62,6 +62,11 @@ export interface EntryKey {
 export interface KeyspaceEntry extends EntryKey {
   readonly body: Buffer;
   readonly size: number;
+  /**
+   * A hint from the writer: no entry has this key yet (a new item's index entry), so the store
+   * need not look for one first. A wrong hint costs a second statement, never a wrong write.
+   */
+  readonly fresh?: boolean;
 }
 
 /** A range of one partition of a keyspace; `after` resumes strictly after an entry in the direction of travel. */
@@ -102,6 +107,11 @@ export interface TableStore {
   spaceStats(space: number): { readonly itemCount: number; readonly sizeBytes: number };
   /** Removes up to `limit` entries of a keyspace (a dropped index, in bounded slices); returns how many went. */
   dropEntries(space: number, limit: number): number;
+  /**
+   * The bytes one partition holds: its items' sizes plus those of its entries in the given
+   * keyspaces (DynamoDB's item collection of a table with local secondary indexes).
+   */
+  partitionSize(hash: number, pk: Buffer, spaces: readonly number[]): number;
   /** Runs fn atomically: all of its writes land or none do. */
   transaction<T>(fn: () => T): T;
   /** Applies the writes atomically; with `commitMarker`, records it in the same SQLite transaction. */
@@ -201,6 +211,7 @@ export class TableFile implements TableStore {
   readonly #queries = new Map<string, Statement>();
   /** Prepared on first use: tables without secondary indexes never pay for them. */
   #entryStatements: EntryStatements | undefined;
+  #partitionSize: Statement | undefined;
   #group: { readonly done: Promise<void>; resolve(): void; reject(error: unknown): void } | undefined;
 
   readonly #onClose: (() => void) | undefined;
@@ -485,6 +496,15 @@ export class TableFile implements TableStore {
     return this.#db.transaction(() => this.#entries.drop(space, limit))();
   }
 
+  partitionSize(hash: number, pk: Buffer, spaces: readonly number[]): number {
+    this.#partitionSize ??= this.#db.prepare(
+      `SELECT coalesce(sum(b.size), 0) AS size FROM ${ITEMS} WHERE k.hash = ? AND k.pk = ?`,
+    );
+    let size = (this.#partitionSize.get(hash, pk) as { size: number }).size;
+    for (const space of spaces) size += this.#entries.partitionSize(space, hash, pk);
+    return size;
+  }
+
   transaction<T>(fn: () => T): T {
     this.#joinGroup();
     // Inside the group's transaction this is a savepoint: a failed fn undoes only its own writes.
@@ -609,6 +629,7 @@ class EntryStatements {
   readonly #find: Statement;
   readonly #insertBody: Statement;
   readonly #insertKey: Statement;
+  readonly #insertKeyIfNew: Statement;
   readonly #updateBody: Statement;
   readonly #deleteBody: Statement;
   readonly #deleteKey: Statement;
@@ -618,6 +639,7 @@ class EntryStatements {
   readonly #scanFrom: Statement;
   readonly #scanAfter: Statement;
   readonly #queries = new Map<string, Statement>();
+  #partitionSize: Statement | undefined;
 
   constructor(db: SqliteDatabase) {
     this.#db = db;
@@ -625,6 +647,9 @@ class EntryStatements {
     this.#find = db.prepare(`SELECT k.id AS id, b.size AS size FROM ${ENTRIES} WHERE ${key}`);
     this.#insertBody = db.prepare('INSERT INTO entry_bodies (body, size) VALUES (?, ?)');
     this.#insertKey = db.prepare('INSERT INTO entry_keys (space, hash, pk, sk, tk, id) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#insertKeyIfNew = db.prepare(
+      'INSERT INTO entry_keys (space, hash, pk, sk, tk, id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    );
     this.#updateBody = db.prepare('UPDATE entry_bodies SET body = ?, size = ? WHERE id = ?');
     this.#deleteBody = db.prepare('DELETE FROM entry_bodies WHERE id = ?');
     this.#deleteKey = db.prepare(
@@ -648,6 +673,14 @@ class EntryStatements {
   }
 
   put(entry: KeyspaceEntry): void {
+    if (entry.fresh) {
+      const id = this.#insertBody.run(entry.body, entry.size).lastInsertRowid;
+      if (this.#insertKeyIfNew.run(entry.space, entry.hash, entry.pk, entry.sk, entry.tk, id).changes === 1) {
+        this.#count.run(entry.space, 1, entry.size);
+        return;
+      }
+      this.#deleteBody.run(id);
+    }
     const previous = this.#find.get(entry.space, entry.hash, entry.pk, entry.sk, entry.tk) as
       | { id: number; size: number }
       | undefined;
@@ -713,6 +746,13 @@ class EntryStatements {
         sizeBytes: 0,
       }
     );
+  }
+
+  partitionSize(space: number, hash: number, pk: Buffer): number {
+    this.#partitionSize ??= this.#db.prepare(
+      `SELECT coalesce(sum(b.size), 0) AS size FROM ${ENTRIES} WHERE k.space = ? AND k.hash = ? AND k.pk = ?`,
+    );
+    return (this.#partitionSize.get(space, hash, pk) as { size: number }).size;
   }
 
   drop(space: number, limit: number): number {

@@ -36,6 +36,8 @@ export interface TestServerOptions {
   readonly indexJobs?: { readonly mode?: 'auto' | 'manual'; readonly sliceMs?: number; readonly sliceItems?: number };
   /** Real ms between background TTL passes (default 0: only when `sweep()` is called). */
   readonly ttlSweepIntervalMs?: number;
+  /** Lowers the item-collection limit of tables with LSIs (DynamoDB: 10 GB). */
+  readonly itemCollectionLimitBytes?: number;
 }
 
 export interface TestServer {
@@ -95,6 +97,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
     ...(options.kms ? { kms: options.kms } : {}),
     ...(options.indexJobs ? { indexJobs: options.indexJobs } : {}),
+    ...(options.itemCollectionLimitBytes !== undefined
+      ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
+      : {}),
     onInternalError: (error) => errors.push(error),
   });
   return {

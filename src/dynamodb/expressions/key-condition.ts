@@ -163,21 +163,24 @@ function mirrored<T extends string>(operator: T): T {
  * Reads and checks the legacy KeyConditions map: each condition's values, then its
  * operator rules, one condition after the other (the order DynamoDB reports problems in).
  */
-export function legacyKeyConditions(map: Readonly<Record<string, LegacyCondition>>): KeyCondition[] {
+export function legacyKeyConditions(map: Readonly<Record<string, LegacyCondition>>, maxConditions = 2): KeyCondition[] {
   const conditions = Object.entries(map).map(([attribute, condition]) => {
     const values = (condition.AttributeValueList ?? []).map((raw) => validateAttributeValue(raw));
     const keyCondition: KeyCondition = { attribute, operator: condition.ComparisonOperator, values };
     checkOperatorRules(keyCondition);
     return keyCondition;
   });
-  checkConditionCount(conditions);
+  checkConditionCount(conditions, maxConditions);
   return conditions;
 }
 
-/** The same rules for conditions that came from a KeyConditionExpression. */
-export function checkKeyConditions(conditions: readonly KeyCondition[]): void {
+/**
+ * The same rules for conditions that came from a KeyConditionExpression. A Query of an index may
+ * hold up to 8 conditions (a multi-attribute GSI key has up to 4 partition and 4 sort attributes).
+ */
+export function checkKeyConditions(conditions: readonly KeyCondition[], maxConditions = 2): void {
   for (const condition of conditions) checkOperatorRules(condition);
-  checkConditionCount(conditions);
+  checkConditionCount(conditions, maxConditions);
 }
 
 const ARGUMENT_COUNTS: Readonly<Record<ComparisonOperator, (n: number) => boolean>> = {
@@ -232,7 +235,7 @@ function checkOperatorRules({ operator, values }: KeyCondition): void {
   }
 }
 
-function checkConditionCount(conditions: readonly KeyCondition[]): void {
-  if (conditions.length !== 1 && conditions.length !== 2)
+function checkConditionCount(conditions: readonly KeyCondition[], max: number): void {
+  if (conditions.length < 1 || conditions.length > max)
     throw validationError('Conditions can be of length 1 or 2 only');
 }

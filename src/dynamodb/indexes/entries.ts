@@ -2,7 +2,7 @@
  * Index maintenance: from an item's old and new version, the entry writes that keep every index
  * exact, and DynamoDB's checks of index key values on the new version.
  */
-import type { EntryKey, KeyspaceEntry, StoredWrite } from '../../storage/table-file.js';
+import type { EntryKey, KeyspaceEntry, StoredItem, StoredWrite } from '../../storage/table-file.js';
 import type { AttributeValue, Item } from '../attribute-value.js';
 import { validationError } from '../errors.js';
 import type { ItemChange, WriteDeriver } from '../item-changes/deriving-store.js';
@@ -10,6 +10,7 @@ import type { StoredKey } from '../item-codec.js';
 import { itemSize } from '../item-validation.js';
 import { indexEntryKey } from './entry-key.js';
 import type { IndexSchema } from './schema.js';
+import { noteIndexChanges } from './write-capacity.js';
 
 /** What an index entry holds: the index and table keys, and the projected attributes. */
 export function projectForIndex(index: IndexSchema, item: Item): Item {
@@ -57,10 +58,20 @@ export function checkIndexKeys(indexes: readonly IndexSchema[], item: Item): voi
 
 const typeOf = (value: AttributeValue): string => Object.keys(value)[0] ?? '';
 
-/** The index entry of an item, or undefined when the item is not in that index. */
-export function indexEntry(index: IndexSchema, item: Item, tableKey: StoredKey): KeyspaceEntry | undefined {
+/**
+ * The index entry of an item, or undefined when the item is not in that index. With the item's
+ * stored row, an ALL projection reuses its body (the same JSON of the same item) instead of
+ * serialising the item once more per index.
+ */
+export function indexEntry(
+  index: IndexSchema,
+  item: Item,
+  tableKey: StoredKey,
+  row?: StoredItem,
+): KeyspaceEntry | undefined {
   const key = indexEntryKey(index, item, tableKey);
   if (!key) return undefined;
+  if (row && index.projection.ProjectionType === 'ALL') return { ...key, body: row.body, size: row.size };
   const projected = projectForIndex(index, item);
   return { ...key, body: Buffer.from(JSON.stringify(projected), 'utf8'), size: itemSize(projected) };
 }
@@ -82,11 +93,12 @@ export function indexChanges(
   oldItem: Item | undefined,
   newItem: Item | undefined,
   tableKey: StoredKey,
+  rows: { readonly previous?: StoredItem; readonly next?: StoredItem } = {},
 ): IndexChange[] {
   const changes: IndexChange[] = [];
   for (const index of indexes) {
-    const before = oldItem && indexEntry(index, oldItem, tableKey);
-    const after = newItem && indexEntry(index, newItem, tableKey);
+    const before = oldItem && indexEntry(index, oldItem, tableKey, rows.previous);
+    const after = newItem && indexEntry(index, newItem, tableKey, rows.next);
     if (!before && !after) continue;
     if (before && after && sameKey(before, after) && before.body.equals(after.body)) continue;
     changes.push({ index, ...(before ? { before } : {}), ...(after ? { after } : {}) });
@@ -98,8 +110,10 @@ export function indexChanges(
 export function entryWrites(changes: readonly IndexChange[]): StoredWrite[] {
   const writes: StoredWrite[] = [];
   for (const { before, after } of changes) {
-    if (before && !(after && sameKey(before, after))) writes.push({ deleteEntry: keyOf(before) });
-    if (after) writes.push({ putEntry: after });
+    const inPlace = before !== undefined && after !== undefined && sameKey(before, after);
+    if (before && !inPlace) writes.push({ deleteEntry: keyOf(before) });
+    // An entry the item did not have at this key is new to the index: storage need not look it up.
+    if (after) writes.push({ putEntry: inPlace ? after : { ...after, fresh: true } });
   }
   return writes;
 }
@@ -114,7 +128,9 @@ export function indexDeriver(maintained: readonly IndexSchema[]): WriteDeriver {
   return {
     derive(change: ItemChange): StoredWrite[] {
       if (change.newItem) checkIndexKeys(maintained, change.newItem);
-      return entryWrites(indexChanges(maintained, change.oldItem, change.newItem, change.key));
+      const changes = indexChanges(maintained, change.oldItem, change.newItem, change.key, change);
+      noteIndexChanges(changes);
+      return entryWrites(changes);
     },
   };
 }

@@ -149,6 +149,10 @@ export class DerivingStore implements TableStore {
     return this.#inner.dropEntries(space, limit);
   }
 
+  partitionSize(hash: number, pk: Buffer, spaces: readonly number[]): number {
+    return this.#inner.partitionSize(hash, pk, spaces);
+  }
+
   transaction<T>(fn: () => T): T {
     return this.#inner.transaction(fn);
   }

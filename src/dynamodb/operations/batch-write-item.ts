@@ -3,6 +3,15 @@ import type { StoredItem } from '../../storage/table-file.js';
 import type { Item } from '../attribute-value.js';
 import { consumedCapacity, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
 import { validationError } from '../errors.js';
+import { checkIndexKeys } from '../indexes/entries.js';
+import {
+  checkCollection,
+  collectionMetrics,
+  hasItemCollections,
+  ITEM_COLLECTION_LIMIT_BYTES,
+  type ItemCollectionMetrics,
+} from '../indexes/item-collections.js';
+import { countingIndexWrites, writeUse } from '../indexes/write-capacity.js';
 import { storedKey, toStored } from '../item-codec.js';
 import { validateAttributeMap, validateItem, validateItemSize, validateKey } from '../item-validation.js';
 import type { Operation } from '../operation.js';
@@ -28,8 +37,21 @@ const KEY_MISMATCH = 'The provided key element does not match the schema';
 /** A validated request: the item to put or the key to delete. */
 type Write = { readonly put: Item } | { readonly delete: Item };
 
-/** A write ready to apply: its stored row (put) or stored key (delete). */
-type PlannedWrite = { readonly put: StoredItem } | { readonly delete: { hash: number; pk: Buffer; sk: Buffer } };
+/** A write ready to apply: its stored row (put) or stored key (delete), and the item or key it came from. */
+type PlannedWrite = ({ readonly put: StoredItem } | { readonly delete: { hash: number; pk: Buffer; sk: Buffer } }) & {
+  readonly item: Item;
+};
+
+/** One metrics entry per item collection the table's writes touched, in the order first touched. */
+function batchMetrics(table: OpenTable, writes: readonly PlannedWrite[]): ItemCollectionMetrics[] {
+  const seen = new Map<string, ItemCollectionMetrics>();
+  for (const write of writes) {
+    const key = 'put' in write ? write.put : write.delete;
+    const id = key.pk.toString('hex');
+    if (!seen.has(id)) seen.set(id, collectionMetrics(table, write.item, key));
+  }
+  return [...seen.values()];
+}
 
 export const batchWriteItem: Operation<BatchWriteItemInput> = {
   name: 'BatchWriteItem',
@@ -45,29 +67,42 @@ export const batchWriteItem: Operation<BatchWriteItemInput> = {
     }
 
     const capacity: unknown[] = [];
+    const metrics: Record<string, ItemCollectionMetrics[]> = {};
+    const limit = env.itemCollectionLimitBytes ?? ITEM_COLLECTION_LIMIT_BYTES;
     for (const { name, table, writes } of plans) {
       // One table's writes land together; tables are separate files, so not across tables.
-      const units = table.store.transaction(() => {
-        let sum = 0;
-        for (const write of writes) {
-          if ('put' in write) {
-            const previous = table.store.put(write.put);
-            sum += writeUnits(Math.max(write.put.size, previous?.size ?? 0));
-          } else {
-            const previous = table.store.delete(write.delete.hash, write.delete.pk, write.delete.sk);
-            sum += writeUnits(previous?.size ?? 0);
+      const collections = hasItemCollections(table);
+      const { result: units, indexes } = countingIndexWrites(() =>
+        table.store.transaction(() => {
+          let sum = 0;
+          for (const write of writes) {
+            if ('put' in write) {
+              const previous = table.store.put(write.put);
+              sum += writeUnits(Math.max(write.put.size, previous?.size ?? 0));
+              if (collections) checkCollection(table, write.put, limit);
+            } else {
+              const previous = table.store.delete(write.delete.hash, write.delete.pk, write.delete.sk);
+              sum += writeUnits(previous?.size ?? 0);
+            }
           }
-        }
-        return sum;
-      });
-      const consumed = consumedCapacity(input.ReturnConsumedCapacity, name, units, 'write').ConsumedCapacity;
+          return sum;
+        }),
+      );
+      const consumed = consumedCapacity(
+        input.ReturnConsumedCapacity,
+        name,
+        writeUse(units, indexes),
+        'write',
+      ).ConsumedCapacity;
       if (consumed) capacity.push(consumed);
+      if (input.ReturnItemCollectionMetrics === 'SIZE' && collections) metrics[name] = batchMetrics(table, writes);
     }
     return {
       UnprocessedItems: {},
       ...(input.ReturnConsumedCapacity === 'TOTAL' || input.ReturnConsumedCapacity === 'INDEXES'
         ? { ConsumedCapacity: capacity }
         : {}),
+      ...(Object.keys(metrics).length > 0 ? { ItemCollectionMetrics: metrics } : {}),
     };
   },
 };
@@ -104,9 +139,13 @@ function planWrites(writes: readonly Write[], table: OpenTable): PlannedWrite[] 
   return writes.map((write): PlannedWrite => {
     let planned: PlannedWrite;
     if ('put' in write) {
-      planned = { put: toStored(putItem(write.put, table), table.keys) };
+      const item = putItem(write.put, table);
+      // Checked with the rest of the request: a bad index key in one table's writes writes no table.
+      checkIndexKeys(table.indexes.maintained, item);
+      planned = { put: toStored(item, table.keys), item };
     } else {
-      planned = { delete: storedKey(validateKey(write.delete, KeySchema, AttributeDefinitions), table.keys) };
+      const key = validateKey(write.delete, KeySchema, AttributeDefinitions);
+      planned = { delete: storedKey(key, table.keys), item: key };
     }
     const key = 'put' in planned ? planned.put : planned.delete;
     const identity = `${key.pk.toString('hex')}/${key.sk.toString('hex')}`;

@@ -1,6 +1,8 @@
 import type { Item } from '../attribute-value.js';
 import { consumedCapacity, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
 import { singleWriteCondition, type WriteConditionInput, writeIfCondition } from '../condition.js';
+import { singleCollectionMetrics } from '../indexes/item-collections.js';
+import { countingIndexWrites, writeUse } from '../indexes/write-capacity.js';
 import { fromStored, storedKey } from '../item-codec.js';
 import { checkKey, validateAttributeMap } from '../item-validation.js';
 import type { Operation } from '../operation.js';
@@ -12,6 +14,7 @@ export interface DeleteItemInput extends WriteConditionInput {
   Key: Item;
   ReturnValues?: string;
   ReturnConsumedCapacity?: ReturnConsumedCapacity;
+  ReturnItemCollectionMetrics?: string;
   ReturnValuesOnConditionCheckFailure?: string;
   ExpressionAttributeNames?: Record<string, string>;
   ExpressionAttributeValues?: Record<string, unknown>;
@@ -27,12 +30,20 @@ export const deleteItem: Operation<DeleteItemInput> = {
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     const key = checkKey(values, table.definition.KeySchema, table.definition.AttributeDefinitions);
     const stored = storedKey(key, table.keys);
-    const previous = writeIfCondition(table.store, stored, condition, input.ReturnValuesOnConditionCheckFailure, () =>
-      table.store.delete(stored.hash, stored.pk, stored.sk),
+    const { result: previous, indexes } = countingIndexWrites(() =>
+      writeIfCondition(table.store, stored, condition, input.ReturnValuesOnConditionCheckFailure, () =>
+        table.store.delete(stored.hash, stored.pk, stored.sk),
+      ),
     );
     return {
       ...(input.ReturnValues === 'ALL_OLD' && previous ? { Attributes: fromStored(previous) } : {}),
-      ...consumedCapacity(input.ReturnConsumedCapacity, name, writeUnits(previous?.size ?? 0), 'write'),
+      ...consumedCapacity(
+        input.ReturnConsumedCapacity,
+        name,
+        writeUse(writeUnits(previous?.size ?? 0), indexes),
+        'write',
+      ),
+      ...singleCollectionMetrics(input.ReturnItemCollectionMetrics, table, key, stored, previous !== undefined),
     };
   },
 };

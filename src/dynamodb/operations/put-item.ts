@@ -1,6 +1,9 @@
 import type { Item } from '../attribute-value.js';
 import { consumedCapacity, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
 import { singleWriteCondition, type WriteConditionInput, writeIfCondition } from '../condition.js';
+import { checkIndexKeys } from '../indexes/entries.js';
+import { checkCollection, ITEM_COLLECTION_LIMIT_BYTES, singleCollectionMetrics } from '../indexes/item-collections.js';
+import { countingIndexWrites, writeUse } from '../indexes/write-capacity.js';
 import { fromStored, toStored } from '../item-codec.js';
 import { checkItemKey, validateAttributeMap, validateItemSize } from '../item-validation.js';
 import type { Operation } from '../operation.js';
@@ -12,6 +15,7 @@ export interface PutItemInput extends WriteConditionInput {
   Item: Item;
   ReturnValues?: string;
   ReturnConsumedCapacity?: ReturnConsumedCapacity;
+  ReturnItemCollectionMetrics?: string;
   ReturnValuesOnConditionCheckFailure?: string;
   ExpressionAttributeNames?: Record<string, string>;
   ExpressionAttributeValues?: Record<string, unknown>;
@@ -29,18 +33,26 @@ export const putItem: Operation<PutItemInput> = {
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     const { KeySchema, AttributeDefinitions } = table.definition;
     const item = checkItemKey(values, KeySchema, AttributeDefinitions);
+    // Index key values are part of the item's validation, before its condition (dynalite's
+    // putItem, after DynamoDB: validateItem, then checkConditional).
+    checkIndexKeys(table.indexes.maintained, item);
     const row = toStored(item, table.keys);
-    const previous = writeIfCondition(table.store, row, condition, input.ReturnValuesOnConditionCheckFailure, () =>
-      table.store.put(row),
+    const limit = env.itemCollectionLimitBytes ?? ITEM_COLLECTION_LIMIT_BYTES;
+    const { result: previous, indexes } = countingIndexWrites(() =>
+      writeIfCondition(table.store, row, condition, input.ReturnValuesOnConditionCheckFailure, () => {
+        table.store.put(row);
+        checkCollection(table, row, limit);
+      }),
     );
     return {
       ...(input.ReturnValues === 'ALL_OLD' && previous ? { Attributes: fromStored(previous) } : {}),
       ...consumedCapacity(
         input.ReturnConsumedCapacity,
         name,
-        writeUnits(Math.max(row.size, previous?.size ?? 0)),
+        writeUse(writeUnits(Math.max(row.size, previous?.size ?? 0)), indexes),
         'write',
       ),
+      ...singleCollectionMetrics(input.ReturnItemCollectionMetrics, table, item, row, true),
     };
   },
 };

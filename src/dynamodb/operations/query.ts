@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import type { KeyBound, RangeQuery } from '../../storage/table-file.js';
 import type { AttributeValue, Item } from '../attribute-value.js';
 import type { ReturnConsumedCapacity } from '../capacity.js';
@@ -14,7 +13,10 @@ import {
   parseKeyConditionExpression,
 } from '../expressions/key-condition.js';
 import { checkExpressionParams } from '../expressions/params.js';
+import { planIndexRange } from '../indexes/query-range.js';
+import { indexForRead, indexPage } from '../indexes/read.js';
 import { storedKey } from '../item-codec.js';
+import { sortKeyBounds, within } from '../key-bounds.js';
 import { encodeKeyValue, hashPartition } from '../key-codec.js';
 import { checkFilterWithoutKeys, checkKeyPaths, conditionPaths } from '../key-paths.js';
 import {
@@ -66,9 +68,8 @@ export const query: Operation<QueryInput> = {
     const { conditions, startKey, projection, filter } = validateRequest(input);
 
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
-    if (input.IndexName !== undefined) {
-      throw validationError(`The table does not have the specified index: ${input.IndexName}`);
-    }
+    if (input.IndexName !== undefined)
+      return queryIndex(input, input.IndexName, name, table, conditions, startKey, projection, filter);
     const range = planRange(conditions, startKey, table, input.ScanIndexForward !== false);
     checkKeyPaths(projection, table.keys);
     if (input.QueryFilter) {
@@ -122,17 +123,63 @@ function validateRequest(input: QueryInput): QueryPlan {
     input.FilterExpression !== undefined
       ? parseConditionExpression('FilterExpression', input.FilterExpression, attributes)
       : undefined;
+  const maxConditions = input.IndexName !== undefined ? MAX_INDEX_CONDITIONS : 2;
   let conditions: KeyCondition[];
   if (input.KeyConditionExpression !== undefined) {
     conditions = parseKeyConditionExpression(input.KeyConditionExpression, attributes);
     attributes.assertAllUsed();
-    checkKeyConditions(conditions);
+    checkKeyConditions(conditions, maxConditions);
   } else {
     attributes.assertAllUsed();
-    conditions = legacyKeyConditions(input.KeyConditions ?? {});
+    conditions = legacyKeyConditions(input.KeyConditions ?? {}, maxConditions);
   }
   const legacyFilter = filterCondition(input.QueryFilter, input.ConditionalOperator);
   return { conditions, startKey, projection, filter: filter ?? legacyFilter };
+}
+
+/** A multi-attribute GSI key: up to 4 partition-key and 4 sort-key attributes. */
+const MAX_INDEX_CONDITIONS = 8;
+
+/** A Query of a secondary index: its key conditions, filters and projection checked against the index. */
+function queryIndex(
+  input: QueryInput,
+  indexName: string,
+  tableName: string,
+  table: OpenTable,
+  conditions: readonly KeyCondition[],
+  startKey: Item | undefined,
+  projection: Projection | undefined,
+  filter: ResolvedCondition | undefined,
+) {
+  const read = indexForRead(table, indexName, {
+    consistentRead: input.ConsistentRead,
+    select: input.Select,
+    projection,
+    filter,
+  });
+  const { index } = read;
+  const range = planIndexRange(conditions, startKey, table, index, input.ScanIndexForward !== false);
+  const indexKeys = [...index.hash, ...index.range].map((a) => a.name);
+  checkKeyPaths(projection, table.keys, indexKeys);
+  if (input.QueryFilter) {
+    checkFilterWithoutKeys(
+      Object.keys(input.QueryFilter).map((attribute) => [attribute]),
+      indexKeys,
+      'QueryFilter',
+    );
+  } else {
+    checkFilterWithoutKeys(conditionPaths(filter), indexKeys, 'Filter Expression');
+  }
+  const entries = readPage(table.store.queryEntries(range), input.Limit);
+  const { page, shape } = indexPage(entries, read, table, {
+    tableName,
+    select: input.Select,
+    projection,
+    filter,
+    consistentRead: input.ConsistentRead,
+    returnConsumedCapacity: input.ReturnConsumedCapacity,
+  });
+  return pageOutput(page, shape);
 }
 
 const NOT_INDEXABLE = new Set(['NULL', 'NOT_NULL', 'NE', 'CONTAINS', 'NOT_CONTAINS', 'IN']);
@@ -186,7 +233,7 @@ function planRange(
   const hashValue = (hashCondition as KeyCondition).values[0] as AttributeValue;
   const pk = encodeKeyValue(keys.hash.type, hashValue);
   const hash = hashPartition(pk);
-  const bounds = keys.range && rangeCondition ? sortKeyBounds(rangeCondition, keys.range) : {};
+  const bounds = keys.range && rangeCondition ? sortKeyBounds(rangeCondition, keys.range.type) : {};
 
   if (!startKey) return { hash, pk, forward, ...bounds };
   const start = storedKey(validateStartKey(startKey, table), keys);
@@ -202,59 +249,4 @@ function planRange(
   // Resume strictly after the start key in the direction of travel; the other bound stays.
   const after: KeyBound = { key: start.sk, inclusive: false };
   return forward ? { hash, pk, forward, ...bounds, lower: after } : { hash, pk, forward, ...bounds, upper: after };
-}
-
-interface Bounds {
-  lower?: KeyBound;
-  upper?: KeyBound;
-}
-
-/** The sort-key range a condition selects, as bounds on the order-preserving key bytes. */
-function sortKeyBounds(condition: KeyCondition, range: KeyAttribute): Bounds {
-  const [first, second] = condition.values.map((v) => encodeKeyValue(range.type, v)) as [Buffer, Buffer | undefined];
-  switch (condition.operator) {
-    case 'EQ':
-      return { lower: { key: first, inclusive: true }, upper: { key: first, inclusive: true } };
-    case 'LT':
-      return { upper: { key: first, inclusive: false } };
-    case 'LE':
-      return { upper: { key: first, inclusive: true } };
-    case 'GT':
-      return { lower: { key: first, inclusive: false } };
-    case 'GE':
-      return { lower: { key: first, inclusive: true } };
-    case 'BETWEEN':
-      return { lower: { key: first, inclusive: true }, upper: { key: second as Buffer, inclusive: true } };
-    case 'BEGINS_WITH': {
-      // S and B keys are stored as their raw bytes, so a prefix is a byte range.
-      const end = prefixEnd(first);
-      return end
-        ? { lower: { key: first, inclusive: true }, upper: { key: end, inclusive: false } }
-        : { lower: { key: first, inclusive: true } };
-    }
-    default:
-      throw new Error(`not a key operator: ${condition.operator}`);
-  }
-}
-
-/** The smallest byte string greater than every string that starts with `prefix` (none if all 0xff). */
-function prefixEnd(prefix: Buffer): Buffer | undefined {
-  let length = prefix.length;
-  while (length > 0 && prefix[length - 1] === 0xff) length--;
-  if (length === 0) return undefined;
-  const end = Buffer.from(prefix.subarray(0, length));
-  end[length - 1] = (end[length - 1] as number) + 1;
-  return end;
-}
-
-function within(key: Buffer, { lower, upper }: Bounds): boolean {
-  if (lower) {
-    const c = Buffer.compare(key, lower.key);
-    if (c < 0 || (c === 0 && !lower.inclusive)) return false;
-  }
-  if (upper) {
-    const c = Buffer.compare(key, upper.key);
-    if (c > 0 || (c === 0 && !upper.inclusive)) return false;
-  }
-  return true;
 }

@@ -1,4 +1,4 @@
-import type { ScanRange } from '../../storage/table-file.js';
+import type { EntryKey, ScanRange } from '../../storage/table-file.js';
 import type { Item } from '../attribute-value.js';
 import type { ReturnConsumedCapacity } from '../capacity.js';
 import { parseConditionExpression } from '../condition.js';
@@ -6,9 +6,7 @@ import { validationError } from '../errors.js';
 import { ExpressionAttributes } from '../expressions/attributes.js';
 import type { ResolvedCondition } from '../expressions/evaluate.js';
 import { checkExpressionParams } from '../expressions/params.js';
-import { indexEntryKey } from '../indexes/entry-key.js';
-import { indexKeyOf } from '../indexes/keys.js';
-import type { IndexSchema } from '../indexes/schema.js';
+import { indexForRead, indexPage, indexStartEntry } from '../indexes/read.js';
 import { storedKey } from '../item-codec.js';
 import { checkKeyPaths, conditionPaths } from '../key-paths.js';
 import {
@@ -29,7 +27,6 @@ import {
 } from '../paging.js';
 import { type Projection, requestedProjection, validateAttributesToGet } from '../projection.js';
 import { resolveTableName } from '../table-name.js';
-import type { KeyAttributes } from '../table-schema.js';
 import type { OpenTable } from '../tables.js';
 import { openRecovered } from '../transact.js';
 
@@ -63,24 +60,8 @@ export const scan: Operation<ScanInput> = {
 
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     if (input.IndexName !== undefined) {
-      const index = table.indexes.byName(input.IndexName);
-      if (!index) {
-        if (startKey) throw invalidStartKey();
-        throw validationError(`The table does not have the specified index: ${input.IndexName}`);
-      }
-      const { fromHash, toHash } = segmentRange(input);
-      const range = { space: index.space, fromHash, toHash, ...indexStartAfter(index, startKey, table) };
-      const page = readPage(table.store.scanEntries(range), input.Limit);
-      return pageOutput(page, {
-        table,
-        tableName: name,
-        select: input.Select,
-        projection,
-        filter,
-        consistentRead: input.ConsistentRead,
-        returnConsumedCapacity: input.ReturnConsumedCapacity,
-        lastKey: (item) => indexKeyOf(index, item, table.keys),
-      });
+      if (startKey && !table.indexes.byName(input.IndexName)) throw invalidStartKey();
+      return scanIndex(input, input.IndexName, name, table, startKey, projection, filter);
     }
     const range = planScan(input, startKey, table);
     checkKeyPaths(projection, table.keys);
@@ -153,26 +134,57 @@ function segmentRange(input: ScanInput): { fromHash: number; toHash: number } {
   };
 }
 
-/** Where an index Scan resumes: after the entry the ExclusiveStartKey (index and table keys) names. */
-function indexStartAfter(index: IndexSchema, startKey: Item | undefined, table: OpenTable) {
-  if (!startKey) return {};
-  const tableKey = storedKey(validateStartKey(pick(startKey, table.keys), table), table.keys);
-  const entry = indexEntryKey(index, startKey, tableKey);
-  if (!entry) throw invalidStartKey();
-  return { after: { hash: entry.hash, pk: entry.pk, sk: entry.sk, tk: entry.tk } };
+/** A Scan of a secondary index (a segment of it, resumed after the ExclusiveStartKey's entry). */
+function scanIndex(
+  input: ScanInput,
+  indexName: string,
+  tableName: string,
+  table: OpenTable,
+  startKey: Item | undefined,
+  projection: Projection | undefined,
+  filter: ResolvedCondition | undefined,
+) {
+  const read = indexForRead(table, indexName, {
+    consistentRead: input.ConsistentRead,
+    select: input.Select,
+    projection,
+    filter,
+  });
+  const { index } = read;
+  const { fromHash, toHash } = segmentRange(input);
+  let after: Omit<EntryKey, 'space'> | undefined;
+  if (startKey) {
+    after = indexStartEntry(startKey, index, table);
+    checkSegment(input, after.hash, fromHash, toHash);
+  }
+  const indexKeys = [...index.hash, ...index.range].map((a) => a.name);
+  checkKeyPaths(projection, table.keys, indexKeys);
+  checkKeyPaths(conditionPaths(filter), table.keys, indexKeys);
+  const range = { space: index.space, fromHash, toHash, ...(after ? { after } : {}) };
+  const entries = readPage(table.store.scanEntries(range), input.Limit);
+  const { page, shape } = indexPage(entries, read, table, {
+    tableName,
+    select: input.Select,
+    projection,
+    filter,
+    consistentRead: input.ConsistentRead,
+    returnConsumedCapacity: input.ReturnConsumedCapacity,
+  });
+  return pageOutput(page, shape);
 }
 
-const pick = (item: Item, keys: KeyAttributes): Item =>
-  Object.fromEntries(
-    [keys.hash.name, ...(keys.range ? [keys.range.name] : [])]
-      .filter((n) => Object.hasOwn(item, n))
-      .map((n) => [n, item[n]]),
-  ) as Item;
+/** A start key of a parallel Scan must lie in the segment asked for. */
+function checkSegment(input: ScanInput, hash: number, fromHash: number, toHash: number): void {
+  const total = input.TotalSegments ?? 1;
+  if (total > 1 && (hash < fromHash || hash >= toHash)) {
+    throw invalidStartKey(
+      `Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: ${total} Segment: ${input.Segment ?? 0}`,
+    );
+  }
+}
 
 /** The segment's slice of the hash space, resumed after the ExclusiveStartKey. */
 function planScan(input: ScanInput, startKey: Item | undefined, table: OpenTable): ScanRange {
-  const total = input.TotalSegments ?? 1;
-  const segment = input.Segment ?? 0;
   const { fromHash, toHash } = segmentRange(input);
   if (!startKey) return { fromHash, toHash };
 
@@ -180,10 +192,6 @@ function planScan(input: ScanInput, startKey: Item | undefined, table: OpenTable
     throw invalidStartKey('The provided key element does not match the schema');
   }
   const after = storedKey(validateStartKey(startKey, table), table.keys);
-  if (total > 1 && (after.hash < fromHash || after.hash >= toHash)) {
-    throw invalidStartKey(
-      `Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. TotalSegments: ${total} Segment: ${segment}`,
-    );
-  }
+  checkSegment(input, after.hash, fromHash, toHash);
   return { fromHash, toHash, after };
 }

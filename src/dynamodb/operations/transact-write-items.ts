@@ -1,10 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { AwsError } from '../../http/aws-error.js';
+import type { IndexUnits } from '../capacity.js';
 import { consumedCapacity, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
 import { validationError } from '../errors.js';
+import {
+  collectionGrowth,
+  collectionMetrics,
+  collectionSize,
+  hasItemCollections,
+  ITEM_COLLECTION_LIMIT_BYTES,
+  ITEM_COLLECTION_MESSAGE,
+  type ItemCollectionMetrics,
+} from '../indexes/item-collections.js';
+import type { IndexSchema } from '../indexes/schema.js';
+import { countingIndexWrites, writeUse } from '../indexes/write-capacity.js';
 import { itemSize } from '../item-validation.js';
 import type { DynamoDbEnvironment, Operation } from '../operation.js';
 import { resolveTableName } from '../table-name.js';
+import type { OpenTable } from '../tables.js';
 import { commitTables, openRecovered, type TableWrites } from '../transact.js';
 import {
   type BoundAction,
@@ -83,9 +96,26 @@ export const transactWriteItems: Operation<TransactWriteItemsInput> = {
     // From here to the commit nothing awaits, so no other request sees or changes these items in between.
     const outcomes = actions.map(evaluateAction);
     if (outcomes.some((o) => 'reason' in o)) throw cancelled(outcomes);
-    commitTables(randomUUID(), groupByTable(actions, outcomes, account));
+    const oversized = oversizedCollection(
+      actions,
+      outcomes,
+      env.itemCollectionLimitBytes ?? ITEM_COLLECTION_LIMIT_BYTES,
+    );
+    if (oversized !== undefined) {
+      throw cancelled(
+        outcomes.map((o, i) =>
+          i === oversized
+            ? { reason: { Code: 'ItemCollectionSizeLimitExceeded', Message: ITEM_COLLECTION_MESSAGE } }
+            : o,
+        ),
+      );
+    }
+    const { of } = countingIndexWrites(() => commitTables(randomUUID(), groupByTable(actions, outcomes, account)));
 
-    const response = capacity(input.ReturnConsumedCapacity, actions, outcomes);
+    const response = {
+      ...capacity(input.ReturnConsumedCapacity, actions, outcomes, of),
+      ...(input.ReturnItemCollectionMetrics === 'SIZE' ? transactionMetrics(actions, outcomes) : {}),
+    };
     if (tokenKey !== undefined) seen.set(tokenKey, { fingerprint, expiresAt: now + TOKEN_LIFETIME_MS, response });
     return response;
   },
@@ -118,21 +148,76 @@ function groupByTable(actions: readonly BoundAction[], outcomes: readonly Outcom
   return [...byTable.values()];
 }
 
-/** Transactional writes cost twice the units of plain ones. */
+/** Transactional writes cost twice the units of plain ones, in the table and in its indexes. */
 function capacity(
   mode: ReturnConsumedCapacity | undefined,
   actions: readonly BoundAction[],
   outcomes: readonly Outcome[],
+  indexUnits: (indexes: readonly IndexSchema[]) => IndexUnits[],
 ) {
   if (mode !== 'TOTAL' && mode !== 'INDEXES') return {};
-  const units = new Map<string, number>();
+  const units = new Map<string, { table: OpenTable; units: number }>();
   actions.forEach((action, i) => {
     const outcome = outcomes[i] as Outcome;
     const bytes = 'size' in outcome ? outcome.size : 0;
     const name = action.table.definition.TableName;
-    units.set(name, (units.get(name) ?? 0) + 2 * writeUnits(bytes));
+    const seen = units.get(name) ?? { table: action.table, units: 0 };
+    seen.units += 2 * writeUnits(bytes);
+    units.set(name, seen);
   });
   return {
-    ConsumedCapacity: [...units].map(([name, n]) => consumedCapacity(mode, name, n, 'write').ConsumedCapacity),
+    ConsumedCapacity: [...units].map(([name, { table, units: n }]) => {
+      const indexes = indexUnits(table.indexes.all).map((i) => ({ ...i, units: 2 * i.units }));
+      return consumedCapacity(mode, name, writeUse(n, indexes), 'write').ConsumedCapacity;
+    }),
   };
+}
+
+/**
+ * The action whose item collection the transaction would take over the limit (the first one of
+ * that collection that grows it), if any: checked before anything is written, as the transaction
+ * then cancels as a whole.
+ */
+function oversizedCollection(
+  actions: readonly BoundAction[],
+  outcomes: readonly Outcome[],
+  limit: number,
+): number | undefined {
+  const collections = new Map<string, { size: number; first: number }>();
+  let found: number | undefined;
+  actions.forEach((action, i) => {
+    const outcome = outcomes[i] as Outcome;
+    if (found !== undefined || !('write' in outcome) || !outcome.write || !hasItemCollections(action.table)) return;
+    const { key, table } = action;
+    const previous = table.store.get(key.hash, key.pk, key.sk);
+    const next = 'put' in outcome.write ? outcome.write.put : undefined;
+    const growth = collectionGrowth(table, key, previous, next);
+    const id = `${table.definition.TableId}/${key.pk.toString('hex')}`;
+    let collection = collections.get(id);
+    if (!collection) {
+      collection = { size: collectionSize(table, key), first: i };
+      collections.set(id, collection);
+    }
+    collection.size += growth;
+    if (growth > 0 && collection.size > limit) found = i;
+  });
+  return found;
+}
+
+/** ItemCollectionMetrics per table with LSIs: one entry per collection the transaction wrote. */
+function transactionMetrics(actions: readonly BoundAction[], outcomes: readonly Outcome[]) {
+  const byTable: Record<string, ItemCollectionMetrics[]> = {};
+  const seen = new Set<string>();
+  actions.forEach((action, i) => {
+    const outcome = outcomes[i] as Outcome;
+    if (!('write' in outcome) || !outcome.write || !hasItemCollections(action.table)) return;
+    const id = `${action.table.definition.TableId}/${action.key.pk.toString('hex')}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    const name = action.table.definition.TableName;
+    const list = byTable[name] ?? [];
+    list.push(collectionMetrics(action.table, action.validItem, action.key));
+    byTable[name] = list;
+  });
+  return Object.keys(byTable).length > 0 ? { ItemCollectionMetrics: byTable } : {};
 }

@@ -7,6 +7,8 @@ import { ExpressionAttributes } from '../expressions/attributes.js';
 import { evaluateCondition, type ResolvedCondition } from '../expressions/evaluate.js';
 import { checkExpressionParams } from '../expressions/params.js';
 import { parseUpdateExpression } from '../expressions/update.js';
+import { checkCollection, ITEM_COLLECTION_LIMIT_BYTES, singleCollectionMetrics } from '../indexes/item-collections.js';
+import { countingIndexWrites, writeUse } from '../indexes/write-capacity.js';
 import { fromStored, storedKey, toStored } from '../item-codec.js';
 import { itemSize, MAX_ITEM_SIZE, validateAttributeMap, validateItemNesting, validateKey } from '../item-validation.js';
 import {
@@ -30,6 +32,7 @@ export interface UpdateItemInput extends WriteConditionInput {
   UpdateExpression?: string;
   ReturnValues?: ReturnValues;
   ReturnConsumedCapacity?: ReturnConsumedCapacity;
+  ReturnItemCollectionMetrics?: string;
   ReturnValuesOnConditionCheckFailure?: string;
   ExpressionAttributeNames?: Record<string, string>;
   ExpressionAttributeValues?: Record<string, unknown>;
@@ -119,21 +122,27 @@ export const updateItem: Operation<UpdateItemInput> = {
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     const key = checkUpdateAgainstTable(update, table);
     const stored = storedKey(key, table.keys);
-    const { old, item, units } = table.store.transaction(() => {
-      const existing = table.store.get(stored.hash, stored.pk, stored.sk);
-      const before = existing && fromStored(existing);
-      if (update.condition && !evaluateCondition(update.condition, before)) {
-        throw conditionFailed(before, input.ReturnValuesOnConditionCheckFailure);
-      }
-      const after = updatedItem(update, key, before);
-      if (!after) return { old: before, item: after, units: writeUnits(0) };
-      const row = toStored(after, table.keys);
-      table.store.put(row);
-      return { old: before, item: after, units: writeUnits(Math.max(row.size, existing?.size ?? 0)) };
-    });
+    const limit = env.itemCollectionLimitBytes ?? ITEM_COLLECTION_LIMIT_BYTES;
+    const { result, indexes } = countingIndexWrites(() =>
+      table.store.transaction(() => {
+        const existing = table.store.get(stored.hash, stored.pk, stored.sk);
+        const before = existing && fromStored(existing);
+        if (update.condition && !evaluateCondition(update.condition, before)) {
+          throw conditionFailed(before, input.ReturnValuesOnConditionCheckFailure);
+        }
+        const after = updatedItem(update, key, before);
+        if (!after) return { old: before, item: after, units: writeUnits(0) };
+        const row = toStored(after, table.keys);
+        table.store.put(row);
+        checkCollection(table, row, limit);
+        return { old: before, item: after, units: writeUnits(Math.max(row.size, existing?.size ?? 0)) };
+      }),
+    );
+    const { old, item, units } = result;
     return {
       ...returnedAttributes(input.ReturnValues, old, item, update.paths),
-      ...consumedCapacity(input.ReturnConsumedCapacity, name, units, 'write'),
+      ...consumedCapacity(input.ReturnConsumedCapacity, name, writeUse(units, indexes), 'write'),
+      ...singleCollectionMetrics(input.ReturnItemCollectionMetrics, table, key, stored, item !== undefined),
     };
   },
 };
