@@ -26,3 +26,22 @@ export interface Operation<I = Record<string, unknown>, O = unknown> {
   readonly name: string;
   execute(request: OperationRequest<I>): Promise<O> | O;
 }
+
+/** The environment of each region (operations see only the tables of the caller's region), made once per region. */
+export class RegionEnvironments {
+  readonly #base: DynamoDbEnvironment;
+  readonly #byRegion = new Map<string, DynamoDbEnvironment>();
+
+  constructor(base: DynamoDbEnvironment) {
+    this.#base = base;
+  }
+
+  of(region: string): DynamoDbEnvironment {
+    let env = this.#byRegion.get(region);
+    if (!env) {
+      env = { ...this.#base, region, tables: this.#base.tables.inRegion(region) };
+      this.#byRegion.set(region, env);
+    }
+    return env;
+  }
+}

@@ -7,7 +7,7 @@ import { loadModel } from '../validation/model.js';
 import { type CheckVerdict, checkInputOnce, type ModelCheck } from '../validation/off-thread.js';
 import { internalServerError } from './errors.js';
 import modelJson from './model.json' with { type: 'json' };
-import type { DynamoDbEnvironment, Operation } from './operation.js';
+import { type DynamoDbEnvironment, type Operation, RegionEnvironments } from './operation.js';
 import { operations } from './operations/index.js';
 
 const model = loadModel(modelJson);
@@ -28,20 +28,11 @@ export class DynamoDbService implements ServiceHandler {
     options: CHECK_OPTIONS,
   };
   readonly #operations: ReadonlyMap<string, Operation<never, unknown>>;
-  /** Per region: operations see only the tables of the caller's region. */
-  readonly #environments = new Map<string, DynamoDbEnvironment>();
+  readonly #environments: RegionEnvironments;
 
   constructor(private readonly env: DynamoDbEnvironment) {
+    this.#environments = new RegionEnvironments(env);
     this.#operations = new Map(operations.map((op) => [op.name, op as Operation<never, unknown>]));
-  }
-
-  #environment(region: string): DynamoDbEnvironment {
-    let env = this.#environments.get(region);
-    if (!env) {
-      env = { ...this.env, region, tables: this.env.tables.inRegion(region) };
-      this.#environments.set(region, env);
-    }
-    return env;
   }
 
   hasOperation(operation: string): boolean {
@@ -67,7 +58,7 @@ export class DynamoDbService implements ServiceHandler {
     const checked = checkInputOnce(model, operation, input, CHECK_OPTIONS, verdict);
     try {
       try {
-        return await op.execute({ input: checked as never, ctx, env: this.#environment(ctx.region) });
+        return await op.execute({ input: checked as never, ctx, env: this.#environments.of(ctx.region) });
       } finally {
         // Group commit: nothing is answered — success or error, write or read — before every
         // write it could have seen or made is committed.

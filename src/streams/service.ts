@@ -3,7 +3,7 @@
  * model validation first, then the operation. SigV4 signs it as service `dynamodb` (the model's
  * signingName), so one set of credentials and one endpoint URL serve both.
  */
-import type { DynamoDbEnvironment, Operation } from '../dynamodb/operation.js';
+import { type DynamoDbEnvironment, type Operation, RegionEnvironments } from '../dynamodb/operation.js';
 import { AwsError, CORAL_SERVICE, CORAL_VALIDATE } from '../http/aws-error.js';
 import type { CallContext, ServiceHandler } from '../http/service.js';
 import { DamagedFileError } from '../storage/damage.js';
@@ -27,19 +27,11 @@ export class DynamoDbStreamsService implements ServiceHandler {
   readonly signingName = 'dynamodb';
   readonly protocolErrorNamespace = CORAL_SERVICE;
   readonly #operations: ReadonlyMap<string, Operation<never, unknown>>;
-  readonly #environments = new Map<string, DynamoDbEnvironment>();
+  readonly #environments: RegionEnvironments;
 
   constructor(private readonly env: DynamoDbEnvironment) {
+    this.#environments = new RegionEnvironments(env);
     this.#operations = new Map(operations.map((op) => [op.name, op]));
-  }
-
-  #environment(region: string): DynamoDbEnvironment {
-    let env = this.#environments.get(region);
-    if (!env) {
-      env = { ...this.env, region, tables: this.env.tables.inRegion(region) };
-      this.#environments.set(region, env);
-    }
-    return env;
   }
 
   hasOperation(operation: string): boolean {
@@ -60,7 +52,7 @@ export class DynamoDbStreamsService implements ServiceHandler {
     const checked = checkInput(model, operation, input, CHECK_OPTIONS);
     try {
       try {
-        return await op.execute({ input: checked as never, ctx, env: this.#environment(ctx.region) });
+        return await op.execute({ input: checked as never, ctx, env: this.#environments.of(ctx.region) });
       } finally {
         // Nothing read is answered before the writes it saw are committed (group commit).
         await this.env.tables.durable();
