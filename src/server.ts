@@ -6,6 +6,8 @@
 import type { AddressInfo } from 'node:net';
 import { createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
+import { BackupManager } from './dynamodb/backups/manager.js';
+import type { BackupRecord } from './dynamodb/backups/record.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
@@ -25,6 +27,7 @@ import { createHttpServer } from './http/server.js';
 import { isRegionName } from './http/sigv4.js';
 import { createKmsService, type KmsCallEvent } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
+import { BackupCatalog } from './storage/backup-catalog.js';
 import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
 import { DamagedFileError } from './storage/damage.js';
@@ -174,6 +177,14 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     },
   });
   const tableManager = tables;
+  const backups = new BackupManager({
+    catalog: BackupCatalog.open<BackupRecord>(dataDir, root, durability),
+    dataDir,
+    keys,
+    clock,
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  tableManager.archivalBackups = backups;
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
   const dynamodb = new DynamoDbService({
@@ -181,6 +192,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     clock,
     region: options.region,
     encryptionChangeLimit: options.encryptionChangeLimit ?? DYNAMODB_ENCRYPTION_CHANGE_LIMIT,
+    backups,
   });
 
   // One sweep at a time: the timer's and the time endpoint's must not interleave their table steps.
@@ -250,6 +262,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await http.drain();
         http.server.closeAllConnections();
         await stopped;
+        await backups.close();
         await tableManager.close();
         await checkpointer?.stop();
         keys.close();

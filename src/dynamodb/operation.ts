@@ -1,6 +1,7 @@
 /** The shape of one DynamoDB API operation: its own semantic checks beside its execution. */
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../http/service.js';
+import type { BackupManager } from './backups/manager.js';
 import type { EncryptionChangeLimit } from './sse.js';
 import type { TableManager } from './tables.js';
 
@@ -9,6 +10,8 @@ export interface DynamoDbEnvironment {
   readonly clock: Clock;
   readonly region: string;
   readonly encryptionChangeLimit: EncryptionChangeLimit;
+  /** Absent when the server keeps no backups. */
+  readonly backups?: BackupManager;
 }
 
 export interface OperationRequest<I> {
