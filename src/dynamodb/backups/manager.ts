@@ -75,6 +75,12 @@ export class BackupManager implements ArchivalBackups {
   constructor(options: BackupManagerOptions) {
     this.#options = options;
     this.#catalog = options.catalog;
+    // A backup still CREATING was being copied when the last process died: its file is partial.
+    for (const entry of this.#catalog.all()) {
+      if (entry.record.BackupStatus !== 'CREATING') continue;
+      removeFiles(this.#file(entry.record.fileId));
+      this.#catalog.delete(entry.arn);
+    }
   }
 
   /**
