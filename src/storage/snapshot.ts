@@ -2,23 +2,22 @@
  * Consistent copies of an encrypted SQLite file into a new encrypted file under another key,
  * taken without stopping writes. A connection of its own holds one read transaction for the whole
  * copy (WAL mode: the table's writer goes on, the reader keeps seeing the database as it was when
- * the copy began), and rows move in slices of a few milliseconds of work, yielding to the event
- * loop between slices, so no request waits long behind a backup. Both files are ciphertext at
- * every moment: the target is an encrypted database from its first page.
+ * the copy began). The copy runs on a worker thread (snapshot-worker.ts), so requests never wait
+ * behind it. Both files are ciphertext at every moment: the target is an encrypted database from
+ * its first page.
  */
-import { rmSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { setImmediate as nextTurn } from 'node:timers/promises';
-import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+import { rmSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { openEncryptedDatabase, pageEncryptionEnabled } from './encrypted-db.js';
+import type { SnapshotWorkerData, SnapshotWorkerMessage } from './snapshot-worker.js';
+import type { StoredItem } from './table-file.js';
 
 export interface SnapshotOptions {
   readonly source: string;
   readonly sourceKey: Buffer;
   readonly target: string;
   readonly targetKey: Buffer;
-  /** The most work one slice does before yielding (default 8 ms). */
-  readonly sliceMs?: number;
-  /** Told after each slice: rows copied so far. */
+  /** Told as rows are copied. */
   readonly onProgress?: (copied: number) => void;
 }
 
@@ -28,102 +27,82 @@ export interface SnapshotResult {
   readonly bytes: number;
 }
 
-/**
- * Pins the snapshot before returning (writes committed before the call are in the copy, later
- * ones are not) and opens the target; both keys are used only during this call. The copy then runs
- * in the returned promise.
- */
-export function startSnapshot(options: SnapshotOptions): { readonly done: Promise<SnapshotResult> } {
-  const source = openEncryptedDatabase({
-    file: options.source,
-    key: options.sourceKey,
-    mustExist: true,
-    checkWal: false,
-    // Never checkpoints: the table's own connection and checkpointer do.
-    autoCheckpointPages: 0,
-  });
-  let target: SqliteDatabase | undefined;
-  try {
-    source.exec('BEGIN');
-    // The first read starts the read transaction: from here on this connection sees one version.
-    const schema = source
-      .prepare(
-        `SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'
-         ORDER BY type = 'index', rowid`,
-      )
-      .all() as { type: string; name: string; sql: string }[];
-    // (No count of the rows here: counting reads, and decrypts, every page of the table at once.)
-    const tables = schema.filter((s) => s.type === 'table').map((s) => s.name);
-    target = openEncryptedDatabase({ file: options.target, key: options.targetKey });
-    // A new file nobody else opens, thrown away if the copy fails (or the process dies: see
-    // BackupManager): no journal and no syncs per slice, so each slice's commit only writes its
-    // pages, and no checkpoint at the end stalls the loop. It is synced once, off the loop, when done.
-    target.pragma('journal_mode = OFF');
-    target.pragma('synchronous = OFF');
-    for (const { sql } of schema) target.exec(sql);
-    const opened = target;
-    return { done: copyRows(source, opened, tables, options) };
-  } catch (error) {
-    target?.close();
-    source.close();
-    removeFiles(options.target);
-    throw error;
-  }
+export interface Snapshot {
+  /**
+   * Resolves once the snapshot is pinned: writes committed before startSnapshot are in it, writes
+   * after `pinned` are not.
+   */
+  readonly pinned: Promise<void>;
+  readonly done: Promise<SnapshotResult>;
 }
 
-async function copyRows(
-  source: SqliteDatabase,
-  target: SqliteDatabase,
-  tables: readonly string[],
-  options: SnapshotOptions,
-): Promise<SnapshotResult> {
-  const sliceMs = options.sliceMs ?? 8;
-  let copied = 0;
-  try {
-    for (const name of tables) {
-      const columns = (source.prepare(`PRAGMA table_info("${name}")`).all() as unknown[]).length;
-      const rows = source.prepare(`SELECT * FROM "${name}"`).raw(true).iterate() as IterableIterator<unknown[]>;
-      const insert = target.prepare(`INSERT INTO "${name}" VALUES (${Array(columns).fill('?').join(', ')})`);
-      let finished = false;
-      while (!finished) {
-        const started = performance.now();
-        target.exec('BEGIN');
-        try {
-          for (let n = 0; ; n++) {
-            // The clock is read every 16 rows; half the budget for rows, the rest for the commit.
-            if ((n & 15) === 15 && performance.now() - started >= sliceMs / 2) break;
-            const next = rows.next();
-            if (next.done) {
-              finished = true;
-              break;
-            }
-            insert.run(...next.value);
-            copied++;
-          }
-          target.exec('COMMIT');
-        } catch (error) {
-          target.exec('ROLLBACK');
-          rows.return?.();
-          throw error;
-        }
-        options.onProgress?.(copied);
-        await nextTurn();
+/** Both keys are copied for the worker during this call; the caller zeroes its own. */
+export function startSnapshot(options: SnapshotOptions): Snapshot {
+  const workerData: SnapshotWorkerData = {
+    pageEncryption: pageEncryptionEnabled(),
+    source: options.source,
+    target: options.target,
+    sourceKey: new Uint8Array(options.sourceKey),
+    targetKey: new Uint8Array(options.targetKey),
+  };
+  const worker = new Worker(new URL('./snapshot-worker.js', import.meta.url), { workerData });
+  // The structured clone has been made: these copies are no longer needed here.
+  workerData.sourceKey.fill(0);
+  workerData.targetKey.fill(0);
+  let pinnedResolve: () => void = () => undefined;
+  let pinnedReject: (error: Error) => void = () => undefined;
+  const pinned = new Promise<void>((resolve, reject) => {
+    pinnedResolve = resolve;
+    pinnedReject = reject;
+  });
+  const done = new Promise<SnapshotResult>((resolve, reject) => {
+    let settled = false;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      removeFiles(options.target);
+      pinnedReject(error);
+      reject(error);
+    };
+    worker.on('message', (message: SnapshotWorkerMessage) => {
+      if (message.type === 'pinned') pinnedResolve();
+      else if (message.type === 'progress') options.onProgress?.(message.rows);
+      else if (message.type === 'error') fail(new Error(`backup copy failed: ${message.message}`));
+      else {
+        settled = true;
+        resolve({ rows: message.rows, bytes: message.bytes });
       }
-    }
-    source.exec('COMMIT');
-    source.close();
-    target.close();
-    const handle = await open(options.target, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return { rows: copied, bytes: statSync(options.target).size };
+    });
+    worker.on('error', (error) => fail(error));
+    worker.on('exit', (code) => fail(new Error(`backup copy stopped (worker exit ${code})`)));
+  });
+  // Callers that only await `done` must not see `pinned` rejected unhandled.
+  pinned.catch(() => undefined);
+  return { pinned, done };
+}
+
+/**
+ * The items of a backup file, in key order (the table file's layout: see TableFile). Read on a
+ * connection of its own, without TableFile's open-time work (its counters check reads every page).
+ */
+export function openBackupItems(file: string, key: Buffer): { items: IterableIterator<StoredItem>; close(): void } {
+  const db = openEncryptedDatabase({ file, key, mustExist: true, autoCheckpointPages: 0 });
+  try {
+    const items = db
+      .prepare(
+        'SELECT k.hash AS hash, k.pk AS pk, k.sk AS sk, b.body AS body, b.size AS size ' +
+          'FROM item_keys k CROSS JOIN item_bodies b ON b.id = k.id ORDER BY k.hash, k.pk, k.sk',
+      )
+      .iterate() as IterableIterator<StoredItem>;
+    return {
+      items,
+      close: () => {
+        items.return?.();
+        db.close();
+      },
+    };
   } catch (error) {
-    if (target.open) target.close();
-    if (source.open) source.close();
-    removeFiles(options.target);
+    db.close();
     throw error;
   }
 }

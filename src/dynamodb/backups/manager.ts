@@ -19,8 +19,8 @@ import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice, TableKeyService } from '../../encryption/table-keys.js';
 import type { BackupCatalog, BackupCatalogEntry } from '../../storage/backup-catalog.js';
 import type { DataDir } from '../../storage/data-dir.js';
-import { removeFiles, startSnapshot } from '../../storage/snapshot.js';
-import { type StoredWrite, TableFile } from '../../storage/table-file.js';
+import { openBackupItems, removeFiles, startSnapshot } from '../../storage/snapshot.js';
+import type { StoredItem, StoredWrite } from '../../storage/table-file.js';
 import { kmsValidationError } from '../kms-errors.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { NewTable, TableManager } from '../tables.js';
@@ -42,7 +42,7 @@ export interface BackupManagerOptions {
   readonly clock: Clock;
   /** Told when a backup or a restore fails after its call was answered. */
   readonly onError?: (error: unknown) => void;
-  /** Most work per slice of a backup or restore before yielding to requests (default 8 ms). */
+  /** Most work per slice of a restore before yielding to requests (default 8 ms). */
   readonly sliceMs?: number;
 }
 
@@ -61,7 +61,11 @@ export interface ListFilter {
 export type RestoredTable = Omit<NewTable, 'RestoreSummary'>;
 
 const BACKUP_PURPOSE = 'backup';
-const HASH_SPACE = 2 ** 32;
+
+interface BackupItems {
+  readonly items: IterableIterator<StoredItem>;
+  close(): void;
+}
 
 export class BackupManager implements ArchivalBackups {
   readonly #options: BackupManagerOptions;
@@ -95,7 +99,7 @@ export class BackupManager implements ArchivalBackups {
     const now = this.#options.clock.now();
     const fileId = randomUUID();
     const file = this.#file(fileId);
-    const { record, done } = await tables.lend(account, tableName, caller, (lent) => {
+    const { record, pinned, done } = await tables.lend(account, tableName, caller, (lent) => {
       const scope: DataKeyScope = { tableArn: lent.definition.TableArn, dataKeyId: fileId, purpose: BACKUP_PURPOSE };
       const dataKey = newDataKey();
       try {
@@ -105,7 +109,6 @@ export class BackupManager implements ArchivalBackups {
           sourceKey: lent.dataKey,
           target: file,
           targetKey: dataKey,
-          ...(this.#options.sliceMs !== undefined ? { sliceMs: this.#options.sliceMs } : {}),
         });
         const record: BackupRecord = {
           BackupArn: backupArn(lent.definition.TableArn, now),
@@ -123,7 +126,7 @@ export class BackupManager implements ArchivalBackups {
           fileId,
         };
         this.#catalog.put({ arn: record.BackupArn, record, wrappedKey });
-        return { record, done: snapshot.done };
+        return { record, pinned: snapshot.pinned, done: snapshot.done };
       } finally {
         dataKey.fill(0);
       }
@@ -140,6 +143,8 @@ export class BackupManager implements ArchivalBackups {
     );
     this.#creating.set(record.BackupArn, finished);
     void finished.finally(() => this.#creating.delete(record.BackupArn));
+    // Answered once the copy's read transaction holds: what was answered before is in the backup.
+    await pinned.catch(() => undefined);
     return record;
   }
 
@@ -299,7 +304,7 @@ export class BackupManager implements ArchivalBackups {
   }
 
   /** Opens the backup's file with its data key, unwrapped by the table key of backup time. */
-  async #openBackup(entry: BackupCatalogEntry<BackupRecord>, caller: KeyCaller): Promise<TableFile> {
+  async #openBackup(entry: BackupCatalogEntry<BackupRecord>, caller: KeyCaller): Promise<BackupItems> {
     const { record } = entry;
     let tableKey: Buffer;
     try {
@@ -312,7 +317,7 @@ export class BackupManager implements ArchivalBackups {
     }
     const dataKey = unwrapDataKey(tableKey, entry.wrappedKey, record.dataKeyScope);
     try {
-      return TableFile.open(this.#file(record.fileId), dataKey);
+      return openBackupItems(this.#file(record.fileId), dataKey);
     } finally {
       dataKey.fill(0);
     }
@@ -323,12 +328,12 @@ export class BackupManager implements ArchivalBackups {
     tables: TableManager,
     account: string,
     definition: TableDefinition,
-    source: TableFile,
+    source: BackupItems,
     caller: KeyCaller,
   ): Promise<void> {
     const { store } = await tables.open(account, definition.TableName, caller);
     const sliceMs = this.#options.sliceMs ?? 8;
-    const items = source.scan({ fromHash: 0, toHash: HASH_SPACE });
+    const items = source.items;
     let finished = false;
     while (!finished) {
       if (this.#closing) throw new Error(`restore of ${definition.TableName} stopped by shutdown`);
