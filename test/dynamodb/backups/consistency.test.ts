@@ -5,12 +5,14 @@ import {
   BatchWriteItemCommand,
   CreateBackupCommand,
   CreateTableCommand,
+  DeleteBackupCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   RestoreTableFromBackupCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
+import { rejectsWith } from '../../helpers/assert-aws.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { backupAvailable, tableActive } from './helpers.js';
 
@@ -90,6 +92,17 @@ describe('backups taken while writes continue', () => {
     const { BackupDetails } = await ddb.send(new CreateBackupCommand({ TableName: 'Busy', BackupName: 'busy-1' }));
     backupAnswered = true;
     const arn = BackupDetails?.BackupArn as string;
+    // Still being copied (3 MB, on the worker): neither deleted nor restored meanwhile.
+    await rejectsWith(
+      ddb.send(new DeleteBackupCommand({ BackupArn: arn })),
+      'BackupInUseException',
+      `Backup is being created: ${arn}`,
+    );
+    await rejectsWith(
+      ddb.send(new RestoreTableFromBackupCommand({ TargetTableName: 'TooEarly', BackupArn: arn })),
+      'BackupInUseException',
+      `Backup is being created: ${arn}`,
+    );
     await backupAvailable(ddb, arn);
     stalls.disable();
     stop = true;
