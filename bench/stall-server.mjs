@@ -1,6 +1,12 @@
 // Child of bench/stall.mjs: one in-memory sealdb from the build given as argv[2] (a dist folder),
 // auth mode argv[3] ('local' | 'strict'), with an event-loop delay histogram the parent reads.
+//
+// On a loaded machine the event loop also waits while the OS runs other threads (the JSON
+// workers, other processes), which no code of sealdb can avoid. So beside the delay, a timer
+// reads the main thread's own CPU time (Linux schedstat) every 2 ms: the most CPU the main
+// thread spent between two ticks is the longest it held the loop itself.
 
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -29,12 +35,28 @@ const server = await startServer({
 });
 const histogram = monitorEventLoopDelay({ resolution: 1 });
 histogram.enable();
+const schedstat = `/proc/self/task/${process.pid}/schedstat`;
+const onCpuNs = existsSync(schedstat) ? () => Number(readFileSync(schedstat, 'utf8').split(' ')[0]) : undefined;
+let busiestMs = 0;
+if (onCpuNs) {
+  let last = onCpuNs();
+  setInterval(() => {
+    const now = onCpuNs();
+    busiestMs = Math.max(busiestMs, (now - last) / 1e6);
+    last = now;
+  }, 2).unref();
+}
 process.on('message', (message) => {
   if (message === 'reset') {
     histogram.reset();
+    busiestMs = 0;
     process.send?.({ reset: true });
   } else if (message === 'read') {
-    process.send?.({ maxMs: histogram.max / 1e6, p99Ms: histogram.percentile(99) / 1e6 });
+    process.send?.({
+      maxMs: histogram.max / 1e6,
+      p99Ms: histogram.percentile(99) / 1e6,
+      busiestMs: onCpuNs ? busiestMs : undefined,
+    });
   } else if (message === 'stop') {
     server.close().then(() => process.exit(0));
   }

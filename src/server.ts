@@ -4,17 +4,22 @@
  * (with a manual clock).
  */
 import type { AddressInfo } from 'node:net';
-import { createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
+import { type AuditTrail, createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { BackupManager } from './dynamodb/backups/manager.js';
 import type { BackupRecord } from './dynamodb/backups/record.js';
+import { IndexJobs, type IndexJobsOptions } from './dynamodb/indexes/backfill.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
 import { TableManager } from './dynamodb/tables.js';
+import { TtlSweeper } from './dynamodb/ttl/sweeper.js';
+import { DEFAULT_KMS_GRACE_MS, KmsOutage } from './encryption/kms-outage.js';
 import { type RootKeySource, RootOfTrust } from './encryption/root-of-trust.js';
+import { recordPendingRotation } from './encryption/root-rotation.js';
 import type { KeyCacheScope } from './encryption/table-key-cache.js';
 import { TableKeyService } from './encryption/table-keys.js';
+import { builtinTableKms, type TableKms } from './encryption/table-kms.js';
 import {
   type AccountConfig,
   type Authenticator,
@@ -25,7 +30,9 @@ import {
 import type { RequestLogEntry } from './http/request-log.js';
 import { createHttpServer } from './http/server.js';
 import { isRegionName } from './http/sigv4.js';
-import { createKmsService, type KmsCallEvent } from './kms/index.js';
+import { ExternalKms } from './kms/external/external-kms.js';
+import { healthRoute, registerOutageMetrics } from './kms/external/health.js';
+import { createKmsService, type KmsCallEvent, type KmsService } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
 import { BackupCatalog } from './storage/backup-catalog.js';
 import { Catalog } from './storage/catalog.js';
@@ -39,6 +46,26 @@ import { TIME_PATH, timeEndpoint } from './time-travel/time-endpoint.js';
 export type AuthConfig =
   | { readonly mode: 'local' }
   | { readonly mode: 'strict'; readonly accounts: readonly AccountConfig[] };
+
+/**
+ * Where table keys come from: sealdb's built-in KMS (also served on the port), or an external
+ * AWS-KMS-compatible service (the built-in KMS API is then off).
+ */
+export type KmsConfig =
+  | { readonly mode: 'builtin' }
+  | {
+      readonly mode: 'external';
+      /** undefined = AWS KMS's regional endpoint of each table's region. */
+      readonly endpoint?: string;
+      /** How long cached table keys stand in while the KMS fails transiently (default 15 minutes). */
+      readonly graceMs?: number;
+      /** The key of tables that ask for the AWS managed key (AWS KMS lets only DynamoDB use that one). */
+      readonly defaultKeyId?: string;
+      /** Explicit credentials (tests); otherwise the AWS SDK's default chain. */
+      readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+      readonly timeoutMs?: number;
+      readonly maxAttempts?: number;
+    };
 
 export interface ServerOptions {
   readonly host: string;
@@ -57,6 +84,8 @@ export interface ServerOptions {
    */
   readonly sharedDb?: boolean;
   readonly rootKey: RootKeySource;
+  /** Default: the built-in KMS. */
+  readonly kms?: KmsConfig;
   readonly auth: AuthConfig;
   readonly clock?: Clock;
   /** `connection` (DynamoDB's behaviour) or `table` (one shared cache per table). */
@@ -66,6 +95,10 @@ export interface ServerOptions {
   readonly durability?: Durability;
   /** How often the background key check runs, in real milliseconds (0 = only when called). */
   readonly sweepIntervalMs?: number;
+  /** Background GSI work (backfill, drop): slice bounds, and `manual` for tests that step it. */
+  readonly indexJobs?: Pick<IndexJobsOptions, 'mode' | 'sliceMs' | 'sliceItems'>;
+  /** Real milliseconds between the TTL sweeper's passes over tables with TTL enabled (default 10 s; 0 = only `sweep()`). */
+  readonly ttlSweepIntervalMs?: number;
   /**
    * Test only: `POST /_sealdb/time` moves the server's clock forward (over `clock`) and runs the
    * sweep; without it that call is refused. With strict auth it is only taken from loopback.
@@ -88,11 +121,16 @@ export interface RunningServer {
   readonly host: string;
   readonly port: number;
   readonly endpoint: string;
-  /** Runs the background work now: key checks (inaccessible tables, archival, expired cached keys), closing audit hours. */
+  /** Runs the background work now: key checks (inaccessible tables, archival, expired cached keys), closing audit hours, a TTL pass. */
   sweep(): Promise<void>;
+  /** Runs one slice of every table's GSI work (backfill, drop); true while work remains. */
+  indexJobsStep(): Promise<boolean>;
   /** Stops accepting requests, answers those in flight, then closes every file. */
   close(): Promise<void>;
 }
+
+/** The server's own trail, lent to a helper that closes what it is given. */
+const keepOpen = (audit: AuditTrail): AuditTrail => ({ ...audit, close: async () => {} });
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   // It names files and ARNs, as a client's region does, so it must be as well-formed.
@@ -126,13 +164,17 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         });
   const dataDir = new DataDir(options.dataDir);
   const durability = options.durability ?? 'process';
-  const kms = createKmsService({
-    root,
-    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-    clock,
-    region: options.region,
-    durability,
-  });
+  const kmsConfig = options.kms ?? { mode: 'builtin' };
+  const kms: KmsService | undefined =
+    kmsConfig.mode === 'builtin'
+      ? createKmsService({
+          root,
+          ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+          clock,
+          region: options.region,
+          durability,
+        })
+      : undefined;
   // Late-bound: the metrics read the tables, which are built after the key service they count.
   let tables: TableManager | undefined;
   const metrics = new Metrics(() => tables?.summaries() ?? []);
@@ -144,12 +186,47 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(auditSigner ? { signer: auditSigner } : {}),
     onDigestFailure: metrics.auditDigestFailure,
   });
-  // Each KMS call is appended durably to the trail before its response is sent.
-  kms.onCall((event) => audit.record(event));
-  kms.onCall((event) => metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success'));
+  // A root rotation killed between its switch and its audit record is recorded now (the trail stays open).
+  if (options.dataDir !== undefined) await recordPendingRotation(options.dataDir, root, async () => keepOpen(audit));
   const onKmsCall = options.onKmsCall;
-  if (onKmsCall) kms.onCall((event) => onKmsCall(event));
-  const keys = new TableKeyService(kms, root, clock, options.keyCacheScope ?? 'connection', metrics.cacheStats);
+  let tableKms: TableKms;
+  let external: ExternalKms | undefined;
+  let outage: KmsOutage | undefined;
+  if (kms) {
+    // Each KMS call is appended durably to the trail before its response is sent.
+    kms.onCall((event) => audit.record(event));
+    kms.onCall((event) => metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success'));
+    if (onKmsCall) kms.onCall((event) => onKmsCall(event));
+    tableKms = builtinTableKms(kms);
+  } else {
+    const config = kmsConfig as Extract<KmsConfig, { mode: 'external' }>;
+    outage = new KmsOutage(clock, config.graceMs ?? DEFAULT_KMS_GRACE_MS);
+    registerOutageMetrics(metrics.registry, outage);
+    external = new ExternalKms({
+      endpoint: config.endpoint,
+      clock,
+      outage,
+      ...(config.defaultKeyId ? { defaultKeyId: config.defaultKeyId } : {}),
+      ...(config.credentials ? { credentials: config.credentials } : {}),
+      ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
+      ...(config.maxAttempts !== undefined ? { maxAttempts: config.maxAttempts } : {}),
+      // sealdb's own record of each outgoing call, durable before the key is used.
+      onCall: async (event) => {
+        await audit.record(event);
+        metrics.kmsCall(event.eventName, event.errorCode ? 'failure' : 'success');
+        onKmsCall?.(event);
+      },
+    });
+    tableKms = external;
+  }
+  const keys = new TableKeyService(
+    tableKms,
+    root,
+    clock,
+    options.keyCacheScope ?? 'connection',
+    metrics.cacheStats,
+    outage,
+  );
   // A table stored before the catalog kept regions is in the region its ARN names (the server's
   // region when it was created, which its KMS key shares): there it keeps working.
   const catalog = Catalog.open<TableDefinition>(
@@ -187,8 +264,17 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   tableManager.archivalBackups = backups;
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
+  const indexJobs = new IndexJobs({
+    tables: tableManager,
+    ...options.indexJobs,
+    onError: (error) => {
+      if (error instanceof DamagedFileError) tableManager.damaged(error);
+      else options.onInternalError?.(error);
+    },
+  });
   const dynamodb = new DynamoDbService({
     tables: tableManager,
+    indexJobs,
     clock,
     region: options.region,
     encryptionChangeLimit: options.encryptionChangeLimit ?? DYNAMODB_ENCRYPTION_CHANGE_LIMIT,
@@ -200,11 +286,21 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   const sweep = (): Promise<void> => {
     const run = async () => {
       await tableManager.sweep();
+      // Tables the sweep brought back may have index work waiting for their key.
+      indexJobs.wake();
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
     return sweeping;
   };
+  const ttl = new TtlSweeper({
+    tables: tableManager,
+    clock,
+    onDeleted: metrics.ttlDeleted,
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  // On request (tests, the time endpoint) a TTL pass follows, so items the new time expires are gone when it answers.
+  const sweepNow = () => sweep().then(() => ttl.pass());
 
   const verifier: Authenticator | undefined =
     options.auth.mode === 'strict' ? new StrictAuthenticator([...options.auth.accounts], clock) : undefined;
@@ -212,12 +308,18 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ? new SharedDbAuthenticator(verifier)
     : (verifier ?? new LocalAuthenticator());
   const http = createHttpServer({
-    services: [dynamodb, kms.handler, ...audit.handlers],
+    services: [dynamodb, ...(kms ? [kms.handler] : []), ...audit.handlers],
     authenticator,
     region: options.region,
-    getRoutes: new Map([['/metrics', () => metrics.render()]]),
+    // `/health` only with an external KMS (its outage flag): DynamoDB answers 404 there, and so does sealdb otherwise.
+    getRoutes: new Map<string, () => Promise<{ contentType: string; body: string }>>([
+      ['/metrics', () => metrics.render()],
+      ...(kmsConfig.mode === 'external'
+        ? [['/health', healthRoute('external', kmsConfig.endpoint, outage)] as const]
+        : []),
+    ]),
     adminRoutes: new Map([
-      [TIME_PATH, timeEndpoint({ clock, travel, loopbackOnly: options.auth.mode === 'strict', sweep })],
+      [TIME_PATH, timeEndpoint({ clock, travel, loopbackOnly: options.auth.mode === 'strict', sweep: sweepNow })],
     ]),
     onConnectionClosed: (id) => tableManager.onConnectionClosed(id),
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
@@ -247,26 +349,33 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         }, interval)
       : undefined;
   timer?.unref();
+  // Index work left by the last process (a backfill resumes where it stopped).
+  indexJobs.wake();
+  ttl.start(options.ttlSweepIntervalMs ?? 10_000);
 
   let closing: Promise<void> | undefined;
   return {
     host: options.host,
     port,
     endpoint: `http://${hostForUrl}:${port}`,
-    sweep,
+    indexJobsStep: () => indexJobs.step(),
+    sweep: sweepNow,
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
+        await ttl.stop();
         const stopped = new Promise<void>((resolve) => http.server.close(() => resolve()));
         http.server.closeIdleConnections();
         await http.drain();
         http.server.closeAllConnections();
         await stopped;
         await backups.close();
+        await indexJobs.stop();
         await tableManager.close();
         await checkpointer?.stop();
         keys.close();
-        kms.close();
+        kms?.close();
+        external?.close();
         await audit.close();
         root.destroy();
       })();

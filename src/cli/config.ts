@@ -4,10 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { PKCS11_PIN_ENV, parsePkcs11Spec } from '../encryption/pkcs11-root.js';
 import { defaultRootKeyFile, type RootKeySource } from '../encryption/root-of-trust.js';
 import type { AccountConfig } from '../http/auth.js';
 import { LOG_LEVELS, type LogLevel } from '../http/request-log.js';
-import type { AuthConfig } from '../server.js';
+import type { AuthConfig, KmsConfig } from '../server.js';
 import { DURABILITY_MODES, type Durability } from '../storage/wal-sync.js';
 
 export interface StartFlags {
@@ -17,6 +18,7 @@ export interface StartFlags {
   inMemory?: boolean;
   region?: string;
   rootKeyFile?: string;
+  rootPkcs11?: string;
   auth?: string;
   keyCacheScope?: string;
   durability?: string;
@@ -25,6 +27,10 @@ export interface StartFlags {
   sharedDb?: boolean;
   cors?: string;
   allowTimeTravel?: boolean;
+  kms?: string;
+  kmsEndpoint?: string;
+  kmsKeyId?: string;
+  kmsGraceSeconds?: string;
 }
 
 interface ConfigFile {
@@ -34,6 +40,7 @@ interface ConfigFile {
   inMemory?: boolean;
   region?: string;
   rootKeyFile?: string;
+  rootPkcs11?: string;
   auth?: 'local' | 'strict';
   accounts?: AccountConfig[];
   keyCacheScope?: 'connection' | 'table';
@@ -42,6 +49,10 @@ interface ConfigFile {
   sharedDb?: boolean;
   cors?: string | string[];
   allowTimeTravel?: boolean;
+  kms?: 'builtin' | 'external';
+  kmsEndpoint?: string;
+  kmsKeyId?: string;
+  kmsGraceSeconds?: number;
 }
 
 /** What each config-file key must hold; anything else in the file is refused, naming the key. */
@@ -52,6 +63,7 @@ const CONFIG_FILE_KEYS: Record<keyof ConfigFile, (value: unknown) => string | un
   inMemory: expectBoolean,
   region: expectString,
   rootKeyFile: expectString,
+  rootPkcs11: expectString,
   auth: expectString,
   accounts: (v) =>
     Array.isArray(v) && v.every((a) => typeof a === 'object' && a !== null && !Array.isArray(a))
@@ -66,6 +78,10 @@ const CONFIG_FILE_KEYS: Record<keyof ConfigFile, (value: unknown) => string | un
       ? undefined
       : 'must be a string or a list of strings',
   allowTimeTravel: expectBoolean,
+  kms: expectString,
+  kmsEndpoint: expectString,
+  kmsKeyId: expectString,
+  kmsGraceSeconds: (v) => (typeof v === 'number' ? undefined : 'must be a number'),
 };
 
 function expectString(value: unknown): string | undefined {
@@ -94,6 +110,8 @@ export interface ResolvedConfig {
   allowTimeTravel: boolean;
   /** For the startup banner: where the root key comes from (never the key itself). */
   rootKeyDescription: string;
+  /** Where table keys come from. */
+  kms: KmsConfig;
 }
 
 export const DEFAULTS = { host: '127.0.0.1', port: 8000, dataDir: './sealdb-data', region: 'us-east-1' } as const;
@@ -138,9 +156,17 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
   );
   const passphrase = env[PASSPHRASE_ENV];
   const rootKeyFile = pick(flags.rootKeyFile, env.SEALDB_ROOT_KEY_FILE, file.rootKeyFile, defaultRootKeyFile(env));
-  const rootKey: RootKeySource = passphrase
-    ? { kind: 'passphrase', passphrase }
-    : { kind: 'key-file', path: rootKeyFile };
+  const pkcs11Text = flags.rootPkcs11 ?? (env.SEALDB_ROOT_PKCS11 || undefined) ?? file.rootPkcs11;
+  if (pkcs11Text !== undefined && passphrase) {
+    throw new Error(`--root-pkcs11 and ${PASSPHRASE_ENV} name two roots of trust: choose one`);
+  }
+  const pkcs11 = pkcs11Text !== undefined ? parsePkcs11Spec(pkcs11Text) : undefined;
+  const rootKey: RootKeySource = pkcs11
+    ? { kind: 'pkcs11', spec: pkcs11, pin: env[PKCS11_PIN_ENV] || undefined }
+    : passphrase
+      ? { kind: 'passphrase', passphrase }
+      : { kind: 'key-file', path: rootKeyFile };
+  const kms = resolveKms(flags, env, file);
   return {
     host: pick(flags.host, env.SEALDB_HOST, file.host, DEFAULTS.host),
     port,
@@ -156,9 +182,50 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     allowTimeTravel: pick(flags.allowTimeTravel, boolEnv(env.SEALDB_ALLOW_TIME_TRAVEL), file.allowTimeTravel, false),
     rootKeyDescription: inMemory
       ? 'ephemeral (in memory)'
-      : passphrase
-        ? `passphrase from ${PASSPHRASE_ENV} (scrypt)`
-        : `key file ${resolve(rootKeyFile)}`,
+      : pkcs11
+        ? `PKCS#11 key "${pkcs11.keyLabel}" on token "${pkcs11.token}" (${pkcs11.module}; PIN from ${PKCS11_PIN_ENV})`
+        : passphrase
+          ? `passphrase from ${PASSPHRASE_ENV} (scrypt)`
+          : `key file ${resolve(rootKeyFile)}`,
+    kms,
+  };
+}
+
+function resolveKms(flags: StartFlags, env: NodeJS.ProcessEnv, file: ConfigFile): KmsConfig {
+  const endpoint = flags.kmsEndpoint ?? (env.SEALDB_KMS_ENDPOINT || undefined) ?? file.kmsEndpoint;
+  const mode = flags.kms ?? (env.SEALDB_KMS || undefined) ?? file.kms ?? (endpoint ? 'external' : 'builtin');
+  if (mode !== 'builtin' && mode !== 'external') throw new Error(`--kms must be builtin or external, not ${mode}`);
+  const keyId = flags.kmsKeyId ?? (env.SEALDB_KMS_KEY_ID || undefined) ?? file.kmsKeyId;
+  const graceText =
+    flags.kmsGraceSeconds ?? (env.SEALDB_KMS_GRACE_SECONDS || undefined) ?? file.kmsGraceSeconds?.toString();
+  if (mode === 'builtin') {
+    if (endpoint || keyId || graceText) {
+      throw new Error(
+        '--kms-endpoint, --kms-key-id and --kms-grace-seconds are for --kms external (table keys from an external KMS)',
+      );
+    }
+    return { mode: 'builtin' };
+  }
+  if (endpoint !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new Error(`--kms-endpoint must be a URL such as https://kms.us-east-1.amazonaws.com, not ${endpoint}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`--kms-endpoint must be an http or https URL, not ${endpoint}`);
+    }
+  }
+  const grace = graceText === undefined ? undefined : Number(graceText);
+  if (grace !== undefined && (!Number.isFinite(grace) || grace < 0)) {
+    throw new Error(`--kms-grace-seconds must be a number of seconds (0 or more), not ${graceText}`);
+  }
+  return {
+    mode: 'external',
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    ...(keyId !== undefined ? { defaultKeyId: keyId } : {}),
+    ...(grace !== undefined ? { graceMs: grace * 1000 } : {}),
   };
 }
 

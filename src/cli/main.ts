@@ -10,6 +10,7 @@ import { registerAuditCommands } from './audit.js';
 import { registerBackupCommands } from './backup.js';
 import { resolveConfig, type StartFlags } from './config.js';
 import { ignoredFlagReason, translateDynamoDbLocalArgs } from './dynamodb-local-args.js';
+import { registerRootCommands } from './root.js';
 import { registerTimeCommands } from './time.js';
 
 // dist/src/cli/main.js → the package's own package.json.
@@ -35,6 +36,26 @@ program
     'default region, for requests whose SigV4 credential scope names none (default us-east-1; env SEALDB_REGION)',
   )
   .option('--root-key-file <file>', 'root key file, created 0600 on first start (env SEALDB_ROOT_KEY_FILE)')
+  .option(
+    '--root-pkcs11 <spec>',
+    'root key in a PKCS#11 token: module=<lib.so>,token=<label>,key-label=<label>; PIN from SEALDB_PKCS11_PIN (env SEALDB_ROOT_PKCS11)',
+  )
+  .option(
+    '--kms <where>',
+    'builtin (table keys from the KMS built in, also served on the port) or external (from --kms-endpoint; the built-in KMS API is off; env SEALDB_KMS)',
+  )
+  .option(
+    '--kms-endpoint <url>',
+    'external AWS-KMS-compatible endpoint; region per table, credentials from the AWS SDK default chain (env SEALDB_KMS_ENDPOINT)',
+  )
+  .option(
+    '--kms-key-id <key>',
+    'external KMS: the key of tables that ask for the AWS managed key (SSEType KMS without a key; env SEALDB_KMS_KEY_ID)',
+  )
+  .option(
+    '--kms-grace-seconds <seconds>',
+    'external KMS: how long cached table keys serve while the KMS is unreachable (default 900; env SEALDB_KMS_GRACE_SECONDS)',
+  )
   .option('--auth <mode>', 'local (accept any credentials) or strict (verify SigV4; env SEALDB_AUTH)')
   .option(
     '--key-cache-scope <scope>',
@@ -96,6 +117,12 @@ program
     console.log(`root key: ${config.rootKeyDescription}`);
     console.log(`table-key cache: per ${config.keyCacheScope}`);
     console.log(
+      config.kms.mode === 'builtin'
+        ? 'KMS: built in (table keys from the KMS served on this port)'
+        : `KMS: external, ${config.kms.endpoint ?? 'AWS KMS of each table region'} (built-in KMS API off; ` +
+            `cached table keys serve for ${(config.kms.graceMs ?? 900_000) / 1000} s of an outage)`,
+    );
+    console.log(
       `durability: ${config.dataDir === undefined ? 'none (in memory)' : config.durability === 'fsync' ? 'fsync (writes are flushed to disk before they are acknowledged)' : 'process (writes survive a crash of sealdb; flushed to disk by checkpoints)'}`,
     );
     if (config.sharedDb) console.log('shared db: one account and region for every caller');
@@ -116,6 +143,7 @@ program
   });
 
 registerAuditCommands(program);
+registerRootCommands(program);
 registerTimeCommands(program);
 registerBackupCommands(program);
 

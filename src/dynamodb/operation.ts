@@ -10,6 +10,8 @@ export interface DynamoDbEnvironment {
   readonly clock: Clock;
   readonly region: string;
   readonly encryptionChangeLimit: EncryptionChangeLimit;
+  /** Told when a table has new background index work (a GSI to backfill or to drop). */
+  readonly indexJobs?: { wake(): void };
   /** Absent when the server keeps no backups. */
   readonly backups?: BackupManager;
 }

@@ -2,8 +2,9 @@
 import { AwsError, CORAL_SERVICE, CORAL_VALIDATE } from '../http/aws-error.js';
 import type { CallContext, ServiceHandler } from '../http/service.js';
 import { DamagedFileError } from '../storage/damage.js';
-import { type CheckOptions, checkInput } from '../validation/checker.js';
+import type { CheckOptions } from '../validation/checker.js';
 import { loadModel } from '../validation/model.js';
+import { type CheckVerdict, checkInputOnce, type ModelCheck } from '../validation/off-thread.js';
 import { internalServerError } from './errors.js';
 import modelJson from './model.json' with { type: 'json' };
 import type { DynamoDbEnvironment, Operation } from './operation.js';
@@ -22,6 +23,10 @@ export class DynamoDbService implements ServiceHandler {
   readonly contentType = 'application/x-amz-json-1.0';
   readonly signingName = 'dynamodb';
   readonly protocolErrorNamespace = CORAL_SERVICE;
+  readonly offThreadCheck: ModelCheck = {
+    modelUrl: new URL('./model.json', import.meta.url).href,
+    options: CHECK_OPTIONS,
+  };
   readonly #operations: ReadonlyMap<string, Operation<never, unknown>>;
   /** Per region: operations see only the tables of the caller's region. */
   readonly #environments = new Map<string, DynamoDbEnvironment>();
@@ -51,10 +56,15 @@ export class DynamoDbService implements ServiceHandler {
     return internalServerError();
   }
 
-  async dispatch(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<unknown> {
+  async dispatch(
+    operation: string,
+    input: Record<string, unknown>,
+    ctx: CallContext,
+    verdict?: CheckVerdict,
+  ): Promise<unknown> {
     const op = this.#operations.get(operation);
     if (!op) throw new AwsError('UnknownOperationException', undefined, 400, CORAL_SERVICE);
-    const checked = checkInput(model, operation, input, CHECK_OPTIONS);
+    const checked = checkInputOnce(model, operation, input, CHECK_OPTIONS, verdict);
     try {
       try {
         return await op.execute({ input: checked as never, ctx, env: this.#environment(ctx.region) });

@@ -3,6 +3,7 @@ import type { TableKeyRecord } from '../encryption/table-keys.js';
 import type { TableIndexes } from './indexes/definition.js';
 import type { TableStats } from './table-description.js';
 import type { AttributeDefinition, KeySchemaElement } from './table-schema.js';
+import type { TimeToLiveState } from './ttl/state.js';
 
 export type TableStatus =
   | 'CREATING'
@@ -64,6 +65,8 @@ export interface TableDefinition extends TableIndexes {
   };
   /** Item count and size when the table file was last open, for DescribeTable while it is closed. */
   LastKnownStats?: TableStats;
+  /** Set by the first UpdateTimeToLive (see ttl/state.ts). */
+  TimeToLive?: TimeToLiveState;
 }
 
 export const tableArn = (region: string, account: string, name: string): string =>

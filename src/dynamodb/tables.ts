@@ -17,6 +17,7 @@ import { TABLE_KEY_REFRESH_MS } from '../encryption/table-key-cache.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { AwsError } from '../http/aws-error.js';
 import type { Catalog, CatalogEntry } from '../storage/catalog.js';
+import { COMMIT_RECORD_SUFFIX } from '../storage/commit-counter.js';
 import { asDamage, DamagedFileError, type DamagedFileKind, namingStore } from '../storage/damage.js';
 import type { DataDir } from '../storage/data-dir.js';
 import { WrongKeyError } from '../storage/encrypted-db.js';
@@ -205,13 +206,69 @@ export class TableManager {
       await this.#onKeyFailure(entry, error);
       throw kmsAccessDenied(error);
     }
-    const file = this.#fileFor(entry, tableKey);
-    const keys = keysOf(definition);
-    const indexes = indexSchemas(definition, keys);
-    const derivers: WriteDeriver[] = [];
-    if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
-    const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
-    return { definition, keys, store, indexes };
+    // The definition may have changed while KMS answered (an index created or deleted): writes
+    // must maintain the indexes of the current one.
+    const latest = this.#catalog.get(entry.scope, entry.name);
+    if (latest?.id !== entry.id) throw resourceNotFound();
+    if (latest.definition.InaccessibleSince !== undefined) {
+      throw kmsAccessDenied(inaccessibleReason(latest.definition));
+    }
+    return openTable(latest.definition, this.#fileFor(latest, tableKey));
+  }
+
+  /**
+   * The open table for DynamoDB's own background work (index backfill), with no client request:
+   * the file already open, or opened with the table key decrypted as the service (audited as
+   * AWSService, as the background key check is). Undefined while the table is inaccessible or its
+   * key cannot be used now (the work waits); ResourceNotFoundException once it is gone.
+   */
+  async openAsService(account: string, name: string): Promise<OpenTable | undefined> {
+    return this.#openAsService(this.#entry(account, name, 'control'));
+  }
+
+  /**
+   * Opens a table for TTL expiry, which no client request drives (see openAsService). Undefined
+   * when the table is gone or was replaced (another id), is inaccessible or damaged, or its key
+   * cannot be used right now: the sweeper skips it (the background key check, not this, takes
+   * tables offline).
+   */
+  async openForTtl(scope: Scope, name: string, tableId: string): Promise<OpenTable | undefined> {
+    const entry = this.#catalog.get(scope, name);
+    if (entry?.id !== tableId || this.#damage.refusals.has(entry.id)) return undefined;
+    return this.#openAsService(entry);
+  }
+
+  async #openAsService(entry: CatalogEntry<TableDefinition>): Promise<OpenTable | undefined> {
+    if (entry.definition.InaccessibleSince !== undefined) return undefined;
+    const open = this.#files.get(entry.id);
+    if (open) return openTable(entry.definition, open);
+    let tableKey: Buffer;
+    try {
+      tableKey = await this.#keys.decryptAsService(target(entry), entry.definition.TableKey);
+    } catch (error) {
+      if (!(error instanceof KeyAccessError)) throw error;
+      return undefined;
+    }
+    try {
+      // Deleted, taken offline or changed while KMS answered: only the current table is opened.
+      const latest = this.#catalog.get(entry.scope, entry.name);
+      if (latest?.id !== entry.id || latest.definition.InaccessibleSince !== undefined) return undefined;
+      return openTable(latest.definition, this.#fileFor(latest, tableKey));
+    } finally {
+      tableKey.fill(0);
+    }
+  }
+
+  /** Every table of every region with its definition (for background work over all tables). */
+  definitions(): { readonly account: string; readonly region: string; readonly definition: TableDefinition }[] {
+    return this.#catalog
+      .all()
+      .map((e) => ({ account: e.scope.accountId, region: e.scope.region, definition: e.definition }));
+  }
+
+  /** Every table of every account and region, for the TTL sweeper to pick those it acts on. */
+  tablesForTtl(): { readonly scope: Scope; readonly name: string; readonly definition: TableDefinition }[] {
+    return this.#catalog.all().map(({ scope, name, definition }) => ({ scope, name, definition }));
   }
 
   /**
@@ -526,8 +583,9 @@ export class TableManager {
       try {
         (await this.#keys.decryptAsService(target(entry), entry.definition.TableKey)).fill(0);
       } catch (serviceError) {
-        if (serviceError instanceof KeyAccessError) failure = serviceError;
-        else throw serviceError;
+        if (!(serviceError instanceof KeyAccessError)) throw serviceError;
+        // An external KMS out of reach says nothing about the key: the table stays, the request fails.
+        if (!serviceError.transient) failure = serviceError;
       }
     }
     if (failure) this.#markInaccessible(entry, failure);
@@ -616,7 +674,7 @@ export class TableManager {
   #removeFiles(id: string): void {
     if (this.#dataDir.inMemory) return;
     const file = this.#file(id);
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    for (const suffix of ['', '-wal', '-shm', COMMIT_RECORD_SUFFIX]) rmSync(`${file}${suffix}`, { force: true });
   }
 }
 
@@ -637,6 +695,16 @@ function statsOf(store: TableStore, definition: TableDefinition): TableStats {
     ...store.stats(),
     indexes: Object.fromEntries(indexes.map((index) => [index.IndexName, store.spaceStats(index.Space)])),
   };
+}
+
+/** A table as operations see it: its store makes the writes its item changes imply (index entries). */
+function openTable(definition: TableDefinition, file: TableStore): OpenTable {
+  const keys = keysOf(definition);
+  const indexes = indexSchemas(definition, keys);
+  const derivers: WriteDeriver[] = [];
+  if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
+  const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
+  return { definition, keys, store, indexes };
 }
 
 const keysOf = (definition: TableDefinition): KeyAttributes =>
@@ -662,7 +730,8 @@ const reasonOf = (error: KeyAccessError) => ({
   requestId: error.requestId,
 });
 
-function inaccessibleReason(definition: TableDefinition): KeyAccessError {
+/** Why a table is offline, as the KMS failure its data-plane calls (and UpdateTimeToLive) answer with. */
+export function inaccessibleReason(definition: TableDefinition): KeyAccessError {
   const reason = definition.InaccessibleReason ?? {
     code: 'KMSInvalidStateException',
     message: 'The KMS key is unusable',

@@ -7,6 +7,8 @@ export class KeyAccessError extends Error {
     readonly requestId: string,
     /** True when the failure is the key's (disabled, pending deletion, gone), not just this caller's. */
     readonly definitive: boolean,
+    /** True when the KMS could not be reached or asked for a retry (an external KMS): cached keys may stand in. */
+    readonly transient = false,
   ) {
     super(`${kmsCode}: ${kmsMessage}`);
     this.name = 'KeyAccessError';

@@ -9,11 +9,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { Principal } from '../http/service.js';
-import type { KmsService } from '../kms/index.js';
 import { KeyAccessError, toKeyAccessError } from './key-access-error.js';
 import { unwrapKey, wrapKey } from './key-wrap.js';
+import type { KmsOutage } from './kms-outage.js';
 import type { RootOfTrust } from './root-of-trust.js';
-import { type CacheStats, type KeyCacheScope, TableKeyCache } from './table-key-cache.js';
+import { type CacheStats, type KeyCacheScope, TABLE_KEY_REFRESH_MS, TableKeyCache } from './table-key-cache.js';
+import type { TableKms, TableKmsCaller, TableKmsOperation } from './table-kms.js';
 
 export type KeyKind = 'OWNED' | 'MANAGED' | 'CUSTOMER';
 
@@ -66,13 +67,20 @@ const INVOKED_BY = 'dynamodb.amazonaws.com';
 export class TableKeyService {
   readonly #ownedKek: Buffer;
   readonly #cache: TableKeyCache;
+  /**
+   * With an external KMS: the last plaintext key of each table (and generation) that KMS
+   * decrypted, kept only to stand in during an outage's grace period.
+   */
+  readonly #reserve = new Map<string, { key: Buffer; fetchedAt: number; tableId: string }>();
 
   constructor(
-    private readonly kms: KmsService,
+    private readonly kms: TableKms,
     root: RootOfTrust,
-    clock: Clock,
+    private readonly clock: Clock,
     scope: KeyCacheScope,
     stats?: CacheStats,
+    /** Present with an external KMS: transient failures are ridden out from cached keys. */
+    private readonly outage?: KmsOutage,
   ) {
     // The AWS owned key: a service key no account can see, so its use leaves no KMS call or record.
     this.#ownedKek = root.deriveKey('sealdb/aws-owned-table-key/v1');
@@ -106,11 +114,17 @@ export class TableKeyService {
     }
     const keyId =
       choice.kind === 'MANAGED'
-        ? this.kms.ensureAwsManagedKey({ accountId: table.accountId, region: table.region }, 'dynamodb')
+        ? this.kms.managedKeyId({ accountId: table.accountId, region: table.region })
         : choice.keyId;
     // Asked of the table region's KMS: a key of another region is not found there, as in AWS.
     const described = await this.#call('DescribeKey', { KeyId: keyId }, this.#asCaller(caller, table));
-    const metadata = described.KeyMetadata as { Arn: string; KeyState: string; KeySpec?: string; KeyUsage?: string };
+    const metadata = described.KeyMetadata as {
+      Arn: string;
+      KeyState: string;
+      AWSAccountId?: string;
+      KeySpec?: string;
+      KeyUsage?: string;
+    };
     const arn = metadata.Arn;
     if (metadata.KeyState === 'Disabled')
       throw new KeyAccessError('DisabledException', `${arn} is disabled.`, '', true);
@@ -118,12 +132,13 @@ export class TableKeyService {
       throw new KeyAccessError('KMSInvalidStateException', `${arn} is pending deletion.`, '', true);
     }
     const context = this.encryptionContext(table);
+    const grantee = this.kms.grantPrincipal(this.viaService(table), metadata.AWSAccountId);
     const grant = await this.#call(
       'CreateGrant',
       {
         KeyId: arn,
-        GranteePrincipal: this.viaService(table),
-        RetiringPrincipal: this.viaService(table),
+        GranteePrincipal: grantee,
+        RetiringPrincipal: grantee,
         Operations: GRANT_OPERATIONS,
         Constraints: { EncryptionContextSubset: context },
       },
@@ -158,6 +173,10 @@ export class TableKeyService {
    * the caller (via DynamoDB). The cache owns the buffer: use it at once, do not keep it.
    */
   tableKey(table: TableKeyTarget, record: TableKeyRecord, caller: KeyCaller): Promise<Buffer> {
+    // Past an outage's grace a cached key no longer stands in for the KMS: ask it again.
+    if (record.kind !== 'OWNED' && this.outage?.inOutage && !this.outage.withinGrace()) {
+      this.#cache.evictTable(table.tableId);
+    }
     return this.#cache.get(caller.connectionId, table.tableId, record.generation, () =>
       this.#decrypt(table, record, this.#asCaller(caller, table)),
     );
@@ -184,15 +203,31 @@ export class TableKeyService {
 
   evictTable(tableId: string): void {
     this.#cache.evictTable(tableId);
+    for (const [slot, entry] of this.#reserve) if (entry.tableId === tableId) this.#dropReserve(slot);
   }
 
   evictExpired(): void {
     this.#cache.evictExpired();
+    if (!this.outage) return;
+    // Idle tables hold no key material for long; during an outage the reserve lasts its grace.
+    const inOutage = this.outage.inOutage;
+    const graceOver = inOutage && !this.outage.withinGrace();
+    const maxAge = TABLE_KEY_REFRESH_MS + this.outage.graceMs;
+    const now = this.clock.now();
+    for (const [slot, entry] of this.#reserve) {
+      if (graceOver || (!inOutage && now - entry.fetchedAt >= maxAge)) this.#dropReserve(slot);
+    }
   }
 
   close(): void {
     this.#cache.clear();
+    for (const slot of [...this.#reserve.keys()]) this.#dropReserve(slot);
     this.#ownedKek.fill(0);
+  }
+
+  #dropReserve(slot: string): void {
+    this.#reserve.get(slot)?.key.fill(0);
+    this.#reserve.delete(slot);
   }
 
   async #decrypt(table: TableKeyTarget, record: TableKeyRecord, caller: KmsCaller): Promise<Buffer> {
@@ -204,18 +239,44 @@ export class TableKeyService {
         throw new KeyAccessError('InvalidCiphertextException', 'The table key does not belong to this table', '', true);
       }
     }
-    const out = await this.#call(
-      'Decrypt',
-      { CiphertextBlob: blob, KeyId: record.kmsKeyArn, EncryptionContext: this.encryptionContext(table) },
-      caller,
-    );
-    return out.Plaintext as Buffer;
+    const slot = `${table.tableId}|${record.generation}`;
+    const standIn = this.#reserve.get(slot);
+    if (standIn && this.outage?.withinGrace() && !this.outage.mayProbe()) {
+      this.outage.servedFromReserve();
+      return Buffer.from(standIn.key);
+    }
+    let out: Record<string, unknown>;
+    try {
+      out = await this.#call(
+        'Decrypt',
+        { CiphertextBlob: blob, KeyId: record.kmsKeyArn, EncryptionContext: this.encryptionContext(table) },
+        caller,
+      );
+    } catch (error) {
+      const reserve = this.#reserve.get(slot);
+      if (error instanceof KeyAccessError && error.transient && reserve && this.outage?.withinGrace()) {
+        this.outage.servedFromReserve();
+        return Buffer.from(reserve.key);
+      }
+      throw error;
+    }
+    const plaintext = out.Plaintext as Buffer;
+    if (this.outage) {
+      this.#dropReserve(slot);
+      this.#reserve.set(slot, { key: Buffer.from(plaintext), fetchedAt: this.clock.now(), tableId: table.tableId });
+    }
+    return plaintext;
   }
 
-  async #call(operation: string, input: Record<string, unknown>, caller: KmsCaller): Promise<Record<string, unknown>> {
+  async #call(
+    operation: TableKmsOperation,
+    input: Record<string, unknown>,
+    caller: KmsCaller,
+  ): Promise<Record<string, unknown>> {
     try {
       return await this.kms.call(operation, input, caller);
     } catch (error) {
+      if (error instanceof KeyAccessError) throw error;
       throw toKeyAccessError(error, caller.requestId);
     }
   }
@@ -247,15 +308,7 @@ export class TableKeyService {
   }
 }
 
-interface KmsCaller {
-  principal: Principal;
-  region: string;
-  viaService: string;
-  invokedBy: string;
-  sourceIp: string;
-  userAgent: string;
-  requestId: string;
-}
+type KmsCaller = TableKmsCaller;
 
 const ownedAad = (table: TableKeyTarget): string => `${table.tableArn}|${table.tableId}|aws-owned-table-key`;
 

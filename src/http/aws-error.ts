@@ -25,6 +25,12 @@ export class AwsError extends Error {
   /** The member the message is sent in: DynamoDB's SerializationException says `Message`. */
   messageKey: 'message' | 'Message' = 'message';
 
+  /**
+   * The answer's JSON body, when it was already built off the main thread (a model check's
+   * message can run to megabytes: src/validation/off-thread.ts); sent as it stands.
+   */
+  encodedBody?: EncodedBody;
+
   /** Whether a message member is sent (KMS's InvalidCiphertextException has none). */
   get hasMessage(): boolean {
     return this.message !== '';
@@ -33,6 +39,21 @@ export class AwsError extends Error {
   get wireType(): string {
     return this.namespace ? `${this.namespace}#${this.code}` : this.code;
   }
+}
+
+/** A response body already serialised, with its CRC32 (DynamoDB's x-amz-crc32 header). */
+export interface EncodedBody {
+  readonly bytes: Buffer;
+  readonly crc32: number;
+}
+
+/** The JSON body an error is answered with. */
+export function errorJson(error: AwsError): string {
+  return JSON.stringify({
+    __type: error.wireType,
+    ...(error.hasMessage ? { [error.messageKey]: error.message } : {}),
+    ...error.details,
+  });
 }
 
 export const CORAL_SERVICE = 'com.amazon.coral.service';

@@ -8,12 +8,13 @@ import { randomFillSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { crc32 } from 'node:zlib';
+import type { CheckVerdict } from '../validation/off-thread.js';
 import type { AdminRoute } from './admin-route.js';
 import type { Authenticator, Identity, PendingAuthentication } from './auth.js';
-import { AwsError, CORAL_SERVICE } from './aws-error.js';
+import { AwsError, CORAL_SERVICE, type EncodedBody, errorJson } from './aws-error.js';
 import { ACCEPTED_CONTENT_ENCODINGS, decodeBody } from './content-encoding.js';
 import { CorsPolicy } from './cors.js';
-import { OFF_THREAD_JSON_BYTES, parseLargeJson } from './large-json/parse.js';
+import { OFF_THREAD_JSON_BYTES, type Purpose, parseLargeJson } from './large-json/parse.js';
 import { type RequestLogEntry, tableNamesOf } from './request-log.js';
 import { type CallContext, PartlySerialized, type ServiceHandler } from './service.js';
 
@@ -139,7 +140,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
     // likewise around their x-amz-json-1.1.
     const responseType = contentType === dialectType ? dialectType : 'application/json';
     const withCrc = dialectType.endsWith('1.0');
-    const reply = (status: number, payload: string) => send(res, status, responseType, payload, withCrc);
+    const reply = (status: number, payload: string | EncodedBody) => send(res, status, responseType, payload, withCrc);
     const protocolNs = service ? service.protocolErrorNamespace : CORAL_SERVICE;
 
     // A body declared too large is refused before a byte of it is read, and the connection closed.
@@ -231,9 +232,12 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       json = decoded.body;
     }
 
+    const operation = dot > 0 ? target.slice(dot + 1) : '';
     let input: unknown;
+    let verdict: CheckVerdict | undefined;
+    let tableNames: string | undefined;
     if (json.length > OFF_THREAD_JSON_BYTES) {
-      const parsed = await parseLargeJson(json, MAX_JSON_DEPTH);
+      const parsed = await parseLargeJson(json, MAX_JSON_DEPTH, largeBodyPurpose(service, operation));
       // The bytes went to the worker and back: the Buffer handed over is empty now.
       if (json === body) body = parsed.bytes;
       if (!parsed.ok) {
@@ -241,6 +245,8 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
         return;
       }
       input = parsed.value;
+      verdict = parsed.verdict;
+      tableNames = parsed.tableNames;
     } else if (json.length > 0) {
       // Never decoded lossily: invalid sequences would become U+FFFD and be stored as such.
       if (!isUtf8(json)) {
@@ -257,9 +263,9 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
         reply(400, errorBody(jsonError('depth', protocolNs)));
         return;
       }
+      tableNames = tableNamesOf(input);
     }
-    const operation = dot > 0 ? target.slice(dot + 1) : '';
-    if (onRequestComplete) loggedTables.set(req, tableNamesOf(input));
+    if (onRequestComplete) loggedTables.set(req, tableNames);
     if (!service?.hasOperation(operation)) {
       const message = unknownOperationMessage(target, operation, service);
       reply(400, errorBody(new AwsError('UnknownOperationException', message, 400, protocolNs)));
@@ -288,7 +294,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: header(req, 'user-agent') ?? '',
       };
-      const result = await service.dispatch(operation, input as Record<string, unknown>, ctx);
+      const result = await service.dispatch(operation, input as Record<string, unknown>, ctx, verdict);
       reply(200, result instanceof PartlySerialized ? result.toJsonText() : JSON.stringify(result ?? {}));
     } catch (error) {
       if (error instanceof AwsError) {
@@ -309,6 +315,16 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
             drained = resolve;
           }),
   };
+}
+
+/**
+ * What a large body must be parsed into: nothing for an operation that is answered without it,
+ * the model check's verdict where the service lends its check to the worker, else the value.
+ */
+function largeBodyPurpose(service: ServiceHandler | undefined, operation: string): Purpose {
+  if (!service?.hasOperation(operation)) return { kind: 'syntax' };
+  if (service.offThreadCheck) return { kind: 'check', check: { ...service.offThreadCheck, operation } };
+  return { kind: 'value' };
 }
 
 function logEntry(
@@ -405,7 +421,7 @@ function discardBody(req: IncomingMessage): void {
  */
 function refuseTooLarge(
   res: ServerResponse,
-  reply: (status: number, payload: string) => void,
+  reply: (status: number, payload: string | EncodedBody) => void,
   namespace: string | undefined,
   close: boolean,
 ): void {
@@ -428,20 +444,22 @@ function jsonError(reason: 'utf8' | 'syntax' | 'depth', namespace: string | unde
   return new AwsError('SerializationException', message, 400, namespace);
 }
 
-function errorBody(error: AwsError): string {
-  return JSON.stringify({
-    __type: error.wireType,
-    ...(error.hasMessage ? { [error.messageKey]: error.message } : {}),
-    ...error.details,
-  });
+function errorBody(error: AwsError): string | EncodedBody {
+  return error.encodedBody ?? errorJson(error);
 }
 
-function send(res: ServerResponse, status: number, contentType: string, payload: string, withCrc: boolean): void {
-  const bytes = Buffer.from(payload, 'utf8');
+function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  payload: string | EncodedBody,
+  withCrc: boolean,
+): void {
+  const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload.bytes;
   res.statusCode = status;
   res.setHeader('Content-Type', contentType);
   res.setHeader('Content-Length', bytes.length);
-  if (withCrc) res.setHeader('x-amz-crc32', crc32(bytes));
+  if (withCrc) res.setHeader('x-amz-crc32', typeof payload === 'string' ? crc32(bytes) : payload.crc32);
   res.end(bytes);
 }
 

@@ -1,4 +1,5 @@
 /** The contract between the HTTP layer and each AWS service sealdb speaks. */
+import type { CheckVerdict, ModelCheck } from '../validation/off-thread.js';
 import type { AwsError } from './aws-error.js';
 
 export type PrincipalType = 'Root' | 'IAMUser' | 'AWSService';
@@ -42,8 +43,21 @@ export interface ServiceHandler {
   modelHasOperation?(operation: string): boolean;
   /** What the service answers when something unexpected fails (never for client mistakes). */
   internalError(): AwsError;
-  /** Runs an operation; throws AwsError for client mistakes. */
-  dispatch(operation: string, input: Record<string, unknown>, ctx: CallContext): Promise<unknown>;
+  /**
+   * The model check the service runs first (checkInput), lent to the worker that parses large
+   * bodies: a huge request is then checked off the main thread (validation/off-thread.ts).
+   */
+  readonly offThreadCheck?: ModelCheck;
+  /**
+   * Runs an operation; throws AwsError for client mistakes. With a verdict, the input was
+   * already model-checked (the checked input itself, or the verdict's error is the answer).
+   */
+  dispatch(
+    operation: string,
+    input: Record<string, unknown>,
+    ctx: CallContext,
+    verdict?: CheckVerdict,
+  ): Promise<unknown>;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3-multiple-ciphers';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import { type CommitRecorder, openCommitRecorder } from '../storage/commit-counter.js';
 import { DataDir } from '../storage/data-dir.js';
 import { openEncryptedDatabase, type SqliteDatabase } from '../storage/encrypted-db.js';
 import { type Durability, syncMode } from '../storage/wal-sync.js';
@@ -124,17 +125,14 @@ interface TombstoneRow {
 /** Opens `<dataDir>/kms/keystore.db` (or an in-memory store) under a key derived from the root of trust. */
 export function openKeyStore(root: RootOfTrust, dataDir: string | undefined, durability?: Durability): KeyStore {
   const key = root.deriveKey(KEYSTORE_PURPOSE);
+  const file = new DataDir(dataDir).file('kms', 'keystore.db');
   let db: SqliteDatabase;
   try {
-    db = openEncryptedDatabase({
-      file: new DataDir(dataDir).file('kms', 'keystore.db'),
-      key,
-      synchronous: syncMode(durability),
-    });
+    db = openEncryptedDatabase({ file, key, synchronous: syncMode(durability) });
   } finally {
     key.fill(0);
   }
-  return new SqliteKeyStore(db);
+  return new SqliteKeyStore(db, openCommitRecorder(file, durability));
 }
 
 const parseKey = (row: KeyRow | undefined): KeyRecord | undefined =>
@@ -161,7 +159,11 @@ const toAlias = (row: AliasRow): AliasRecord => ({
 class SqliteKeyStore implements KeyStore {
   readonly #statements = new Map<string, Statement>();
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    /** How far the log was committed, for the check before the next open (commit-counter.ts). */
+    private readonly commits: CommitRecorder | undefined,
+  ) {
     // Freed pages are overwritten, so destroyed (already wrapped) material leaves no residue in the file.
     db.pragma('secure_delete = ON');
     db.exec(SCHEMA);
@@ -202,6 +204,7 @@ class SqliteKeyStore implements KeyStore {
       key.rotation.enabled ? (key.rotation.nextRotationMs ?? null) : null,
       JSON.stringify(key),
     );
+    this.#committed();
   }
 
   getTombstone(keyId: string): KeyTombstone | undefined {
@@ -225,12 +228,14 @@ class SqliteKeyStore implements KeyStore {
     });
     // Old WAL frames still hold the (wrapped) material until a checkpoint rewrites the file.
     this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.#committed();
   }
 
   addMaterial(m: KeyMaterialRecord): void {
     this.#prepare(
       'INSERT INTO key_material (key_id, version, material_id, wrapped, created_ms, rotation_type) VALUES (?, ?, ?, ?, ?, ?)',
     ).run(m.keyId, m.version, m.materialId, m.wrapped, m.createdMs, m.rotationType ?? null);
+    this.#committed();
   }
 
   getMaterial(keyId: string, version: number): KeyMaterialRecord | undefined {
@@ -271,6 +276,7 @@ class SqliteKeyStore implements KeyStore {
          ON CONFLICT (account_id, region, alias_name) DO UPDATE SET target_key_id = excluded.target_key_id,
            last_updated_ms = excluded.last_updated_ms`,
     ).run(a.accountId, a.region, a.aliasName, a.targetKeyId, a.creationMs, a.lastUpdatedMs);
+    this.#committed();
   }
 
   deleteAlias(accountId: string, region: string, aliasName: string): void {
@@ -279,6 +285,7 @@ class SqliteKeyStore implements KeyStore {
       region,
       aliasName,
     );
+    this.#committed();
   }
 
   getGrant(grantId: string): GrantRecord | undefined {
@@ -305,10 +312,12 @@ class SqliteKeyStore implements KeyStore {
       `INSERT INTO grants (grant_id, key_id, retiring_principal, creation_ms, record) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (grant_id) DO UPDATE SET record = excluded.record`,
     ).run(g.grantId, g.keyId, g.retiringPrincipal ?? null, g.creationMs, JSON.stringify(g));
+    this.#committed();
   }
 
   deleteGrant(grantId: string): void {
     this.#prepare('DELETE FROM grants WHERE grant_id = ?').run(grantId);
+    this.#committed();
   }
 
   /** Statements are prepared once: every call sweeps the store, so these run on every request. */
@@ -322,10 +331,18 @@ class SqliteKeyStore implements KeyStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    const result = this.db.transaction(fn)();
+    this.#committed();
+    return result;
+  }
+
+  /** After each write: outside a transaction it was committed (writes inside one wait for its end). */
+  #committed(): void {
+    if (!this.db.inTransaction) this.commits?.committed();
   }
 
   close(): void {
     if (this.db.open) this.db.close();
+    this.commits?.close();
   }
 }

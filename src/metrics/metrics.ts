@@ -13,6 +13,7 @@ export class Metrics {
   readonly #walSyncs: Counter;
   readonly #damagedFiles: Gauge<'file' | 'kind'>;
   readonly #auditDigestFailures: Counter;
+  readonly #ttlDeleted: Counter;
 
   constructor(tables: () => readonly TableSummary[]) {
     this.#kmsCalls = new Counter({
@@ -43,6 +44,11 @@ export class Metrics {
       help: "Failed attempts to write an audit hour's signed digest (retried until written; KMS calls go on being recorded)",
       registers: [this.registry],
     });
+    this.#ttlDeleted = new Counter({
+      name: 'sealdb_ttl_deleted_items_total',
+      help: 'Items deleted by Time to Live because their TTL attribute had passed (all tables)',
+      registers: [this.registry],
+    });
     new Gauge({
       name: 'sealdb_tables',
       help: 'Tables by key type (OWNED, MANAGED, CUSTOMER) and table status',
@@ -68,6 +74,7 @@ export class Metrics {
 
   readonly damagedFile = (file: string, kind: string): void => this.#damagedFiles.set({ file, kind }, 1);
   readonly auditDigestFailure = (): void => this.#auditDigestFailures.inc();
+  readonly ttlDeleted = (count: number): void => this.#ttlDeleted.inc(count);
 
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Scope, scopeKey } from '../core/scope.js';
 import { unwrapKey, wrapKey } from '../encryption/key-wrap.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import { type CommitRecorder, openCommitRecorder } from './commit-counter.js';
 import { naming } from './damage.js';
 import type { DataDir } from './data-dir.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
@@ -41,6 +42,8 @@ export class Catalog<D> {
     legacyRegion: ((definition: D) => string) | undefined,
     /** Named in the errors of a damaged page (DamagedFileError). */
     readonly file: string,
+    /** How far the log was committed, for the check before the next open (commit-counter.ts). */
+    private readonly commits: CommitRecorder | undefined,
   ) {
     this.#db = db;
     naming(file, () =>
@@ -97,6 +100,7 @@ export class Catalog<D> {
         openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }),
         legacyRegion,
         file,
+        openCommitRecorder(file, durability),
       );
     } finally {
       kek.fill(0);
@@ -138,16 +142,19 @@ export class Catalog<D> {
         wrappedKey: entry.wrappedKey,
       }),
     );
+    this.commits?.committed();
     this.#cache.set(cacheKey(entry.scope, entry.name), entry);
   }
 
   delete(scope: Scope, name: string): void {
     naming(this.file, () => this.#statements.delete.run(scope.accountId, scope.region, name));
+    this.commits?.committed();
     this.#cache.set(cacheKey(scope, name), null);
   }
 
   close(): void {
     this.#db.close();
+    this.commits?.close();
   }
 }
 

@@ -7,6 +7,7 @@
 import { statSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { Checkpointer } from './checkpointer.js';
+import { type CommitRecorder, openCommitRecorder } from './commit-counter.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
 import { type Durability, WalSync } from './wal-sync.js';
 
@@ -207,6 +208,8 @@ export class TableFile implements TableStore {
   #lastFlush: Promise<void> | undefined;
   /** Present when a checkpointer copies the log: the log path and its size limit. */
   readonly #walLimit: { readonly file: string; readonly bytes: number } | undefined;
+  /** How far the log was committed, for the check before the next open (commit-counter.ts). */
+  #commits: CommitRecorder | undefined;
 
   private constructor(
     db: SqliteDatabase,
@@ -272,8 +275,9 @@ export class TableFile implements TableStore {
       cacheKiB: TABLE_PAGE_CACHE_KIB,
       ...(checkpointer ? { autoCheckpointPages: 0 } : {}),
     });
+    const commits = openCommitRecorder(file, options.durability, true);
     const walSync =
-      options.durability === 'fsync' && file !== ':memory:' ? new WalSync(file, options.onWalSync) : undefined;
+      options.durability === 'fsync' && file !== ':memory:' ? new WalSync(file, options.onWalSync, commits) : undefined;
     const walLimit = checkpointer ? { file: `${file}-wal`, bytes: checkpointer.walLimitBytes } : undefined;
     let table: TableFile;
     try {
@@ -285,6 +289,7 @@ export class TableFile implements TableStore {
       throw error;
     }
     checkpointer?.open(file, key);
+    table.#commits = commits;
     return table;
   }
 
@@ -356,6 +361,7 @@ export class TableFile implements TableStore {
   #commit(): void {
     try {
       this.#db.exec('COMMIT');
+      this.#commits?.committed();
     } catch (error) {
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       throw error;
@@ -540,6 +546,7 @@ export class TableFile implements TableStore {
       this.#db.close();
       this.#onClose?.();
     }
+    this.#commits?.close();
   }
 }
 

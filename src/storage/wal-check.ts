@@ -16,6 +16,7 @@
  * words in the byte order the magic names.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { COMMIT_RECORD_SUFFIX, recordedFrames } from './commit-counter.js';
 import { DamagedFileError } from './damage.js';
 
 const WAL_HEADER_BYTES = 32;
@@ -29,10 +30,12 @@ const BATCH_BYTES = 1 << 20;
 export interface WalDamage {
   /** 1-based number of the first frame SQLite's recovery would stop at; 0 for the log's header. */
   readonly frame: number;
-  /** Why it fails: the checksum, the salts, or the log's own header. */
+  /** Why it fails: the checksum, the salts, the log's own header, or `missing` (no commit frame checks out after it). */
   readonly reason: string;
-  /** Committed transactions after it that would have been dropped (at least one). */
+  /** Committed transactions after it that would have been dropped (0 when only the commit record shows it). */
   readonly commitsAfter: number;
+  /** The last frame the commit record (commit-counter.ts) says was committed, when that shows the loss. */
+  readonly recordedFrames?: number;
 }
 
 export interface WalReport {
@@ -40,6 +43,10 @@ export interface WalReport {
   readonly recoveredFrames: number;
   /** Set when committed history would be lost: the file must not be opened. */
   readonly damage?: WalDamage;
+  /** The salts of a log whose header checks out: its generation. */
+  readonly salts?: readonly [number, number];
+  /** The first frame SQLite's recovery stops at, damaged or torn. */
+  readonly firstFailure?: { readonly frame: number; readonly reason: string };
 }
 
 /** A table file, the catalog or the key store whose log would lose committed transactions. */
@@ -51,21 +58,40 @@ export class DamagedWalError extends DamagedFileError {
     const what =
       damage.frame === 0
         ? `the header of its write-ahead log ${file}-wal fails its checksum`
-        : `frame ${damage.frame} of its write-ahead log ${file}-wal fails its ${damage.reason}`;
+        : damage.reason === 'missing'
+          ? `the committed history in its write-ahead log ${file}-wal ends at frame ${damage.frame - 1}`
+          : `frame ${damage.frame} of its write-ahead log ${file}-wal fails its ${damage.reason}`;
+    const lost =
+      damage.recordedFrames === undefined
+        ? `${damage.commitsAfter} committed transaction(s) follow`
+        : `${file}${COMMIT_RECORD_SUFFIX} records that the log was committed through frame ${damage.recordedFrames}`;
+    const restoredOnPurpose =
+      damage.recordedFrames === undefined
+        ? ''
+        : ` (if ${file} was restored from an older backup on purpose, delete ${file}${COMMIT_RECORD_SUFFIX})`;
     super(
       file,
-      `${what}, but ${damage.commitsAfter} committed transaction(s) follow: opening it would silently drop ` +
-        `acknowledged writes. Restore ${file} and ${file}-wal from a backup of the data directory (with sealdb ` +
-        'stopped); do not delete the -wal file, it holds the only copy of those writes',
+      `${what}, but ${lost}: opening it would silently drop acknowledged writes. Restore ${file} and ` +
+        `${file}-wal from a backup of the data directory (with sealdb stopped); do not delete the -wal file, ` +
+        `it holds the only copy of those writes${restoredOnPurpose}`,
     );
     this.name = 'DamagedWalError';
   }
 }
 
-/** Throws DamagedWalError when the database file's log has damage to committed frames. */
+/**
+ * Throws DamagedWalError when the database file's log has damage to committed frames: frames
+ * with commits after them, or (per the commit record kept beside the file) frames of the newest
+ * committed transaction, which nothing in the log itself tells from a torn tail.
+ */
 export function assertWalIntact(databaseFile: string): void {
   const report = checkWal(`${databaseFile}-wal`);
   if (report.damage) throw new DamagedWalError(databaseFile, report.damage);
+  if (!report.salts) return;
+  const recorded = recordedFrames(databaseFile, report.salts);
+  if (recorded === undefined || report.recoveredFrames >= recorded) return;
+  const failure = report.firstFailure ?? { frame: report.recoveredFrames + 1, reason: 'missing' };
+  throw new DamagedWalError(databaseFile, { ...failure, commitsAfter: 0, recordedFrames: recorded });
 }
 
 /** Scans a log file; a missing or empty one is intact. */
@@ -160,7 +186,8 @@ function scanFrames(fd: number, size: number, header: Header, headerDamaged: boo
   const framesPerBatch = Math.max(1, Math.floor(BATCH_BYTES / frameBytes));
   const batch = Buffer.alloc(framesPerBatch * frameBytes);
   const frameCount = Math.floor((size - WAL_HEADER_BYTES) / frameBytes);
-  if (frameCount === 0) return { recoveredFrames: 0 };
+  const generation = headerDamaged ? {} : { salts: [header.salt1, header.salt2] as const };
+  if (frameCount === 0) return { recoveredFrames: 0, ...generation };
   let seed = header.checksum;
   let salts: readonly [number, number] = [header.salt1, header.salt2];
   let recoveredFrames = 0;
@@ -212,7 +239,8 @@ function scanFrames(fd: number, size: number, header: Header, headerDamaged: boo
   if (firstBad !== undefined && commitsAfter > 0) {
     return { recoveredFrames: headerDamaged ? 0 : recoveredFrames, damage: { ...firstBad, commitsAfter } };
   }
-  return { recoveredFrames: headerDamaged ? 0 : recoveredFrames };
+  const failure = firstBad !== undefined && !headerDamaged ? { firstFailure: firstBad } : {};
+  return { recoveredFrames: headerDamaged ? 0 : recoveredFrames, ...generation, ...failure };
 }
 
 function readFully(fd: number, target: Buffer, length: number, position: number): void {

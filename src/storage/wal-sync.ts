@@ -7,6 +7,7 @@
  */
 import { close, fsync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
+import type { CommitRecorder } from './commit-counter.js';
 import { syncDirectorySync } from './synced-files.js';
 
 /** `process`: acknowledged writes survive a crash of the sealdb process. `fsync`: also power loss. */
@@ -24,15 +25,20 @@ export class WalSync {
   #pending = 0;
   #closed = false;
 
-  /** @param onSync told after each flush (a metric). */
+  /**
+   * @param onSync told after each flush (a metric).
+   * @param commits recorded after each flush: what the log held when the flush began is durable.
+   */
   constructor(
     private readonly databaseFile: string,
     private readonly onSync?: () => void,
+    private readonly commits?: CommitRecorder,
   ) {}
 
   /** Flushes the WAL without blocking the event loop. */
   flush(): Promise<void> {
     const fd = this.#open();
+    const position = this.commits?.position();
     this.#pending++;
     return new Promise<void>((resolve, reject) => {
       fsync(fd, (error) => {
@@ -40,6 +46,7 @@ export class WalSync {
         if (this.#closed && this.#pending === 0) this.#release();
         if (error) reject(error);
         else {
+          this.commits?.record(position);
           this.onSync?.();
           resolve();
         }
@@ -49,7 +56,9 @@ export class WalSync {
 
   /** Flushes the WAL now: for protocol steps that must be durable before the next begins. */
   flushNow(): void {
+    const position = this.commits?.position();
     fsyncSync(this.#open());
+    this.commits?.record(position);
     this.onSync?.();
   }
 

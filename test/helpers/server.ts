@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock.js';
 import type { AccountConfig } from '../../src/http/auth.js';
 import type { KmsCallEvent } from '../../src/kms/index.js';
-import { type RunningServer, startServer } from '../../src/server.js';
+import { type KmsConfig, type RunningServer, startServer } from '../../src/server.js';
 
 export interface TestServerOptions {
   /** Folder for the data directory and root key, deleted by `cleanup` (default: a new temporary folder). */
@@ -28,6 +28,14 @@ export interface TestServerOptions {
   readonly onKmsCall?: (event: KmsCallEvent) => void;
   /** Origins given CORS headers (the server's default when absent: any origin). */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Where table keys come from (default: the built-in KMS). */
+  readonly kms?: KmsConfig;
+  /** Listen on this port (default: an ephemeral one), e.g. to restart a server where it was. */
+  readonly port?: number;
+  /** Background GSI work: `manual` leaves it to `indexJobsStep` (default: runs by itself). */
+  readonly indexJobs?: { readonly mode?: 'auto' | 'manual'; readonly sliceMs?: number; readonly sliceItems?: number };
+  /** Real ms between background TTL passes (default 0: only when `sweep()` is called). */
+  readonly ttlSweepIntervalMs?: number;
 }
 
 export interface TestServer {
@@ -50,6 +58,8 @@ export interface TestServer {
   };
   /** Runs the background key check now (the server's timer is off in tests). */
   sweep(): Promise<void>;
+  /** One slice of every table's GSI work (backfill, drop); true while work remains. */
+  indexJobsStep(): Promise<boolean>;
   /** Stops the server; the data directory stays until `cleanup`. */
   close(): Promise<void>;
   /** Stops the server and deletes its data directory and root key. */
@@ -65,7 +75,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const errors: unknown[] = [];
   const server: RunningServer = await startServer({
     host: '127.0.0.1',
-    port: 0,
+    port: options.port ?? 0,
     dataDir: options.inMemory ? undefined : dataDir,
     region,
     rootKey: { kind: 'key-file', path: rootKeyFile },
@@ -75,6 +85,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         : { mode: 'strict', accounts: options.auth.accounts },
     clock,
     sweepIntervalMs: 0,
+    ttlSweepIntervalMs: options.ttlSweepIntervalMs ?? 0,
     ...(options.sharedDb ? { sharedDb: true } : {}),
     ...(options.keyCacheScope ? { keyCacheScope: options.keyCacheScope } : {}),
     ...(options.durability ? { durability: options.durability } : {}),
@@ -82,6 +93,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.onAuditWarning ? { onAuditWarning: options.onAuditWarning } : {}),
     ...(options.onKmsCall ? { onKmsCall: options.onKmsCall } : {}),
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
+    ...(options.kms ? { kms: options.kms } : {}),
+    ...(options.indexJobs ? { indexJobs: options.indexJobs } : {}),
     onInternalError: (error) => errors.push(error),
   });
   return {
@@ -100,6 +113,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       maxAttempts: 1,
     }),
     sweep: () => server.sweep(),
+    indexJobsStep: () => server.indexJobsStep(),
     close: () => server.close(),
     async cleanup() {
       await server.close();

@@ -21,7 +21,7 @@ import {
   PutItemCommand,
   type ServiceInputTypes,
   type ServiceOutputTypes,
-  UpdateTimeToLiveCommand,
+  UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { BuildMiddleware, DeserializeMiddleware, HttpRequest as SdkHttpRequest } from '@smithy/types';
 import { rejectsWith } from '../helpers/assert-aws.js';
@@ -117,7 +117,7 @@ describe('HTTP fidelity', () => {
       for (const operation of [
         'DescribeContributorInsights',
         'DescribeContinuousBackups',
-        'UpdateTimeToLive',
+        'UpdateContinuousBackups',
         'Frobnicate',
       ]) {
         const res = await ddb(server, operation, { TableName: 'fid' });
@@ -177,13 +177,13 @@ describe('HTTP fidelity', () => {
       );
       await rejectsWith(
         client.send(
-          new UpdateTimeToLiveCommand({
+          new UpdateContinuousBackupsCommand({
             TableName: 'fid',
-            TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
           }),
         ),
         'UnknownOperationException',
-        /UpdateTimeToLive/,
+        /UpdateContinuousBackups/,
       );
       const trail = new CloudTrailClient(server.clientConfig());
       await rejectsWith(

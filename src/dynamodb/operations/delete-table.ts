@@ -1,4 +1,5 @@
 import { validationError } from '../errors.js';
+import { checkTableDeletable } from '../indexes/index-updates.js';
 import type { Operation } from '../operation.js';
 import { tableDescription } from '../table-description.js';
 import { resolveTableName } from '../table-name.js';
@@ -18,6 +19,7 @@ export const deleteTable: Operation<DeleteTableInput> = {
         'Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.',
       );
     }
+    checkTableDeletable(table);
     const stats = env.tables.stats(table);
     const definition = await env.tables.delete(account, name);
     // DynamoDB's DeleteTable leaves out the schema and the creation time (as recorded AWS CLI

@@ -11,6 +11,7 @@ import { describeBackup } from './describe-backup.js';
 import { describeEndpoints } from './describe-endpoints.js';
 import { describeLimits } from './describe-limits.js';
 import { describeTable } from './describe-table.js';
+import { describeTimeToLive } from './describe-time-to-live.js';
 import { getItem } from './get-item.js';
 import { listBackups } from './list-backups.js';
 import { listTables } from './list-tables.js';
@@ -25,6 +26,7 @@ import { transactWriteItems } from './transact-write-items.js';
 import { untagResource } from './untag-resource.js';
 import { updateItem } from './update-item.js';
 import { updateTable } from './update-table.js';
+import { updateTimeToLive } from './update-time-to-live.js';
 
 export const operations: readonly Operation<never, unknown>[] = [
   createTable,
@@ -47,6 +49,8 @@ export const operations: readonly Operation<never, unknown>[] = [
   listTagsOfResource,
   describeEndpoints,
   describeLimits,
+  updateTimeToLive,
+  describeTimeToLive,
   createBackup,
   describeBackup,
   listBackups,

@@ -1,4 +1,5 @@
 import { invalidParameter, validationError } from '../errors.js';
+import { checkIndexUpdateRequest, type IndexUpdate, planIndexUpdates } from '../indexes/index-updates.js';
 import type { Operation } from '../operation.js';
 import { checkEncryptionChangeLimit, keyChoice, type SseSpecification } from '../sse.js';
 import { streamsUnsupported } from '../streams.js';
@@ -13,7 +14,7 @@ export interface UpdateTableInput {
   AttributeDefinitions?: AttributeDefinition[];
   BillingMode?: BillingMode;
   ProvisionedThroughput?: { ReadCapacityUnits: number; WriteCapacityUnits: number };
-  GlobalSecondaryIndexUpdates?: unknown[];
+  GlobalSecondaryIndexUpdates?: IndexUpdate[];
   StreamSpecification?: unknown;
   SSESpecification?: SseSpecification;
   ReplicaUpdates?: unknown[];
@@ -87,8 +88,8 @@ export const updateTable: Operation<UpdateTableInput> = {
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
     if (input.StreamSpecification) throw streamsUnsupported();
-    if (input.GlobalSecondaryIndexUpdates || input.ReplicaUpdates) {
-      throw validationError('sealdb does not support GlobalSecondaryIndexUpdates or ReplicaUpdates in UpdateTable yet');
+    if (input.ReplicaUpdates) {
+      throw validationError('sealdb does not support ReplicaUpdates in UpdateTable yet');
     }
     const choice = input.SSESpecification ? keyChoice(input.SSESpecification) : undefined;
     if (
@@ -96,28 +97,35 @@ export const updateTable: Operation<UpdateTableInput> = {
       !input.ProvisionedThroughput &&
       !input.BillingMode &&
       input.TableClass === undefined &&
-      input.DeletionProtectionEnabled === undefined
+      input.DeletionProtectionEnabled === undefined &&
+      !input.GlobalSecondaryIndexUpdates?.length
     ) {
       throw validationError(
         'At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required',
       );
     }
+    checkIndexUpdateRequest(input);
     const account = ctx.principal.accountId;
     const now = env.clock.now() / 1000;
     // Everything is checked before anything changes.
     const before = env.tables.describe(account, name);
     applyThroughput(before, input, now);
+    const indexes = planIndexUpdates(input, before, now);
     if (choice) {
       checkEncryptionChangeLimit(before, env.clock.now(), env.encryptionChangeLimit);
       await createWithKeyErrors(() => env.tables.switchKey(account, name, choice, ctx));
     }
-    const definition = env.tables.update(account, name, (current) => ({
-      ...applyThroughput(current, input, now),
-      ...(input.TableClass !== undefined ? { TableClass: input.TableClass } : {}),
-      ...(input.DeletionProtectionEnabled !== undefined
-        ? { DeletionProtectionEnabled: input.DeletionProtectionEnabled }
-        : {}),
-    }));
+    const definition = env.tables.update(account, name, (current) => {
+      const next: TableDefinition = {
+        ...applyThroughput(current, input, now),
+        ...(input.TableClass !== undefined ? { TableClass: input.TableClass } : {}),
+        ...(input.DeletionProtectionEnabled !== undefined
+          ? { DeletionProtectionEnabled: input.DeletionProtectionEnabled }
+          : {}),
+      };
+      return indexes ? indexes.apply(next) : next;
+    });
+    if (indexes?.startsJob) env.indexJobs?.wake();
     const stats = env.tables.stats(definition);
     return {
       TableDescription: {

@@ -7,8 +7,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { type CheckVerdict, verdictOf } from '../../validation/off-thread.js';
 import { setOwnEntry } from '../../validation/own-entry.js';
-import type { JobOutcome, JobRequest, JobResponse, Plan } from './plan.js';
+import type { EncodedBody } from '../aws-error.js';
+import type { JobOutcome, JobRequest, JobResponse, Plan, Purpose } from './plan.js';
+
+export type { Purpose } from './plan.js';
 
 /** Above this, a body is parsed off the main thread (JSON.parse of 64 KiB takes ~0.5 ms). */
 export const OFF_THREAD_JSON_BYTES = 64 * 1024;
@@ -19,17 +23,39 @@ const SLICE_MS = 1;
 const POOL_SIZE = Math.max(1, Math.min(2, availableParallelism()));
 
 export type LargeJson =
-  | { readonly ok: true; readonly value: unknown; readonly bytes: Buffer }
+  | {
+      readonly ok: true;
+      /**
+       * The value the purpose asks for: the body's; under `check`, the checked input, an empty
+       * object standing for the body when the verdict is an error (the worker checks objects
+       * only), or null for a body that is no object; under `syntax`, null.
+       */
+      readonly value: unknown;
+      readonly bytes: Buffer;
+      /** tableNamesOf the body as sent. */
+      readonly tableNames: string | undefined;
+      /** Present when the model check ran in the worker. */
+      readonly verdict?: CheckVerdict;
+    }
   | { readonly ok: false; readonly reason: 'utf8' | 'syntax' | 'depth'; readonly bytes: Buffer };
 
 /**
  * Parses `bytes` as JSON, refusing invalid UTF-8 and nesting deeper than `maxDepth`. Their memory
  * is lent to a worker: use the returned `bytes`, not the Buffer passed in, afterwards.
  */
-export async function parseLargeJson(bytes: Buffer, maxDepth: number): Promise<LargeJson> {
-  const { outcome, bytes: returned } = await pool.run(bytes, maxDepth);
+export async function parseLargeJson(
+  bytes: Buffer,
+  maxDepth: number,
+  purpose: Purpose = { kind: 'value' },
+): Promise<LargeJson> {
+  const { outcome, bytes: returned, planBytes, errorBody } = await pool.run(bytes, maxDepth, purpose);
   if (!outcome.ok) return { ok: false, reason: outcome.reason, bytes: returned };
-  return { ok: true, value: await build(outcome.plan, returned, new Slicer()), bytes: returned };
+  const { tableNames } = outcome;
+  const value = await build(outcome.plan, planBytes ?? returned, new Slicer());
+  if (!outcome.verdict) return { ok: true, value, bytes: returned, tableNames };
+  const verdict = verdictOf(outcome.verdict);
+  if (!verdict.valid && errorBody) verdict.error.encodedBody = errorBody;
+  return { ok: true, value: verdict.valid ? value : {}, bytes: returned, tableNames, verdict };
 }
 
 class Slicer {
@@ -85,7 +111,16 @@ class WorkerPool {
   readonly #workers: PooledWorker[] = [];
   #nextId = 1;
 
-  run(bytes: Buffer, maxDepth: number): Promise<{ outcome: JobOutcome; bytes: Buffer }> {
+  run(
+    bytes: Buffer,
+    maxDepth: number,
+    purpose: Purpose,
+  ): Promise<{
+    outcome: JobOutcome;
+    bytes: Buffer;
+    planBytes: Buffer | undefined;
+    errorBody: EncodedBody | undefined;
+  }> {
     const pooled = this.#pick();
     const id = this.#nextId++;
     // A Buffer that owns its whole ArrayBuffer is moved to the worker and back; a view into a
@@ -93,10 +128,18 @@ class WorkerPool {
     const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
     const buffer = owned ? (bytes.buffer as ArrayBuffer) : Uint8Array.prototype.slice.call(bytes).buffer;
     const length = bytes.byteLength;
-    const job: JobRequest = { id, buffer, offset: 0, length, maxDepth, partBytes: PART_BYTES };
+    const job: JobRequest = { id, purpose, buffer, offset: 0, length, maxDepth, partBytes: PART_BYTES };
     return new Promise((resolve, reject) => {
       pooled.pending.set(id, {
-        resolve: (response) => resolve({ outcome: response.outcome, bytes: Buffer.from(response.buffer, 0, length) }),
+        resolve: (response) =>
+          resolve({
+            outcome: response.outcome,
+            bytes: Buffer.from(response.buffer, 0, length),
+            planBytes: response.planBuffer ? Buffer.from(response.planBuffer) : undefined,
+            errorBody: response.errorBody
+              ? { bytes: Buffer.from(response.errorBody.buffer), crc32: response.errorBody.crc32 }
+              : undefined,
+          }),
         reject,
       });
       // Only a worker with work keeps the process alive.

@@ -4,7 +4,11 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { parentPort } from 'node:worker_threads';
-import type { Group, JobOutcome, JobRequest, JobResponse, Plan } from './plan.js';
+import { crc32 } from 'node:zlib';
+import { reviveError, runModelCheck } from '../../validation/off-thread.js';
+import { errorJson } from '../aws-error.js';
+import { tableNamesOf } from '../request-log.js';
+import type { Group, JobOutcome, JobRequest, JobResponse, Plan, Purpose } from './plan.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -16,17 +20,53 @@ const COMMA = 0x2c;
 
 const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
-export function analyse(bytes: Buffer, maxDepth: number, partBytes: number): JobOutcome {
-  // Never decoded lossily: an invalid sequence would be stored as U+FFFD.
-  if (!isUtf8(bytes)) return { ok: false, reason: 'utf8' };
-  try {
-    JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'syntax' };
-  }
-  if (depthOf(bytes) > maxDepth) return { ok: false, reason: 'depth' };
-  return { ok: true, plan: new Planner(bytes, partBytes).value() };
+export interface Analysis {
+  readonly outcome: JobOutcome;
+  /** The checked input's JSON text, which the outcome's plan covers. */
+  readonly planBytes?: Buffer;
+  /** The answer's body for an invalid verdict: serialising megabytes of message is work too. */
+  readonly errorBody?: { readonly bytes: Buffer; readonly crc32: number };
 }
+
+export function analyse(bytes: Buffer, maxDepth: number, partBytes: number, purpose: Purpose): Analysis {
+  // Never decoded lossily: an invalid sequence would be stored as U+FFFD.
+  if (!isUtf8(bytes)) return { outcome: { ok: false, reason: 'utf8' } };
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return { outcome: { ok: false, reason: 'syntax' } };
+  }
+  if (depthOf(bytes) > maxDepth) return { outcome: { ok: false, reason: 'depth' } };
+  const tableNames = tableNamesOf(value);
+  // The answer to a body that is no JSON object does not depend on it (a message-less
+  // SerializationException, or the unknown operation): nothing of it is rebuilt.
+  if (purpose.kind === 'syntax' || (purpose.kind === 'check' && !isPlainObject(value))) {
+    return { outcome: { ok: true, plan: { d: null }, tableNames } };
+  }
+  if (purpose.kind === 'check') {
+    let result: ReturnType<typeof runModelCheck> | undefined;
+    try {
+      result = runModelCheck(purpose.check, value as Record<string, unknown>);
+    } catch {
+      // Not a client's mistake: the main thread checks the body itself, and meets it there.
+    }
+    if (result && !result.valid) {
+      const bytes = Buffer.from(errorJson(reviveError(result.error)), 'utf8');
+      const errorBody = { bytes, crc32: crc32(bytes) };
+      return { outcome: { ok: true, plan: { d: null }, tableNames, verdict: result }, errorBody };
+    }
+    if (result) {
+      // The checked input goes back the way the body would: as text the main thread parses in slices.
+      const planBytes = Buffer.from(JSON.stringify(result.checked), 'utf8');
+      const plan = new Planner(planBytes, partBytes).value();
+      return { outcome: { ok: true, plan, tableNames, verdict: { valid: true } }, planBytes };
+    }
+  }
+  return { outcome: { ok: true, plan: new Planner(bytes, partBytes).value(), tableNames } };
+}
+
+const isPlainObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Nesting depth of valid JSON: the deepest bracket outside strings. */
 function depthOf(bytes: Buffer): number {
@@ -128,7 +168,23 @@ const isScalarEnd = (c: number | undefined) =>
   c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || isSpace(c) || c === undefined;
 
 parentPort?.on('message', (job: JobRequest) => {
-  const outcome = analyse(Buffer.from(job.buffer, job.offset, job.length), job.maxDepth, job.partBytes);
-  const response: JobResponse = { id: job.id, buffer: job.buffer, outcome };
-  parentPort?.postMessage(response, [job.buffer]);
+  const bytes = Buffer.from(job.buffer, job.offset, job.length);
+  const { outcome, planBytes, errorBody } = analyse(bytes, job.maxDepth, job.partBytes, job.purpose);
+  // Large results are moved, not copied: Buffer.from(string) of this size owns its ArrayBuffer.
+  const planBuffer = planBytes && ownBuffer(planBytes);
+  const errorBuffer = errorBody && ownBuffer(errorBody.bytes);
+  const response: JobResponse = {
+    id: job.id,
+    buffer: job.buffer,
+    outcome,
+    ...(planBuffer ? { planBuffer } : {}),
+    ...(errorBuffer ? { errorBody: { buffer: errorBuffer, crc32: errorBody.crc32 } } : {}),
+  };
+  const transfer = [job.buffer, ...(planBuffer ? [planBuffer] : []), ...(errorBuffer ? [errorBuffer] : [])];
+  parentPort?.postMessage(response, transfer);
 });
+
+function ownBuffer(bytes: Buffer): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer as ArrayBuffer;
+  return Uint8Array.prototype.slice.call(bytes).buffer as ArrayBuffer;
+}

@@ -1,0 +1,162 @@
+// The TTL sweeper's deletion rate (issue 14): a sealdb server in this process, data on disk, a
+// table of expired items (and, in a second scenario, a GSI that every delete also updates); one
+// TTL pass is timed. Reported: deletions per second of wall time and of process CPU time, and the
+// largest event-loop delay during the pass (perf_hooks, 1 ms resolution), i.e. how long the
+// sweeper held other requests at most. Not a test: numbers depend on the machine.
+//
+//   npm run bench:ttl                 100k items per scenario
+//   node bench/ttl.mjs --items 20000  fewer
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { startServer } = await import(join(here, '..', 'dist', 'src', 'server.js'));
+const { ManualClock } = await import(join(here, '..', 'dist', 'src', 'core', 'clock.js'));
+
+const itemsArg = process.argv.indexOf('--items');
+const ITEMS = itemsArg > 0 ? Number(process.argv[itemsArg + 1]) : 100_000;
+const scratch = mkdtempSync(join(tmpdir(), 'sealdb-bench-ttl-'));
+
+async function scenario(name, withIndex) {
+  const start = Date.now();
+  const clock = new ManualClock({ now: () => start });
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: join(scratch, name),
+    region: 'us-east-1',
+    rootKey: { kind: 'key-file', path: join(scratch, `${name}.key`) },
+    auth: { mode: 'local' },
+    clock,
+    sweepIntervalMs: 0,
+    ttlSweepIntervalMs: 0,
+  });
+  const ddb = new DynamoDBClient({
+    endpoint: server.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+    maxAttempts: 1,
+  });
+  try {
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: 'bench',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          ...(withIndex ? [{ AttributeName: 'kind', AttributeType: 'S' }] : []),
+        ],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        ...(withIndex
+          ? {
+              GlobalSecondaryIndexes: [
+                {
+                  IndexName: 'byKind',
+                  KeySchema: [{ AttributeName: 'kind', KeyType: 'HASH' }],
+                  Projection: { ProjectionType: 'ALL' },
+                },
+              ],
+            }
+          : {}),
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await ddb.send(
+      new UpdateTimeToLiveCommand({
+        TableName: 'bench',
+        TimeToLiveSpecification: { Enabled: true, AttributeName: 'ttl' },
+      }),
+    );
+    clock.advance(1000);
+    const past = `${Math.floor(clock.now() / 1000) - 60}`;
+    let inFlight = [];
+    for (let i = 0; i < ITEMS; i += 25) {
+      const requests = [];
+      for (let j = i; j < Math.min(i + 25, ITEMS); j++) {
+        requests.push({
+          PutRequest: {
+            Item: {
+              pk: { S: `item-${j}` },
+              kind: { S: `k${j % 100}` },
+              ttl: { N: past },
+              data: { S: 'x'.repeat(100) },
+            },
+          },
+        });
+      }
+      inFlight.push(ddb.send(new BatchWriteItemCommand({ RequestItems: { bench: requests } })));
+      if (inFlight.length === 16) {
+        await Promise.all(inFlight);
+        inFlight = [];
+      }
+    }
+    await Promise.all(inFlight);
+
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    const cpu = process.cpuUsage();
+    const began = performance.now();
+    await server.sweep();
+    const wallMs = performance.now() - began;
+    const used = process.cpuUsage(cpu);
+    delay.disable();
+    const { Table } = await ddb.send(new DescribeTableCommand({ TableName: 'bench' }));
+    if (Table.ItemCount !== 0) throw new Error(`${Table.ItemCount} items left after the pass`);
+    const cpuMs = (used.user + used.system) / 1000;
+    return {
+      scenario: name,
+      items: ITEMS,
+      passSeconds: +(wallMs / 1000).toFixed(2),
+      deletionsPerSecond: Math.round(ITEMS / (wallMs / 1000)),
+      deletionsPerCpuSecond: Math.round(ITEMS / (cpuMs / 1000)),
+      maxEventLoopDelayMs: +(delay.max / 1e6).toFixed(1),
+      p99EventLoopDelayMs: +(delay.percentile(99) / 1e6).toFixed(1),
+    };
+  } finally {
+    ddb.destroy();
+    await server.close();
+  }
+}
+
+try {
+  const results = [await scenario('plain', false), await scenario('gsi', true)];
+  console.table(results);
+  const out = join(here, 'results');
+  mkdirSync(out, { recursive: true });
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+    results,
+  };
+  writeFileSync(join(out, 'ttl.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const rows = results.map(
+    (r) =>
+      `| ${r.scenario === 'gsi' ? 'table + GSI (ALL)' : 'table'} | ${r.items} | ${r.passSeconds} | ${r.deletionsPerSecond} | ${r.deletionsPerCpuSecond} | ${r.maxEventLoopDelayMs} | ${r.p99EventLoopDelayMs} |`,
+  );
+  writeFileSync(
+    join(out, 'ttl.md'),
+    [
+      `# TTL sweeper (${report.date}, Node ${report.node}, ${report.cpus} CPUs)`,
+      '',
+      'One TTL pass over a table of expired items (data on disk, encrypted), `npm run bench:ttl`.',
+      `Machine load average (1 min) at the end: ${report.loadAverage.toFixed(1)}: wall-time rates and delays grow with it; deletions per CPU-second less so.`,
+      '',
+      '| table | expired items | pass (s) | deletions/s | deletions per CPU-second | max event-loop delay (ms) | p99 delay (ms) |',
+      '|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}

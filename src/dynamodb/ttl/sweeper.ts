@@ -1,0 +1,237 @@
+/**
+ * The background process that deletes expired items of tables with Time to Live enabled, as
+ * DynamoDB does "on a best-effort basis to ensure availability of throughput for other data
+ * operations" (API_UpdateTimeToLive): it walks each table in short synchronous slices (a few
+ * milliseconds each, the event loop free between them), keeping its place per table, so requests
+ * are served throughout whatever the table's size.
+ *
+ * Each expiry is a conditional delete: the item is read again in the same storage transaction and
+ * deleted only if it is still expired then (a write since the scan may have renewed it). The
+ * delete goes through the table's store, so its index entries go with it, and is made as
+ * DynamoDB itself (`writingAs({kind: 'ttl'})`), so a stream records it with the service's identity.
+ * Until swept, an expired item is still returned by reads, as in DynamoDB.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Clock } from '../../core/clock.js';
+import type { Scope } from '../../core/scope.js';
+import { DamagedFileError } from '../../storage/damage.js';
+import type { StoredItem } from '../../storage/table-file.js';
+import { writingAs } from '../item-changes/write-origin.js';
+import { fromStored } from '../item-codec.js';
+import type { TableDefinition } from '../table-definition.js';
+import type { OpenTable } from '../tables.js';
+import { isExpired } from './expiry.js';
+import { expiryAttribute } from './state.js';
+
+/** What the sweeper needs of the table manager. */
+export interface TtlTables {
+  tablesForTtl(): readonly { readonly scope: Scope; readonly name: string; readonly definition: TableDefinition }[];
+  openForTtl(scope: Scope, name: string, tableId: string): Promise<OpenTable | undefined>;
+  damaged(error: DamagedFileError): unknown;
+}
+
+export interface TtlSweeperOptions {
+  readonly tables: TtlTables;
+  readonly clock: Clock;
+  /** Told how many items each slice deleted (the `sealdb_ttl_deleted_items_total` metric). */
+  readonly onDeleted?: (count: number) => void;
+  /** Told about failures other than a damaged file (the table is skipped until the next pass). */
+  readonly onError?: (error: unknown) => void;
+  /** Real milliseconds one synchronous slice may take, scan and deletes together (default 4). */
+  readonly sliceMs?: number;
+}
+
+/** At most this many deletes per slice (the time budget usually ends it first). */
+const MAX_DELETES_PER_SLICE = 512;
+/** The time is read once per this many rows scanned, and once per this many deletes. */
+const ROWS_PER_CHECK = 16;
+const DELETES_PER_CHECK = 8;
+const HASH_SPACE = 2 ** 32;
+
+type ScanPosition = { readonly hash: number; readonly pk: Buffer; readonly sk: Buffer };
+
+interface PassTable {
+  readonly scope: Scope;
+  readonly name: string;
+  readonly id: string;
+}
+
+export class TtlSweeper {
+  readonly #tables: TtlTables;
+  readonly #clock: Clock;
+  readonly #onDeleted: (count: number) => void;
+  readonly #onError: (error: unknown) => void;
+  readonly #sliceMs: number;
+  /** Where the scan of each table (by id) goes on; absent = from the start. In memory: a restart rescans. */
+  readonly #positions = new Map<string, ScanPosition>();
+  #last: Promise<void> = Promise.resolve();
+  /** A pass asked for but not started yet: further requests share it. */
+  #queued: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(options: TtlSweeperOptions) {
+    this.#tables = options.tables;
+    this.#clock = options.clock;
+    this.#onDeleted = options.onDeleted ?? (() => undefined);
+    this.#onError = options.onError ?? (() => undefined);
+    this.#sliceMs = options.sliceMs ?? 4;
+  }
+
+  /**
+   * A whole pass over every table with TTL enabled that starts after this call (so it sees the
+   * clock as it is now); resolves once every such table has been scanned to its end.
+   */
+  pass(): Promise<void> {
+    if (this.#queued) return this.#queued;
+    const queued = this.#last.then(() => {
+      this.#queued = undefined;
+      return this.#pass();
+    });
+    this.#queued = queued;
+    this.#last = queued.catch(() => undefined);
+    return queued;
+  }
+
+  /** Runs passes in the background, `intervalMs` of real time apart (each one after the last ends). */
+  start(intervalMs: number): void {
+    if (intervalMs <= 0 || this.#stopped) return;
+    const next = () => {
+      this.#timer = setTimeout(() => {
+        this.pass().then(next, (error: unknown) => {
+          this.#onError(error);
+          next();
+        });
+      }, intervalMs);
+      this.#timer.unref();
+    };
+    next();
+  }
+
+  /** Stops the background passes; resolves when the slice in progress (if any) has ended. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#last;
+  }
+
+  async #pass(): Promise<void> {
+    let remaining = this.#candidates();
+    // Round robin, one slice per table in turn: a huge table does not hold up the others.
+    while (remaining.length > 0 && !this.#stopped) {
+      const next: PassTable[] = [];
+      for (const table of remaining) {
+        if (this.#stopped) return;
+        if (await this.#sliceOf(table)) next.push(table);
+      }
+      remaining = next;
+    }
+  }
+
+  #candidates(): PassTable[] {
+    const now = this.#clock.now();
+    let all: ReturnType<TtlTables['tablesForTtl']>;
+    try {
+      all = this.#tables.tablesForTtl();
+    } catch (error) {
+      if (error instanceof DamagedFileError) this.#tables.damaged(error);
+      else this.#onError(error);
+      return [];
+    }
+    const live = new Set(all.map((t) => t.definition.TableId));
+    for (const id of this.#positions.keys()) if (!live.has(id)) this.#positions.delete(id);
+    return all
+      .filter((t) => expiryAttribute(t.definition.TimeToLive, now) !== undefined)
+      .map((t) => ({ scope: t.scope, name: t.name, id: t.definition.TableId }));
+  }
+
+  /** One slice of one table; true when the table has more to scan in this pass. */
+  async #sliceOf(ref: PassTable): Promise<boolean> {
+    let more = false;
+    let deleted = 0;
+    try {
+      // Opened again for every slice: between slices the table may have been deleted, taken offline or changed.
+      const table = await this.#tables.openForTtl(ref.scope, ref.name, ref.id);
+      const now = this.#clock.now();
+      const attribute = table && expiryAttribute(table.definition.TimeToLive, now);
+      // A file a crash left with staged transaction writes is settled by the next request first.
+      if (!table || !attribute || table.store.staged().length > 0) {
+        this.#positions.delete(ref.id);
+        return false;
+      }
+      ({ more, deleted } = this.#slice(ref.id, table, attribute, now));
+      if (deleted > 0) {
+        this.#onDeleted(deleted);
+        // Also the pause between slices: the deletes are committed with the next group commit.
+        await table.store.durable();
+      }
+    } catch (error) {
+      this.#positions.delete(ref.id);
+      if (error instanceof DamagedFileError) this.#tables.damaged(error);
+      else this.#onError(error);
+      return false;
+    }
+    if (deleted === 0) await yieldToEventLoop();
+    return more;
+  }
+
+  /**
+   * Synchronous: scans on from the table's position for half the time budget, then deletes what
+   * expired for the rest of it; whatever is left is picked up by the next slice.
+   */
+  #slice(id: string, table: OpenTable, attribute: string, now: number): { more: boolean; deleted: number } {
+    const started = performance.now();
+    const scanUntil = started + this.#sliceMs / 2;
+    const deadline = started + this.#sliceMs;
+    // Most rows of most tables are not expired: a body that does not even name the attribute is not
+    // parsed (bodies are JSON.stringify'd items, item-codec.ts toStored, so the name is spelled so).
+    const needle = Buffer.from(`${JSON.stringify(attribute)}:`, 'utf8');
+    const expired: ScanPosition[] = [];
+    let position = this.#positions.get(id);
+    let more = false;
+    let scanned = 0;
+    const rows = table.store.scan({ fromHash: 0, toHash: HASH_SPACE, ...(position ? { after: position } : {}) });
+    // Leaving the loop early closes the statement (the file cannot be written while it is open).
+    for (const row of rows) {
+      position = { hash: row.hash, pk: row.pk, sk: row.sk };
+      if (expiredRow(row, needle, attribute, now)) expired.push(position);
+      scanned++;
+      if (
+        expired.length >= MAX_DELETES_PER_SLICE ||
+        (scanned % ROWS_PER_CHECK === 0 && performance.now() > scanUntil)
+      ) {
+        more = true;
+        break;
+      }
+    }
+    const store = table.store;
+    let deleted = 0;
+    if (expired.length > 0) {
+      writingAs({ kind: 'ttl' }, () =>
+        store.transaction(() => {
+          for (let i = 0; i < expired.length; i++) {
+            if (i > 0 && i % DELETES_PER_CHECK === 0 && performance.now() > deadline) {
+              // Out of time: the next slice goes on after the last one handled.
+              position = expired[i - 1];
+              more = true;
+              return;
+            }
+            const key = expired[i] as ScanPosition;
+            // Still expired now? A write since the scan may have renewed or removed it.
+            const current = store.get(key.hash, key.pk, key.sk);
+            if (!current || !expiredRow(current, needle, attribute, now)) continue;
+            store.delete(key.hash, key.pk, key.sk);
+            deleted++;
+          }
+        }),
+      );
+    }
+    if (more && position) this.#positions.set(id, position);
+    else this.#positions.delete(id);
+    return { more, deleted };
+  }
+}
+
+function expiredRow(row: StoredItem, needle: Buffer, attribute: string, now: number): boolean {
+  return row.body.includes(needle) && isExpired(fromStored(row), attribute, now);
+}
