@@ -1,6 +1,7 @@
 /** The backup shapes of DynamoDB's answers: BackupDetails, BackupDescription, BackupSummary. */
 import type { SecondaryIndexDefinition } from '../indexes/definition.js';
 import { sseDescription } from '../sse.js';
+import { timeToLiveDescription } from '../ttl/state.js';
 import type { BackupRecord } from './record.js';
 
 /** DeleteBackup answers with the backup's description, status DELETED. */
@@ -40,11 +41,8 @@ export function backupDescription(record: BackupRecord, status?: string) {
     ...(index.OnDemandThroughput ? { OnDemandThroughput: index.OnDemandThroughput } : {}),
   }));
   const sse = sseDescription(source);
-  // Stream and TTL settings are kept by their own features in the definition (when present).
-  const extra = source as unknown as {
-    StreamSpecification?: unknown;
-    TimeToLiveDescription?: unknown;
-  };
+  // Stream settings are kept by their own feature in the definition (when present).
+  const extra = source as unknown as { StreamSpecification?: unknown };
   return {
     BackupDetails: backupDetails(record, status),
     SourceTableDetails: {
@@ -65,7 +63,10 @@ export function backupDescription(record: BackupRecord, status?: string) {
       ...(local.length > 0 ? { LocalSecondaryIndexes: local } : {}),
       ...(global.length > 0 ? { GlobalSecondaryIndexes: global } : {}),
       ...(extra.StreamSpecification ? { StreamDescription: extra.StreamSpecification } : {}),
-      ...(extra.TimeToLiveDescription ? { TimeToLiveDescription: extra.TimeToLiveDescription } : {}),
+      // As it was when the backup was taken.
+      ...(source.TimeToLive
+        ? { TimeToLiveDescription: timeToLiveDescription(source.TimeToLive, record.createdAt) }
+        : {}),
       // The key that protected the table when the backup was taken, whatever it is now.
       ...(sse ? { SSEDescription: sse } : {}),
     },

@@ -6,11 +6,13 @@ import {
   DeleteBackupCommand,
   DescribeBackupCommand,
   DescribeTableCommand,
+  DescribeTimeToLiveCommand,
   DynamoDBClient,
   ListBackupsCommand,
   PutItemCommand,
   RestoreTableFromBackupCommand,
   ScanCommand,
+  UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { rejectsWith } from '../../helpers/assert-aws.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -46,6 +48,14 @@ describe('on-demand backup operations', () => {
   });
 
   it('CreateBackup answers CREATING with the backup ARN, then DescribeBackup shows it AVAILABLE with the source', async () => {
+    await ddb.send(
+      new UpdateTimeToLiveCommand({
+        TableName: 'Orders',
+        TimeToLiveSpecification: { Enabled: true, AttributeName: 'expires' },
+      }),
+    );
+    // Past ENABLING: the backup records TTL as it was then.
+    server.clock.advance(2000);
     const before = server.clock.now();
     const { BackupDetails } = await ddb.send(new CreateBackupCommand({ TableName: 'Orders', BackupName: 'first' }));
     assert.ok(BackupDetails?.BackupArn);
@@ -77,6 +87,7 @@ describe('on-demand backup operations', () => {
       features?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.KeySchema?.[0]?.AttributeName]),
       [['byStatus', 'status']],
     );
+    assert.deepEqual(features?.TimeToLiveDescription, { TimeToLiveStatus: 'ENABLED', AttributeName: 'expires' });
     // The AWS owned key: no SSEDescription, as DescribeTable.
     assert.equal(features?.SSEDescription, undefined);
   });
@@ -212,6 +223,9 @@ describe('on-demand backup operations', () => {
       table.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.ItemCount]),
       [['byStatus', 30]],
     );
+    // As DynamoDB: TTL settings are not restored.
+    const ttl = await ddb.send(new DescribeTimeToLiveCommand({ TableName: 'Restored' }));
+    assert.deepEqual(ttl.TimeToLiveDescription, { TimeToLiveStatus: 'DISABLED' });
   });
 
   it('restores with index overrides drop the indexes left out; adding or changing one is refused', async () => {
