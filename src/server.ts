@@ -6,6 +6,8 @@
 import type { AddressInfo } from 'node:net';
 import { type AuditTrail, createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
+import { BackupManager } from './dynamodb/backups/manager.js';
+import type { BackupRecord } from './dynamodb/backups/record.js';
 import { IndexJobs, type IndexJobsOptions } from './dynamodb/indexes/backfill.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
@@ -32,6 +34,7 @@ import { ExternalKms } from './kms/external/external-kms.js';
 import { healthRoute, registerOutageMetrics } from './kms/external/health.js';
 import { createKmsService, type KmsCallEvent, type KmsService } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
+import { BackupCatalog } from './storage/backup-catalog.js';
 import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
 import { DamagedFileError } from './storage/damage.js';
@@ -256,6 +259,14 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     },
   });
   const tableManager = tables;
+  const backups = new BackupManager({
+    catalog: BackupCatalog.open<BackupRecord>(dataDir, root, durability),
+    dataDir,
+    keys,
+    clock,
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  tableManager.archivalBackups = backups;
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
   const indexJobs = new IndexJobs({
@@ -275,6 +286,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(options.itemCollectionLimitBytes !== undefined
       ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
       : {}),
+    backups,
   };
   const dynamodb = new DynamoDbService(dynamodbEnv);
   const streams = new DynamoDbStreamsService(dynamodbEnv);
@@ -369,6 +381,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await http.drain();
         http.server.closeAllConnections();
         await stopped;
+        await backups.close();
         await indexJobs.stop();
         await tableManager.close();
         await checkpointer?.stop();

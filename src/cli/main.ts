@@ -7,6 +7,7 @@ import { systemClock } from '../core/clock.js';
 import { createRequestLogger } from '../http/request-log.js';
 import { startServer } from '../server.js';
 import { registerAuditCommands } from './audit.js';
+import { registerBackupCommands } from './backup.js';
 import { resolveConfig, type StartFlags } from './config.js';
 import { ignoredFlagReason, translateDynamoDbLocalArgs } from './dynamodb-local-args.js';
 import { registerRootCommands } from './root.js';
@@ -144,6 +145,7 @@ program
 registerAuditCommands(program);
 registerRootCommands(program);
 registerTimeCommands(program);
+registerBackupCommands(program);
 
 const translated = translateDynamoDbLocalArgs(process.argv.slice(2));
 for (const flag of translated.ignored) console.error(`sealdb: ${flag} is ignored: ${ignoredFlagReason(flag)}`);

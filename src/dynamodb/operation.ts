@@ -1,6 +1,7 @@
 /** The shape of one DynamoDB API operation: its own semantic checks beside its execution. */
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../http/service.js';
+import type { BackupManager } from './backups/manager.js';
 import type { EncryptionChangeLimit } from './sse.js';
 import type { TableManager } from './tables.js';
 
@@ -13,6 +14,8 @@ export interface DynamoDbEnvironment {
   readonly indexJobs?: { wake(): void };
   /** The item-collection limit of tables with LSIs (DynamoDB: 10 GB; tests lower it). */
   readonly itemCollectionLimitBytes?: number;
+  /** Absent when the server keeps no backups. */
+  readonly backups?: BackupManager;
 }
 
 export interface OperationRequest<I> {

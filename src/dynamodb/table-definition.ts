@@ -55,6 +55,15 @@ export interface TableDefinition extends TableIndexes, TableStreams {
   KeyDestroyed?: boolean;
   /** epoch ms of archival after 7 days inaccessible */
   ArchivedAt?: number;
+  /** The backup archival made (src/dynamodb/backups). */
+  ArchivalBackupArn?: string;
+  /** Set on a table restored from a backup (RestoreSummary; RestoreDateTime in epoch seconds). */
+  RestoreSummary?: {
+    SourceBackupArn: string;
+    SourceTableArn: string;
+    RestoreDateTime: number;
+    RestoreInProgress: boolean;
+  };
   /** Item count and size when the table file was last open, for DescribeTable while it is closed. */
   LastKnownStats?: TableStats;
   /** Set by the first UpdateTimeToLive (see ttl/state.ts). */

@@ -53,12 +53,14 @@ export function tableDescription(
         }
       : {}),
     ...(definition.TableClass !== 'STANDARD' ? { TableClassSummary: { TableClass: definition.TableClass } } : {}),
+    ...(definition.RestoreSummary ? { RestoreSummary: definition.RestoreSummary } : {}),
     ...(sse ? { SSEDescription: sse } : {}),
     ...(definition.ArchivedAt !== undefined
       ? {
           ArchivalSummary: {
             ArchivalDateTime: definition.ArchivedAt / 1000,
             ArchivalReason: 'INACCESSIBLE_ENCRYPTION_CREDENTIALS',
+            ...(definition.ArchivalBackupArn ? { ArchivalBackupArn: definition.ArchivalBackupArn } : {}),
           },
         }
       : {}),

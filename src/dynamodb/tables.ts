@@ -24,12 +24,13 @@ import { WrongKeyError } from '../storage/encrypted-db.js';
 import { TableFile, type TableFileOptions, type TableStore } from '../storage/table-file.js';
 import { assertWalIntact } from '../storage/wal-check.js';
 import { streamDeriver } from '../streams/deriver.js';
+import type { ArchivalBackups, LentTable } from './backups/lent-table.js';
 import { internalServerError, resourceInUse, resourceNotFound } from './errors.js';
 import { indexDeriver } from './indexes/entries.js';
 import { indexSchemas, type TableIndexSchemas } from './indexes/schema.js';
 import { DerivingStore, type WriteDeriver } from './item-changes/deriving-store.js';
 import { kmsAccessDenied } from './kms-errors.js';
-import { type TableDefinition, tableArn, tableArnRegion } from './table-definition.js';
+import { type TableDefinition, type TableStatus, tableArn, tableArnRegion } from './table-definition.js';
 import type { TableStats } from './table-description.js';
 import { type KeyAttributes, keyAttributes } from './table-schema.js';
 
@@ -89,6 +90,8 @@ export class TableManager {
   readonly #archiveAfterMs: number;
   readonly #storage: TableFileOptions;
   readonly #damage: Damage;
+  /** Makes the backup a table is archived into (src/dynamodb/backups); shared by all regions. */
+  readonly #archival: { backups?: ArchivalBackups };
   readonly region: string;
 
   constructor(options: TableManagerOptions, sharedWith?: TableManager) {
@@ -96,6 +99,7 @@ export class TableManager {
     this.#files = sharedWith ? sharedWith.#files : new Map();
     this.#regions = sharedWith ? sharedWith.#regions : new Map();
     this.#keyChecks = sharedWith ? sharedWith.#keyChecks : new Map();
+    this.#archival = sharedWith ? sharedWith.#archival : {};
     this.#damage = sharedWith
       ? sharedWith.#damage
       : { refusals: new Map(), tableOfFile: new Map(), reported: new Set() };
@@ -114,7 +118,14 @@ export class TableManager {
     return this.#regions.get(region) ?? new TableManager({ ...this.#options, region }, this);
   }
 
-  async create(account: string, table: NewTable, choice: KeyChoice, caller: KeyCaller): Promise<TableDefinition> {
+  /** `status` CREATING: a table whose data is still being put in (a restore), made ACTIVE by `update`. */
+  async create(
+    account: string,
+    table: NewTable,
+    choice: KeyChoice,
+    caller: KeyCaller,
+    status: TableStatus = 'ACTIVE',
+  ): Promise<TableDefinition> {
     const scope = this.#scope(account);
     if (this.#catalog.get(scope, table.TableName)) throw resourceInUse(`Table already exists: ${table.TableName}`);
     const id = randomUUID();
@@ -130,7 +141,7 @@ export class TableManager {
       ...table,
       TableId: id,
       TableArn: target.tableArn,
-      TableStatus: 'ACTIVE',
+      TableStatus: status,
       TableKey: record,
       SseChanges: [],
     };
@@ -264,6 +275,49 @@ export class TableManager {
   }
 
   /**
+   * Lends a backup (src/dynamodb/backups) the table's file and keys, with every write made so far
+   * committed. `use` runs synchronously (the cached table key is only valid until the next await)
+   * and must copy what it keeps; the data key is zeroed when it returns.
+   */
+  async lend<T>(account: string, name: string, caller: KeyCaller, use: (table: LentTable) => T): Promise<T> {
+    const entry = this.#entry(account, name, 'control');
+    const definition = entry.definition;
+    if (definition.InaccessibleSince !== undefined) throw kmsAccessDenied(inaccessibleReason(definition));
+    let tableKey: Buffer;
+    try {
+      tableKey = await this.#keys.tableKey(target(entry), definition.TableKey, caller);
+    } catch (error) {
+      if (!(error instanceof KeyAccessError)) throw error;
+      await this.#onKeyFailure(entry, error);
+      throw kmsAccessDenied(error);
+    }
+    const latest = this.#entry(account, name, 'control');
+    if (latest.id !== entry.id || latest.definition.TableKey.generation !== definition.TableKey.generation) {
+      throw resourceInUse(`Table is being updated: ${name}`);
+    }
+    const store = this.#fileFor(entry, tableKey);
+    store.commitNow();
+    const dataKey = unwrapDataKey(tableKey, entry.wrappedKey, dataKeyScope(definition));
+    try {
+      return use({
+        definition,
+        target: target(entry),
+        file: this.#file(entry.id),
+        stats: statsOf(store, definition),
+        tableKey,
+        dataKey,
+      });
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /** Set once by the backup manager: archival then makes a backup of each table it archives. */
+  set archivalBackups(backups: ArchivalBackups) {
+    this.#archival.backups = backups;
+  }
+
+  /**
    * Moves a live table to another key: a new table key under the new KMS key, the data key
    * rewrapped and swapped in the catalog in one write, the old grant retired. No data is
    * rewritten, so this takes the same time at any table size.
@@ -350,7 +404,24 @@ export class TableManager {
       } catch (error) {
         if (!(error instanceof KeyAccessError)) throw error;
         if (now - definition.InaccessibleSince >= this.#archiveAfterMs) {
-          this.#catalog.put({ ...entry, definition: { ...definition, TableStatus: 'ARCHIVING', ArchivedAt: now } });
+          // The file as it is, under its own data key: the key that wraps it cannot be used now.
+          const backupArn = this.#archival.backups?.archive({
+            definition,
+            target: target(entry),
+            file: this.#file(entry.id),
+            wrappedKey: entry.wrappedKey,
+            dataKeyScope: dataKeyScope(definition),
+            stats: definition.LastKnownStats ?? { itemCount: 0, sizeBytes: 0 },
+          });
+          this.#catalog.put({
+            ...entry,
+            definition: {
+              ...definition,
+              TableStatus: 'ARCHIVING',
+              ArchivedAt: now,
+              ...(backupArn ? { ArchivalBackupArn: backupArn } : {}),
+            },
+          });
         } else if (error.keyDestroyed && !definition.KeyDestroyed) {
           this.#catalog.put({
             ...entry,

@@ -13,9 +13,9 @@ import { promisify } from 'node:util';
 import { crc32, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { CloudTrailClient, CreateTrailCommand } from '@aws-sdk/client-cloudtrail';
 import {
-  CreateBackupCommand,
   CreateTableCommand,
   DescribeContinuousBackupsCommand,
+  DescribeContributorInsightsCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -114,7 +114,12 @@ describe('HTTP fidelity', () => {
 
   describe('UnknownOperationException names the operation (item 12)', () => {
     it('answers unimplemented and unknown DynamoDB operations with a message, in the Coral envelope', async () => {
-      for (const operation of ['CreateBackup', 'DescribeContinuousBackups', 'UpdateContinuousBackups', 'Frobnicate']) {
+      for (const operation of [
+        'DescribeContributorInsights',
+        'DescribeContinuousBackups',
+        'UpdateContinuousBackups',
+        'Frobnicate',
+      ]) {
         const res = await ddb(server, operation, { TableName: 'fid' });
         assert.equal(res.status, 400);
         const body = JSON.parse(res.body) as { __type: string; message?: string };
@@ -128,9 +133,9 @@ describe('HTTP fidelity', () => {
     });
 
     it('words unimplemented operations differently from names DynamoDB does not have', async () => {
-      const backup = JSON.parse((await ddb(server, 'CreateBackup', {})).body) as { message: string };
+      const insights = JSON.parse((await ddb(server, 'DescribeContributorInsights', {})).body) as { message: string };
       const typo = JSON.parse((await ddb(server, 'GetItems', {})).body) as { message: string };
-      assert.match(backup.message, /not supported by sealdb/);
+      assert.match(insights.message, /not supported by sealdb/);
       assert.match(typo.message, /not an operation/);
     });
 
@@ -161,9 +166,9 @@ describe('HTTP fidelity', () => {
     it('shows the message through the SDK', async () => {
       const client = new DynamoDBClient(server.clientConfig());
       await rejectsWith(
-        client.send(new CreateBackupCommand({ TableName: 'fid', BackupName: 'b' })),
+        client.send(new DescribeContributorInsightsCommand({ TableName: 'fid' })),
         'UnknownOperationException',
-        /CreateBackup/,
+        /DescribeContributorInsights/,
       );
       await rejectsWith(
         client.send(new DescribeContinuousBackupsCommand({ TableName: 'fid' })),
@@ -193,16 +198,7 @@ describe('HTTP fidelity', () => {
       try {
         const failure = await run(
           'aws',
-          [
-            'dynamodb',
-            'create-backup',
-            '--table-name',
-            'fid',
-            '--backup-name',
-            'nightly',
-            '--endpoint-url',
-            server.endpoint,
-          ],
+          ['dynamodb', 'describe-contributor-insights', '--table-name', 'fid', '--endpoint-url', server.endpoint],
           {
             cwd: home,
             env: {
@@ -217,12 +213,12 @@ describe('HTTP fidelity', () => {
             },
           },
         ).then(
-          () => assert.fail('create-backup should fail'),
+          () => assert.fail('describe-contributor-insights should fail'),
           (error: { stderr: string }) => error.stderr,
         );
         assert.match(
           failure,
-          /An error occurred \(UnknownOperationException\) when calling the CreateBackup operation: .*CreateBackup.*not supported by sealdb/,
+          /An error occurred \(UnknownOperationException\) when calling the DescribeContributorInsights operation: .*DescribeContributorInsights.*not supported by sealdb/,
         );
       } finally {
         rmSync(home, { recursive: true, force: true });

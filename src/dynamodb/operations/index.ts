@@ -2,18 +2,23 @@
 import type { Operation } from '../operation.js';
 import { batchGetItem } from './batch-get-item.js';
 import { batchWriteItem } from './batch-write-item.js';
+import { createBackup } from './create-backup.js';
 import { createTable } from './create-table.js';
+import { deleteBackup } from './delete-backup.js';
 import { deleteItem } from './delete-item.js';
 import { deleteTable } from './delete-table.js';
+import { describeBackup } from './describe-backup.js';
 import { describeEndpoints } from './describe-endpoints.js';
 import { describeLimits } from './describe-limits.js';
 import { describeTable } from './describe-table.js';
 import { describeTimeToLive } from './describe-time-to-live.js';
 import { getItem } from './get-item.js';
+import { listBackups } from './list-backups.js';
 import { listTables } from './list-tables.js';
 import { listTagsOfResource } from './list-tags-of-resource.js';
 import { putItem } from './put-item.js';
 import { query } from './query.js';
+import { restoreTableFromBackup } from './restore-table-from-backup.js';
 import { scan } from './scan.js';
 import { tagResource } from './tag-resource.js';
 import { transactGetItems } from './transact-get-items.js';
@@ -46,4 +51,9 @@ export const operations: readonly Operation<never, unknown>[] = [
   describeLimits,
   updateTimeToLive,
   describeTimeToLive,
+  createBackup,
+  describeBackup,
+  listBackups,
+  deleteBackup,
+  restoreTableFromBackup,
 ] as readonly Operation<never, unknown>[];

@@ -1,0 +1,36 @@
+/**
+ * The backup API's errors. Types from the model's error lists (CreateBackup, DescribeBackup,
+ * DeleteBackup, RestoreTableFromBackup); the texts of the not-found and already-exists ones as
+ * moto records them for DynamoDB (getmoto/moto moto/dynamodb/exceptions.py: "Table not found: …",
+ * "Backup not found: …", "Table already exists: …"). Texts marked [I] are sealdb's own words
+ * where no recorded AWS answer was found.
+ */
+import { AwsError } from '../../http/aws-error.js';
+
+const DYNAMODB = 'com.amazonaws.dynamodb.v20120810';
+
+export const tableNotFound = (name: string): AwsError =>
+  new AwsError('TableNotFoundException', `Table not found: ${name}`, 400, DYNAMODB);
+
+export const backupNotFound = (arn: string): AwsError =>
+  new AwsError('BackupNotFoundException', `Backup not found: ${arn}`, 400, DYNAMODB);
+
+export const tableAlreadyExists = (name: string): AwsError =>
+  new AwsError('TableAlreadyExistsException', `Table already exists: ${name}`, 400, DYNAMODB);
+
+/** [I] The model's words for it: another backup control-plane operation holds the backup. */
+export const backupInUse = (arn: string, doing: 'being created' | 'being restored'): AwsError =>
+  new AwsError('BackupInUseException', `Backup is ${doing}: ${arn}`, 400, DYNAMODB);
+
+/** [I] CreateBackup on a table that is not ACTIVE (being created or restored, archived, ...). */
+export const tableInUse = (name: string, status: string): AwsError =>
+  new AwsError('TableInUseException', `Table is in ${status} state: ${name}`, 400, DYNAMODB);
+
+/** [I] An in-memory sealdb keeps no backups (nothing may be written to disk). */
+export const backupsUnavailable = (): AwsError =>
+  new AwsError(
+    'ContinuousBackupsUnavailableException',
+    'Backups are not available: this sealdb keeps everything in memory (--in-memory)',
+    400,
+    DYNAMODB,
+  );

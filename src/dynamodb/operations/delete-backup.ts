@@ -1,0 +1,15 @@
+import { backupDescription } from '../backups/description.js';
+import { backupsOf } from '../backups/environment.js';
+import type { Operation } from '../operation.js';
+
+export interface DeleteBackupInput {
+  BackupArn: string;
+}
+
+export const deleteBackup: Operation<DeleteBackupInput> = {
+  name: 'DeleteBackup',
+  execute({ input, ctx, env }) {
+    const record = backupsOf(env).delete(ctx.principal.accountId, env.region, input.BackupArn);
+    return { BackupDescription: backupDescription(record, 'DELETED') };
+  },
+};

@@ -1,0 +1,99 @@
+/**
+ * The backup catalog: one encrypted database listing every backup (its record as opaque JSON and
+ * the wrapped data key of its file). Kept apart from the table catalog: a backup outlives its
+ * table, and listing backups never walks the tables.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { unwrapKey, wrapKey } from '../encryption/key-wrap.js';
+import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import type { DataDir } from './data-dir.js';
+import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+import { type Durability, syncMode } from './wal-sync.js';
+
+export interface BackupCatalogEntry<R> {
+  readonly arn: string;
+  readonly record: R;
+  /** The backup file's data key, wrapped by the source table's key of backup time. */
+  readonly wrappedKey: Buffer;
+}
+
+const KEY_FILE = 'backups.key';
+const WRAP_PURPOSE = 'sealdb/backup-catalog-key-wrap/v1';
+
+export class BackupCatalog<R> {
+  readonly #db: SqliteDatabase;
+  readonly #upsert;
+  readonly #delete;
+  /** Every entry, in memory (backups are few; ListBackups filters them here). */
+  readonly #entries = new Map<string, BackupCatalogEntry<R>>();
+
+  private constructor(db: SqliteDatabase) {
+    this.#db = db;
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS backups (arn TEXT PRIMARY KEY, record TEXT NOT NULL, wrapped_key BLOB NOT NULL)',
+    );
+    this.#upsert = db.prepare(
+      `INSERT INTO backups (arn, record, wrapped_key) VALUES (?, ?, ?)
+       ON CONFLICT (arn) DO UPDATE SET record = excluded.record, wrapped_key = excluded.wrapped_key`,
+    );
+    this.#delete = db.prepare('DELETE FROM backups WHERE arn = ?');
+    for (const row of db.prepare('SELECT * FROM backups').all() as Row[]) {
+      this.#entries.set(row.arn, { arn: row.arn, record: JSON.parse(row.record) as R, wrappedKey: row.wrapped_key });
+    }
+  }
+
+  /** Its data key is wrapped by a key derived from the root of trust, as the table catalog's. */
+  static open<R>(dataDir: DataDir, root: RootOfTrust, durability?: Durability): BackupCatalog<R> {
+    const kek = root.deriveKey(WRAP_PURPOSE);
+    let key: Buffer | undefined;
+    try {
+      if (dataDir.inMemory) key = randomBytes(32);
+      else {
+        const keyPath = dataDir.file(KEY_FILE);
+        if (existsSync(keyPath)) {
+          key = unwrapKey(kek, Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'base64'), WRAP_PURPOSE);
+        } else {
+          key = randomBytes(32);
+          writeFileSync(keyPath, `${wrapKey(kek, key, WRAP_PURPOSE).toString('base64')}\n`, {
+            mode: 0o600,
+            flag: 'wx',
+          });
+        }
+      }
+      const file = dataDir.file('backups.db');
+      return new BackupCatalog<R>(openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }));
+    } finally {
+      kek.fill(0);
+      key?.fill(0);
+    }
+  }
+
+  get(arn: string): BackupCatalogEntry<R> | undefined {
+    return this.#entries.get(arn);
+  }
+
+  all(): BackupCatalogEntry<R>[] {
+    return [...this.#entries.values()];
+  }
+
+  put(entry: BackupCatalogEntry<R>): void {
+    this.#upsert.run(entry.arn, JSON.stringify(entry.record), entry.wrappedKey);
+    this.#entries.set(entry.arn, entry);
+  }
+
+  delete(arn: string): void {
+    this.#delete.run(arn);
+    this.#entries.delete(arn);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+interface Row {
+  arn: string;
+  record: string;
+  wrapped_key: Buffer;
+}

@@ -1,0 +1,70 @@
+/** Shared steps of the backup tests: tables with indexes, waiting for backups and restores. */
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeBackupCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+
+export const ORDERS_SCHEMA: Omit<CreateTableCommandInput, 'TableName'> = {
+  AttributeDefinitions: [
+    { AttributeName: 'pk', AttributeType: 'S' },
+    { AttributeName: 'sk', AttributeType: 'S' },
+    { AttributeName: 'status', AttributeType: 'S' },
+    { AttributeName: 'total', AttributeType: 'N' },
+  ],
+  KeySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ],
+  LocalSecondaryIndexes: [
+    {
+      IndexName: 'byTotal',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'total', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
+    },
+  ],
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: 'byStatus',
+      KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ],
+  BillingMode: 'PAY_PER_REQUEST',
+};
+
+export async function createOrders(
+  ddb: DynamoDBClient,
+  name: string,
+  extra: Partial<CreateTableCommandInput> = {},
+): Promise<void> {
+  await ddb.send(new CreateTableCommand({ ...ORDERS_SCHEMA, ...extra, TableName: name }));
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls DescribeBackup until the backup is AVAILABLE (real milliseconds: backups of test tables take a few). */
+export async function backupAvailable(ddb: DynamoDBClient, arn: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const { BackupDescription } = await ddb.send(new DescribeBackupCommand({ BackupArn: arn }));
+    if (BackupDescription?.BackupDetails?.BackupStatus === 'AVAILABLE') return;
+    await pause(10);
+  }
+  throw new Error(`backup ${arn} never became AVAILABLE`);
+}
+
+/** Polls DescribeTable until the restored table is ACTIVE; returns its description. */
+export async function tableActive(ddb: DynamoDBClient, name: string): Promise<TableDescription> {
+  for (let i = 0; i < 500; i++) {
+    const { Table } = await ddb.send(new DescribeTableCommand({ TableName: name }));
+    if (Table?.TableStatus === 'ACTIVE') return Table;
+    await pause(10);
+  }
+  throw new Error(`table ${name} never became ACTIVE`);
+}
