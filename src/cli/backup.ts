@@ -3,9 +3,8 @@
  * DynamoDB API (SigV4-signed JSON 1.0, so the command needs no AWS SDK at run time), with a
  * progress line while a backup is copied or a restore fills its table.
  */
-import { createHmac } from 'node:crypto';
 import type { Command } from 'commander';
-import { canonicalRequest, formatAmzDate, type ParsedSignature, SIGV4_ALGORITHM, stringToSign } from '../http/sigv4.js';
+import { callSignedJson, RemoteError } from '../http/sigv4-client.js';
 
 interface ApiFlags {
   endpointUrl: string;
@@ -28,63 +27,31 @@ const consoleIo: BackupCliIo = {
   },
 };
 
-const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
-
 /** One DynamoDB API call; an error answer throws with the server's type and message. */
 export async function callDynamoDb(
   flags: ApiFlags,
   operation: string,
   input: Record<string, unknown>,
 ): Promise<Record<string, unknown>> {
-  const url = new URL(flags.endpointUrl);
-  const body = Buffer.from(JSON.stringify(input), 'utf8');
-  const amzDate = formatAmzDate(Date.now());
-  const headers: Record<string, string> = {
-    host: url.host,
-    'content-type': 'application/x-amz-json-1.0',
-    'x-amz-date': amzDate,
-    'x-amz-target': `DynamoDB_20120810.${operation}`,
-  };
-  const parsed: ParsedSignature = {
-    algorithm: SIGV4_ALGORITHM,
-    accessKeyId: flags.accessKeyId,
-    date: amzDate.slice(0, 8),
-    region: flags.region,
-    service: 'dynamodb',
-    terminator: 'aws4_request',
-    signedHeaders: Object.keys(headers).sort(),
-    signature: '',
-    amzDate,
-  };
-  const path = url.pathname || '/';
-  const canonical = canonicalRequest(parsed, { method: 'POST', path, query: '', headers, body });
-  let key: Buffer = hmac(`AWS4${flags.secretAccessKey}`, parsed.date);
-  for (const part of [parsed.region, parsed.service, parsed.terminator]) key = hmac(key, part);
-  const signature = createHmac('sha256', key).update(stringToSign(parsed, canonical), 'utf8').digest('hex');
-  const scope = `${parsed.date}/${parsed.region}/${parsed.service}/${parsed.terminator}`;
-  const { host: _host, ...sent } = headers;
-  let response: Response;
   try {
-    response = await fetch(new URL(path, url), {
-      method: 'POST',
-      headers: {
-        ...sent,
-        authorization: `${SIGV4_ALGORITHM} Credential=${parsed.accessKeyId}/${scope}, SignedHeaders=${parsed.signedHeaders.join(';')}, Signature=${signature}`,
+    return await callSignedJson(
+      {
+        endpoint: flags.endpointUrl,
+        region: flags.region,
+        credentials: { accessKeyId: flags.accessKeyId, secretAccessKey: flags.secretAccessKey },
+        service: 'dynamodb',
+        contentType: 'application/x-amz-json-1.0',
+        target: `DynamoDB_20120810.${operation}`,
       },
-      body,
-    });
+      input,
+    );
   } catch (error) {
+    if (error instanceof RemoteError) throw new Error(`${error.code}: ${error.detail}`);
+    // An answer that is not JSON came from the server: only a failed fetch means it cannot be reached.
+    if (error instanceof SyntaxError) throw error;
     const cause = (error as { cause?: { message?: string } }).cause?.message ?? String(error);
-    throw new Error(`cannot reach ${url}: ${cause}`);
+    throw new Error(`cannot reach ${new URL(flags.endpointUrl)}: ${cause}`);
   }
-  const text = await response.text();
-  const payload = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
-  if (!response.ok) {
-    const type = String(payload.__type ?? 'UnknownError');
-    const message = String(payload.message ?? payload.Message ?? '');
-    throw new Error(`${type.slice(type.indexOf('#') + 1)}: ${message}`);
-  }
-  return payload;
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

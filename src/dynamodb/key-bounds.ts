@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer';
 import type { KeyBound } from '../storage/table-file.js';
 import type { ScalarKeyType } from './attribute-value.js';
+import { validationError } from './errors.js';
 import type { KeyCondition } from './expressions/key-condition.js';
 import { encodeKeyValue } from './key-codec.js';
 
@@ -65,4 +66,24 @@ export function within(key: Buffer, { lower, upper }: Bounds): boolean {
     if (c > 0 || (c === 0 && !upper.inclusive)) return false;
   }
   return true;
+}
+
+/**
+ * DynamoDB's checks of a Query's ExclusiveStartKey against its key conditions (table or index
+ * alike): in the queried partition, and within the sort-key range when one is conditioned.
+ */
+export function checkStartInRange(
+  samePartition: boolean,
+  rangeConditioned: boolean,
+  startSk: Buffer,
+  bounds: Bounds,
+): void {
+  if (!rangeConditioned) {
+    if (!samePartition)
+      throw validationError('The provided starting key is outside query boundaries based on provided conditions');
+    return;
+  }
+  if (!within(startSk, bounds))
+    throw validationError('The provided starting key does not match the range key predicate');
+  if (!samePartition) throw validationError('The query can return at most one row and cannot be restarted');
 }

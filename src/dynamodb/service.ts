@@ -3,7 +3,7 @@ import { AwsError, CORAL_SERVICE, CORAL_VALIDATE } from '../http/aws-error.js';
 import type { CallContext, ServiceHandler } from '../http/service.js';
 import { DamagedFileError } from '../storage/damage.js';
 import type { CheckOptions } from '../validation/checker.js';
-import { loadModel } from '../validation/model.js';
+import { type CompactModel, loadModel } from '../validation/model.js';
 import { type CheckVerdict, checkInputOnce, type ModelCheck } from '../validation/off-thread.js';
 import { internalServerError } from './errors.js';
 import modelJson from './model.json' with { type: 'json' };
@@ -12,27 +12,46 @@ import { operations } from './operations/index.js';
 
 const model = loadModel(modelJson);
 
-const CHECK_OPTIONS: CheckOptions = {
+/** How DynamoDB and DynamoDB Streams (the same Coral service family) check their input. */
+export const TABLE_API_CHECK_OPTIONS: CheckOptions = {
   serializationNamespace: CORAL_SERVICE,
   validationNamespace: CORAL_VALIDATE,
   typeMessages: 'dynamodb',
 };
 
-export class DynamoDbService implements ServiceHandler {
-  readonly targetPrefix = 'DynamoDB_20120810';
+/** What tells one JSON 1.0 API over the tables apart from another (DynamoDB, DynamoDB Streams). */
+export interface TableApi {
+  readonly targetPrefix: string;
+  readonly model: CompactModel;
+  readonly operations: readonly Operation<never, unknown>[];
+  readonly internalError: () => AwsError;
+  /** Where large bodies are model-checked off the event loop (absent: on it). */
+  readonly offThreadCheck?: ModelCheck;
+}
+
+/**
+ * A JSON 1.0 API over the tables, signed as service `dynamodb`: model validation first, then the
+ * operation in the caller's region, answered only once its writes are committed.
+ */
+export class TableApiService implements ServiceHandler {
+  readonly targetPrefix: string;
   readonly contentType = 'application/x-amz-json-1.0';
   readonly signingName = 'dynamodb';
   readonly protocolErrorNamespace = CORAL_SERVICE;
-  readonly offThreadCheck: ModelCheck = {
-    modelUrl: new URL('./model.json', import.meta.url).href,
-    options: CHECK_OPTIONS,
-  };
+  readonly offThreadCheck?: ModelCheck;
+  readonly #api: TableApi;
   readonly #operations: ReadonlyMap<string, Operation<never, unknown>>;
   readonly #environments: RegionEnvironments;
 
-  constructor(private readonly env: DynamoDbEnvironment) {
+  constructor(
+    api: TableApi,
+    private readonly env: DynamoDbEnvironment,
+  ) {
+    this.#api = api;
+    this.targetPrefix = api.targetPrefix;
+    if (api.offThreadCheck) this.offThreadCheck = api.offThreadCheck;
     this.#environments = new RegionEnvironments(env);
-    this.#operations = new Map(operations.map((op) => [op.name, op as Operation<never, unknown>]));
+    this.#operations = new Map(api.operations.map((op) => [op.name, op]));
   }
 
   hasOperation(operation: string): boolean {
@@ -40,11 +59,11 @@ export class DynamoDbService implements ServiceHandler {
   }
 
   modelHasOperation(operation: string): boolean {
-    return model.operations.has(operation);
+    return this.#api.model.operations.has(operation);
   }
 
   internalError(): AwsError {
-    return internalServerError();
+    return this.#api.internalError();
   }
 
   async dispatch(
@@ -55,7 +74,7 @@ export class DynamoDbService implements ServiceHandler {
   ): Promise<unknown> {
     const op = this.#operations.get(operation);
     if (!op) throw new AwsError('UnknownOperationException', undefined, 400, CORAL_SERVICE);
-    const checked = checkInputOnce(model, operation, input, CHECK_OPTIONS, verdict);
+    const checked = checkInputOnce(this.#api.model, operation, input, TABLE_API_CHECK_OPTIONS, verdict);
     try {
       try {
         return await op.execute({ input: checked as never, ctx, env: this.#environments.of(ctx.region) });
@@ -69,5 +88,20 @@ export class DynamoDbService implements ServiceHandler {
       if (error instanceof DamagedFileError) throw this.env.tables.damaged(error);
       throw error;
     }
+  }
+}
+
+export class DynamoDbService extends TableApiService {
+  constructor(env: DynamoDbEnvironment) {
+    super(
+      {
+        targetPrefix: 'DynamoDB_20120810',
+        model,
+        operations: operations as Operation<never, unknown>[],
+        internalError: () => internalServerError(),
+        offThreadCheck: { modelUrl: new URL('./model.json', import.meta.url).href, options: TABLE_API_CHECK_OPTIONS },
+      },
+      env,
+    );
   }
 }

@@ -201,14 +201,7 @@ export class TableManager {
     const entry = this.#entry(account, name, 'data');
     const definition = entry.definition;
     if (definition.InaccessibleSince !== undefined) throw kmsAccessDenied(inaccessibleReason(definition));
-    let tableKey: Buffer;
-    try {
-      tableKey = await this.#keys.tableKey(target(entry), definition.TableKey, caller);
-    } catch (error) {
-      if (!(error instanceof KeyAccessError)) throw error;
-      await this.#onKeyFailure(entry, error);
-      throw kmsAccessDenied(error);
-    }
+    const tableKey = await this.#callerTableKey(entry, caller);
     // The definition may have changed while KMS answered (an index created or deleted): writes
     // must maintain the indexes of the current one.
     const latest = this.#catalog.get(entry.scope, entry.name);
@@ -241,6 +234,20 @@ export class TableManager {
     return this.#openAsService(entry);
   }
 
+  /**
+   * The table key for a caller: from its connection cache or one KMS Decrypt as the caller; a key
+   * that has become unusable takes the table offline (and the call gets DynamoDB's KMS error).
+   */
+  async #callerTableKey(entry: CatalogEntry<TableDefinition>, caller: KeyCaller): Promise<Buffer> {
+    try {
+      return await this.#keys.tableKey(target(entry), entry.definition.TableKey, caller);
+    } catch (error) {
+      if (!(error instanceof KeyAccessError)) throw error;
+      await this.#onKeyFailure(entry, error);
+      throw kmsAccessDenied(error);
+    }
+  }
+
   async #openAsService(entry: CatalogEntry<TableDefinition>): Promise<OpenTable | undefined> {
     if (entry.definition.InaccessibleSince !== undefined) return undefined;
     const open = this.#files.get(entry.id);
@@ -262,15 +269,8 @@ export class TableManager {
     }
   }
 
-  /** Every table of every region with its definition (for background work over all tables). */
-  definitions(): { readonly account: string; readonly region: string; readonly definition: TableDefinition }[] {
-    return this.#catalog
-      .all()
-      .map((e) => ({ account: e.scope.accountId, region: e.scope.region, definition: e.definition }));
-  }
-
-  /** Every table of every account and region, for the TTL sweeper to pick those it acts on. */
-  tablesForTtl(): { readonly scope: Scope; readonly name: string; readonly definition: TableDefinition }[] {
+  /** Every table of every account and region, for background work (TTL, index jobs) to pick those it acts on. */
+  allTables(): { readonly scope: Scope; readonly name: string; readonly definition: TableDefinition }[] {
     return this.#catalog.all().map(({ scope, name, definition }) => ({ scope, name, definition }));
   }
 
@@ -283,14 +283,7 @@ export class TableManager {
     const entry = this.#entry(account, name, 'control');
     const definition = entry.definition;
     if (definition.InaccessibleSince !== undefined) throw kmsAccessDenied(inaccessibleReason(definition));
-    let tableKey: Buffer;
-    try {
-      tableKey = await this.#keys.tableKey(target(entry), definition.TableKey, caller);
-    } catch (error) {
-      if (!(error instanceof KeyAccessError)) throw error;
-      await this.#onKeyFailure(entry, error);
-      throw kmsAccessDenied(error);
-    }
+    const tableKey = await this.#callerTableKey(entry, caller);
     const latest = this.#entry(account, name, 'control');
     if (latest.id !== entry.id || latest.definition.TableKey.generation !== definition.TableKey.generation) {
       throw resourceInUse(`Table is being updated: ${name}`);

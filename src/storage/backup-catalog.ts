@@ -3,12 +3,10 @@
  * the wrapped data key of its file). Kept apart from the table catalog: a backup outlives its
  * table, and listing backups never walks the tables.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { unwrapKey, wrapKey } from '../encryption/key-wrap.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
 import type { DataDir } from './data-dir.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+import { withRootWrappedKey } from './root-wrapped-key.js';
 import { type Durability, syncMode } from './wal-sync.js';
 
 export interface BackupCatalogEntry<R> {
@@ -45,28 +43,14 @@ export class BackupCatalog<R> {
 
   /** Its data key is wrapped by a key derived from the root of trust, as the table catalog's. */
   static open<R>(dataDir: DataDir, root: RootOfTrust, durability?: Durability): BackupCatalog<R> {
-    const kek = root.deriveKey(WRAP_PURPOSE);
-    let key: Buffer | undefined;
-    try {
-      if (dataDir.inMemory) key = randomBytes(32);
-      else {
-        const keyPath = dataDir.file(KEY_FILE);
-        if (existsSync(keyPath)) {
-          key = unwrapKey(kek, Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'base64'), WRAP_PURPOSE);
-        } else {
-          key = randomBytes(32);
-          writeFileSync(keyPath, `${wrapKey(kek, key, WRAP_PURPOSE).toString('base64')}\n`, {
-            mode: 0o600,
-            flag: 'wx',
-          });
-        }
-      }
-      const file = dataDir.file('backups.db');
-      return new BackupCatalog<R>(openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }));
-    } finally {
-      kek.fill(0);
-      key?.fill(0);
-    }
+    const file = dataDir.file('backups.db');
+    return withRootWrappedKey(
+      dataDir,
+      root,
+      KEY_FILE,
+      WRAP_PURPOSE,
+      (key) => new BackupCatalog<R>(openEncryptedDatabase({ file, key, synchronous: syncMode(durability) })),
+    );
   }
 
   get(arn: string): BackupCatalogEntry<R> | undefined {

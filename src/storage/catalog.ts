@@ -3,15 +3,13 @@
  * wrapped data key, tags). Storage keeps definitions as opaque JSON; the
  * DynamoDB layer gives them meaning.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { type Scope, scopeKey } from '../core/scope.js';
-import { unwrapKey, wrapKey } from '../encryption/key-wrap.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
 import { type CommitRecorder, openCommitRecorder } from './commit-counter.js';
 import { naming } from './damage.js';
 import type { DataDir } from './data-dir.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+import { withRootWrappedKey } from './root-wrapped-key.js';
 import { type Durability, syncMode } from './wal-sync.js';
 
 export interface CatalogEntry<D> {
@@ -80,32 +78,19 @@ export class Catalog<D> {
     legacyRegion?: (definition: D) => string,
   ): Catalog<D> {
     const file = dataDir.file('catalog.db');
-    const kek = root.deriveKey(WRAP_PURPOSE);
-    let key: Buffer | undefined;
-    try {
-      if (dataDir.inMemory) key = randomBytes(32);
-      else {
-        const keyPath = dataDir.file(KEY_FILE);
-        if (existsSync(keyPath)) {
-          key = unwrapKey(kek, Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'base64'), WRAP_PURPOSE);
-        } else {
-          key = randomBytes(32);
-          writeFileSync(keyPath, `${wrapKey(kek, key, WRAP_PURPOSE).toString('base64')}\n`, {
-            mode: 0o600,
-            flag: 'wx',
-          });
-        }
-      }
-      return new Catalog<D>(
-        openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }),
-        legacyRegion,
-        file,
-        openCommitRecorder(file, durability),
-      );
-    } finally {
-      kek.fill(0);
-      key?.fill(0);
-    }
+    return withRootWrappedKey(
+      dataDir,
+      root,
+      KEY_FILE,
+      WRAP_PURPOSE,
+      (key) =>
+        new Catalog<D>(
+          openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }),
+          legacyRegion,
+          file,
+          openCommitRecorder(file, durability),
+        ),
+    );
   }
 
   get(scope: Scope, name: string): CatalogEntry<D> | undefined {

@@ -143,11 +143,11 @@ export class IndexJobs {
 
   #pending(): TableRef[] {
     return this.#tables
-      .definitions()
+      .allTables()
       .filter(({ definition }) => indexWork(definition).length > 0)
-      .map(({ account, region, definition }) => ({
-        account,
-        region,
+      .map(({ scope, definition }) => ({
+        account: scope.accountId,
+        region: scope.region,
         name: definition.TableName,
         id: definition.TableId,
       }));

@@ -12,7 +12,7 @@ import type { EntryRangeQuery } from '../../storage/table-file.js';
 import type { AttributeValue, Item } from '../attribute-value.js';
 import { invalidParameter, validationError } from '../errors.js';
 import type { KeyCondition } from '../expressions/key-condition.js';
-import { type Bounds, prefixBounds, prefixEnd, sortKeyBounds, within } from '../key-bounds.js';
+import { type Bounds, checkStartInRange, prefixBounds, prefixEnd, sortKeyBounds } from '../key-bounds.js';
 import { encodeKeyValue, hashPartition } from '../key-codec.js';
 import type { KeyAttribute } from '../table-schema.js';
 import type { OpenTable } from '../tables.js';
@@ -74,15 +74,7 @@ export function planIndexRange(
   const base = { space: index.space, hash, pk, forward, ...bounds };
   if (!start) return base;
   // The table's rules and messages for a start key outside what the conditions select.
-  const samePartition = start.hash === hash && start.pk.equals(pk);
-  if (rangeConditions.length === 0) {
-    if (!samePartition)
-      throw validationError('The provided starting key is outside query boundaries based on provided conditions');
-  } else {
-    if (!within(start.sk, bounds))
-      throw validationError('The provided starting key does not match the range key predicate');
-    if (!samePartition) throw validationError('The query can return at most one row and cannot be restarted');
-  }
+  checkStartInRange(start.hash === hash && start.pk.equals(pk), rangeConditions.length > 0, start.sk, bounds);
   return { ...base, after: { sk: start.sk, tk: start.tk } };
 }
 

@@ -16,7 +16,7 @@ import { checkExpressionParams } from '../expressions/params.js';
 import { planIndexRange } from '../indexes/query-range.js';
 import { indexForRead, indexPage } from '../indexes/read.js';
 import { storedKey } from '../item-codec.js';
-import { sortKeyBounds, within } from '../key-bounds.js';
+import { checkStartInRange, sortKeyBounds } from '../key-bounds.js';
 import { encodeKeyValue, hashPartition } from '../key-codec.js';
 import { checkFilterWithoutKeys, checkKeyPaths, conditionPaths } from '../key-paths.js';
 import {
@@ -237,15 +237,7 @@ function planRange(
 
   if (!startKey) return { hash, pk, forward, ...bounds };
   const start = storedKey(validateStartKey(startKey, table), keys);
-  const samePartition = start.pk.equals(pk);
-  if (!rangeCondition) {
-    if (!samePartition)
-      throw validationError('The provided starting key is outside query boundaries based on provided conditions');
-  } else {
-    if (!within(start.sk, bounds))
-      throw validationError('The provided starting key does not match the range key predicate');
-    if (!samePartition) throw validationError('The query can return at most one row and cannot be restarted');
-  }
+  checkStartInRange(start.pk.equals(pk), rangeCondition !== undefined, start.sk, bounds);
   // Resume strictly after the start key in the direction of travel; the other bound stays.
   const after: KeyBound = { key: start.sk, inclusive: false };
   return forward ? { hash, pk, forward, ...bounds, lower: after } : { hash, pk, forward, ...bounds, upper: after };

@@ -25,7 +25,7 @@ import { expiryAttribute } from './state.js';
 
 /** What the sweeper needs of the table manager. */
 export interface TtlTables {
-  tablesForTtl(): readonly { readonly scope: Scope; readonly name: string; readonly definition: TableDefinition }[];
+  allTables(): readonly { readonly scope: Scope; readonly name: string; readonly definition: TableDefinition }[];
   openForTtl(scope: Scope, name: string, tableId: string): Promise<OpenTable | undefined>;
   damaged(error: DamagedFileError): unknown;
 }
@@ -130,9 +130,9 @@ export class TtlSweeper {
 
   #candidates(): PassTable[] {
     const now = this.#clock.now();
-    let all: ReturnType<TtlTables['tablesForTtl']>;
+    let all: ReturnType<TtlTables['allTables']>;
     try {
-      all = this.#tables.tablesForTtl();
+      all = this.#tables.allTables();
     } catch (error) {
       if (error instanceof DamagedFileError) this.#tables.damaged(error);
       else this.#onError(error);

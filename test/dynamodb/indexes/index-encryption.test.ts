@@ -9,6 +9,7 @@ import {
   DeleteTableCommand,
   DescribeTableCommand,
   type DynamoDBClient,
+  type Projection,
   PutItemCommand,
   ScanCommand,
   UpdateTableCommand,
@@ -91,6 +92,21 @@ const row = (canary: string, i: number): Item => ({
   nk: { S: `${canary}-newkey-${i}` },
 });
 
+/** UpdateTable: a GSI `added` on the string attribute `nk`, backfilled in the background. */
+async function addIndexOnNk(ddb: DynamoDBClient, table: string, projection: Projection): Promise<void> {
+  await ddb.send(
+    new UpdateTableCommand({
+      TableName: table,
+      AttributeDefinitions: [{ AttributeName: 'nk', AttributeType: 'S' }],
+      GlobalSecondaryIndexUpdates: [
+        {
+          Create: { IndexName: 'added', KeySchema: [{ AttributeName: 'nk', KeyType: 'HASH' }], Projection: projection },
+        },
+      ],
+    }),
+  );
+}
+
 async function scanCount(ddb: DynamoDBClient, table: string, index: string): Promise<number> {
   let count = 0;
   let start: Item | undefined;
@@ -123,21 +139,7 @@ describe('secondary indexes are encrypted like their table', () => {
       await createIndexedTable(ddb, 'canaries');
       for (let i = 0; i < 40; i++) await ddb.send(new PutItemCommand({ TableName: 'canaries', Item: row(canary, i) }));
       // A GSI on an attribute holding the canary, part backfilled: its saved position is an item key.
-      await ddb.send(
-        new UpdateTableCommand({
-          TableName: 'canaries',
-          AttributeDefinitions: [{ AttributeName: 'nk', AttributeType: 'S' }],
-          GlobalSecondaryIndexUpdates: [
-            {
-              Create: {
-                IndexName: 'added',
-                KeySchema: [{ AttributeName: 'nk', KeyType: 'HASH' }],
-                Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['secret'] },
-              },
-            },
-          ],
-        }),
-      );
+      await addIndexOnNk(ddb, 'canaries', { ProjectionType: 'INCLUDE', NonKeyAttributes: ['secret'] });
       await first.indexJobsStep();
       assert.equal(await scanCount(ddb, 'canaries', 'global'), 40);
       assert.equal(await scanCount(ddb, 'canaries', 'local'), 40);
@@ -214,21 +216,7 @@ describe('secondary indexes are encrypted like their table', () => {
       const key = await createKey(kms);
       await createIndexedTable(ddb, 'paused', { keyId: key.id });
       for (let i = 0; i < 35; i++) await ddb.send(new PutItemCommand({ TableName: 'paused', Item: row('x', i) }));
-      await ddb.send(
-        new UpdateTableCommand({
-          TableName: 'paused',
-          AttributeDefinitions: [{ AttributeName: 'nk', AttributeType: 'S' }],
-          GlobalSecondaryIndexUpdates: [
-            {
-              Create: {
-                IndexName: 'added',
-                KeySchema: [{ AttributeName: 'nk', KeyType: 'HASH' }],
-                Projection: { ProjectionType: 'KEYS_ONLY' },
-              },
-            },
-          ],
-        }),
-      );
+      await addIndexOnNk(ddb, 'paused', { ProjectionType: 'KEYS_ONLY' });
       await server.indexJobsStep();
       assert.equal((await indexStatus(ddb, 'paused', 'added'))?.ItemCount, 10);
 
@@ -279,21 +267,7 @@ describe('secondary indexes are encrypted like their table', () => {
       const key = await createKey(kms);
       await createIndexedTable(ddb, 'shredded', { keyId: key.id });
       for (let i = 0; i < 25; i++) await ddb.send(new PutItemCommand({ TableName: 'shredded', Item: row('y', i) }));
-      await ddb.send(
-        new UpdateTableCommand({
-          TableName: 'shredded',
-          AttributeDefinitions: [{ AttributeName: 'nk', AttributeType: 'S' }],
-          GlobalSecondaryIndexUpdates: [
-            {
-              Create: {
-                IndexName: 'added',
-                KeySchema: [{ AttributeName: 'nk', KeyType: 'HASH' }],
-                Projection: { ProjectionType: 'ALL' },
-              },
-            },
-          ],
-        }),
-      );
+      await addIndexOnNk(ddb, 'shredded', { ProjectionType: 'ALL' });
       await server.indexJobsStep();
       const { TableId } = (await ddb.send(new DescribeTableCommand({ TableName: 'shredded' }))).Table ?? {};
       await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.id, PendingWindowInDays: 7 }));

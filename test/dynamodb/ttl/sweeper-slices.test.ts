@@ -62,7 +62,7 @@ describe('TTL sweeper slices', () => {
       const deletedPerSlice: number[] = [];
       const sweeper = new TtlSweeper({
         tables: {
-          tablesForTtl: () => [{ scope: { accountId: '000000000000', region: 'us-east-1' }, name: 't', definition }],
+          allTables: () => [{ scope: { accountId: '000000000000', region: 'us-east-1' }, name: 't', definition }],
           openForTtl: async () => table,
           damaged: (error) => assert.fail(error),
         },

@@ -1,0 +1,38 @@
+/**
+ * The data key of a store that the root of trust protects directly (the table catalog, the backup
+ * catalog): random in memory; on disk, kept in a 0600 key file wrapped (AES-256-GCM) by a key
+ * derived from the root for `purpose`, made on first use.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { unwrapKey, wrapKey } from '../encryption/key-wrap.js';
+import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import type { DataDir } from './data-dir.js';
+
+/** Runs `use` with the store's data key; the key and the key-encryption key are zeroed afterwards. */
+export function withRootWrappedKey<T>(
+  dataDir: DataDir,
+  root: RootOfTrust,
+  keyFile: string,
+  purpose: string,
+  use: (key: Buffer) => T,
+): T {
+  const kek = root.deriveKey(purpose);
+  let key: Buffer | undefined;
+  try {
+    if (dataDir.inMemory) key = randomBytes(32);
+    else {
+      const keyPath = dataDir.file(keyFile);
+      if (existsSync(keyPath)) {
+        key = unwrapKey(kek, Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'base64'), purpose);
+      } else {
+        key = randomBytes(32);
+        writeFileSync(keyPath, `${wrapKey(kek, key, purpose).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+      }
+    }
+    return use(key);
+  } finally {
+    kek.fill(0);
+    key?.fill(0);
+  }
+}
