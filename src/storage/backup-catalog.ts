@@ -4,6 +4,7 @@
  * table, and listing backups never walks the tables.
  */
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import { type CommitRecorder, openCommitRecorder } from './commit-counter.js';
 import type { DataDir } from './data-dir.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
 import { withRootWrappedKey } from './root-wrapped-key.js';
@@ -26,11 +27,16 @@ export class BackupCatalog<R> {
   /** Every entry, in memory (backups are few; ListBackups filters them here). */
   readonly #entries = new Map<string, BackupCatalogEntry<R>>();
 
-  private constructor(db: SqliteDatabase) {
+  private constructor(
+    db: SqliteDatabase,
+    /** How far the log was committed, for the check before the next open (commit-counter.ts). */
+    private readonly commits: CommitRecorder | undefined,
+  ) {
     this.#db = db;
     db.exec(
       'CREATE TABLE IF NOT EXISTS backups (arn TEXT PRIMARY KEY, record TEXT NOT NULL, wrapped_key BLOB NOT NULL)',
     );
+    commits?.committed();
     this.#upsert = db.prepare(
       `INSERT INTO backups (arn, record, wrapped_key) VALUES (?, ?, ?)
        ON CONFLICT (arn) DO UPDATE SET record = excluded.record, wrapped_key = excluded.wrapped_key`,
@@ -49,7 +55,12 @@ export class BackupCatalog<R> {
       root,
       KEY_FILE,
       WRAP_PURPOSE,
-      (key) => new BackupCatalog<R>(openEncryptedDatabase({ file, key, synchronous: syncMode(durability) })),
+      // Opening checks the log (wal-check.ts) against the commit record, as for the table catalog.
+      (key) =>
+        new BackupCatalog<R>(
+          openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }),
+          openCommitRecorder(file, durability),
+        ),
     );
   }
 
@@ -63,16 +74,19 @@ export class BackupCatalog<R> {
 
   put(entry: BackupCatalogEntry<R>): void {
     this.#upsert.run(entry.arn, JSON.stringify(entry.record), entry.wrappedKey);
+    this.commits?.committed();
     this.#entries.set(entry.arn, entry);
   }
 
   delete(arn: string): void {
     this.#delete.run(arn);
+    this.commits?.committed();
     this.#entries.delete(arn);
   }
 
   close(): void {
     this.#db.close();
+    this.commits?.close();
   }
 }
 
