@@ -1,24 +1,28 @@
-// Child of bench/stall.mjs: one in-memory sealdb from the build given as argv[2] (a dist folder),
-// auth mode argv[3] ('local' | 'strict'), with an event-loop delay histogram the parent reads.
+// Child of bench/stall.mjs: one sealdb from the build given as argv[2] (a dist folder), auth mode
+// argv[3] ('local' | 'strict'), in memory or, with argv[4] = 'disk', on a fresh data directory
+// (encrypted files, as `sealdb start --data-dir` runs), with an event-loop delay histogram the
+// parent reads.
 //
 // On a loaded machine the event loop also waits while the OS runs other threads (the JSON
 // workers, other processes), which no code of sealdb can avoid. So beside the delay, a timer
 // reads the main thread's own CPU time (Linux schedstat) every 2 ms: the most CPU the main
 // thread spent between two ticks is the longest it held the loop itself.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 
-const [dist, mode] = process.argv.slice(2);
+const [dist, mode, storage] = process.argv.slice(2);
 const { startServer } = await import(pathToFileURL(join(dist, 'src', 'server.js')).href);
+const scratch = storage === 'disk' ? mkdtempSync(join(tmpdir(), 'sealdb-stall-')) : undefined;
 const server = await startServer({
   host: '127.0.0.1',
   port: 0,
-  dataDir: undefined,
+  dataDir: scratch && join(scratch, 'data'),
   region: 'us-east-1',
-  rootKey: { kind: 'ephemeral' },
+  rootKey: scratch ? { kind: 'key-file', path: join(scratch, 'root.key') } : { kind: 'ephemeral' },
   auth:
     mode === 'strict'
       ? {
@@ -58,7 +62,10 @@ process.on('message', (message) => {
       busiestMs: onCpuNs ? busiestMs : undefined,
     });
   } else if (message === 'stop') {
-    server.close().then(() => process.exit(0));
+    server.close().then(() => {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+      process.exit(0);
+    });
   }
 });
 process.send?.({ port: server.port });

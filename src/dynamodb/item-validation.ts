@@ -100,7 +100,8 @@ function readMap<T>(v: unknown, readValue: (e: unknown) => T): Record<string, T>
   if (Array.isArray(v)) throw containerError(v);
   if (!isRecord(v)) throw serializationError('Expected map or null');
   const out: Record<string, T> = {};
-  for (const [name, value] of Object.entries(v)) setOwnEntry(out, name, readValue(value));
+  // Keys, not entries: an item of 14k attributes would otherwise allocate 14k pairs per pass.
+  for (const name of Object.keys(v)) setOwnEntry(out, name, readValue(v[name]));
   return out;
 }
 
@@ -122,7 +123,8 @@ function readAttributeValue(raw: unknown, depth: number): AttributeValue {
   if (depth > MAX_PARSE_DEPTH) throw validationError(NESTING_LIMIT_MESSAGE);
   const av: AttributeValue = {};
   // Unknown members are ignored and null members count as absent, as in DynamoDB.
-  for (const [member, v] of Object.entries(raw)) {
+  for (const member of Object.keys(raw)) {
+    const v = raw[member];
     if (v == null || !MEMBERS.has(member)) continue;
     switch (member as Member) {
       case 'S':
@@ -161,55 +163,51 @@ function findDuplicate(values: readonly string[]): boolean {
   return new Set(values).size !== values.length;
 }
 
+/**
+ * Validates a value pass 1 built (a fresh object, as are its lists and maps) and normalizes it in
+ * place: copying every value again doubled the work for large items.
+ */
 function checkValue(av: AttributeValue, level: number): AttributeValue {
   const types = Object.keys(av) as Member[];
   if (types.length === 0) throw validationError(EMPTY_VALUE);
-  let out: AttributeValue = {};
   // DynamoDB validates each member it was given before objecting to there being several.
-  for (const type of types) {
-    switch (type) {
-      case 'S':
-        out = { S: av.S as string };
-        break;
-      case 'B':
-        out = { B: av.B as string };
-        break;
-      case 'BOOL':
-        out = { BOOL: av.BOOL as boolean };
-        break;
-      case 'N':
-        out = { N: normalizeNumber(av.N as string) };
-        break;
-      case 'NULL':
-        if (av.NULL !== true) {
-          throw invalidParameter('Null attribute value types must have the value of true');
-        }
-        out = { NULL: true };
-        break;
-      case 'SS':
-        out = { SS: checkStringSet(av.SS as string[]) };
-        break;
-      case 'NS':
-        out = { NS: checkNumberSet(av.NS as string[]) };
-        break;
-      case 'BS':
-        out = { BS: checkBinarySet(av.BS as string[]) };
-        break;
-      case 'M': {
-        const map: Record<string, AttributeValue> = {};
-        for (const [name, child] of Object.entries(av.M as Item)) {
-          setOwnEntry(map, name, checkChild(child, level));
-        }
-        out = { M: map };
-        break;
-      }
-      case 'L':
-        out = { L: (av.L as AttributeValue[]).map((child) => checkChild(child, level)) };
-        break;
-    }
-  }
+  for (const type of types) checkMember(av, type, level);
   if (types.length > 1) throw validationError(MULTIPLE_TYPES);
-  return out;
+  return av;
+}
+
+function checkMember(av: AttributeValue, type: Member, level: number): void {
+  switch (type) {
+    case 'S':
+    case 'B':
+    case 'BOOL':
+      return;
+    case 'N':
+      av.N = normalizeNumber(av.N as string);
+      return;
+    case 'NULL':
+      if (av.NULL !== true) {
+        throw invalidParameter('Null attribute value types must have the value of true');
+      }
+      return;
+    case 'SS':
+      checkStringSet(av.SS as string[]);
+      return;
+    case 'NS':
+      av.NS = checkNumberSet(av.NS as string[]);
+      return;
+    case 'BS':
+      checkBinarySet(av.BS as string[]);
+      return;
+    case 'M': {
+      const map = av.M as Item;
+      for (const name of Object.keys(map)) checkChild(map[name] as AttributeValue, level);
+      return;
+    }
+    case 'L':
+      for (const child of av.L as AttributeValue[]) checkChild(child, level);
+      return;
+  }
 }
 
 function checkChild(child: AttributeValue, parentLevel: number): AttributeValue {
@@ -218,12 +216,11 @@ function checkChild(child: AttributeValue, parentLevel: number): AttributeValue 
 }
 
 // The double space and "An string/number" are DynamoDB's; binary sets word it differently.
-function checkStringSet(values: string[]): string[] {
+function checkStringSet(values: string[]): void {
   if (values.length === 0) throw invalidParameter('An string set  may not be empty');
   if (findDuplicate(values)) {
     throw invalidParameter(`Input collection [${values.join(', ')}] contains duplicates.`);
   }
-  return [...values];
 }
 
 function checkNumberSet(values: string[]): string[] {
@@ -234,13 +231,12 @@ function checkNumberSet(values: string[]): string[] {
   return normalized;
 }
 
-function checkBinarySet(values: string[]): string[] {
+function checkBinarySet(values: string[]): void {
   if (values.length === 0) throw invalidParameter('Binary sets should not be empty');
   // Pass 1 only lets canonical base64 through, so equal text means equal bytes.
   if (findDuplicate(values)) {
     throw invalidParameter(`Input collection [${values.join(', ')}]of type BS contains duplicates.`);
   }
-  return [...values];
 }
 
 // ---------------------------------------------------------------------------
@@ -257,12 +253,12 @@ export function validateAttributeValue(value: unknown): AttributeValue {
  */
 export function validateAttributeMap(map: unknown): Item {
   const raw = map == null ? {} : readMap(map, (v) => readAttributeValue(v, 1));
-  const out: Item = {};
-  for (const [name, av] of Object.entries(raw)) {
+  // Pass 2 normalizes pass 1's fresh values in place.
+  for (const name of Object.keys(raw)) {
     if (name === '') throw invalidParameter(EMPTY_NAME);
-    setOwnEntry(out, name, checkValue(av, 1));
+    checkValue(raw[name] as AttributeValue, 1);
   }
-  return out;
+  return raw;
 }
 
 /** The 32-level limit on an item that was not read from a request (the result of an update). */
@@ -282,7 +278,12 @@ export function attributeType(value: AttributeValue): keyof AttributeValue {
   return Object.keys(value)[0] as Member;
 }
 
-const utf8Length = (s: string): number => Buffer.byteLength(s, 'utf8');
+/** UTF-8 bytes of a string; short ASCII ones (most attribute names and values) without a native call. */
+function utf8Length(s: string): number {
+  if (s.length > 32) return Buffer.byteLength(s, 'utf8');
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
 
 /**
  * Bytes a Number occupies: DynamoDB stores numbers base-100, one byte per pair of digits
@@ -308,7 +309,9 @@ export function attributeValueSize(value: AttributeValue): number {
   if (value.BS) return value.BS.reduce((sum, b) => sum + Buffer.byteLength(b, 'base64'), 0);
   // Documents: 3 bytes of overhead plus 1 per element.
   if (value.M) {
-    return Object.entries(value.M).reduce((sum, [name, v]) => sum + 1 + utf8Length(name) + attributeValueSize(v), 3);
+    let sum = 3;
+    for (const name of Object.keys(value.M)) sum += 1 + utf8Length(name) + attributeValueSize(value.M[name] as AttributeValue);
+    return sum;
   }
   if (value.L) return value.L.reduce((sum, v) => sum + 1 + attributeValueSize(v), 3);
   return 1; // BOOL, NULL
@@ -317,9 +320,7 @@ export function attributeValueSize(value: AttributeValue): number {
 /** DynamoDB's item size: attribute names (UTF-8) plus value sizes. */
 export function itemSize(item: Item): number {
   let size = 0;
-  for (const [name, value] of Object.entries(item)) {
-    size += utf8Length(name) + attributeValueSize(value);
-  }
+  for (const name of Object.keys(item)) size += utf8Length(name) + attributeValueSize(item[name] as AttributeValue);
   return size;
 }
 
