@@ -4,6 +4,7 @@
  */
 import type { StoredItem } from '../storage/table-file.js';
 import type { AttributeValue, Item } from './attribute-value.js';
+import type { CheckedItem } from './item-checks/checked-item.js';
 import { itemSize } from './item-validation.js';
 import { encodeKeyValue, hashPartition } from './key-codec.js';
 import type { KeyAttributes } from './table-schema.js';
@@ -29,6 +30,14 @@ const sources = new WeakMap<StoredItem, Item>();
 export function toStored(item: Item, keys: KeyAttributes): StoredItem {
   const row = { ...storedKey(item, keys), body: Buffer.from(JSON.stringify(item), 'utf8'), size: itemSize(item) };
   sources.set(row, item);
+  return row;
+}
+
+/** The row of a checked item whose key attributes (`key`, the item's own or picked from it) are checked. */
+export function toStoredChecked(checked: CheckedItem, key: Item, keys: KeyAttributes): StoredItem {
+  const row = { ...storedKey(key, keys), body: checked.body, size: checked.size };
+  // Only an item at hand: one checked in the worker is parsed from its body by those who need it whole.
+  if (checked.item) sources.set(row, checked.item);
   return row;
 }
 

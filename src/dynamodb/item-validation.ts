@@ -310,7 +310,8 @@ export function attributeValueSize(value: AttributeValue): number {
   // Documents: 3 bytes of overhead plus 1 per element.
   if (value.M) {
     let sum = 3;
-    for (const name of Object.keys(value.M)) sum += 1 + utf8Length(name) + attributeValueSize(value.M[name] as AttributeValue);
+    for (const name of Object.keys(value.M))
+      sum += 1 + utf8Length(name) + attributeValueSize(value.M[name] as AttributeValue);
     return sum;
   }
   if (value.L) return value.L.reduce((sum, v) => sum + 1 + attributeValueSize(v), 3);

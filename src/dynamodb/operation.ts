@@ -1,6 +1,7 @@
 /** The shape of one DynamoDB API operation: its own semantic checks beside its execution. */
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../http/service.js';
+import type { Prepared } from '../validation/off-thread.js';
 import type { BackupManager } from './backups/manager.js';
 import type { EncryptionChangeLimit } from './sse.js';
 import type { TableManager } from './tables.js';
@@ -22,6 +23,8 @@ export interface OperationRequest<I> {
   readonly input: I;
   readonly ctx: CallContext;
   readonly env: DynamoDbEnvironment;
+  /** What the JSON worker's item checks took out of a large input (item-checks/prepare.ts). */
+  readonly prepared?: Prepared;
 }
 
 export interface Operation<I = Record<string, unknown>, O = unknown> {

@@ -25,7 +25,7 @@ export interface TableApi {
   readonly model: CompactModel;
   readonly operations: readonly Operation<never, unknown>[];
   readonly internalError: () => AwsError;
-  /** Where large bodies are model-checked off the event loop (absent: on it). */
+  /** Where large bodies are model-checked (and their items checked) off the event loop (absent: on it). */
   readonly offThreadCheck?: ModelCheck;
 }
 
@@ -77,7 +77,9 @@ export class TableApiService implements ServiceHandler {
     const checked = checkInputOnce(this.#api.model, operation, input, TABLE_API_CHECK_OPTIONS, verdict);
     try {
       try {
-        return await op.execute({ input: checked as never, ctx, env: this.#environments.of(ctx.region) });
+        const env = this.#environments.of(ctx.region);
+        const prepared = verdict?.valid ? verdict.prepared : undefined;
+        return await op.execute({ input: checked as never, ctx, env, ...(prepared ? { prepared } : {}) });
       } finally {
         // Group commit: nothing is answered — success or error, write or read — before every
         // write it could have seen or made is committed.
@@ -99,7 +101,11 @@ export class DynamoDbService extends TableApiService {
         model,
         operations: operations as Operation<never, unknown>[],
         internalError: () => internalServerError(),
-        offThreadCheck: { modelUrl: new URL('./model.json', import.meta.url).href, options: TABLE_API_CHECK_OPTIONS },
+        offThreadCheck: {
+          modelUrl: new URL('./model.json', import.meta.url).href,
+          options: TABLE_API_CHECK_OPTIONS,
+          preparerUrl: new URL('./item-checks/prepare.js', import.meta.url).href,
+        },
       },
       env,
     );

@@ -16,6 +16,49 @@ export interface ModelCheck {
   /** `file:` URL of the service's compact model JSON (as `scripts/generate-models.ts` writes it). */
   readonly modelUrl: string;
   readonly options: CheckOptions;
+  /**
+   * `file:` URL of a module whose `prepareInput` (an InputPreparer) runs the operations' own
+   * checks that need no table, after the model check, in the worker too.
+   */
+  readonly preparerUrl?: string;
+}
+
+/**
+ * An operation's own checks of a model-checked input that need neither a table nor the caller
+ * (item values and sizes), run in the worker. Undefined: the operation has none to lend. An
+ * AwsError it throws is the answer, as the model check's is: it may throw only errors the
+ * operation raises before anything else could answer (errors due later go into `prepared`).
+ */
+export type InputPreparer = (operation: string, checked: Record<string, unknown>) => PrepareOutcome | undefined;
+
+/** The input the operation runs on (its checked parts taken out, into `prepared`). */
+export interface PrepareOutcome {
+  readonly input: Record<string, unknown>;
+  readonly prepared: Prepared;
+}
+
+/**
+ * What the worker's checks made of an input: checked items as the JSON text they are stored as
+ * (the main thread never builds their object graphs), and operation-specific `extra` (small,
+ * structured-cloned) that refers to them by index.
+ */
+export interface Prepared {
+  readonly extra: unknown;
+  readonly items: readonly PreparedItem[];
+}
+
+/** A checked item, or the client error its check raised, to be thrown where the operation checks it. */
+export type PreparedItem =
+  | { readonly body: Buffer; readonly size: number }
+  | { readonly error: AwsError; readonly body?: undefined };
+
+/** Prepared as it crosses between threads: bodies are ranges of one transferred buffer. */
+export interface PreparedWire {
+  readonly extra: unknown;
+  readonly items: readonly (
+    | { readonly range: readonly [number, number]; readonly size: number }
+    | { readonly error: ClonedError }
+  )[];
 }
 
 /** A check of one operation's input. */
@@ -23,8 +66,13 @@ export interface ModelCheckRequest extends ModelCheck {
   readonly operation: string;
 }
 
-/** A check already made: the input handed over with it is checkInput's result, or this error is. */
-export type CheckVerdict = { readonly valid: true } | { readonly valid: false; readonly error: AwsError };
+/**
+ * A check already made: the input handed over with it is checkInput's result (with what the
+ * operation's preparer took out of it, when one ran), or this error is.
+ */
+export type CheckVerdict =
+  | { readonly valid: true; readonly prepared?: Prepared }
+  | { readonly valid: false; readonly error: AwsError };
 
 /** An AwsError as it crosses between threads (a class instance does not survive structured cloning). */
 export interface ClonedError {
@@ -35,14 +83,22 @@ export interface ClonedError {
   readonly messageKey: 'message' | 'Message';
 }
 
-/** What the worker found: valid (with checkInput's result), or the client error checkInput threw. */
+/**
+ * What the worker found: valid (with checkInput's result, or the preparer's input and what it
+ * prepared), or the client error checkInput or the preparer raised.
+ */
 export type CheckResult =
-  | { readonly valid: true; readonly checked: Record<string, unknown> }
+  | {
+      readonly valid: true;
+      readonly checked: Record<string, unknown>;
+      readonly prepared?: { readonly extra: unknown; readonly items: readonly PreparedItem[] };
+    }
   | { readonly valid: false; readonly error: ClonedError };
 
 /**
  * checkInput, unless the input was checked already: then it is checkInput's result as it
- * stands, or the verdict's error is thrown where checkInput would have thrown it.
+ * stands (or the preparer's input, beside the verdict's `prepared`), or the verdict's error is
+ * thrown where checkInput would have thrown it.
  */
 export function checkInputOnce(
   model: CompactModel,
@@ -63,7 +119,11 @@ const models = new Map<string, { readonly model: CompactModel; readonly options:
  * Runs checkInput in a worker. Anything but a client's error (a programming error) propagates:
  * the caller then leaves the check to the main thread, where it surfaces as it always would.
  */
-export function runModelCheck(request: ModelCheckRequest, input: Record<string, unknown>): CheckResult {
+export function runModelCheck(
+  request: ModelCheckRequest,
+  input: Record<string, unknown>,
+  preparer?: InputPreparer,
+): CheckResult {
   let loaded = models.get(request.modelUrl);
   if (!loaded) {
     loaded = {
@@ -79,12 +139,46 @@ export function runModelCheck(request: ModelCheckRequest, input: Record<string, 
     loaded.options.set(optionsKey, options);
   }
   try {
-    return { valid: true, checked: checkInput(loaded.model, request.operation, input, options) };
+    const checked = checkInput(loaded.model, request.operation, input, options);
+    const outcome = preparer?.(request.operation, checked);
+    if (outcome === undefined) return { valid: true, checked };
+    return { valid: true, checked: outcome.input, prepared: outcome.prepared };
   } catch (error) {
     if (!(error instanceof AwsError)) throw error;
-    const { code, message, statusCode, namespace, messageKey } = error;
-    return { valid: false, error: { code, message, statusCode, namespace, messageKey } };
+    return { valid: false, error: cloneError(error) };
   }
+}
+
+export function cloneError(error: AwsError): ClonedError {
+  const { code, message, statusCode, namespace, messageKey } = error;
+  return { code, message, statusCode, namespace, messageKey };
+}
+
+/** Prepared for the trip to the main thread: every body copied into one buffer, to be transferred. */
+export function packPrepared(prepared: Prepared): { readonly wire: PreparedWire; readonly bytes: Buffer | undefined } {
+  let length = 0;
+  for (const item of prepared.items) if (item.body) length += item.body.length;
+  const bytes = length > 0 ? Buffer.allocUnsafeSlow(length) : undefined;
+  let at = 0;
+  const items = prepared.items.map((item) => {
+    if (!item.body) return { error: cloneError(item.error) };
+    item.body.copy(bytes as Buffer, at);
+    at += item.body.length;
+    return { range: [at - item.body.length, at] as const, size: item.size };
+  });
+  return { wire: { extra: prepared.extra, items }, bytes };
+}
+
+/** Prepared as the main thread uses it: bodies are views of the transferred buffer. */
+export function unpackPrepared(wire: PreparedWire, bytes: Buffer | undefined): Prepared {
+  return {
+    extra: wire.extra,
+    items: wire.items.map((item) =>
+      'error' in item
+        ? { error: reviveError(item.error) }
+        : { body: (bytes as Buffer).subarray(item.range[0], item.range[1]), size: item.size },
+    ),
+  };
 }
 
 /** The AwsError a cloned one stands for. */
@@ -97,6 +191,8 @@ export function reviveError(cloned: ClonedError): AwsError {
 /** The verdict for the main thread; the checked input itself travels as a parse plan. */
 export function verdictOf(
   result: { readonly valid: true } | { readonly valid: false; readonly error: ClonedError },
+  prepared?: Prepared,
 ): CheckVerdict {
-  return result.valid ? { valid: true } : { valid: false, error: reviveError(result.error) };
+  if (!result.valid) return { valid: false, error: reviveError(result.error) };
+  return prepared ? { valid: true, prepared } : { valid: true };
 }

@@ -4,8 +4,11 @@ import { singleWriteCondition, type WriteConditionInput, writeIfCondition } from
 import { checkIndexKeys } from '../indexes/entries.js';
 import { checkCollection, ITEM_COLLECTION_LIMIT_BYTES, singleCollectionMetrics } from '../indexes/item-collections.js';
 import { countingIndexWrites, writeUse } from '../indexes/write-capacity.js';
-import { fromStored, toStored } from '../item-codec.js';
-import { checkItemKey, validateAttributeMap, validateItemSize } from '../item-validation.js';
+import { preparedPutItem } from '../item-checks/prepare.js';
+import { checkPutValues } from '../item-checks/write-requests.js';
+import { writtenKeyNames } from '../item-checks/written-keys.js';
+import { fromStored, toStoredChecked } from '../item-codec.js';
+import { checkItemKey } from '../item-validation.js';
 import type { Operation } from '../operation.js';
 import { resolveTableName } from '../table-name.js';
 import { openRecovered } from '../transact.js';
@@ -23,20 +26,21 @@ export interface PutItemInput extends WriteConditionInput {
 
 export const putItem: Operation<PutItemInput> = {
   name: 'PutItem',
-  async execute({ input, ctx, env }) {
+  async execute({ input, ctx, env, prepared }) {
     const name = resolveTableName(input.TableName, ctx);
     const condition = singleWriteCondition(input);
-    // Values and size are checked before the table is looked up, as DynamoDB does.
-    const values = validateAttributeMap(input.Item);
-    validateItemSize(values);
+    // Values and size are checked before the table is looked up, as DynamoDB does (for a large
+    // body, in the JSON worker: its error, if any, is thrown here).
+    const values = prepared ? preparedPutItem(prepared) : checkPutValues(input.Item);
 
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     const { KeySchema, AttributeDefinitions } = table.definition;
-    const item = checkItemKey(values, KeySchema, AttributeDefinitions);
+    // The key and index-key attributes (the whole item, when it was checked on this thread).
+    const item = checkItemKey(values.pick(writtenKeyNames(table)), KeySchema, AttributeDefinitions);
     // Index key values are part of the item's validation, before its condition (dynalite's
     // putItem, after DynamoDB: validateItem, then checkConditional).
     checkIndexKeys(table.indexes.maintained, item);
-    const row = toStored(item, table.keys);
+    const row = toStoredChecked(values, item, table.keys);
     const limit = env.itemCollectionLimitBytes ?? ITEM_COLLECTION_LIMIT_BYTES;
     const { result: previous, indexes } = countingIndexWrites(() =>
       writeIfCondition(table.store, row, condition, input.ReturnValuesOnConditionCheckFailure, () => {

@@ -7,7 +7,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { type CheckVerdict, verdictOf } from '../../validation/off-thread.js';
+import { Slicer } from '../../core/slicer.js';
+import { type CheckVerdict, unpackPrepared, verdictOf } from '../../validation/off-thread.js';
 import { setOwnEntry } from '../../validation/own-entry.js';
 import type { EncodedBody } from '../aws-error.js';
 import type { JobOutcome, JobRequest, JobResponse, Plan, Purpose } from './plan.js';
@@ -48,23 +49,14 @@ export async function parseLargeJson(
   maxDepth: number,
   purpose: Purpose = { kind: 'value' },
 ): Promise<LargeJson> {
-  const { outcome, bytes: returned, planBytes, errorBody } = await pool.run(bytes, maxDepth, purpose);
+  const { outcome, bytes: returned, planBytes, preparedBytes, errorBody } = await pool.run(bytes, maxDepth, purpose);
   if (!outcome.ok) return { ok: false, reason: outcome.reason, bytes: returned };
   const { tableNames } = outcome;
-  const value = await build(outcome.plan, planBytes ?? returned, new Slicer());
+  const value = await build(outcome.plan, planBytes ?? returned, new Slicer(SLICE_MS));
   if (!outcome.verdict) return { ok: true, value, bytes: returned, tableNames };
-  const verdict = verdictOf(outcome.verdict);
+  const verdict = verdictOf(outcome.verdict, outcome.prepared && unpackPrepared(outcome.prepared, preparedBytes));
   if (!verdict.valid && errorBody) verdict.error.encodedBody = errorBody;
   return { ok: true, value: verdict.valid ? value : {}, bytes: returned, tableNames, verdict };
-}
-
-class Slicer {
-  #since = performance.now();
-  async pause(): Promise<void> {
-    if (performance.now() - this.#since < SLICE_MS) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.#since = performance.now();
-  }
 }
 
 async function build(plan: Plan, bytes: Buffer, slicer: Slicer): Promise<unknown> {
@@ -119,6 +111,7 @@ class WorkerPool {
     outcome: JobOutcome;
     bytes: Buffer;
     planBytes: Buffer | undefined;
+    preparedBytes: Buffer | undefined;
     errorBody: EncodedBody | undefined;
   }> {
     const pooled = this.#pick();
@@ -136,6 +129,7 @@ class WorkerPool {
             outcome: response.outcome,
             bytes: Buffer.from(response.buffer, 0, length),
             planBytes: response.planBuffer ? Buffer.from(response.planBuffer) : undefined,
+            preparedBytes: response.preparedBuffer ? Buffer.from(response.preparedBuffer) : undefined,
             errorBody: response.errorBody
               ? { bytes: Buffer.from(response.errorBody.buffer), crc32: response.errorBody.crc32 }
               : undefined,

@@ -11,7 +11,7 @@
  * check, the check's verdict and (only when the input is valid) the checked input, planned from
  * its own JSON text. A huge invalid request so never builds anything on the main thread.
  */
-import type { ClonedError, ModelCheckRequest } from '../../validation/off-thread.js';
+import type { ClonedError, ModelCheckRequest, PreparedWire } from '../../validation/off-thread.js';
 
 /**
  * A value of the body: a byte range parsed as it stands, a scalar too long for one range (decoded
@@ -57,6 +57,8 @@ export type JobOutcome =
       readonly tableNames: string | undefined;
       /** For a `check` purpose whose check ran: the plan is then of the checked input. */
       readonly verdict?: { readonly valid: true } | { readonly valid: false; readonly error: ClonedError };
+      /** What the operation's preparer took out of the checked input (its bodies in `preparedBuffer`). */
+      readonly prepared?: PreparedWire;
     }
   | { readonly ok: false; readonly reason: 'utf8' | 'syntax' | 'depth' };
 
@@ -67,6 +69,8 @@ export interface JobResponse {
   readonly outcome: JobOutcome;
   /** The JSON text of a checked input, which the plan then covers (transferred). */
   readonly planBuffer?: ArrayBuffer;
+  /** The bodies of the prepared items (transferred). */
+  readonly preparedBuffer?: ArrayBuffer;
   /** For an invalid verdict: the answer's JSON body (its buffer transferred), and its CRC32. */
   readonly errorBody?: { readonly buffer: ArrayBuffer; readonly crc32: number };
 }

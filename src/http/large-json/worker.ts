@@ -5,7 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import { parentPort } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
-import { reviveError, runModelCheck } from '../../validation/off-thread.js';
+import { type InputPreparer, packPrepared, reviveError, runModelCheck } from '../../validation/off-thread.js';
 import { errorJson } from '../aws-error.js';
 import { tableNamesOf } from '../request-log.js';
 import type { Group, JobOutcome, JobRequest, JobResponse, Plan, Purpose } from './plan.js';
@@ -26,9 +26,17 @@ export interface Analysis {
   readonly planBytes?: Buffer;
   /** The answer's body for an invalid verdict: serialising megabytes of message is work too. */
   readonly errorBody?: { readonly bytes: Buffer; readonly crc32: number };
+  /** The bodies of the outcome's prepared items. */
+  readonly preparedBytes?: Buffer;
 }
 
-export function analyse(bytes: Buffer, maxDepth: number, partBytes: number, purpose: Purpose): Analysis {
+export function analyse(
+  bytes: Buffer,
+  maxDepth: number,
+  partBytes: number,
+  purpose: Purpose,
+  preparer?: InputPreparer,
+): Analysis {
   // Never decoded lossily: an invalid sequence would be stored as U+FFFD.
   if (!isUtf8(bytes)) return { outcome: { ok: false, reason: 'utf8' } };
   let value: unknown;
@@ -47,20 +55,30 @@ export function analyse(bytes: Buffer, maxDepth: number, partBytes: number, purp
   if (purpose.kind === 'check') {
     let result: ReturnType<typeof runModelCheck> | undefined;
     try {
-      result = runModelCheck(purpose.check, value as Record<string, unknown>);
+      result = runModelCheck(purpose.check, value as Record<string, unknown>, preparer);
     } catch {
       // Not a client's mistake: the main thread checks the body itself, and meets it there.
     }
     if (result && !result.valid) {
       const bytes = Buffer.from(errorJson(reviveError(result.error)), 'utf8');
       const errorBody = { bytes, crc32: crc32(bytes) };
-      return { outcome: { ok: true, plan: { d: null }, tableNames, verdict: result }, errorBody };
+      // The answer is errorBody: the error itself need not carry a message of megabytes across.
+      const { message } = result.error;
+      const error = message.length > 1024 ? { ...result.error, message: `${message.slice(0, 1024)}…` } : result.error;
+      return { outcome: { ok: true, plan: { d: null }, tableNames, verdict: { valid: false, error } }, errorBody };
     }
     if (result) {
       // The checked input goes back the way the body would: as text the main thread parses in slices.
       const planBytes = Buffer.from(JSON.stringify(result.checked), 'utf8');
       const plan = new Planner(planBytes, partBytes).value();
-      return { outcome: { ok: true, plan, tableNames, verdict: { valid: true } }, planBytes };
+      const verdict = { valid: true } as const;
+      if (!result.prepared) return { outcome: { ok: true, plan, tableNames, verdict }, planBytes };
+      const { wire, bytes: preparedBytes } = packPrepared(result.prepared);
+      return {
+        outcome: { ok: true, plan, tableNames, verdict, prepared: wire },
+        planBytes,
+        ...(preparedBytes ? { preparedBytes } : {}),
+      };
     }
   }
   return { outcome: { ok: true, plan: new Planner(bytes, partBytes).value(), tableNames } };
@@ -167,21 +185,47 @@ class Planner {
 const isScalarEnd = (c: number | undefined) =>
   c === COMMA || c === CLOSE_OBJECT || c === CLOSE_ARRAY || isSpace(c) || c === undefined;
 
-parentPort?.on('message', (job: JobRequest) => {
+/** Per module URL: its preparer (null: it has none, or it failed to load — the main thread then checks). */
+const preparers = new Map<string, Promise<InputPreparer | null>>();
+
+function preparerOf(purpose: Purpose): Promise<InputPreparer | null> {
+  const url = purpose.kind === 'check' ? purpose.check.preparerUrl : undefined;
+  if (url === undefined) return Promise.resolve(null);
+  let loaded = preparers.get(url);
+  if (!loaded) {
+    loaded = import(url).then(
+      (module: { prepareInput?: InputPreparer }) => module.prepareInput ?? null,
+      () => null,
+    );
+    preparers.set(url, loaded);
+  }
+  return loaded;
+}
+
+function answer(job: JobRequest, preparer: InputPreparer | null): void {
   const bytes = Buffer.from(job.buffer, job.offset, job.length);
-  const { outcome, planBytes, errorBody } = analyse(bytes, job.maxDepth, job.partBytes, job.purpose);
+  const analysis = analyse(bytes, job.maxDepth, job.partBytes, job.purpose, preparer ?? undefined);
+  const { outcome, planBytes, errorBody, preparedBytes } = analysis;
   // Large results are moved, not copied: Buffer.from(string) of this size owns its ArrayBuffer.
   const planBuffer = planBytes && ownBuffer(planBytes);
   const errorBuffer = errorBody && ownBuffer(errorBody.bytes);
+  const preparedBuffer = preparedBytes && ownBuffer(preparedBytes);
   const response: JobResponse = {
     id: job.id,
     buffer: job.buffer,
     outcome,
     ...(planBuffer ? { planBuffer } : {}),
+    ...(preparedBuffer ? { preparedBuffer } : {}),
     ...(errorBuffer ? { errorBody: { buffer: errorBuffer, crc32: errorBody.crc32 } } : {}),
   };
-  const transfer = [job.buffer, ...(planBuffer ? [planBuffer] : []), ...(errorBuffer ? [errorBuffer] : [])];
+  const transfer = [job.buffer, planBuffer, preparedBuffer, errorBuffer].filter((b) => b !== undefined);
   parentPort?.postMessage(response, transfer);
+}
+
+// Jobs are answered in the order they came (a preparer's first load is the only wait).
+let queue: Promise<void> = Promise.resolve();
+parentPort?.on('message', (job: JobRequest) => {
+  queue = queue.then(() => preparerOf(job.purpose)).then((preparer) => answer(job, preparer));
 });
 
 function ownBuffer(bytes: Buffer): ArrayBuffer {
