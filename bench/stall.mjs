@@ -4,6 +4,10 @@
 //   node bench/stall.mjs --dist /path/dist       another build, e.g. main's, for the "before" numbers
 //   node bench/stall.mjs --storage memory        the server in memory (--in-memory)
 //   node bench/stall.mjs --only PutItem          scenarios whose name contains the text
+//   node bench/stall.mjs --port 9100 --pid 1234 --mode strict
+//                                                against a running `sealdb start` (its process id, for
+//                                                schedstat; strict needs the access key
+//                                                AKIABENCH00000000001 / bench-secret in its accounts)
 //
 // For each scenario a fresh server process is started (bench/stall-server.mjs); while the large
 // request is sent and answered, two other clients each send GetItems one after another over their
@@ -16,6 +20,7 @@
 // - slowest concurrent GetItem (and how many were answered meanwhile), as a client sees it.
 import { fork } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +33,11 @@ const arg = (name, fallback) => {
 const dist = resolve(arg('--dist', join(here, '..', 'dist')));
 const storage = arg('--storage', 'disk');
 const only = arg('--only', '');
+const running = arg('--port') && {
+  port: Number(arg('--port')),
+  pid: Number(arg('--pid')),
+  mode: arg('--mode', 'local'),
+};
 const MB = 1_000_000;
 const REGION = 'us-east-1';
 /** The account stall-server.mjs sets up in strict mode (any key signs in local mode). */
@@ -240,18 +250,50 @@ function probe(port) {
   };
 }
 
-console.log(`build: ${dist}   storage: ${storage}`);
-for (const scenario of scenarios.filter((s) => s.name.includes(only))) {
-  const child = fork(join(here, 'stall-server.mjs'), [dist, scenario.mode, storage], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const { port } = await new Promise((resolveStart) => child.once('message', resolveStart));
+/**
+ * A running server, watched from outside: its main thread's CPU time (schedstat) read every 2 ms;
+ * the most it grew in a window of at most 5 ms of wall time (a longer gap is this process's own).
+ */
+function watchRunning(pid) {
+  const file = `/proc/${pid}/task/${pid}/schedstat`;
+  const cpu = () => Number(readFileSync(file, 'utf8').split(' ')[0]);
+  let busiestMs = 0;
+  let last = { cpu: cpu(), at: performance.now() };
+  const timer = setInterval(() => {
+    const now = { cpu: cpu(), at: performance.now() };
+    if (now.at - last.at <= 5) busiestMs = Math.max(busiestMs, (now.cpu - last.cpu) / 1e6);
+    last = now;
+  }, 2);
+  return {
+    send(message) {
+      if (message === 'reset') busiestMs = 0;
+      else if (message === 'stop') clearInterval(timer);
+    },
+    read: () => ({ maxMs: Number.NaN, busiestMs }),
+  };
+}
+
+console.log(
+  running ? `running server: port ${running.port}, pid ${running.pid}` : `build: ${dist}   storage: ${storage}`,
+);
+const chosen = scenarios.filter((s) => s.name.includes(only) && (!running || s.mode === running.mode));
+for (const [n, scenario] of chosen.entries()) {
+  const child = running
+    ? undefined
+    : fork(join(here, 'stall-server.mjs'), [dist, scenario.mode, storage], {
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      });
+  const watcher = running ? watchRunning(running.pid) : undefined;
+  const port = running ? running.port : (await new Promise((resolveStart) => child.once('message', resolveStart))).port;
   for (const [operation, body] of [
     ['CreateTable', createBenchTable],
     ['PutItem', probeItem],
   ]) {
+    if (running && n > 0) break;
     const answer = await post(port, operation, body);
-    if (answer.status !== 200) throw new Error(`${operation} answered ${answer.status}: ${answer.text}`);
+    if (answer.status !== 200 && !answer.text.includes('ResourceInUseException')) {
+      throw new Error(`${operation} answered ${answer.status}: ${answer.text}`);
+    }
   }
   const body = scenario.body();
   const send = () => post(port, scenario.operation, body, scenario.signer ? { signer: scenario.signer } : {});
@@ -259,16 +301,20 @@ for (const scenario of scenarios.filter((s) => s.name.includes(only))) {
   await send();
   const rounds = [];
   for (let round = 0; round < 3; round++) {
-    await ask(child, 'reset', 'reset');
+    if (watcher) watcher.send('reset');
+    else await ask(child, 'reset', 'reset');
     const stop = probe(port);
     const answer = await send();
     const probes = await stop();
-    const loop = await ask(child, 'read', 'maxMs');
+    const loop = watcher ? watcher.read() : await ask(child, 'read', 'maxMs');
     rounds.push({ ...answer, ...probes, loopMax: loop.maxMs, busiest: loop.busiestMs ?? Number.NaN });
   }
-  const exited = new Promise((r) => child.once('exit', r));
-  child.send('stop');
-  await exited;
+  if (watcher) watcher.send('stop');
+  else {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.send('stop');
+    await exited;
+  }
   const worst = (key) => Math.max(...rounds.map((r) => r[key])).toFixed(1);
   console.log(`\n${scenario.name}  (${(body.length / MB).toFixed(1)} MB)`);
   console.log(
