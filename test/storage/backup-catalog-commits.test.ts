@@ -2,8 +2,8 @@
  * The backup catalog (`backups.db`) keeps the same `<file>-commits` record as the table files,
  * the table catalog and the key store (commit-counter.ts, issue 12 item 1). Without it, one
  * changed byte inside the newest transaction of its write-ahead log looks like the torn tail of
- * a crash: SQLite's recovery drops that transaction and the newest backup silently vanishes from
- * ListBackups. With it, the server refuses to start, naming the file and how to restore it.
+ * a crash: SQLite's recovery drops that transaction, and with it the newest change to the backups,
+ * without a word. With it, the server refuses to start, naming the file and how to restore it.
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -117,7 +117,7 @@ for (const durability of ['process', 'fsync'] as const) {
     });
 
     it("a changed byte in backups.db's newest transaction: the server refuses to start, naming the file", async () => {
-      // Before the record, the server started and ListBackups answered orders-1 and orders-2 only.
+      // Before the record, the server started on the shortened log (SQLite dropped that transaction silently).
       const dir = copyWith('flipped', (d) => flipNewestCommit(join(d, 'backups.db-wal')));
       await assert.rejects(start(dir), (error: Error) => {
         assert.match(error.message, /exited with 1/);
