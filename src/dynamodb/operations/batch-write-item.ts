@@ -59,12 +59,19 @@ export const batchWriteItem: Operation<BatchWriteItemInput> = {
     const requests = validateRequest(input.RequestItems);
 
     // Every table and every key is checked before the first write: a bad request writes nothing.
-    const plans: Array<{ name: string; table: OpenTable; writes: PlannedWrite[] }> = [];
+    const account = ctx.principal.accountId;
+    const opened: Array<{ name: string; table: OpenTable; requested: readonly Write[]; writes: PlannedWrite[] }> = [];
     for (const [requested, writes] of requests) {
       const name = resolveTableName(requested, ctx);
-      const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
-      plans.push({ name, table, writes: planWrites(writes, table) });
+      const table = await openRecovered(env, ctx, account, name);
+      opened.push({ name, table, requested: writes, writes: planWrites(writes, table) });
     }
+    // No await from here to the last commit. A table opened before a later table's await may have
+    // changed meanwhile (a GSI created): its writes are then planned against its current definition.
+    const plans = opened.map((plan) => {
+      const latest = env.tables.current(account, plan.name, plan.table);
+      return latest === plan.table ? plan : { ...plan, table: latest, writes: planWrites(plan.requested, latest) };
+    });
 
     const capacity: unknown[] = [];
     const metrics: Record<string, ItemCollectionMetrics[]> = {};

@@ -247,7 +247,7 @@ describe('index key checks come where DynamoDB reports them', () => {
     assert.equal(await count('Other', 'b', '1'), 0);
   });
 
-  it('TransactWriteItems: a put is refused outright, an update cancels with a ValidationError', async () => {
+  it('TransactWriteItems: a put or a typed update is refused outright, a copied value cancels', async () => {
     await rejectsWith(
       ddb.send(
         new TransactWriteItemsCommand({
@@ -267,11 +267,12 @@ describe('index key checks come where DynamoDB reports them', () => {
       BAD_STATUS,
     );
     assert.equal(await count('Other', 't', '1'), 0);
-    await assert.rejects(
+    // A value the request types is checked with the request (dynalite validateUpdates, before the read).
+    await rejectsWith(
       ddb.send(
         new TransactWriteItemsCommand({
           TransactItems: [
-            { Put: { TableName: 'Other', Item: { pk: s('t'), sk: s('2') } } },
+            { Put: { TableName: 'Other', Item: { pk: s('t'), sk: s('3') } } },
             {
               Update: {
                 TableName: 'Orders',
@@ -284,11 +285,36 @@ describe('index key checks come where DynamoDB reports them', () => {
           ],
         }),
       ),
+      'ValidationException',
+      BAD_STATUS,
+    );
+    assert.equal(await count('Other', 't', '3'), 0);
+    // Only the item shows the type of a value copied from it: that cancels the transaction.
+    await assert.rejects(
+      ddb.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: 'Other', Item: { pk: s('t'), sk: s('2') } } },
+            {
+              Update: {
+                TableName: 'Orders',
+                Key: { pk: s('a'), sk: s('1') },
+                UpdateExpression: 'SET #s = if_not_exists(#n, :v)',
+                ExpressionAttributeNames: { '#s': 'status', '#n': 'nothing' },
+                ExpressionAttributeValues: { ':v': n(1) },
+              },
+            },
+          ],
+        }),
+      ),
       (error: unknown) => {
         assert.ok(error instanceof TransactionCanceledException);
         assert.deepEqual(error.CancellationReasons, [
           { Code: 'None' },
-          { Code: 'ValidationError', Message: BAD_STATUS },
+          {
+            Code: 'ValidationError',
+            Message: 'The update expression attempted to update the secondary index key to unsupported type',
+          },
         ]);
         return true;
       },
