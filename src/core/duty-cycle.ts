@@ -51,7 +51,7 @@ export class DutyCycle {
     const now = this.#now();
     this.#started = now;
     this.#deadline = now + this.#workMs;
-    this.#wasBusy = this.#busy();
+    if (this.#busy()) this.#wasBusy = true;
   }
 
   /** The slice has used its time: the work should stop at its next safe point. */

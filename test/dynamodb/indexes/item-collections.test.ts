@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   BatchWriteItemCommand,
-  CreateTableCommand,
   DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
@@ -13,7 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { rejectsWith } from '../../helpers/assert-aws.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { createOrders, type Item, n, s } from './fixtures.js';
+import { createOrders, createPlain, type Item, n, s } from './fixtures.js';
 
 /** Low enough that a few kilobytes fill a collection (DynamoDB: 10 GB). */
 const LIMIT = 4000;
@@ -27,14 +26,7 @@ describe('item collections of tables with LSIs', () => {
     server = await startTestServer({ inMemory: true, itemCollectionLimitBytes: LIMIT });
     ddb = new DynamoDBClient(server.clientConfig());
     await createOrders(ddb);
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: 'Plain',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createPlain(ddb);
   });
   after(async () => {
     ddb.destroy();
