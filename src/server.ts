@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { type AuditTrail, createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
+import { RequestActivity } from './core/duty-cycle.js';
 import { BackupManager } from './dynamodb/backups/manager.js';
 import type { BackupRecord } from './dynamodb/backups/record.js';
 import { IndexJobs, type IndexJobsOptions } from './dynamodb/indexes/backfill.js';
@@ -99,7 +100,7 @@ export interface ServerOptions {
   /** How often the background key check runs, in real milliseconds (0 = only when called). */
   readonly sweepIntervalMs?: number;
   /** Background GSI work (backfill, drop): slice bounds, and `manual` for tests that step it. */
-  readonly indexJobs?: Pick<IndexJobsOptions, 'mode' | 'sliceMs' | 'sliceItems'>;
+  readonly indexJobs?: Pick<IndexJobsOptions, 'mode' | 'sliceMs' | 'sliceItems' | 'busyShare'>;
   /** Real milliseconds between the TTL sweeper's passes over tables with TTL enabled (default 10 s; 0 = only `sweep()`). */
   readonly ttlSweepIntervalMs?: number;
   /**
@@ -269,8 +270,11 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   tableManager.archivalBackups = backups;
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
+  // Requests being served: background work (index backfill) then takes only a small share of the loop.
+  const activity = new RequestActivity();
   const indexJobs = new IndexJobs({
     tables: tableManager,
+    busy: () => activity.busy(),
     ...options.indexJobs,
     onError: (error) => {
       if (error instanceof DamagedFileError) tableManager.damaged(error);
@@ -334,6 +338,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       [TIME_PATH, timeEndpoint({ clock, travel, loopbackOnly: options.auth.mode === 'strict', sweep: sweepNow })],
     ]),
     onConnectionClosed: (id) => tableManager.onConnectionClosed(id),
+    activity,
     ...(options.corsAllowedOrigins ? { corsAllowedOrigins: options.corsAllowedOrigins } : {}),
     ...(options.onInternalError ? { onInternalError: options.onInternalError } : {}),
     ...(options.onRequestComplete ? { onRequestComplete: options.onRequestComplete } : {}),

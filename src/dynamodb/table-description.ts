@@ -1,6 +1,7 @@
 /** The TableDescription shape DynamoDB returns from CreateTable, DescribeTable, UpdateTable and DeleteTable. */
 import { streamDescription } from '../streams/specification.js';
 import { indexDescriptions } from './indexes/description.js';
+import { tableStatus } from './indexes/index-updates.js';
 import { sseDescription } from './sse.js';
 import type { TableDefinition } from './table-definition.js';
 
@@ -23,7 +24,7 @@ export function tableDescription(
     AttributeDefinitions: definition.AttributeDefinitions,
     TableName: definition.TableName,
     KeySchema: definition.KeySchema,
-    TableStatus: definition.TableStatus,
+    TableStatus: tableStatus(definition),
     CreationDateTime: definition.CreationDateTime,
     ProvisionedThroughput: {
       ...(throughput.LastIncreaseDateTime !== undefined

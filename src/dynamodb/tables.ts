@@ -213,6 +213,24 @@ export class TableManager {
   }
 
   /**
+   * The table as it is at this moment, for a write about to commit: an operation that opened it
+   * before an await (KMS, another table's open, recovery) may hold a definition an UpdateTable has
+   * since changed (a GSI created or deleted), and its write must maintain the indexes of the
+   * definition current at its commit, or a backfill that has already passed its key would never
+   * index it. Synchronous: nothing may await between this and the write.
+   */
+  current(account: string, name: string, table: OpenTable): OpenTable {
+    const entry = this.#entry(account, name, 'data');
+    if (entry.id !== table.definition.TableId) throw resourceNotFound();
+    if (entry.definition === table.definition) return table;
+    if (entry.definition.InaccessibleSince !== undefined) throw kmsAccessDenied(inaccessibleReason(entry.definition));
+    const file = this.#files.get(entry.id);
+    // Closed since it was opened: only a deleted table or a closing server gets here.
+    if (!file) throw resourceNotFound();
+    return this.#openTable(entry.definition, file);
+  }
+
+  /**
    * The open table for DynamoDB's own background work (index backfill), with no client request:
    * the file already open, or opened with the table key decrypted as the service (audited as
    * AWSService, as the background key check is). Undefined while the table is inaccessible or its

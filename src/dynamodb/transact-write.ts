@@ -11,6 +11,7 @@ import { ExpressionAttributes } from './expressions/attributes.js';
 import { evaluateCondition, type ResolvedCondition } from './expressions/evaluate.js';
 import { checkExpressionParams } from './expressions/params.js';
 import { checkIndexKeys } from './indexes/entries.js';
+import { checkCopiedIndexKeys } from './indexes/update-checks.js';
 import { fromStored, type StoredKey, storedKey, toStored } from './item-codec.js';
 import { validateAttributeMap, validateItem, validateItemSize, validateKey } from './item-validation.js';
 import {
@@ -121,9 +122,11 @@ export function evaluateAction(action: BoundAction): Outcome {
         return { write: { put: row }, size: Math.max(row.size, existing?.size ?? 0) };
       }
       case 'Update': {
-        const item = updatedItem(action.update as PreparedUpdate, action.validItem, old);
+        const update = action.update as PreparedUpdate;
+        const item = updatedItem(update, action.validItem, old);
         if (!item) return { size: 0 };
-        // Only the updated item shows its index keys: a bad one cancels with a ValidationError reason.
+        // Only the updated item shows these index keys: a bad one cancels with a ValidationError reason.
+        checkCopiedIndexKeys(update.assigned, action.table.indexes.maintained, item);
         checkIndexKeys(action.table.indexes.maintained, item);
         const row = toStored(item, action.table.keys);
         return { write: { put: row }, size: Math.max(row.size, existing?.size ?? 0) };

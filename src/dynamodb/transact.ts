@@ -33,7 +33,8 @@ export async function openRecovered(
     recovery.catch(() => recovered.delete(table.store));
   }
   await recovery;
-  return table;
+  // The definition current now, not the one of before the awaits (see TableManager.current).
+  return env.tables.current(account, name, table);
 }
 
 async function openCoordinator(

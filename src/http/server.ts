@@ -49,6 +49,8 @@ export interface HttpServerOptions {
   readonly corsAllowedOrigins?: readonly string[];
   /** Told once per answered request (the request log); when absent, requests pay nothing for it. */
   readonly onRequestComplete?: (entry: RequestLogEntry) => void;
+  /** Told when each request begins and ends (background work yields to requests by it). */
+  readonly activity?: { begin(): void; end(): void };
   /** How long a client may take to send a whole request (default 60 s); tests shorten it. */
   readonly requestTimeoutMs?: number;
 }
@@ -89,6 +91,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
     // A monotonic duration, not a point in time: the injectable clock is not needed for it.
     const started = onRequestComplete ? performance.now() : 0;
     inFlight++;
+    options.activity?.begin();
     handle(req, res)
       .catch((error: unknown) => {
         options.onInternalError?.(error);
@@ -111,6 +114,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
           }
         }
         inFlight--;
+        options.activity?.end();
         if (inFlight === 0 && drained) drained();
       });
   });

@@ -1,7 +1,9 @@
 /**
  * The background work of GSIs changed by UpdateTable: a new GSI is backfilled online and a
- * deleted one's entries are dropped, both in bounded slices of a few milliseconds each, with the
- * event loop free in between, while the table keeps serving reads and writes.
+ * deleted one's entries are dropped, both in bounded slices of a few milliseconds each, duty-cycled
+ * (src/core/duty-cycle.ts): while requests are being served the work takes only a small share of
+ * the event loop, resting between slices, so the table keeps serving reads and writes at close to
+ * their usual latency.
  *
  * Exactly once: from the moment a GSI is in the definition, every item write maintains it (the
  * index deriver maintains every index but those DELETING). The backfill walks the base table in
@@ -15,6 +17,7 @@
  * entries, so it never runs ahead of them. The index becomes ACTIVE only after its last entries are
  * durable.
  */
+import { DutyCycle } from '../../core/duty-cycle.js';
 import { AwsError } from '../../http/aws-error.js';
 import type { EntryKey, KeyspaceEntry, StoredItem, TableStore } from '../../storage/table-file.js';
 import type { AttributeValue, Item } from '../attribute-value.js';
@@ -31,6 +34,10 @@ export interface IndexJobsOptions {
   readonly tables: TableManager;
   /** How long one slice may run before yielding to the event loop (default 5 ms). */
   readonly sliceMs?: number;
+  /** The share of the event loop the work may take while requests are served (default 0.2). */
+  readonly busyShare?: number;
+  /** Whether requests are being served now (the duty cycle's load signal; default: never). */
+  readonly busy?: () => boolean;
   /** At most this many items (or dropped entries) per slice (default: only the time bound). */
   readonly sliceItems?: number;
   /** `auto` (default): runs by itself whenever there is work; `manual`: only `step()` runs it (tests). */
@@ -61,7 +68,7 @@ interface TableRef {
 
 export class IndexJobs {
   readonly #tables: TableManager;
-  readonly #sliceMs: number;
+  readonly #duty: DutyCycle;
   readonly #sliceItems: number;
   readonly #auto: boolean;
   readonly #onError: (error: unknown) => void;
@@ -73,7 +80,11 @@ export class IndexJobs {
 
   constructor(options: IndexJobsOptions) {
     this.#tables = options.tables;
-    this.#sliceMs = options.sliceMs ?? 5;
+    this.#duty = new DutyCycle({
+      workMs: options.sliceMs ?? 5,
+      busyShare: options.busyShare ?? 0.2,
+      ...(options.busy ? { busy: options.busy } : {}),
+    });
     this.#sliceItems = options.sliceItems ?? Number.POSITIVE_INFINITY;
     this.#auto = (options.mode ?? 'auto') === 'auto';
     this.#onError = options.onError ?? (() => undefined);
@@ -128,8 +139,10 @@ export class IndexJobs {
     let more = false;
     for (const ref of this.#pending()) {
       if (this.#stopped) return false;
-      // Each slice starts on a fresh event-loop turn: requests (and the group commit) run in between.
-      await new Promise((resolve) => setImmediate(resolve));
+      // Each slice starts on a fresh event-loop turn, after the rest its predecessors earned
+      // (requests, and the group commit, run in between). Manual steps (tests) only yield.
+      if (this.#auto) await this.#duty.rest();
+      else await new Promise((resolve) => setImmediate(resolve));
       try {
         if (await this.#slice(ref)) more = true;
       } catch (error) {
@@ -161,9 +174,8 @@ export class IndexJobs {
     if (!table || table.definition.TableId !== ref.id) return false;
     const [index] = indexWork(table.definition);
     if (!index) return false;
-    const deadline = performance.now() + this.#sliceMs;
     if (index.IndexStatus === 'DELETING') {
-      if (!this.#dropSlice(table.store, index, deadline)) return true;
+      if (!this.#timed(() => this.#dropSlice(table.store, index))) return true;
       // The catalog forgets the index only once its entries are gone for good.
       await table.store.durable();
       this.#updateIfSame(ref, (definition) => withoutIndex(definition, index.Space));
@@ -171,12 +183,22 @@ export class IndexJobs {
     }
     const schema = table.indexes.byName(index.IndexName);
     if (!schema || schema.space !== index.Space) return false;
-    if (!this.#backfillSlice(table, schema, deadline)) return true;
+    if (!this.#timed(() => this.#backfillSlice(table, schema))) return true;
     // ACTIVE only once the last entries are durable: a crash before leaves it CREATING, to finish then.
     await table.store.durable();
     const updated = this.#updateIfSame(ref, (definition) => withIndexActive(definition, index.Space));
     if (updated) table.store.dropEntries(progressSpace(index.Space), 16);
     return false;
+  }
+
+  /** Runs a synchronous slice, timed by the duty cycle (only that part: awaits are not work). */
+  #timed(slice: () => boolean): boolean {
+    this.#duty.start();
+    try {
+      return slice();
+    } finally {
+      this.#duty.stop();
+    }
   }
 
   /** Applies a change to the table's definition if it is still the same table; false if it is gone. */
@@ -188,7 +210,7 @@ export class IndexJobs {
   }
 
   /** Drops a slice of a deleted index's entries (and its backfill position); true once none are left. */
-  #dropSlice(store: TableStore, index: SecondaryIndexDefinition, deadline: number): boolean {
+  #dropSlice(store: TableStore, index: SecondaryIndexDefinition): boolean {
     const limit = Math.min(this.#sliceItems, 512);
     let budget = this.#sliceItems;
     while (budget > 0) {
@@ -199,7 +221,7 @@ export class IndexJobs {
         store.dropEntries(progressSpace(index.Space), 16);
         return true;
       }
-      if (performance.now() >= deadline) break;
+      if (this.#duty.expired()) break;
     }
     return false;
   }
@@ -208,7 +230,7 @@ export class IndexJobs {
    * Writes the entries of the next items in key order; true once every item is done. Reading the
    * items and writing their entries happen in one synchronous transaction: no write comes between.
    */
-  #backfillSlice(table: OpenTable, index: IndexSchema, deadline: number): boolean {
+  #backfillSlice(table: OpenTable, index: IndexSchema): boolean {
     const { store } = table;
     return store.transaction(() => {
       const progress = readProgress(store, index.space);
@@ -230,7 +252,7 @@ export class IndexJobs {
           done = true;
           break;
         }
-        if (performance.now() >= deadline) break;
+        if (this.#duty.expired()) break;
       }
       writeProgress(store, index.space, done ? { done } : { done, ...(after ? { after } : {}) });
       return done;

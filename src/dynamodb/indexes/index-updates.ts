@@ -473,6 +473,38 @@ export function checkTableDeletable(table: TableDefinition): void {
   }
 }
 
+/**
+ * The TableStatus DescribeTable shows: UPDATING while a GSI is being deleted, as DynamoDB does
+ * for the whole DELETING window (ack-api-quirks DDB-TABLE-148, -375, -376). A GSI being created
+ * leaves the table ACTIVE once its backfill has begun (DDB-TABLE-148: UPDATING only during
+ * DynamoDB's resource allocation, then ACTIVE for the whole backfill; aws/aws-cli#3399 shows
+ * DescribeTable ACTIVE beside IndexStatus CREATING), and sealdb's backfill begins at once.
+ */
+export function tableStatus(definition: TableDefinition): TableDefinition['TableStatus'] {
+  if (definition.TableStatus !== 'ACTIVE') return definition.TableStatus;
+  const deleting = (definition.GlobalSecondaryIndexes ?? []).some((g) => g.IndexStatus === 'DELETING');
+  return deleting ? 'UPDATING' : 'ACTIVE';
+}
+
+/**
+ * A change of the table's throughput or billing mode while a GSI is being deleted is refused
+ * (DDB-TABLE-375, DDB-TABLE-376: "Can't change table IOPS when an index is being deleted", for
+ * ProvisionedThroughput and for a switch of BillingMode either way; re-sending the current
+ * PAY_PER_REQUEST mode is accepted).
+ */
+export function checkIopsChangeAllowed(input: IndexUpdatesInput, table: TableDefinition): void {
+  const deleting = (table.GlobalSecondaryIndexes ?? []).filter((g) => g.IndexStatus === 'DELETING');
+  if (deleting.length === 0) return;
+  // An Update of the dying index itself is answered "Index is being deleted" (DDB-TABLE-375/376).
+  const names = new Set(deleting.map((g) => g.IndexName));
+  if ((input.GlobalSecondaryIndexUpdates ?? []).some((u) => u.Update && names.has(u.Update.IndexName))) return;
+  const switches = input.BillingMode !== undefined && input.BillingMode !== table.BillingMode;
+  if (!switches && input.ProvisionedThroughput === undefined) return;
+  throw resourceInUse(
+    `Attempt to change a resource which is still in use: Can't change table IOPS when an index is being deleted. Table: ${table.TableName} Indexes: [${deleting.map((g) => g.IndexName).join(', ')}]`,
+  );
+}
+
 /** The index that has background work (being backfilled or dropped), if any. */
 export function indexWork(definition: TableDefinition): SecondaryIndexDefinition[] {
   return (definition.GlobalSecondaryIndexes ?? []).filter(

@@ -48,6 +48,8 @@ const KEY_MISMATCH = 'The provided key element does not match the schema';
  */
 type PlannedWrite = ({ readonly put: StoredItem } | { readonly delete: { hash: number; pk: Buffer; sk: Buffer } }) & {
   readonly item: Item;
+  /** The request's write, to plan again against a table whose definition changed meanwhile. */
+  readonly source: Write;
 };
 
 /** One metrics entry per item collection the table's writes touched, in the order first touched. */
@@ -69,17 +71,23 @@ export const batchWriteItem: Operation<BatchWriteItemInput> = {
     const slicer = new Slicer();
 
     // Every table and every key is checked before the first write: a bad request writes nothing.
-    const plans: Array<{ name: string; table: OpenTable; writes: PlannedWrite[] }> = [];
+    const account = ctx.principal.accountId;
+    const opened: Array<{ name: string; table: OpenTable; writes: PlannedWrite[] }> = [];
     for (const [requested, writes] of requests) {
       const name = resolveTableName(requested, ctx);
-      const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
-      plans.push({ name, table, writes: await planWrites(writes, table, slicer) });
+      const table = await openRecovered(env, ctx, account, name);
+      opened.push({ name, table, writes: await planWrites(writes, table, slicer) });
     }
+    // A table opened before a later await may have changed meanwhile (a GSI created): its writes
+    // are then planned again against its current definition, with no await before the first commit.
+    const plans = opened.map((plan) => current(plan, env.tables.current(account, plan.name, plan.table)));
 
     const capacity: unknown[] = [];
     const metrics: Record<string, ItemCollectionMetrics[]> = {};
     const limit = env.itemCollectionLimitBytes ?? ITEM_COLLECTION_LIMIT_BYTES;
-    for (const { name, table, writes } of plans) {
+    for (const plan of plans) {
+      const { name, writes } = plan;
+      let { table } = plan;
       // One table's writes land together (in parts, for a batch of large items); tables are
       // separate files, so not across tables.
       const collections = hasItemCollections(table);
@@ -89,11 +97,18 @@ export const batchWriteItem: Operation<BatchWriteItemInput> = {
       const parts = collections ? [writes] : commitParts(writes);
       for (const [n, part] of parts.entries()) {
         // The part before is committed at the end of its turn (TableFile's group commit).
-        if (n > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        let writesOfPart = part;
+        if (n > 0) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          // The turn given away may have changed the table's indexes: this part commits against the
+          // definition current at its commit, like every other write.
+          table = env.tables.current(account, name, table);
+          if (table !== plan.table) writesOfPart = replan(part, table);
+        }
         const counted = countingIndexWrites(() =>
           table.store.transaction(() => {
             let sum = 0;
-            for (const write of part) {
+            for (const write of writesOfPart) {
               if ('put' in write) {
                 const previous = table.store.put(write.put);
                 sum += writeUnits(Math.max(write.put.size, previous?.size ?? 0));
@@ -152,23 +167,13 @@ function commitParts(writes: readonly PlannedWrite[]): PlannedWrite[][] {
 
 /** Checks each write against the table's key schema and refuses two writes to one item. */
 async function planWrites(writes: readonly Write[], table: OpenTable, slicer: Slicer): Promise<PlannedWrite[]> {
-  const { KeySchema, AttributeDefinitions } = table.definition;
   const names = writtenKeyNames(table);
   const seen = new Set<string>();
   const planned: PlannedWrite[] = [];
   for (const write of writes) {
     // Reading the keys out of a large item's body is about a millisecond: other requests go on between.
     await slicer.pause();
-    let next: PlannedWrite;
-    if ('put' in write) {
-      const item = putItemKeys(write.put, names, table);
-      // Checked with the rest of the request: a bad index key in one table's writes writes no table.
-      checkIndexKeys(table.indexes.maintained, item);
-      next = { put: toStoredChecked(write.put, item, table.keys), item };
-    } else {
-      const key = validateKey(write.delete, KeySchema, AttributeDefinitions);
-      next = { delete: storedKey(key, table.keys), item: key };
-    }
+    const next = planWrite(write, table, names);
     const key = 'put' in next ? next.put : next.delete;
     const identity = `${key.pk.toString('hex')}/${key.sk.toString('hex')}`;
     if (seen.has(identity)) throw validationError('Provided list of item keys contains duplicates');
@@ -176,6 +181,29 @@ async function planWrites(writes: readonly Write[], table: OpenTable, slicer: Sl
     planned.push(next);
   }
   return planned;
+}
+
+/** Writes already checked for duplicates, planned again (at once) against a changed definition. */
+function replan(writes: readonly PlannedWrite[], table: OpenTable): PlannedWrite[] {
+  const names = writtenKeyNames(table);
+  return writes.map((write) => planWrite(write.source, table, names));
+}
+
+/** A table's writes against its current definition: as planned, or planned again. */
+function current<P extends { table: OpenTable; writes: PlannedWrite[] }>(plan: P, latest: OpenTable): P {
+  return latest === plan.table ? plan : { ...plan, table: latest, writes: replan(plan.writes, latest) };
+}
+
+function planWrite(write: Write, table: OpenTable, names: readonly string[]): PlannedWrite {
+  if ('put' in write) {
+    const item = putItemKeys(write.put, names, table);
+    // Checked with the rest of the request: a bad index key in one table's writes writes no table.
+    checkIndexKeys(table.indexes.maintained, item);
+    return { put: toStoredChecked(write.put, item, table.keys), item, source: write };
+  }
+  const { KeySchema, AttributeDefinitions } = table.definition;
+  const key = validateKey(write.delete, KeySchema, AttributeDefinitions);
+  return { delete: storedKey(key, table.keys), item: key, source: write };
 }
 
 /**

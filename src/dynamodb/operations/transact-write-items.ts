@@ -24,6 +24,7 @@ import {
   bindAction,
   evaluateAction,
   type Outcome,
+  type PreparedAction,
   prepareAction,
   type TransactWriteItem,
 } from '../transact-write.js';
@@ -81,17 +82,25 @@ export const transactWriteItems: Operation<TransactWriteItemsInput> = {
         'Collection size of items exceeded, which can also be caused by the aggregate size of the items in the transaction exceeding the 4MB limit',
       );
     }
-    const actions: BoundAction[] = [];
+    const bound: BoundAction[] = [];
+    const names: string[] = [];
     const identities = new Set<string>();
     for (const action of prepared) {
       const name = resolveTableName(action.tableName, ctx);
-      const bound = bindAction(action, await openRecovered(env, ctx, account, name));
-      const identity = `${bound.table.definition.TableId}/${bound.key.pk.toString('hex')}/${bound.key.sk.toString('hex')}`;
+      const one = bindAction(action, await openRecovered(env, ctx, account, name));
+      const identity = `${one.table.definition.TableId}/${one.key.pk.toString('hex')}/${one.key.sk.toString('hex')}`;
       if (identities.has(identity))
         throw validationError('Transaction request cannot include multiple operations on one item');
       identities.add(identity);
-      actions.push(bound);
+      bound.push(one);
+      names.push(name);
     }
+    // No await from here to the commit. A table opened before a later action's await may have
+    // changed meanwhile (a GSI created): such actions are bound again to its current definition.
+    const actions = bound.map((action, i) => {
+      const latest = env.tables.current(account, names[i] as string, action.table);
+      return latest === action.table ? action : bindAction(prepared[i] as PreparedAction, latest);
+    });
 
     // From here to the commit nothing awaits, so no other request sees or changes these items in between.
     const outcomes = actions.map(evaluateAction);

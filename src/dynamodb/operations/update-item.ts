@@ -6,8 +6,9 @@ import { invalidParameter, validationError } from '../errors.js';
 import { ExpressionAttributes } from '../expressions/attributes.js';
 import { evaluateCondition, type ResolvedCondition } from '../expressions/evaluate.js';
 import { checkExpressionParams } from '../expressions/params.js';
-import { parseUpdateExpression } from '../expressions/update.js';
+import { parseUpdateExpression, type ResolvedUpdateAction, type ResolvedUpdateValue } from '../expressions/update.js';
 import { checkCollection, ITEM_COLLECTION_LIMIT_BYTES, singleCollectionMetrics } from '../indexes/item-collections.js';
+import { checkCopiedIndexKeys, checkUpdateIndexKeys } from '../indexes/update-checks.js';
 import { countingIndexWrites, writeUse } from '../indexes/write-capacity.js';
 import { fromStored, storedKey, toStored } from '../item-codec.js';
 import { itemSize, MAX_ITEM_SIZE, validateAttributeMap, validateItemNesting, validateKey } from '../item-validation.js';
@@ -52,7 +53,17 @@ export interface PreparedUpdate {
    * creates the item.
    */
   readonly removesOnly: boolean;
+  /**
+   * The top-level attributes the update writes a value to, with the value's type when the request
+   * alone tells it (undefined when it comes from the item: a path or if_not_exists).
+   */
+  readonly assigned: readonly AssignedAttribute[];
   apply(old: Item | undefined): Item;
+}
+
+export interface AssignedAttribute {
+  readonly name: string;
+  readonly type: string | undefined;
 }
 
 /** Everything UpdateItem checks before it looks at the table, in DynamoDB's order. */
@@ -75,6 +86,7 @@ export function prepareUpdate(input: Omit<UpdateItemInput, 'TableName'>): Prepar
       condition,
       paths: actions.map((a) => a.path),
       removesOnly: onlyRemoves(actions),
+      assigned: assignedByExpression(actions),
       apply: (old) => applyUpdate(old, actions),
     };
   }
@@ -84,9 +96,38 @@ export function prepareUpdate(input: Omit<UpdateItemInput, 'TableName'>): Prepar
     condition,
     paths: updates.map((u) => [u.name]),
     removesOnly: updates.length > 0 && updates.every((u) => u.action === 'DELETE'),
+    assigned: updates.flatMap((u) => (u.value ? [{ name: u.name, type: typeOfValue(u.value) }] : [])),
     apply: (old) => applyAttributeUpdates(old, updates),
   };
 }
+
+/** The top-level targets of SET, ADD and DELETE, with the type of what they write when it is known. */
+function assignedByExpression(actions: readonly ResolvedUpdateAction[]): AssignedAttribute[] {
+  const out: AssignedAttribute[] = [];
+  for (const action of actions) {
+    const [name] = action.path;
+    if (action.path.length !== 1 || typeof name !== 'string' || action.action === 'REMOVE') continue;
+    out.push({ name, type: action.action === 'SET' ? staticType(action.value) : typeOfValue(action.value) });
+  }
+  return out;
+}
+
+/** What a SET value's type is before the item is read: literals, arithmetic and list_append. */
+function staticType(value: ResolvedUpdateValue): string | undefined {
+  switch (value.kind) {
+    case 'value':
+      return typeOfValue(value.value);
+    case '+':
+    case '-':
+      return 'N';
+    case 'list_append':
+      return 'L';
+    default:
+      return undefined;
+  }
+}
+
+const typeOfValue = (value: AttributeValue): string => Object.keys(value)[0] ?? '';
 
 /** The checks that need the table: the key, and no update of key attributes. */
 export function checkUpdateAgainstTable(update: PreparedUpdate, table: OpenTable): Item {
@@ -97,6 +138,7 @@ export function checkUpdateAgainstTable(update: PreparedUpdate, table: OpenTable
       throw invalidParameter(`Cannot update attribute ${name}. This attribute is part of the key`);
     }
   }
+  checkUpdateIndexKeys(update.assigned, update.paths, table.indexes.maintained);
   return key;
 }
 
@@ -132,6 +174,7 @@ export const updateItem: Operation<UpdateItemInput> = {
         }
         const after = updatedItem(update, key, before);
         if (!after) return { old: before, item: after, units: writeUnits(0) };
+        checkCopiedIndexKeys(update.assigned, table.indexes.maintained, after);
         const row = toStored(after, table.keys);
         table.store.put(row);
         checkCollection(table, row, limit);

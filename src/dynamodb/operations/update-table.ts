@@ -1,7 +1,12 @@
 import type { StreamSpecification } from '../../streams/definition.js';
 import { checkStreamUpdateRequest, updatedStreams } from '../../streams/specification.js';
 import { invalidParameter, validationError } from '../errors.js';
-import { checkIndexUpdateRequest, type IndexUpdate, planIndexUpdates } from '../indexes/index-updates.js';
+import {
+  checkIndexUpdateRequest,
+  checkIopsChangeAllowed,
+  type IndexUpdate,
+  planIndexUpdates,
+} from '../indexes/index-updates.js';
 import type { Operation } from '../operation.js';
 import { checkEncryptionChangeLimit, keyChoice, type SseSpecification } from '../sse.js';
 import type { BillingMode, TableDefinition } from '../table-definition.js';
@@ -117,6 +122,7 @@ export const updateTable: Operation<UpdateTableInput> = {
     const now = env.clock.now() / 1000;
     // Everything is checked before anything changes.
     const before = env.tables.describe(account, name);
+    checkIopsChangeAllowed(input, before);
     applyThroughput(before, input, now);
     const indexes = planIndexUpdates(input, before, now);
     if (streams) updatedStreams(before, name, streams, env.clock.now());

@@ -1,50 +1,22 @@
 /** Shared steps of the backup tests: tables with indexes, waiting for backups and restores. */
 import {
-  CreateTableCommand,
   type CreateTableCommandInput,
   DescribeBackupCommand,
   DescribeTableCommand,
   type DynamoDBClient,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
+import { createStatusTotal, statusTotalSchema } from '../indexes/fixtures.js';
 
-export const ORDERS_SCHEMA: Omit<CreateTableCommandInput, 'TableName'> = {
-  AttributeDefinitions: [
-    { AttributeName: 'pk', AttributeType: 'S' },
-    { AttributeName: 'sk', AttributeType: 'S' },
-    { AttributeName: 'status', AttributeType: 'S' },
-    { AttributeName: 'total', AttributeType: 'N' },
-  ],
-  KeySchema: [
-    { AttributeName: 'pk', KeyType: 'HASH' },
-    { AttributeName: 'sk', KeyType: 'RANGE' },
-  ],
-  LocalSecondaryIndexes: [
-    {
-      IndexName: 'byTotal',
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'total', KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'KEYS_ONLY' },
-    },
-  ],
-  GlobalSecondaryIndexes: [
-    {
-      IndexName: 'byStatus',
-      KeySchema: [{ AttributeName: 'status', KeyType: 'HASH' }],
-      Projection: { ProjectionType: 'ALL' },
-    },
-  ],
-  BillingMode: 'PAY_PER_REQUEST',
-};
+/** The backup tests' Orders: pk/sk, LSI byTotal (KEYS_ONLY), GSI byStatus (ALL). */
+export const ORDERS_SCHEMA: Omit<CreateTableCommandInput, 'TableName'> = statusTotalSchema();
 
 export async function createOrders(
   ddb: DynamoDBClient,
   name: string,
   extra: Partial<CreateTableCommandInput> = {},
 ): Promise<void> {
-  await ddb.send(new CreateTableCommand({ ...ORDERS_SCHEMA, ...extra, TableName: name }));
+  await createStatusTotal(ddb, name, {}, extra);
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   BatchWriteItemCommand,
-  CreateTableCommand,
   DeleteItemCommand,
   DynamoDBClient,
   PutItemCommand,
@@ -10,7 +9,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { createOrders, type Item, n, s } from './fixtures.js';
+import { createOrders, createPlain, type Item, n, s } from './fixtures.js';
 
 const w = (units: number) => ({ CapacityUnits: units, WriteCapacityUnits: units });
 
@@ -35,14 +34,7 @@ describe('ReturnConsumedCapacity of writes to tables with indexes', () => {
     server = await startTestServer({ inMemory: true });
     ddb = new DynamoDBClient(server.clientConfig());
     await createOrders(ddb);
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: 'Plain',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createPlain(ddb);
   });
   after(async () => {
     ddb.destroy();

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { type SealdbProcess, startSealdbProcess } from '../../helpers/process.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { statusTotalSchema } from './fixtures.js';
 
 /**
  * The LocalSecondaryIndexes and GlobalSecondaryIndexes of every TableDescription, member by member
@@ -28,39 +29,12 @@ const orders = (
   billing: 'PAY_PER_REQUEST' | 'PROVISIONED' = 'PAY_PER_REQUEST',
 ): CreateTableCommandInput => ({
   TableName: name,
-  AttributeDefinitions: [
-    { AttributeName: 'pk', AttributeType: 'S' },
-    { AttributeName: 'sk', AttributeType: 'S' },
-    { AttributeName: 'status', AttributeType: 'S' },
-    { AttributeName: 'total', AttributeType: 'N' },
-  ],
-  KeySchema: [
-    { AttributeName: 'pk', KeyType: 'HASH' },
-    { AttributeName: 'sk', KeyType: 'RANGE' },
-  ],
-  LocalSecondaryIndexes: [
-    {
-      IndexName: 'byTotal',
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'total', KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['zeta', 'alpha'] },
-    },
-  ],
-  GlobalSecondaryIndexes: [
-    {
-      IndexName: 'byStatus',
-      KeySchema: [
-        { AttributeName: 'status', KeyType: 'HASH' },
-        { AttributeName: 'total', KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'KEYS_ONLY' },
-      ...(billing === 'PROVISIONED' ? { ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 7 } } : {}),
-    },
-  ],
-  BillingMode: billing,
-  ...(billing === 'PROVISIONED' ? { ProvisionedThroughput: { ReadCapacityUnits: 1, WriteCapacityUnits: 1 } } : {}),
+  ...statusTotalSchema({
+    local: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['zeta', 'alpha'] },
+    global: { ProjectionType: 'KEYS_ONLY' },
+    globalByTotal: true,
+    ...(billing === 'PROVISIONED' ? { provisioned: { table: [1, 1], index: [5, 7] } } : {}),
+  }),
 });
 
 const item = (sk: string, extra: Record<string, AttributeValue> = {}): Record<string, AttributeValue> => ({

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   BatchWriteItemCommand,
-  CreateTableCommand,
   DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
@@ -13,7 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { rejectsWith } from '../../helpers/assert-aws.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { createOrders, type Item, n, s } from './fixtures.js';
+import { createOrders, createPlain, type Item, n, s } from './fixtures.js';
 
 /** Low enough that a few kilobytes fill a collection (DynamoDB: 10 GB). */
 const LIMIT = 4000;
@@ -27,14 +26,7 @@ describe('item collections of tables with LSIs', () => {
     server = await startTestServer({ inMemory: true, itemCollectionLimitBytes: LIMIT });
     ddb = new DynamoDBClient(server.clientConfig());
     await createOrders(ddb);
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: 'Plain',
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await createPlain(ddb);
   });
   after(async () => {
     ddb.destroy();
@@ -247,7 +239,7 @@ describe('index key checks come where DynamoDB reports them', () => {
     assert.equal(await count('Other', 'b', '1'), 0);
   });
 
-  it('TransactWriteItems: a put is refused outright, an update cancels with a ValidationError', async () => {
+  it('TransactWriteItems: a put or a typed update is refused outright, a copied value cancels', async () => {
     await rejectsWith(
       ddb.send(
         new TransactWriteItemsCommand({
@@ -267,11 +259,12 @@ describe('index key checks come where DynamoDB reports them', () => {
       BAD_STATUS,
     );
     assert.equal(await count('Other', 't', '1'), 0);
-    await assert.rejects(
+    // A value the request types is checked with the request (dynalite validateUpdates, before the read).
+    await rejectsWith(
       ddb.send(
         new TransactWriteItemsCommand({
           TransactItems: [
-            { Put: { TableName: 'Other', Item: { pk: s('t'), sk: s('2') } } },
+            { Put: { TableName: 'Other', Item: { pk: s('t'), sk: s('3') } } },
             {
               Update: {
                 TableName: 'Orders',
@@ -284,11 +277,36 @@ describe('index key checks come where DynamoDB reports them', () => {
           ],
         }),
       ),
+      'ValidationException',
+      BAD_STATUS,
+    );
+    assert.equal(await count('Other', 't', '3'), 0);
+    // Only the item shows the type of a value copied from it: that cancels the transaction.
+    await assert.rejects(
+      ddb.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: 'Other', Item: { pk: s('t'), sk: s('2') } } },
+            {
+              Update: {
+                TableName: 'Orders',
+                Key: { pk: s('a'), sk: s('1') },
+                UpdateExpression: 'SET #s = if_not_exists(#n, :v)',
+                ExpressionAttributeNames: { '#s': 'status', '#n': 'nothing' },
+                ExpressionAttributeValues: { ':v': n(1) },
+              },
+            },
+          ],
+        }),
+      ),
       (error: unknown) => {
         assert.ok(error instanceof TransactionCanceledException);
         assert.deepEqual(error.CancellationReasons, [
           { Code: 'None' },
-          { Code: 'ValidationError', Message: BAD_STATUS },
+          {
+            Code: 'ValidationError',
+            Message: 'The update expression attempted to update the secondary index key to unsupported type',
+          },
         ]);
         return true;
       },
