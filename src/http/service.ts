@@ -66,17 +66,32 @@ export interface ServiceHandler {
  */
 export class PartlySerialized {
   constructor(
-    /** Member name → its value as JSON text. */
-    readonly raw: Readonly<Record<string, string>>,
+    /**
+     * Member name → its value as JSON text, or as that text's UTF-8 bytes (a stored item body,
+     * which then goes out without being decoded to a string and encoded again).
+     */
+    readonly raw: Readonly<Record<string, string | Buffer>>,
     /** The other members, serialised as usual. */
     readonly rest: Readonly<Record<string, unknown>> = {},
   ) {}
 
   toJsonText(): string {
-    const parts: string[] = [];
-    for (const [name, text] of Object.entries(this.raw)) parts.push(`${JSON.stringify(name)}:${text}`);
+    return this.toJsonBytes().toString('utf8');
+  }
+
+  /** The whole response body as UTF-8 bytes, assembled in one Buffer. */
+  toJsonBytes(): Buffer {
+    const parts: Buffer[] = [];
+    let open = '{';
+    for (const [name, value] of Object.entries(this.raw)) {
+      parts.push(Buffer.from(`${open}${JSON.stringify(name)}:`, 'utf8'));
+      parts.push(typeof value === 'string' ? Buffer.from(value, 'utf8') : value);
+      open = ',';
+    }
     const rest = JSON.stringify(this.rest);
-    if (rest !== '{}') parts.push(rest.slice(1, -1));
-    return `{${parts.join(',')}}`;
+    // `open` is still '{' when there was no raw member: then the tail is the whole object.
+    const tail = rest === '{}' ? (open === '{' ? '{}' : '}') : `${open}${rest.slice(1)}`;
+    parts.push(Buffer.from(tail, 'utf8'));
+    return Buffer.concat(parts);
   }
 }

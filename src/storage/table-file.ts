@@ -238,9 +238,11 @@ export class TableFile implements TableStore {
     createEntryTables(db);
     db.exec(`CREATE TABLE IF NOT EXISTS staged (txid TEXT PRIMARY KEY, coordinator TEXT NOT NULL, writes BLOB NOT NULL);
       CREATE TABLE IF NOT EXISTS committed (txid TEXT PRIMARY KEY);`);
-    this.#get = db.prepare(
-      `SELECT k.id AS id, ${ITEM_COLUMNS} FROM ${ITEMS} WHERE k.hash = ? AND k.pk = ? AND k.sk = ?`,
-    );
+    // Only what the key does not already say, as an array: the hot read materialises one Buffer
+    // (the body) per row, not three, and no object keyed by column names.
+    this.#get = db
+      .prepare(`SELECT k.id, b.body, b.size FROM ${ITEMS} WHERE k.hash = ? AND k.pk = ? AND k.sk = ?`)
+      .raw(true);
     const insertBody = db.prepare('INSERT INTO item_bodies (body, size) VALUES (?, ?)');
     const insertKey = db.prepare('INSERT INTO item_keys (hash, pk, sk, id) VALUES (?, ?, ?, ?)');
     const updateBody = db.prepare('UPDATE item_bodies SET body = ?, size = ? WHERE id = ?');
@@ -313,7 +315,9 @@ export class TableFile implements TableStore {
 
   /** The stored item with the row id of its body. */
   #row(hash: number, pk: Buffer, sk: Buffer): (StoredItem & { readonly id: number }) | undefined {
-    return this.#get.get(hash, pk, sk) as (StoredItem & { readonly id: number }) | undefined;
+    const row = this.#get.get(hash, pk, sk) as [number, Buffer, number] | undefined;
+    // The key columns matched byte for byte (BLOB equality), so the caller's key stands for them.
+    return row === undefined ? undefined : { hash, pk, sk, body: row[1], size: row[2], id: row[0] };
   }
 
   put(item: StoredItem): StoredItem | undefined {

@@ -41,8 +41,8 @@ export const getItem: Operation<GetItemInput> = {
       readUnits(row?.size ?? 0, input.ConsistentRead === true),
       'read',
     );
-    // The stored body is the item's JSON: without a projection it goes out as it is.
-    if (row && !projection) return new PartlySerialized({ Item: row.body.toString('utf8') }, capacity);
+    // The stored body is the item's JSON: without a projection its bytes go out as they are.
+    if (row && !projection) return new PartlySerialized({ Item: row.body }, capacity);
     const item = row ? projectPaths(fromStored(row), projection) : undefined;
     return { ...(item ? { Item: item } : {}), ...capacity };
   },
