@@ -40,6 +40,7 @@ import { Checkpointer } from './storage/checkpointer.js';
 import { DamagedFileError } from './storage/damage.js';
 import { DataDir } from './storage/data-dir.js';
 import { DataDirLock } from './storage/data-dir-lock.js';
+import { EngineBackend } from './storage/postgres/backend.js';
 import type { Durability } from './storage/wal-sync.js';
 import { registerStreamMetrics } from './streams/metrics.js';
 import { DynamoDbStreamsService } from './streams/service.js';
@@ -75,6 +76,12 @@ export interface ServerOptions {
   readonly port: number;
   /** undefined keeps everything in memory (nothing is written to disk). */
   readonly dataDir: string | undefined;
+  /**
+   * A PostgreSQL-compatible engine's URL (`postgres://…`, `?schema=` optional): tables and the
+   * catalog live there, shared by every node started with it and the same root of trust.
+   * Absent: the embedded encrypted files under dataDir (the default).
+   */
+  readonly storage?: string;
   /**
    * The default region: of requests whose credentials name none, of `sharedDb`, and of tables
    * stored before tables were kept per region. Otherwise each request acts in the region of its
@@ -234,12 +241,15 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   );
   // A table stored before the catalog kept regions is in the region its ARN names (the server's
   // region when it was created, which its KMS key shares): there it keeps working.
-  const catalog = Catalog.open<TableDefinition>(
-    dataDir,
-    root,
-    durability,
-    (definition) => tableArnRegion(definition.TableArn) ?? options.region,
-  );
+  const engine = options.storage !== undefined ? await EngineBackend.open({ url: options.storage }) : undefined;
+  const catalog = engine
+    ? engine.catalog<TableDefinition>(root)
+    : Catalog.open<TableDefinition>(
+        dataDir,
+        root,
+        durability,
+        (definition) => tableArnRegion(definition.TableArn) ?? options.region,
+      );
   const checkpointer = dataDir.inMemory ? undefined : new Checkpointer();
   tables = new TableManager({
     catalog,
@@ -247,6 +257,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     keys,
     clock,
     region: options.region,
+    ...(engine ? { backend: engine } : {}),
     storage: {
       durability,
       onWalSync: metrics.walSync,
@@ -259,14 +270,18 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     },
   });
   const tableManager = tables;
-  const backups = new BackupManager({
-    catalog: BackupCatalog.open<BackupRecord>(dataDir, root, durability),
-    dataDir,
-    keys,
-    clock,
-    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
-  });
-  tableManager.archivalBackups = backups;
+  // Backups copy table files: with engine storage they are not offered yet (the backup operations
+  // answer that backups are unavailable, as on a server that keeps none).
+  const backups = engine
+    ? undefined
+    : new BackupManager({
+        catalog: BackupCatalog.open<BackupRecord>(dataDir, root, durability),
+        dataDir,
+        keys,
+        clock,
+        ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+      });
+  if (backups) tableManager.archivalBackups = backups;
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
   const indexJobs = new IndexJobs({
@@ -286,7 +301,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(options.itemCollectionLimitBytes !== undefined
       ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
       : {}),
-    backups,
+    ...(backups ? { backups } : {}),
   };
   const dynamodb = new DynamoDbService(dynamodbEnv);
   const streams = new DynamoDbStreamsService(dynamodbEnv);
@@ -296,10 +311,10 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   let sweeping: Promise<void> = Promise.resolve();
   const sweep = (): Promise<void> => {
     const run = async () => {
-      await tableManager.sweep();
+      await tableManager.run(() => tableManager.sweep(), 'write');
       // Tables the sweep brought back may have index work waiting for their key.
       indexJobs.wake();
-      await trimStreams(tableManager, clock.now());
+      await tableManager.run(() => trimStreams(tableManager, clock.now()), 'write');
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
@@ -381,7 +396,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await http.drain();
         http.server.closeAllConnections();
         await stopped;
-        await backups.close();
+        await backups?.close();
         await indexJobs.stop();
         await tableManager.close();
         await checkpointer?.stop();
