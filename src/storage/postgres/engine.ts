@@ -2,7 +2,8 @@
  * The connection to a PostgreSQL-compatible engine (PostgreSQL, CockroachDB, YugabyteDB): a
  * `pg` pool, the schema, and the runner of units of work (unit-of-work.ts). The SQL is kept to
  * what all three accept: SERIALIZABLE transactions retried on serialization failures (40001),
- * SELECT … FOR UPDATE, INSERT … ON CONFLICT, BYTEA, row-value IN lists; no extensions, no
+ * INSERT … ON CONFLICT, BYTEA, row-value IN lists (SELECT … FOR UPDATE is accepted by all three
+ * but not used: see PgTableStore#point); no extensions, no
  * advisory locks, no engine-specific types.
  */
 import pg from 'pg';
@@ -148,7 +149,8 @@ export class Engine {
       if (unit.mode === 'read') unit.mode = 'write';
       for (const tbl of unit.dropTables)
         await this.query(unit, `DELETE FROM ${this.schema}.rows WHERE tbl = $1`, [tbl]);
-      await this.#writeRows(unit, [...unit.writes.values()]);
+      // In key order: two units writing the same rows lock them in the same order, never in a cycle.
+      await this.#writeRows(unit, [...unit.writes.values()].sort(compareRowKeys));
       await this.#writeCatalog(unit, [...unit.catalogWrites.values()]);
     }
     const client = unit.client;
@@ -226,6 +228,15 @@ export class Engine {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+function compareRowKeys(a: PendingRow, b: PendingRow): number {
+  return (
+    (a.tbl < b.tbl ? -1 : a.tbl > b.tbl ? 1 : 0) ||
+    a.space - b.space ||
+    Buffer.compare(a.pkm, b.pkm) ||
+    Buffer.compare(a.km, b.km)
+  );
 }
 
 function isRetryable(error: unknown): boolean {

@@ -222,7 +222,12 @@ export class PgTableStore implements TableStore {
     unit.writes.set(this.#slot(space, km), { tbl: this.#tbl, space, pkm, km, size: 0 });
   }
 
-  /** One row by key: the unit's own write, a fetched partition, or a fetch (FOR UPDATE in a write unit). */
+  /**
+   * One row by key: the unit's own write, a fetched partition, or a fetch. No FOR UPDATE: the
+   * lock would be taken in the order the request reads, and two requests reading two rows in
+   * opposite orders would deadlock (found only after deadlock_timeout, 1 s); SERIALIZABLE already
+   * aborts the loser of every read-write conflict, and the unit is run again.
+   */
   #point(unit: UnitOfWork, space: number, pk: Buffer, sk: Buffer, tk: Buffer): Row | undefined {
     const km = this.#seal.key(space, pk, sk, tk);
     const slot = this.#slot(space, km);
@@ -234,10 +239,9 @@ export class PgTableStore implements TableStore {
     const partition = unit.fetched.get(`P|${this.#tbl}|${space}|${hex(pkm)}`) as Row[] | undefined;
     if (partition) return partition.find((r) => r.km.equals(km));
     throw new Miss(async (u) => {
-      const lock = u.mode === 'write' ? ' FOR UPDATE' : '';
       const result = await this.#engine.query<{ size: number; sealed: Buffer }>(
         u,
-        `SELECT size, sealed FROM ${this.#engine.schema}.rows WHERE tbl = $1 AND space = $2 AND pkm = $3 AND km = $4${lock}`,
+        `SELECT size, sealed FROM ${this.#engine.schema}.rows WHERE tbl = $1 AND space = $2 AND pkm = $3 AND km = $4`,
         [this.#tbl, space, pkm, km],
       );
       const found = result.rows[0];
@@ -256,10 +260,9 @@ export class PgTableStore implements TableStore {
     const fetched = unit.fetched.get(slot) as Row[] | undefined;
     if (!fetched) {
       throw new Miss(async (u) => {
-        const lock = u.mode === 'write' ? ' FOR UPDATE' : '';
         const result = await this.#engine.query<{ km: Buffer; size: number; sealed: Buffer }>(
           u,
-          `SELECT km, size, sealed FROM ${this.#engine.schema}.rows WHERE tbl = $1 AND space = $2 AND pkm = $3${lock}`,
+          `SELECT km, size, sealed FROM ${this.#engine.schema}.rows WHERE tbl = $1 AND space = $2 AND pkm = $3`,
           [this.#tbl, space, pkm],
         );
         const rows = result.rows.map((r) => this.#open(space, pkm, r.km, r.size, r.sealed));
