@@ -672,8 +672,10 @@ export class TableManager {
     this.#files.delete(id);
     let stats: TableStats | undefined;
     try {
-      // A damaged file's counts are not to be trusted (nor kept as the last known ones).
-      if (!this.#damage.refusals.has(id)) stats = definition ? statsOf(store, definition) : store.stats();
+      // A damaged file's counts are not to be trusted (nor kept as the last known ones). An
+      // engine's counts stay live: nothing to keep.
+      if (!this.#damage.refusals.has(id) && !this.sharedStorage)
+        stats = definition ? statsOf(store, definition) : store.stats();
     } catch (error) {
       if (!(error instanceof DamagedFileError)) throw error;
       this.damaged(error);

@@ -57,6 +57,9 @@ export function testStorageUrl(base = TEST_STORAGE): string | undefined {
   return url.toString();
 }
 
+/** The engine schema of each data directory a test server used, for a server restarted on it. */
+const storageOfDataDir = new Map<string, string>();
+
 /** Drops a test schema (the engine's tables of one test). */
 export async function dropTestSchema(storage: string): Promise<void> {
   const url = new URL(storage);
@@ -110,7 +113,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const clock = options.clock ?? new ManualClock();
   const region = options.region ?? 'us-east-1';
   const errors: unknown[] = [];
-  const storage = options.storage ?? testStorageUrl();
+  // A restart (an earlier server's data directory) finds that server's tables in the engine.
+  const storage = options.storage ?? storageOfDataDir.get(dataDir) ?? testStorageUrl();
+  if (storage !== undefined && !options.inMemory) storageOfDataDir.set(dataDir, storage);
   const ownsSchema = options.storage === undefined && storage !== undefined;
   const server: RunningServer = await startServer({
     ...(storage !== undefined ? { storage } : {}),

@@ -20,6 +20,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
+import { ITEM_SPACE } from '../../src/storage/postgres/pg-table-store.js';
 import { startCluster, TEST_POSTGRES } from '../helpers/engine.js';
 import { dropTestSchema, type TestServer } from '../helpers/server.js';
 
@@ -284,13 +285,13 @@ describe('engine storage: what the engine operator sees', () => {
     const client = new pg.Client({ connectionString: storage.toString() });
     await client.connect();
     try {
-      // Item rows (space -1): give the first item's key the second item's ciphertext.
+      // Item rows (space -2^31): give the first item's key the second item's ciphertext.
       const items = await client.query<{ km: Buffer; sealed: Buffer }>(
-        `SELECT km, sealed FROM "${schema}".rows WHERE space = -1 ORDER BY km LIMIT 2`,
+        `SELECT km, sealed FROM "${schema}".rows WHERE space = ${ITEM_SPACE} ORDER BY km LIMIT 2`,
       );
       const [first, second] = items.rows;
       assert.ok(first && second);
-      await client.query(`UPDATE "${schema}".rows SET sealed = $1 WHERE space = -1 AND km = $2`, [
+      await client.query(`UPDATE "${schema}".rows SET sealed = $1 WHERE space = ${ITEM_SPACE} AND km = $2`, [
         second.sealed,
         first.km,
       ]);

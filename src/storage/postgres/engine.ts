@@ -7,7 +7,15 @@
  * advisory locks, no engine-specific types.
  */
 import pg from 'pg';
-import { type CatalogWrite, Miss, type PendingRow, runWithUnit, type UnitMode, UnitOfWork } from './unit-of-work.js';
+import {
+  type CatalogWrite,
+  Miss,
+  type PendingRow,
+  runWithUnit,
+  StaleCatalog,
+  type UnitMode,
+  UnitOfWork,
+} from './unit-of-work.js';
 
 /** SQLSTATEs after which the whole unit is run again: serialization failure, deadlock. */
 const RETRY_CODES = new Set(['40001', '40P01']);
@@ -66,7 +74,7 @@ export class Engine {
       // Two nodes starting at once may both create: the loser's duplicate is no error.
       for (const sql of [
         `CREATE SCHEMA IF NOT EXISTS ${s}`,
-        // Items (space -1) and every secondary keyspace of every table. pkm = keyed hash of the
+        // Items (space -2^31) and every secondary keyspace of every table. pkm = keyed hash of the
         // partition key, km = keyed hash of the whole key; sealed = AES-256-GCM (row-seal.ts).
         `CREATE TABLE IF NOT EXISTS ${s}.rows (
           tbl TEXT NOT NULL, space INT NOT NULL, pkm BYTEA NOT NULL, km BYTEA NOT NULL,
@@ -115,7 +123,16 @@ export class Engine {
         }
         await this.#commit(unit);
         return result;
-      } catch (error) {
+      } catch (thrown) {
+        let error = thrown;
+        // An answer given from the cached catalog (ResourceNotFound, a validation against an old
+        // definition) stands only if the catalog had not changed.
+        if (!isRetryable(error) && unit.catalogUnchecked && unit.catalogEpoch === undefined) {
+          error = await this.#checkEpochNow(unit).then(
+            () => thrown,
+            (checkError: unknown) => checkError,
+          );
+        }
         await this.#rollback(unit);
         if (!isRetryable(error) || attempt >= MAX_ATTEMPTS) throw error;
         attempt++;
@@ -133,6 +150,41 @@ export class Engine {
     text: string,
     values: readonly unknown[],
   ): Promise<pg.QueryResult<R>> {
+    const unchecked = unit.catalogUnchecked;
+    if (unchecked && unit.catalogEpoch === undefined && /^SELECT /.test(text)) {
+      // The catalog epoch rides along with the unit's first read: one round trip, not two.
+      const result = await this.#send<R & { __epoch: string; __present: number | null }>(
+        unit,
+        `WITH e AS (SELECT n FROM ${this.schema}.catalog_epoch WHERE id = 0)
+         SELECT e.n AS __epoch, q.* FROM e LEFT JOIN (SELECT 1 AS __present, ${text.slice(7)}) q ON true`,
+        values,
+      );
+      this.#checkEpoch(unit, BigInt(result.rows[0]?.__epoch ?? -1));
+      return { ...result, rows: result.rows.filter((r) => r.__present !== null) };
+    }
+    return this.#send<R>(unit, text, values);
+  }
+
+  async #checkEpochNow(unit: UnitOfWork): Promise<void> {
+    const epoch = await this.#send<{ n: string }>(unit, `SELECT n FROM ${this.schema}.catalog_epoch WHERE id = 0`, []);
+    this.#checkEpoch(unit, BigInt(epoch.rows[0]?.n ?? -1));
+  }
+
+  #checkEpoch(unit: UnitOfWork, epoch: bigint): void {
+    const unchecked = unit.catalogUnchecked;
+    if (!unchecked) return;
+    if (epoch !== unchecked.expected) {
+      unchecked.stale();
+      throw new StaleCatalog();
+    }
+    unit.catalogEpoch = epoch;
+  }
+
+  async #send<R extends pg.QueryResultRow>(
+    unit: UnitOfWork,
+    text: string,
+    values: readonly unknown[],
+  ): Promise<pg.QueryResult<R>> {
     this.counters.queries++;
     if (unit.mode === 'read') return this.pool.query<R>(text, values as unknown[]);
     if (!unit.client) {
@@ -144,6 +196,8 @@ export class Engine {
   }
 
   async #commit(unit: UnitOfWork): Promise<void> {
+    // A unit that read nothing but the cached catalog has its epoch checked now.
+    if (unit.catalogUnchecked && unit.catalogEpoch === undefined) await this.#checkEpochNow(unit);
     if (unit.writes.size > 0 || unit.catalogWrites.size > 0 || unit.dropTables.length > 0) {
       // A read that wrote after all (a table found inaccessible is marked so): in a transaction of its own.
       if (unit.mode === 'read') unit.mode = 'write';
@@ -240,6 +294,7 @@ function compareRowKeys(a: PendingRow, b: PendingRow): number {
 }
 
 function isRetryable(error: unknown): boolean {
+  if (error instanceof StaleCatalog) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && RETRY_CODES.has(code);
 }

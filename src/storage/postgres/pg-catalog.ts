@@ -78,6 +78,8 @@ export class PgCatalog<D> implements TableCatalog<D> {
     const sealed = sealBlob(this.#key, aad(km), Buffer.from(JSON.stringify(plain), 'utf8'));
     unit.catalogWrites.set(hex(km), { km, sealed });
     unit.catalogOverlay.set(slot, entry);
+    // The epoch moves with this unit's commit: the next unit reloads rather than retries.
+    this.#epoch = undefined;
   }
 
   delete(scope: Scope, name: string): void {
@@ -87,6 +89,7 @@ export class PgCatalog<D> implements TableCatalog<D> {
     const km = this.#mac(slot);
     unit.catalogWrites.set(hex(km), { km });
     unit.catalogOverlay.set(slot, null);
+    this.#epoch = undefined;
   }
 
   close(): void {
@@ -105,7 +108,18 @@ export class PgCatalog<D> implements TableCatalog<D> {
     } catch {
       return undefined;
     }
-    if (unit.catalogEpoch !== undefined) return unit;
+    if (unit.catalogEpoch !== undefined || unit.catalogUnchecked) return unit;
+    const cached = this.#epoch;
+    if (cached !== undefined) {
+      // Served from the node's copy; the engine checks its epoch with the unit's first read.
+      unit.catalogUnchecked = {
+        expected: cached,
+        stale: () => {
+          if (this.#epoch === cached) this.#epoch = undefined;
+        },
+      };
+      return unit;
+    }
     throw new Miss(async (u) => {
       const s = this.#engine.schema;
       const epoch = await this.#engine.query<{ n: string }>(u, `SELECT n FROM ${s}.catalog_epoch WHERE id = 0`, []);

@@ -21,8 +21,12 @@ import type { Engine } from './engine.js';
 import type { OpenedRow, RowSeal } from './row-seal.js';
 import { currentUnit, hex, Miss, type PendingRow, type UnitOfWork } from './unit-of-work.js';
 
-/** The keyspace number of a table's items (secondary keyspaces are 1, 2, …). */
-const ITEMS = -1;
+/**
+ * The keyspace number of a table's items. The layer numbers its keyspaces from both ends
+ * (indexes 1, 2, …; their backfill positions -1, -2, …; streams): the items take one it never uses.
+ */
+export const ITEM_SPACE = -(2 ** 31);
+const ITEMS = ITEM_SPACE;
 const NO_BYTES = Buffer.alloc(0);
 const FIRST_SCAN_ROWS = 128;
 const MAX_SCAN_ROWS = 4096;

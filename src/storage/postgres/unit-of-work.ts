@@ -52,6 +52,12 @@ export class UnitOfWork {
   client: PoolClient | undefined;
   /** The catalog epoch this unit read (undefined until its first catalog use). */
   catalogEpoch: bigint | undefined;
+  /**
+   * Set when the unit answered from the node's cached catalog before checking its epoch: the
+   * unit's first statement reads the epoch with it (no round trip of its own), and a unit whose
+   * epoch moved is run again from the start with the catalog reloaded.
+   */
+  catalogUnchecked: { readonly expected: bigint; readonly stale: () => void } | undefined;
   /** Row caches of this attempt, keyed by store-made strings. */
   readonly fetched = new Map<string, unknown>();
   /** Writes to send at commit, one per row key (the last write of a key wins). */
@@ -72,6 +78,7 @@ export class UnitOfWork {
   reset(): void {
     this.mode = this.initialMode;
     this.catalogEpoch = undefined;
+    this.catalogUnchecked = undefined;
     this.fetched.clear();
     this.discardWrites();
   }
@@ -113,6 +120,14 @@ export function currentUnit(): UnitOfWork {
 
 export function runWithUnit<T>(unit: UnitOfWork, fn: () => Promise<T>): Promise<T> {
   return current.run(unit, fn);
+}
+
+/** The catalog changed under a unit that used the node's cached copy: the unit runs again. */
+export class StaleCatalog extends Error {
+  constructor() {
+    super('the catalog changed (internal to the engine-backed store)');
+    this.name = 'StaleCatalog';
+  }
 }
 
 /** Marks a row-key buffer as a string for maps. */
