@@ -40,7 +40,6 @@ import { Checkpointer } from './storage/checkpointer.js';
 import { DamagedFileError } from './storage/damage.js';
 import { DataDir } from './storage/data-dir.js';
 import { DataDirLock } from './storage/data-dir-lock.js';
-import { EngineBackend } from './storage/postgres/backend.js';
 import type { Durability } from './storage/wal-sync.js';
 import { registerStreamMetrics } from './streams/metrics.js';
 import { DynamoDbStreamsService } from './streams/service.js';
@@ -241,7 +240,11 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   );
   // A table stored before the catalog kept regions is in the region its ARN names (the server's
   // region when it was created, which its KMS key shares): there it keeps working.
-  const engine = options.storage !== undefined ? await EngineBackend.open({ url: options.storage }) : undefined;
+  // Loaded only with engine storage: the embedded store never loads the PostgreSQL client.
+  const engine =
+    options.storage !== undefined
+      ? await (await import('./storage/postgres/backend.js')).EngineBackend.open({ url: options.storage })
+      : undefined;
   const catalog = engine
     ? engine.catalog<TableDefinition>(root)
     : Catalog.open<TableDefinition>(
