@@ -12,7 +12,10 @@ const arg = (name, fallback) => {
   const at = process.argv.indexOf(name);
   return at > 0 ? process.argv[at + 1] : fallback;
 };
-const base = arg('--storage', process.env.SEALDB_TEST_POSTGRES ?? 'postgres://sealdb_test:sealdb_test@127.0.0.1:5432/sealdb_test');
+const base = arg(
+  '--storage',
+  process.env.SEALDB_TEST_POSTGRES ?? 'postgres://sealdb_test:sealdb_test@127.0.0.1:5432/sealdb_test',
+);
 const sizes = arg('--sizes', '10,100,1000,5000').split(',').map(Number);
 const queries = Number(arg('--queries', '200'));
 
