@@ -1,6 +1,8 @@
 // Server CPU per small request (issue 12: what the stall and WAL commit-record work may cost).
 //
 //   npm run build && node bench/cpu-per-request.mjs [--dist /path/dist] [--durability process|fsync] [--requests N]
+//     [--storage postgres://…]   (tables in a PostgreSQL-compatible engine instead of the embedded files;
+//                                 a fresh schema of its own is used and dropped)
 //
 // Starts `sealdb start` on a fresh data directory, sends PutItem (then GetItem) one at a time
 // over one keep-alive connection, and reads the server process's utime+stime from
@@ -21,6 +23,15 @@ const arg = (name, fallback) => {
 const dist = resolve(arg('--dist', join(here, '..', 'dist')));
 const durability = arg('--durability', 'process');
 const requests = Number(arg('--requests', '4000'));
+const storageBase = arg('--storage', undefined);
+const schema = `bench_${process.pid}`;
+const storage = storageBase
+  ? (() => {
+      const url = new URL(storageBase);
+      url.searchParams.set('schema', schema);
+      return url.toString();
+    })()
+  : undefined;
 const CLOCK_TICK_MS = 10; // USER_HZ = 100 on Linux
 
 const scratch = mkdtempSync(join(tmpdir(), 'sealdb-cpu-'));
@@ -37,6 +48,7 @@ const child = spawn(
     join(scratch, 'root.key'),
     '--durability',
     durability,
+    ...(storage ? ['--storage', storage] : []),
   ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
@@ -117,10 +129,17 @@ async function measure(name, make) {
   );
 }
 
-console.log(`build: ${dist}  durability: ${durability}`);
+console.log(`build: ${dist}  durability: ${durability}  storage: ${storageBase ? 'engine' : 'embedded'}`);
 await measure('PutItem', (i) => item(1000 + i));
 await measure('GetItem', (i) => ({ TableName: 'cpu', Key: { id: { S: `item-${1000 + i}` } } }));
 agent.destroy();
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 rmSync(scratch, { recursive: true, force: true });
+if (storageBase) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: storageBase });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await client.end();
+}

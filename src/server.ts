@@ -77,6 +77,12 @@ export interface ServerOptions {
   /** undefined keeps everything in memory (nothing is written to disk). */
   readonly dataDir: string | undefined;
   /**
+   * A PostgreSQL-compatible engine's URL (`postgres://…`, `?schema=` optional): tables and the
+   * catalog live there, shared by every node started with it and the same root of trust.
+   * Absent: the embedded encrypted files under dataDir (the default).
+   */
+  readonly storage?: string;
+  /**
    * The default region: of requests whose credentials name none, of `sharedDb`, and of tables
    * stored before tables were kept per region. Otherwise each request acts in the region of its
    * SigV4 credential scope, as against AWS.
@@ -235,12 +241,19 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   );
   // A table stored before the catalog kept regions is in the region its ARN names (the server's
   // region when it was created, which its KMS key shares): there it keeps working.
-  const catalog = Catalog.open<TableDefinition>(
-    dataDir,
-    root,
-    durability,
-    (definition) => tableArnRegion(definition.TableArn) ?? options.region,
-  );
+  // Loaded only with engine storage: the embedded store never loads the PostgreSQL client.
+  const engine =
+    options.storage !== undefined
+      ? await (await import('./storage/postgres/backend.js')).EngineBackend.open({ url: options.storage })
+      : undefined;
+  const catalog = engine
+    ? engine.catalog<TableDefinition>(root)
+    : Catalog.open<TableDefinition>(
+        dataDir,
+        root,
+        durability,
+        (definition) => tableArnRegion(definition.TableArn) ?? options.region,
+      );
   const checkpointer = dataDir.inMemory ? undefined : new Checkpointer();
   tables = new TableManager({
     catalog,
@@ -248,6 +261,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     keys,
     clock,
     region: options.region,
+    ...(engine ? { backend: engine } : {}),
     storage: {
       durability,
       onWalSync: metrics.walSync,
@@ -260,14 +274,18 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     },
   });
   const tableManager = tables;
-  const backups = new BackupManager({
-    catalog: BackupCatalog.open<BackupRecord>(dataDir, root, durability),
-    dataDir,
-    keys,
-    clock,
-    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
-  });
-  tableManager.archivalBackups = backups;
+  // Backups copy table files: with engine storage they are not offered yet (the backup operations
+  // answer that backups are unavailable, as on a server that keeps none).
+  const backups = engine
+    ? undefined
+    : new BackupManager({
+        catalog: BackupCatalog.open<BackupRecord>(dataDir, root, durability),
+        dataDir,
+        keys,
+        clock,
+        ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+      });
+  if (backups) tableManager.archivalBackups = backups;
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
   // Requests being served: background work (index backfill) then takes only a small share of the loop.
@@ -290,7 +308,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(options.itemCollectionLimitBytes !== undefined
       ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
       : {}),
-    backups,
+    ...(backups ? { backups } : {}),
   };
   const dynamodb = new DynamoDbService(dynamodbEnv);
   const streams = new DynamoDbStreamsService(dynamodbEnv);
@@ -300,10 +318,10 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   let sweeping: Promise<void> = Promise.resolve();
   const sweep = (): Promise<void> => {
     const run = async () => {
-      await tableManager.sweep();
+      await tableManager.run(() => tableManager.sweep(), 'write');
       // Tables the sweep brought back may have index work waiting for their key.
       indexJobs.wake();
-      await trimStreams(tableManager, clock.now());
+      await tableManager.run(() => trimStreams(tableManager, clock.now()), 'write');
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
@@ -386,7 +404,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await http.drain();
         http.server.closeAllConnections();
         await stopped;
-        await backups.close();
+        await backups?.close();
         await indexJobs.stop();
         await tableManager.close();
         await checkpointer?.stop();

@@ -16,6 +16,7 @@ export interface StartFlags {
   port?: string;
   dataDir?: string;
   inMemory?: boolean;
+  storage?: string;
   region?: string;
   rootKeyFile?: string;
   rootPkcs11?: string;
@@ -38,6 +39,7 @@ interface ConfigFile {
   port?: number;
   dataDir?: string;
   inMemory?: boolean;
+  storage?: string;
   region?: string;
   rootKeyFile?: string;
   rootPkcs11?: string;
@@ -60,6 +62,7 @@ const CONFIG_FILE_KEYS: Record<keyof ConfigFile, (value: unknown) => string | un
   host: expectString,
   port: (v) => (typeof v === 'number' ? undefined : 'must be a number'),
   dataDir: expectString,
+  storage: expectString,
   inMemory: expectBoolean,
   region: expectString,
   rootKeyFile: expectString,
@@ -96,6 +99,8 @@ export interface ResolvedConfig {
   host: string;
   port: number;
   dataDir: string | undefined;
+  /** A PostgreSQL-compatible engine's URL; undefined = the embedded files. */
+  storage?: string;
   region: string;
   rootKey: RootKeySource;
   auth: AuthConfig;
@@ -167,7 +172,12 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
       ? { kind: 'passphrase', passphrase }
       : { kind: 'key-file', path: rootKeyFile };
   const kms = resolveKms(flags, env, file);
+  const storage = resolveStorage(
+    pick(flags.storage, env.SEALDB_STORAGE || undefined, file.storage, 'embedded'),
+    inMemory,
+  );
   return {
+    ...(storage !== undefined ? { storage } : {}),
     host: pick(flags.host, env.SEALDB_HOST, file.host, DEFAULTS.host),
     port,
     dataDir: inMemory ? undefined : pick(flags.dataDir, env.SEALDB_DATA_DIR, file.dataDir, DEFAULTS.dataDir),
@@ -189,6 +199,16 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
           : `key file ${resolve(rootKeyFile)}`,
     kms,
   };
+}
+
+/** `embedded` (the default) or an engine URL; an engine needs a root of trust that outlives the process. */
+function resolveStorage(value: string, inMemory: boolean): string | undefined {
+  if (value === 'embedded') return undefined;
+  if (!/^postgres(ql)?:\/\//.test(value)) throw new Error('--storage must be embedded or a postgres:// URL');
+  if (inMemory) {
+    throw new Error('--storage postgres:// cannot be used with --in-memory: the root key would die with the process');
+  }
+  return value;
 }
 
 function resolveKms(flags: StartFlags, env: NodeJS.ProcessEnv, file: ConfigFile): KmsConfig {

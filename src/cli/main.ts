@@ -32,6 +32,10 @@ program
   .option('--data-dir <dir>', 'data directory (default ./sealdb-data; env SEALDB_DATA_DIR)')
   .option('--in-memory', 'keep everything in memory; nothing is written to disk (env SEALDB_IN_MEMORY)')
   .option(
+    '--storage <url>',
+    'where tables live: embedded (default, encrypted files in the data directory) or postgres://… (a PostgreSQL-compatible engine shared by many nodes; env SEALDB_STORAGE)',
+  )
+  .option(
     '--region <region>',
     'default region, for requests whose SigV4 credential scope names none (default us-east-1; env SEALDB_REGION)',
   )

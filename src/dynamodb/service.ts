@@ -12,6 +12,27 @@ import { operations } from './operations/index.js';
 
 const model = loadModel(modelJson);
 
+/**
+ * Operations that only read: over an engine they fetch without holding a transaction (each
+ * fetch is one consistent statement). TransactGetItems is not among them: it reads one snapshot.
+ */
+const READ_ONLY = new Set([
+  'GetItem',
+  'BatchGetItem',
+  'Query',
+  'Scan',
+  'DescribeTable',
+  'ListTables',
+  'DescribeTimeToLive',
+  'ListTagsOfResource',
+  'DescribeLimits',
+  'DescribeEndpoints',
+  'DescribeStream',
+  'ListStreams',
+  'GetShardIterator',
+  'GetRecords',
+]);
+
 /** How DynamoDB and DynamoDB Streams (the same Coral service family) check their input. */
 export const TABLE_API_CHECK_OPTIONS: CheckOptions = {
   serializationNamespace: CORAL_SERVICE,
@@ -79,7 +100,11 @@ export class TableApiService implements ServiceHandler {
       try {
         const env = this.#environments.of(ctx.region);
         const prepared = verdict?.valid ? verdict.prepared : undefined;
-        return await op.execute({ input: checked as never, ctx, env, ...(prepared ? { prepared } : {}) });
+        return await this.env.tables.run(
+          () =>
+            op.execute({ input: checked as never, ctx, env, ...(prepared ? { prepared } : {}) }) as Promise<unknown>,
+          READ_ONLY.has(operation) ? 'read' : 'write',
+        );
       } finally {
         // Group commit: nothing is answered — success or error, write or read — before every
         // write it could have seen or made is committed.

@@ -7,7 +7,7 @@
  * and takes tables offline when their KMS key becomes unusable.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Clock } from '../core/clock.js';
 import type { Scope } from '../core/scope.js';
 import { type DataKeyScope, newDataKey, unwrapDataKey, wrapDataKey } from '../encryption/data-keys.js';
@@ -16,12 +16,12 @@ import { UnwrapError } from '../encryption/key-wrap.js';
 import { TABLE_KEY_REFRESH_MS } from '../encryption/table-key-cache.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { AwsError } from '../http/aws-error.js';
-import type { Catalog, CatalogEntry } from '../storage/catalog.js';
-import { COMMIT_RECORD_SUFFIX } from '../storage/commit-counter.js';
+import { EmbeddedBackend, type StorageBackend, type UnitKind } from '../storage/backend.js';
+import type { CatalogEntry, TableCatalog } from '../storage/catalog.js';
 import { asDamage, DamagedFileError, type DamagedFileKind, namingStore } from '../storage/damage.js';
 import type { DataDir } from '../storage/data-dir.js';
 import { WrongKeyError } from '../storage/encrypted-db.js';
-import { TableFile, type TableFileOptions, type TableStore } from '../storage/table-file.js';
+import type { TableFileOptions, TableStore } from '../storage/table-file.js';
 import { assertWalIntact } from '../storage/wal-check.js';
 import { streamDeriver } from '../streams/deriver.js';
 import type { ArchivalBackups, LentTable } from './backups/lent-table.js';
@@ -46,7 +46,7 @@ export interface OpenTable {
 export type NewTable = Omit<TableDefinition, 'TableId' | 'TableArn' | 'TableStatus' | 'TableKey' | 'SseChanges'>;
 
 export interface TableManagerOptions {
-  readonly catalog: Catalog<TableDefinition>;
+  readonly catalog: TableCatalog<TableDefinition>;
   readonly dataDir: DataDir;
   readonly keys: TableKeyService;
   readonly clock: Clock;
@@ -56,6 +56,8 @@ export interface TableManagerOptions {
   readonly archiveAfterMs?: number;
   /** How table files are checkpointed and made durable. */
   readonly storage?: TableFileOptions;
+  /** Where the tables' rows live (default: the embedded encrypted files under dataDir). */
+  readonly backend?: StorageBackend;
   /** Told once per file when damage to a table file or the catalog is found (a log line, a metric). */
   readonly onDamagedFile?: (error: DamagedFileError, kind: DamagedFileKind) => void;
 }
@@ -83,12 +85,13 @@ export class TableManager {
   /** When the background check last proved each live table's KMS key (by table id; in memory only). */
   readonly #keyChecks: Map<string, number>;
   readonly #options: TableManagerOptions;
-  readonly #catalog: Catalog<TableDefinition>;
+  readonly #catalog: TableCatalog<TableDefinition>;
   readonly #dataDir: DataDir;
   readonly #keys: TableKeyService;
   readonly #clock: Clock;
   readonly #archiveAfterMs: number;
   readonly #storage: TableFileOptions;
+  readonly #backend: StorageBackend;
   readonly #damage: Damage;
   /** Makes the backup a table is archived into (src/dynamodb/backups); shared by all regions. */
   readonly #archival: { backups?: ArchivalBackups };
@@ -111,6 +114,20 @@ export class TableManager {
     this.region = options.region;
     this.#archiveAfterMs = options.archiveAfterMs ?? 7 * DAY_MS;
     this.#storage = options.storage ?? {};
+    this.#backend = options.backend ?? new EmbeddedBackend(options.dataDir.inMemory);
+  }
+
+  /**
+   * Runs a request against the tables: directly over the embedded files; as one unit of work
+   * (fetched, retried on conflicts, committed before it answers) over an engine.
+   */
+  run<T>(fn: () => Promise<T>, kind: UnitKind): Promise<T> {
+    return this.#backend.run(fn, kind);
+  }
+
+  /** Whether tables live in a shared engine (many nodes) rather than in this node's files. */
+  get sharedStorage(): boolean {
+    return this.#backend.kind === 'engine';
   }
 
   /** The manager of a region's tables (the same table name in two regions is two tables). */
@@ -153,7 +170,7 @@ export class TableManager {
         await this.#keys.retireGrant(target, record);
         throw resourceInUse(`Table already exists: ${table.TableName}`);
       }
-      const store = TableFile.open(this.#file(id), dataKey, this.#storage);
+      const store = this.#backend.openTable(id, this.#file(id), dataKey, this.#storage);
       this.#catalog.put({ scope, name: table.TableName, id, definition, wrappedKey });
       this.#files.set(id, store);
       // GenerateDataKey has just proved the key: the first background check is due 5 minutes on.
@@ -180,7 +197,7 @@ export class TableManager {
 
   /** Live counts when the table file is open; otherwise those of when it was last open. */
   stats(definition: TableDefinition): TableStats {
-    const file = this.#files.get(definition.TableId);
+    const file = this.#files.get(definition.TableId) ?? this.#backend.countsOf?.(definition.TableId);
     return (file && statsOf(file, definition)) ?? definition.LastKnownStats ?? { itemCount: 0, sizeBytes: 0 };
   }
 
@@ -300,6 +317,7 @@ export class TableManager {
   async lend<T>(account: string, name: string, caller: KeyCaller, use: (table: LentTable) => T): Promise<T> {
     const entry = this.#entry(account, name, 'control');
     const definition = entry.definition;
+    if (this.sharedStorage) throw internalServerError('Backups are not yet available with engine storage');
     if (definition.InaccessibleSince !== undefined) throw kmsAccessDenied(inaccessibleReason(definition));
     const tableKey = await this.#callerTableKey(entry, caller);
     const latest = this.#entry(account, name, 'control');
@@ -376,7 +394,7 @@ export class TableManager {
     this.#closeFile(entry.id);
     this.#catalog.delete(entry.scope, name);
     this.#keys.evictTable(entry.id);
-    this.#removeFiles(entry.id);
+    this.#backend.removeTable(entry.id, this.#file(entry.id));
     await this.#keys.retireGrant(target(entry), entry.definition.TableKey);
     return entry.definition;
   }
@@ -506,7 +524,8 @@ export class TableManager {
    * exactly). A table whose key cannot be used now shows its last known counts until it opens.
    */
   async recover(): Promise<void> {
-    if (this.#dataDir.inMemory) return;
+    // The engine commits each unit whole: there is no log of an interrupted file to settle.
+    if (this.#dataDir.inMemory || this.sharedStorage) return;
     let entries: CatalogEntry<TableDefinition>[];
     try {
       entries = this.#catalog.all();
@@ -550,6 +569,14 @@ export class TableManager {
   }
 
   async close(): Promise<void> {
+    if (this.sharedStorage) {
+      // Counts are live in the engine: nothing to keep for when the table is closed.
+      for (const id of [...this.#files.keys()]) this.#files.get(id)?.close();
+      this.#files.clear();
+      this.#catalog.close();
+      await this.#backend.close();
+      return;
+    }
     let entries: CatalogEntry<TableDefinition>[] = [];
     try {
       entries = this.#catalog.all();
@@ -644,7 +671,8 @@ export class TableManager {
       const path = this.#file(entry.id);
       this.#damage.tableOfFile.set(path, { id: entry.id, name: entry.name });
       try {
-        file = namingStore(path, TableFile.open(path, dataKey, this.#storage));
+        const store = this.#backend.openTable(entry.id, path, dataKey, this.#storage);
+        file = this.sharedStorage ? store : namingStore(path, store);
       } catch (error) {
         throw openFailure(path, error);
       } finally {
@@ -662,8 +690,10 @@ export class TableManager {
     this.#files.delete(id);
     let stats: TableStats | undefined;
     try {
-      // A damaged file's counts are not to be trusted (nor kept as the last known ones).
-      if (!this.#damage.refusals.has(id)) stats = definition ? statsOf(store, definition) : store.stats();
+      // A damaged file's counts are not to be trusted (nor kept as the last known ones). An
+      // engine's counts stay live: nothing to keep.
+      if (!this.#damage.refusals.has(id) && !this.sharedStorage)
+        stats = definition ? statsOf(store, definition) : store.stats();
     } catch (error) {
       if (!(error instanceof DamagedFileError)) throw error;
       this.damaged(error);
@@ -714,12 +744,6 @@ export class TableManager {
   #file(id: string): string {
     return this.#dataDir.file('tables', `${id}.db`);
   }
-
-  #removeFiles(id: string): void {
-    if (this.#dataDir.inMemory) return;
-    const file = this.#file(id);
-    for (const suffix of ['', '-wal', '-shm', COMMIT_RECORD_SUFFIX]) rmSync(`${file}${suffix}`, { force: true });
-  }
 }
 
 /**
@@ -732,7 +756,7 @@ function openFailure(file: string, error: unknown): unknown {
 }
 
 /** The table's counts and those of each of its indexes. */
-function statsOf(store: TableStore, definition: TableDefinition): TableStats {
+function statsOf(store: Pick<TableStore, 'stats' | 'spaceStats'>, definition: TableDefinition): TableStats {
   const indexes = [...(definition.LocalSecondaryIndexes ?? []), ...(definition.GlobalSecondaryIndexes ?? [])];
   if (indexes.length === 0) return store.stats();
   return {

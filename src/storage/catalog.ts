@@ -23,10 +23,23 @@ export interface CatalogEntry<D> {
   readonly wrappedKey: Buffer;
 }
 
+/** What the table layer asks of a catalog: this file, or the engine's (storage/postgres/pg-catalog.ts). */
+export interface TableCatalog<D> {
+  /** Named in the errors of damage found in it. */
+  readonly file: string;
+  get(scope: Scope, name: string): CatalogEntry<D> | undefined;
+  /** One scope's entries named after `exclusiveStartName`, in name order. */
+  list(scope: Scope, exclusiveStartName: string, limit: number): CatalogEntry<D>[];
+  all(): CatalogEntry<D>[];
+  put(entry: CatalogEntry<D>): void;
+  delete(scope: Scope, name: string): void;
+  close(): void;
+}
+
 const KEY_FILE = 'catalog.key';
 const WRAP_PURPOSE = 'sealdb/catalog-key-wrap/v1';
 
-export class Catalog<D> {
+export class Catalog<D> implements TableCatalog<D> {
   readonly #db: SqliteDatabase;
   readonly #statements;
   /**

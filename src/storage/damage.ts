@@ -66,6 +66,7 @@ export function namingStore(file: string, store: TableStore): TableStore {
     spaceStats: (space) => guard(() => store.spaceStats(space)),
     dropEntries: (space, limit) => guard(() => store.dropEntries(space, limit)),
     partitionSize: (hash, pk, spaces) => guard(() => store.partitionSize(hash, pk, spaces)),
+    scanHash: (hash, space, pk) => store.scanHash(hash, space, pk),
     transaction: (fn) => guard(() => store.transaction(fn)),
     write: (writes: readonly StoredWrite[], commitMarker?: string) => guard(() => store.write(writes, commitMarker)),
     stage: (txid, coordinator, writes) => guard(() => store.stage(txid, coordinator, writes)),

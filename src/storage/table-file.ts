@@ -112,6 +112,12 @@ export interface TableStore {
    * keyspaces (DynamoDB's item collection of a table with local secondary indexes).
    */
   partitionSize(hash: number, pk: Buffer, spaces: readonly number[]): number;
+  /**
+   * The 32-bit hash Scan orders partitions by and splits into segments, for a partition whose
+   * key the layer hashed to `hash` (`space` undefined: the items). The embedded file keeps the
+   * layer's; an engine keeps a keyed one, as it must never see an unkeyed hash of a key.
+   */
+  scanHash(hash: number, space: number | undefined, pk: Buffer): number;
   /** Runs fn atomically: all of its writes land or none do. */
   transaction<T>(fn: () => T): T;
   /** Applies the writes atomically; with `commitMarker`, records it in the same SQLite transaction. */
@@ -507,6 +513,10 @@ export class TableFile implements TableStore {
     let size = (this.#partitionSize.get(hash, pk) as { size: number }).size;
     for (const space of spaces) size += this.#entries.partitionSize(space, hash, pk);
     return size;
+  }
+
+  scanHash(hash: number): number {
+    return hash;
   }
 
   transaction<T>(fn: () => T): T {

@@ -1,4 +1,5 @@
 /** Starts a real sealdb server on an ephemeral port for a test, with a clock the test controls. */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,41 @@ export interface TestServerOptions {
   readonly ttlSweepIntervalMs?: number;
   /** Lowers the item-collection limit of tables with LSIs (DynamoDB: 10 GB). */
   readonly itemCollectionLimitBytes?: number;
+  /**
+   * An engine URL (with `?schema=`) to share with another server; default: a schema of its own
+   * in SEALDB_TEST_STORAGE when that is set (the parameterised suite), else the embedded files.
+   */
+  readonly storage?: string;
+}
+
+/** The engine the suite runs against (`npm run test:postgres`), or undefined for the embedded store. */
+export const TEST_STORAGE = process.env.SEALDB_TEST_STORAGE || undefined;
+
+/** A new, empty schema in the test engine: every server (or cluster) of a test gets its own. */
+export function testStorageUrl(base = TEST_STORAGE): string | undefined {
+  if (!base) return undefined;
+  const url = new URL(base);
+  url.searchParams.set('schema', `t_${randomBytes(6).toString('hex')}`);
+  return url.toString();
+}
+
+/** The engine schema of each data directory a test server used, for a server restarted on it. */
+const storageOfDataDir = new Map<string, string>();
+
+/** Drops a test schema (the engine's tables of one test). */
+export async function dropTestSchema(storage: string): Promise<void> {
+  const url = new URL(storage);
+  const schema = url.searchParams.get('schema');
+  if (!schema?.startsWith('t_')) return;
+  url.searchParams.delete('schema');
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 export interface TestServer {
@@ -51,6 +87,8 @@ export interface TestServer {
   readonly region: string;
   /** What the server reported through `onInternalError` so far (`cleanup` fails if any). */
   readonly internalErrors: readonly unknown[];
+  /** The engine URL the server stores its tables in (undefined: embedded files). */
+  readonly storage: string | undefined;
   /** SDK client config for this server: `new DynamoDBClient(server.clientConfig())`. */
   clientConfig(credentials?: { accessKeyId: string; secretAccessKey: string }): {
     endpoint: string;
@@ -75,7 +113,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const clock = options.clock ?? new ManualClock();
   const region = options.region ?? 'us-east-1';
   const errors: unknown[] = [];
+  // A restart (an earlier server's data directory) finds that server's tables in the engine.
+  const storage = options.storage ?? storageOfDataDir.get(dataDir) ?? testStorageUrl();
+  if (storage !== undefined && !options.inMemory) storageOfDataDir.set(dataDir, storage);
+  const ownsSchema = options.storage === undefined && storage !== undefined;
   const server: RunningServer = await startServer({
+    ...(storage !== undefined ? { storage } : {}),
     host: '127.0.0.1',
     port: options.port ?? 0,
     dataDir: options.inMemory ? undefined : dataDir,
@@ -111,6 +154,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     rootKeyFile,
     region,
     internalErrors: errors,
+    storage,
     clientConfig: (credentials = { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' }) => ({
       endpoint: server.endpoint,
       region,
@@ -123,6 +167,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     async cleanup() {
       await server.close();
       rmSync(scratch, { recursive: true, force: true });
+      if (ownsSchema && storage) await dropTestSchema(storage);
       if (errors.length > 0) throw new Error(`server reported internal errors: ${errors.map(String).join('; ')}`);
     },
   };

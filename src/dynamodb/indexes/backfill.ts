@@ -137,14 +137,15 @@ export class IndexJobs {
 
   async #round(): Promise<boolean> {
     let more = false;
-    for (const ref of this.#pending()) {
+    const pending = await this.#tables.run(async () => this.#pending(), 'read');
+    for (const ref of pending) {
       if (this.#stopped) return false;
       // Each slice starts on a fresh event-loop turn, after the rest its predecessors earned
       // (requests, and the group commit, run in between). Manual steps (tests) only yield.
       if (this.#auto) await this.#duty.rest();
       else await new Promise((resolve) => setImmediate(resolve));
       try {
-        if (await this.#slice(ref)) more = true;
+        if (await this.#tables.run(() => this.#slice(ref), 'write')) more = true;
       } catch (error) {
         // A table deleted meanwhile, or one taken out of service (damage is reported where found).
         if (error instanceof AwsError) continue;

@@ -153,6 +153,10 @@ export class DerivingStore implements TableStore {
     return this.#inner.partitionSize(hash, pk, spaces);
   }
 
+  scanHash(hash: number, space: number | undefined, pk: Buffer): number {
+    return this.#inner.scanHash(hash, space, pk);
+  }
+
   transaction<T>(fn: () => T): T {
     return this.#inner.transaction(fn);
   }

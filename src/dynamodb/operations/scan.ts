@@ -155,7 +155,7 @@ function scanIndex(
   let after: Omit<EntryKey, 'space'> | undefined;
   if (startKey) {
     after = indexStartEntry(startKey, index, table);
-    checkSegment(input, after.hash, fromHash, toHash);
+    checkSegment(input, table.store.scanHash(after.hash, index.space, after.pk), fromHash, toHash);
   }
   const indexKeys = [...index.hash, ...index.range].map((a) => a.name);
   checkKeyPaths(projection, table.keys, indexKeys);
@@ -192,6 +192,6 @@ function planScan(input: ScanInput, startKey: Item | undefined, table: OpenTable
     throw invalidStartKey('The provided key element does not match the schema');
   }
   const after = storedKey(validateStartKey(startKey, table), table.keys);
-  checkSegment(input, after.hash, fromHash, toHash);
+  checkSegment(input, table.store.scanHash(after.hash, undefined, after.pk), fromHash, toHash);
   return { fromHash, toHash, after };
 }

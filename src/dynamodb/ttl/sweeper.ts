@@ -14,6 +14,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Clock } from '../../core/clock.js';
 import type { Scope } from '../../core/scope.js';
+import { isUnitSignal, type UnitKind } from '../../storage/backend.js';
 import { DamagedFileError } from '../../storage/damage.js';
 import type { StoredItem } from '../../storage/table-file.js';
 import { writingAs } from '../item-changes/write-origin.js';
@@ -28,6 +29,8 @@ export interface TtlTables {
   allTables(): readonly { readonly scope: Scope; readonly name: string; readonly definition: TableDefinition }[];
   openForTtl(scope: Scope, name: string, tableId: string): Promise<OpenTable | undefined>;
   damaged(error: DamagedFileError): unknown;
+  /** Runs a step as one unit of work of the storage backend (see TableManager.run). */
+  run<T>(fn: () => Promise<T>, kind: UnitKind): Promise<T>;
 }
 
 export interface TtlSweeperOptions {
@@ -116,13 +119,13 @@ export class TtlSweeper {
   }
 
   async #pass(): Promise<void> {
-    let remaining = this.#candidates();
+    let remaining = await this.#tables.run(async () => this.#candidates(), 'read');
     // Round robin, one slice per table in turn: a huge table does not hold up the others.
     while (remaining.length > 0 && !this.#stopped) {
       const next: PassTable[] = [];
       for (const table of remaining) {
         if (this.#stopped) return;
-        if (await this.#sliceOf(table)) next.push(table);
+        if (await this.#tables.run(() => this.#sliceOf(table), 'write')) next.push(table);
       }
       remaining = next;
     }
@@ -134,6 +137,7 @@ export class TtlSweeper {
     try {
       all = this.#tables.allTables();
     } catch (error) {
+      if (isUnitSignal(error)) throw error;
       if (error instanceof DamagedFileError) this.#tables.damaged(error);
       else this.#onError(error);
       return [];
@@ -166,6 +170,7 @@ export class TtlSweeper {
         await table.store.durable();
       }
     } catch (error) {
+      if (isUnitSignal(error)) throw error;
       this.#positions.delete(ref.id);
       if (error instanceof DamagedFileError) this.#tables.damaged(error);
       else this.#onError(error);

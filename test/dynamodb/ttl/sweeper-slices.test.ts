@@ -65,6 +65,7 @@ describe('TTL sweeper slices', () => {
           allTables: () => [{ scope: { accountId: '000000000000', region: 'us-east-1' }, name: 't', definition }],
           openForTtl: async () => table,
           damaged: (error) => assert.fail(error),
+          run: (fn) => fn(),
         },
         clock,
         onDeleted: (count) => deletedPerSlice.push(count),

@@ -1,0 +1,134 @@
+/**
+ * How synchronous storage calls run over an asynchronous engine. The DynamoDB layer calls its
+ * store synchronously (the embedded store answers from SQLite at once, and a request's checks and
+ * writes run without interleaving). Over PostgreSQL each request runs as a unit of work: its
+ * store calls answer from what the unit has fetched; a call that needs rows the unit has not
+ * fetched throws `Miss`, the runner fetches them (inside the unit's SERIALIZABLE transaction) and
+ * runs the request again from the start. Writes are buffered in the unit (reads see them) and
+ * sent with the commit; a serialization failure (40001) starts the whole unit over. The request
+ * logic so stays above the storage interface, synchronous and unchanged, and the engine decides
+ * every conflict.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { PoolClient } from 'pg';
+
+/** Thrown by a store call that needs rows first: the runner loads them and runs the unit again. */
+export class Miss extends Error {
+  constructor(readonly load: (unit: UnitOfWork) => Promise<void>) {
+    super('rows not yet fetched (internal to the engine-backed store)');
+    this.name = 'Miss';
+  }
+}
+
+/** One buffered row write: a sealed row to upsert, or a key to delete. */
+export interface PendingRow {
+  readonly tbl: string;
+  readonly space: number;
+  readonly pkm: Buffer;
+  readonly km: Buffer;
+  /** Absent for a delete. */
+  readonly sealed?: Buffer;
+  readonly size: number;
+  /** The opened row, for reads of the same unit. */
+  readonly opened?: {
+    readonly hash: number;
+    readonly pk: Buffer;
+    readonly sk: Buffer;
+    readonly tk: Buffer;
+    readonly body: Buffer;
+  };
+}
+
+export interface CatalogWrite {
+  readonly km: Buffer;
+  /** Absent for a delete. */
+  readonly sealed?: Buffer;
+}
+
+export type UnitMode = 'read' | 'write';
+
+export class UnitOfWork {
+  /** The open SERIALIZABLE transaction of a write unit (taken at its first fetch). */
+  client: PoolClient | undefined;
+  /** The catalog epoch this unit read (undefined until its first catalog use). */
+  catalogEpoch: bigint | undefined;
+  /**
+   * Set when the unit answered from the node's cached catalog before checking its epoch: the
+   * unit's first statement reads the epoch with it (no round trip of its own), and a unit whose
+   * epoch moved is run again from the start with the catalog reloaded.
+   */
+  catalogUnchecked: { readonly expected: bigint; readonly stale: () => void } | undefined;
+  /** Row caches of this attempt, keyed by store-made strings. */
+  readonly fetched = new Map<string, unknown>();
+  /** Writes to send at commit, one per row key (the last write of a key wins). */
+  readonly writes = new Map<string, PendingRow>();
+  readonly catalogWrites = new Map<string, CatalogWrite>();
+  /** The catalog entries this unit wrote or deleted, as its own reads must see them (null: deleted). */
+  readonly catalogOverlay = new Map<string, unknown>();
+  /** Tables whose rows all go at commit (DeleteTable). */
+  readonly dropTables: string[] = [];
+
+  mode: UnitMode;
+
+  constructor(readonly initialMode: UnitMode) {
+    this.mode = initialMode;
+  }
+
+  /** Forgets everything of an attempt (a serialization failure starts the unit over). */
+  reset(): void {
+    this.mode = this.initialMode;
+    this.catalogEpoch = undefined;
+    this.catalogUnchecked = undefined;
+    this.fetched.clear();
+    this.discardWrites();
+  }
+
+  /** Before a run again after a Miss: what the unit fetched stays, what it wrote is made again. */
+  discardWrites(): void {
+    this.dropTables.length = 0;
+    this.writes.clear();
+    this.catalogWrites.clear();
+    this.catalogOverlay.clear();
+  }
+
+  /** Takes a copy of the buffered writes, to put back when a nested transaction fails. */
+  savepoint(): () => void {
+    const writes = new Map(this.writes);
+    const catalogWrites = new Map(this.catalogWrites);
+    const overlay = new Map(this.catalogOverlay);
+    return () => {
+      restore(this.writes, writes);
+      restore(this.catalogWrites, catalogWrites);
+      restore(this.catalogOverlay, overlay);
+    };
+  }
+}
+
+function restore<K, V>(target: Map<K, V>, from: Map<K, V>): void {
+  target.clear();
+  for (const [k, v] of from) target.set(k, v);
+}
+
+const current = new AsyncLocalStorage<UnitOfWork>();
+
+/** The unit of the request running now; engine-backed stores are used only inside one. */
+export function currentUnit(): UnitOfWork {
+  const unit = current.getStore();
+  if (!unit) throw new Error('engine-backed storage used outside a unit of work');
+  return unit;
+}
+
+export function runWithUnit<T>(unit: UnitOfWork, fn: () => Promise<T>): Promise<T> {
+  return current.run(unit, fn);
+}
+
+/** The catalog changed under a unit that used the node's cached copy: the unit runs again. */
+export class StaleCatalog extends Error {
+  constructor() {
+    super('the catalog changed (internal to the engine-backed store)');
+    this.name = 'StaleCatalog';
+  }
+}
+
+/** Marks a row-key buffer as a string for maps. */
+export const hex = (b: Buffer): string => b.toString('hex');

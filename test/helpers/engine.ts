@@ -1,0 +1,33 @@
+/** The PostgreSQL engine the engine-backend tests use, and nodes that share it. */
+import { join } from 'node:path';
+import { startTestServer, type TestServer, type TestServerOptions, testStorageUrl } from './server.js';
+
+/**
+ * The engine's URL: SEALDB_TEST_POSTGRES, else the role and database `.ci/run` creates on the
+ * local Debian cluster. The engine tests need it (they are not skipped when it is missing: they
+ * fail, naming what to set up).
+ */
+export const TEST_POSTGRES =
+  process.env.SEALDB_TEST_POSTGRES || 'postgres://sealdb_test:sealdb_test@127.0.0.1:5432/sealdb_test';
+
+/**
+ * Nodes over one engine schema, started with the same root key (as a cluster's nodes are), each
+ * with its own data directory (its audit trail and KMS key store stay per node for now).
+ */
+export async function startCluster(count: number, options: TestServerOptions = {}): Promise<TestServer[]> {
+  const storage = testStorageUrl(TEST_POSTGRES) as string;
+  const first = await startTestServer({ ...options, storage });
+  const nodes = [first];
+  for (let i = 1; i < count; i++) {
+    nodes.push(
+      await startTestServer({
+        ...options,
+        storage,
+        clock: first.clock,
+        rootKeyFile: first.rootKeyFile,
+        dataDir: join(first.scratch, `node-${i}`),
+      }),
+    );
+  }
+  return nodes;
+}
