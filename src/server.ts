@@ -9,6 +9,7 @@ import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { BackupManager } from './dynamodb/backups/manager.js';
 import type { BackupRecord } from './dynamodb/backups/record.js';
 import { IndexJobs, type IndexJobsOptions } from './dynamodb/indexes/backfill.js';
+import { PitrManager } from './dynamodb/pitr/manager.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
@@ -118,6 +119,8 @@ export interface ServerOptions {
   readonly onKmsCall?: (event: KmsCallEvent) => void;
   /** Origins whose browser requests get CORS headers (default `['*']`: any origin, as DynamoDB Local's `-cors *`). */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Clock milliseconds between the PITR snapshots of a table (default 24 hours; see dynamodb/pitr). */
+  readonly pitrSnapshotIntervalMs?: number;
   /** The item-collection limit of tables with LSIs (default DynamoDB's 10 GB): a test hook. */
   readonly itemCollectionLimitBytes?: number;
 }
@@ -267,6 +270,14 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(options.onInternalError ? { onError: options.onInternalError } : {}),
   });
   tableManager.archivalBackups = backups;
+  const pitr = new PitrManager({
+    dataDir,
+    clock,
+    ...(options.pitrSnapshotIntervalMs !== undefined ? { snapshotIntervalMs: options.pitrSnapshotIntervalMs } : {}),
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  pitr.recover(tableManager);
+  metrics.pitrBytes(() => pitr.diskUse(tableManager));
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
   const indexJobs = new IndexJobs({
@@ -287,6 +298,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
       : {}),
     backups,
+    pitr,
   };
   const dynamodb = new DynamoDbService(dynamodbEnv);
   const streams = new DynamoDbStreamsService(dynamodbEnv);
@@ -300,6 +312,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       // Tables the sweep brought back may have index work waiting for their key.
       indexJobs.wake();
       await trimStreams(tableManager, clock.now());
+      await pitr.pass(tableManager);
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
@@ -382,6 +395,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         http.server.closeAllConnections();
         await stopped;
         await backups.close();
+        await pitr.close();
         await indexJobs.stop();
         await tableManager.close();
         await checkpointer?.stop();
