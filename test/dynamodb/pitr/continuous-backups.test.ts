@@ -11,6 +11,11 @@ import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 
+function ms(date: Date | undefined): number {
+  assert.ok(date instanceof Date, 'a date');
+  return date.getTime();
+}
+
 /** UpdateContinuousBackups and DescribeContinuousBackups: shapes, errors, EarliestRestorableDateTime. */
 describe('continuous backups settings', () => {
   let server: TestServer;
@@ -100,14 +105,14 @@ describe('continuous backups settings', () => {
     const pitr = enabled?.PointInTimeRecoveryDescription;
     assert.equal(pitr?.PointInTimeRecoveryStatus, 'ENABLED');
     assert.equal(pitr?.RecoveryPeriodInDays, 35);
-    const earliest = (pitr?.EarliestRestorableDateTime as Date).getTime();
+    const earliest = ms(pitr?.EarliestRestorableDateTime);
     assert.ok(earliest >= enabledAt - 1 && earliest <= server.clock.now(), `earliest ${earliest} vs ${enabledAt}`);
     // Ten days on: history still begins at the enablement.
     server.clock.advance(10 * DAY);
     let described = (await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' })))
       .ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
-    assert.equal((described?.EarliestRestorableDateTime as Date).getTime(), earliest);
-    const latest = (described?.LatestRestorableDateTime as Date).getTime();
+    assert.equal(ms(described?.EarliestRestorableDateTime), earliest);
+    const latest = ms(described?.LatestRestorableDateTime);
     assert.ok(Math.abs(latest - server.clock.now()) < 2000);
     // A shorter window: the earliest time is now - 3 days.
     const { ContinuousBackupsDescription: shorter } = await ddb.send(
@@ -119,7 +124,7 @@ describe('continuous backups settings', () => {
     assert.equal(shorter?.PointInTimeRecoveryDescription?.RecoveryPeriodInDays, 3);
     described = (await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' })))
       .ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
-    const windowStart = (described?.EarliestRestorableDateTime as Date).getTime();
+    const windowStart = ms(described?.EarliestRestorableDateTime);
     assert.ok(Math.abs(windowStart - (server.clock.now() - 3 * DAY)) < 2000, `${windowStart}`);
   });
 
@@ -142,7 +147,7 @@ describe('continuous backups settings', () => {
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 1 },
       }),
     );
-    const earliest = (on?.PointInTimeRecoveryDescription?.EarliestRestorableDateTime as Date).getTime();
+    const earliest = ms(on?.PointInTimeRecoveryDescription?.EarliestRestorableDateTime);
     assert.ok(earliest >= again - 1, 'history restarts at the new enablement');
     assert.equal(on?.PointInTimeRecoveryDescription?.RecoveryPeriodInDays, 1);
   });
