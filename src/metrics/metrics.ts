@@ -77,19 +77,25 @@ export class Metrics {
   readonly ttlDeleted = (count: number): void => this.#ttlDeleted.inc(count);
 
   /**
-   * sealdb_pitr_bytes{table}: the disk point-in-time recovery costs each table (its change log in
-   * the table file plus its snapshot files). DynamoDB reports no such figure (DescribeTable and
+   * sealdb_pitr_bytes{table,part}: the disk point-in-time recovery costs each table, its change
+   * log in the table file (part="log", the entries' bytes; an unopened table counts 0) and its
+   * snapshot files (part="snapshots"). DynamoDB reports no such figure (DescribeTable and
    * DescribeContinuousBackups have no field for it), so it is a metric.
    */
-  pitrBytes(source: () => readonly { readonly table: string; readonly bytes: number }[]): void {
+  pitrBytes(
+    source: () => readonly { readonly table: string; readonly log: number; readonly snapshots: number }[],
+  ): void {
     new Gauge({
       name: 'sealdb_pitr_bytes',
-      help: 'Bytes of point-in-time recovery history per table (change log + snapshots), by table ARN',
-      labelNames: ['table'],
+      help: 'Bytes of point-in-time recovery history per table ARN: part="log" (change log), part="snapshots"',
+      labelNames: ['table', 'part'],
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const { table, bytes } of source()) this.set({ table }, bytes);
+        for (const { table, log, snapshots } of source()) {
+          this.set({ table, part: 'log' }, log);
+          this.set({ table, part: 'snapshots' }, snapshots);
+        }
       },
     });
   }

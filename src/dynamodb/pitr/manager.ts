@@ -335,16 +335,16 @@ export class PitrManager {
     this.#removeOrphans(referenced);
   }
 
-  /** Bytes of PITR history per table (change log in the table file + snapshot files), for metrics. */
-  diskUse(tables: TableManager): { readonly table: string; readonly bytes: number }[] {
+  /** Bytes of PITR history per table: its change log (in the table file) and its snapshot files, for metrics. */
+  diskUse(tables: TableManager): { readonly table: string; readonly log: number; readonly snapshots: number }[] {
     const open = new Map(tables.openTables().map((t) => [t.definition.TableId, t.store]));
     return tables.allTables().flatMap(({ definition }) => {
       const state = definition.PointInTimeRecovery;
       if (!state?.Enabled) return [];
-      const log =
-        state.Space !== undefined ? (open.get(definition.TableId)?.spaceStats(state.Space).sizeBytes ?? 0) : 0;
-      const files = (state.Snapshots ?? []).reduce((sum, s) => sum + s.bytes, 0);
-      return [{ table: definition.TableArn, bytes: log + files }];
+      const store = open.get(definition.TableId);
+      const log = state.Space !== undefined && store ? store.spaceStats(state.Space).sizeBytes : 0;
+      const snapshots = (state.Snapshots ?? []).reduce((sum, s) => sum + s.bytes, 0);
+      return [{ table: definition.TableArn, log, snapshots }];
     });
   }
 
