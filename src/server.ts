@@ -276,10 +276,11 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(options.pitrSnapshotIntervalMs !== undefined ? { snapshotIntervalMs: options.pitrSnapshotIntervalMs } : {}),
     ...(options.onInternalError ? { onError: options.onInternalError } : {}),
   });
-  pitr.recover(tableManager);
   metrics.pitrBytes(() => pitr.diskUse(tableManager));
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
+  // Snapshots the last process did not finish copying are dropped.
+  pitr.recover(tableManager);
   const indexJobs = new IndexJobs({
     tables: tableManager,
     ...options.indexJobs,

@@ -18,6 +18,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Scope } from '../../core/scope.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
+import { DamagedFileError } from '../../storage/damage.js';
 import type { DataDir } from '../../storage/data-dir.js';
 import { openEncryptedDatabase, type SqliteDatabase } from '../../storage/encrypted-db.js';
 import { removeFiles, snapshotItems, startSnapshot } from '../../storage/snapshot.js';
@@ -96,7 +97,7 @@ export class PitrManager {
    * (the next pass takes a new one if a table is left without).
    */
   recover(tables: TableManager): void {
-    for (const { scope, name, definition } of tables.allTables()) {
+    for (const { scope, name, definition } of readableTables(tables)) {
       const state = definition.PointInTimeRecovery;
       const unfinished = (state?.Snapshots ?? []).filter((s) => !s.ready);
       if (!state || unfinished.length === 0) continue;
@@ -300,11 +301,9 @@ export class PitrManager {
     const interval = this.#options.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS;
     const open = new Map(tables.openTables().map((t) => [t.definition.TableId, t.store]));
     let slices = TRIM_SLICES_PER_PASS;
-    const referenced = new Set<string>();
     for (const { scope, name, definition } of tables.allTables()) {
       const state = definition.PointInTimeRecovery;
       if (!state) continue;
-      for (const snapshot of state.Snapshots ?? []) referenced.add(snapshot.fileId);
       const store = open.get(definition.TableId);
       // Logs of earlier enablements, dropped in bounded slices.
       for (const space of state.RetiredSpaces ?? []) {
@@ -332,13 +331,21 @@ export class PitrManager {
       }
       slices = await this.#trim(tables, scope, name, definition, store, now, slices);
     }
-    this.#removeOrphans(referenced);
+    this.#removeOrphans(tables);
   }
 
   /** Bytes of PITR history per table: its change log (in the table file) and its snapshot files, for metrics. */
   diskUse(tables: TableManager): { readonly table: string; readonly log: number; readonly snapshots: number }[] {
-    const open = new Map(tables.openTables().map((t) => [t.definition.TableId, t.store]));
-    return tables.allTables().flatMap(({ definition }) => {
+    const all = readableTables(tables);
+    if (all.length === 0) return [];
+    let open: Map<string, ReturnType<TableManager['openTables']>[number]['store']>;
+    try {
+      open = new Map(tables.openTables().map((t) => [t.definition.TableId, t.store]));
+    } catch (error) {
+      if (error instanceof DamagedFileError) return [];
+      throw error;
+    }
+    return all.flatMap(({ definition }) => {
       const state = definition.PointInTimeRecovery;
       if (!state?.Enabled) return [];
       const store = open.get(definition.TableId);
@@ -366,6 +373,24 @@ export class PitrManager {
   ): Promise<void> {
     const fileId = randomUUID();
     const file = this.#file(fileId);
+    // Held as read until its copy is tracked: a concurrent pass must not take it for an orphan.
+    this.#read(fileId, +1);
+    try {
+      await this.#startSnapshot(tables, scope, name, tableId, fileId, file, lend);
+    } finally {
+      this.#read(fileId, -1);
+    }
+  }
+
+  async #startSnapshot(
+    tables: TableManager,
+    scope: Scope,
+    name: string,
+    tableId: string,
+    fileId: string,
+    file: string,
+    lend: <T>(use: (table: LentTable) => T) => Promise<T | undefined>,
+  ): Promise<void> {
     const started = await lend((lent) => {
       const key = snapshotKey(lent.dataKey, fileId);
       try {
@@ -503,7 +528,13 @@ export class PitrManager {
   }
 
   /** Snapshot files no table refers to (its table deleted, PITR disabled while it was read). */
-  #removeOrphans(referenced: ReadonlySet<string>): void {
+  #removeOrphans(tables: TableManager): void {
+    // As the catalog is now: snapshots this pass took (and may have finished copying) are in it.
+    const referenced = new Set(
+      tables
+        .allTables()
+        .flatMap(({ definition }) => (definition.PointInTimeRecovery?.Snapshots ?? []).map((s) => s.fileId)),
+    );
     let names: string[];
     try {
       names = readdirSync(this.#options.dataDir.file('pitr'));
@@ -519,6 +550,19 @@ export class PitrManager {
 
   #file(fileId: string): string {
     return this.#options.dataDir.file('pitr', `${fileId}.db`);
+  }
+}
+
+/**
+ * The tables, or none while the catalog is damaged: startup and metrics go on, and the damage is
+ * reported by the table manager (and answered to every request) as it is without PITR.
+ */
+function readableTables(tables: TableManager): ReturnType<TableManager['allTables']> {
+  try {
+    return tables.allTables();
+  } catch (error) {
+    if (error instanceof DamagedFileError) return [];
+    throw error;
   }
 }
 
