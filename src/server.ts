@@ -10,6 +10,7 @@ import { RequestActivity } from './core/duty-cycle.js';
 import { BackupManager } from './dynamodb/backups/manager.js';
 import type { BackupRecord } from './dynamodb/backups/record.js';
 import { IndexJobs, type IndexJobsOptions } from './dynamodb/indexes/backfill.js';
+import { PitrManager } from './dynamodb/pitr/manager.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
@@ -125,6 +126,8 @@ export interface ServerOptions {
   readonly onKmsCall?: (event: KmsCallEvent) => void;
   /** Origins whose browser requests get CORS headers (default `['*']`: any origin, as DynamoDB Local's `-cors *`). */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Clock milliseconds between the PITR snapshots of a table (default 24 hours; see dynamodb/pitr). */
+  readonly pitrSnapshotIntervalMs?: number;
   /** The item-collection limit of tables with LSIs (default DynamoDB's 10 GB): a test hook. */
   readonly itemCollectionLimitBytes?: number;
 }
@@ -274,8 +277,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     },
   });
   const tableManager = tables;
-  // Backups copy table files: with engine storage they are not offered yet (the backup operations
-  // answer that backups are unavailable, as on a server that keeps none).
+  // Backups and PITR history copy table files: with engine storage they are not offered yet (their
+  // operations answer that backups are unavailable, as on a server that keeps none).
   const backups = engine
     ? undefined
     : new BackupManager({
@@ -286,8 +289,19 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         ...(options.onInternalError ? { onError: options.onInternalError } : {}),
       });
   if (backups) tableManager.archivalBackups = backups;
+  const pitr = engine
+    ? undefined
+    : new PitrManager({
+        dataDir,
+        clock,
+        ...(options.pitrSnapshotIntervalMs !== undefined ? { snapshotIntervalMs: options.pitrSnapshotIntervalMs } : {}),
+        ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+      });
+  if (pitr) metrics.pitrBytes(() => pitr.diskUse(tableManager));
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
+  // Snapshots the last process did not finish copying are dropped.
+  pitr?.recover(tableManager);
   // Requests being served: background work (index backfill) then takes only a small share of the loop.
   const activity = new RequestActivity();
   const indexJobs = new IndexJobs({
@@ -309,6 +323,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
       : {}),
     ...(backups ? { backups } : {}),
+    ...(pitr ? { pitr } : {}),
   };
   const dynamodb = new DynamoDbService(dynamodbEnv);
   const streams = new DynamoDbStreamsService(dynamodbEnv);
@@ -322,6 +337,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       // Tables the sweep brought back may have index work waiting for their key.
       indexJobs.wake();
       await tableManager.run(() => trimStreams(tableManager, clock.now()), 'write');
+      await pitr?.pass(tableManager);
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
@@ -405,6 +421,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         http.server.closeAllConnections();
         await stopped;
         await backups?.close();
+        await pitr?.close();
         await indexJobs.stop();
         await tableManager.close();
         await checkpointer?.stop();

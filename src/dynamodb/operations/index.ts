@@ -8,6 +8,7 @@ import { deleteBackup } from './delete-backup.js';
 import { deleteItem } from './delete-item.js';
 import { deleteTable } from './delete-table.js';
 import { describeBackup } from './describe-backup.js';
+import { describeContinuousBackups } from './describe-continuous-backups.js';
 import { describeEndpoints } from './describe-endpoints.js';
 import { describeLimits } from './describe-limits.js';
 import { describeTable } from './describe-table.js';
@@ -19,11 +20,13 @@ import { listTagsOfResource } from './list-tags-of-resource.js';
 import { putItem } from './put-item.js';
 import { query } from './query.js';
 import { restoreTableFromBackup } from './restore-table-from-backup.js';
+import { restoreTableToPointInTime } from './restore-table-to-point-in-time.js';
 import { scan } from './scan.js';
 import { tagResource } from './tag-resource.js';
 import { transactGetItems } from './transact-get-items.js';
 import { transactWriteItems } from './transact-write-items.js';
 import { untagResource } from './untag-resource.js';
+import { updateContinuousBackups } from './update-continuous-backups.js';
 import { updateItem } from './update-item.js';
 import { updateTable } from './update-table.js';
 import { updateTimeToLive } from './update-time-to-live.js';
@@ -56,4 +59,7 @@ export const operations: readonly Operation<never, unknown>[] = [
   listBackups,
   deleteBackup,
   restoreTableFromBackup,
+  updateContinuousBackups,
+  describeContinuousBackups,
+  restoreTableToPointInTime,
 ] as readonly Operation<never, unknown>[];
