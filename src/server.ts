@@ -4,10 +4,14 @@
  * (with a manual clock).
  */
 import type { AddressInfo } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import { type AuditTrail, createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { BackupManager } from './dynamodb/backups/manager.js';
 import type { BackupRecord } from './dynamodb/backups/record.js';
+import { KmsSealer } from './dynamodb/exports/kms-sealer.js';
+import { TransferManager } from './dynamodb/exports/manager.js';
+import type { TransferRecord } from './dynamodb/exports/records.js';
 import { IndexJobs, type IndexJobsOptions } from './dynamodb/indexes/backfill.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
@@ -34,7 +38,7 @@ import { ExternalKms } from './kms/external/external-kms.js';
 import { healthRoute, registerOutageMetrics } from './kms/external/health.js';
 import { createKmsService, type KmsCallEvent, type KmsService } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
-import { BackupCatalog } from './storage/backup-catalog.js';
+import { BackupCatalog, TRANSFER_NAMES } from './storage/backup-catalog.js';
 import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
 import { DamagedFileError } from './storage/damage.js';
@@ -120,6 +124,11 @@ export interface ServerOptions {
   readonly corsAllowedOrigins?: readonly string[];
   /** The item-collection limit of tables with LSIs (default DynamoDB's 10 GB): a test hook. */
   readonly itemCollectionLimitBytes?: number;
+  /**
+   * The folder standing in for S3 in ExportTableToPointInTime and ImportTable: a bucket is a
+   * subfolder of it. Absent: those operations are refused.
+   */
+  readonly exportDir?: string;
 }
 
 export interface RunningServer {
@@ -267,6 +276,14 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(options.onInternalError ? { onError: options.onInternalError } : {}),
   });
   tableManager.archivalBackups = backups;
+  const transfers = new TransferManager({
+    catalog: BackupCatalog.open<TransferRecord>(dataDir, root, durability, TRANSFER_NAMES),
+    dataDir,
+    ...(options.exportDir ? { exportDir: resolvePath(options.exportDir) } : {}),
+    sealer: new KmsSealer(tableKms),
+    clock,
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
   const indexJobs = new IndexJobs({
@@ -287,6 +304,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
       : {}),
     backups,
+    transfers,
   };
   const dynamodb = new DynamoDbService(dynamodbEnv);
   const streams = new DynamoDbStreamsService(dynamodbEnv);
@@ -381,6 +399,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await http.drain();
         http.server.closeAllConnections();
         await stopped;
+        await transfers.close();
         await backups.close();
         await indexJobs.stop();
         await tableManager.close();

@@ -2,6 +2,7 @@
 import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../http/service.js';
 import type { BackupManager } from './backups/manager.js';
+import type { TransferManager } from './exports/manager.js';
 import type { EncryptionChangeLimit } from './sse.js';
 import type { TableManager } from './tables.js';
 
@@ -16,6 +17,8 @@ export interface DynamoDbEnvironment {
   readonly itemCollectionLimitBytes?: number;
   /** Absent when the server keeps no backups. */
   readonly backups?: BackupManager;
+  /** Exports to and imports from S3 (a local folder); absent in servers built without them. */
+  readonly transfers?: TransferManager;
 }
 
 export interface OperationRequest<I> {

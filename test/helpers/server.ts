@@ -38,6 +38,8 @@ export interface TestServerOptions {
   readonly ttlSweepIntervalMs?: number;
   /** Lowers the item-collection limit of tables with LSIs (DynamoDB: 10 GB). */
   readonly itemCollectionLimitBytes?: number;
+  /** The folder standing in for S3 (ExportTableToPointInTime, ImportTable). */
+  readonly exportDir?: string;
 }
 
 export interface TestServer {
@@ -100,6 +102,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.itemCollectionLimitBytes !== undefined
       ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
       : {}),
+    ...(options.exportDir ? { exportDir: options.exportDir } : {}),
     onInternalError: (error) => errors.push(error),
   });
   return {

@@ -8,6 +8,12 @@ import { deleteBackup } from './delete-backup.js';
 import { deleteItem } from './delete-item.js';
 import { deleteTable } from './delete-table.js';
 import { describeBackup } from './describe-backup.js';
+import { describeExport } from './describe-export.js';
+import { describeImport } from './describe-import.js';
+import { exportTableToPointInTime } from './export-table-to-point-in-time.js';
+import { importTable } from './import-table.js';
+import { listExports } from './list-exports.js';
+import { listImports } from './list-imports.js';
 import { describeEndpoints } from './describe-endpoints.js';
 import { describeLimits } from './describe-limits.js';
 import { describeTable } from './describe-table.js';
@@ -56,4 +62,10 @@ export const operations: readonly Operation<never, unknown>[] = [
   listBackups,
   deleteBackup,
   restoreTableFromBackup,
+  exportTableToPointInTime,
+  describeExport,
+  listExports,
+  importTable,
+  describeImport,
+  listImports,
 ] as readonly Operation<never, unknown>[];

@@ -1,0 +1,459 @@
+/**
+ * Exports to and imports from "S3" (a local directory, see bucket.ts): their records in the
+ * encrypted exports catalog, and the background jobs that write and read the files.
+ *
+ * An export reads a snapshot pinned while the request is answered (a read transaction of its own
+ * on the table file), in bounded slices; an import creates its table (CREATING) while the request
+ * is answered and fills it in slices, then makes it ACTIVE. Exported files are the one place where
+ * sealdb writes table data outside its encrypted stores (they are meant to leave it), unless the
+ * export asks for S3SseAlgorithm KMS: then each file is sealed under that KMS key (envelope.ts).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Clock } from '../../core/clock.js';
+import { KeyAccessError } from '../../encryption/key-access-error.js';
+import { AwsError } from '../../http/aws-error.js';
+import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
+import type { BackupCatalog } from '../../storage/backup-catalog.js';
+import type { DataDir } from '../../storage/data-dir.js';
+import { openPinnedItems } from '../../storage/snapshot.js';
+import { tableAlreadyExists, tableNotFound } from '../backups/errors.js';
+import { kmsValidationError } from '../kms-errors.js';
+import type { TableDefinition } from '../table-definition.js';
+import type { NewTable, TableManager } from '../tables.js';
+import { checkKey, LocalBuckets } from './bucket.js';
+import {
+  exportConflict,
+  exportNotFound,
+  ITEM_VALIDATION_FAILED,
+  importConflict,
+  importNotFound,
+  invalidExportArn,
+  invalidExportTime,
+  invalidImportArn,
+  invalidNextToken,
+  NO_SUCH_BUCKET,
+  noExportDir,
+  pitrUnavailable,
+} from './errors.js';
+import { runExport } from './export-job.js';
+import type { ExportFormat, InputFormat } from './formats.js';
+import { runImport } from './import-job.js';
+import type { KmsSealer } from './kms-sealer.js';
+import type { ExportRecord, ImportRecord, S3Destination, TransferRecord } from './records.js';
+
+/**
+ * Point-in-time recovery as exports need it (bound to the continuous-backups state). Absent: sealdb
+ * exports the table as it is at the request, and only an ExportTime at (about) now is accepted.
+ */
+export interface PitrView {
+  /** The window of a table whose PITR is enabled, in epoch ms; undefined while it is not enabled. */
+  window(account: string, region: string, tableName: string): { earliest: number; latest: number } | undefined;
+}
+
+export interface TransferManagerOptions {
+  readonly catalog: BackupCatalog<TransferRecord>;
+  readonly dataDir: DataDir;
+  /** The folder standing in for S3 (`--export-dir`); absent: exports and imports are refused. */
+  readonly exportDir?: string;
+  readonly sealer: KmsSealer;
+  readonly clock: Clock;
+  readonly pitr?: PitrView;
+  readonly onError?: (error: unknown) => void;
+  /** Most work per slice before yielding to requests (default 8 ms). */
+  readonly sliceMs?: number;
+}
+
+export interface ExportRequest {
+  readonly tableName: string;
+  readonly exportTime?: number;
+  readonly clientToken?: string;
+  readonly destination: S3Destination;
+  readonly format: ExportFormat;
+  readonly type?: 'FULL_EXPORT' | 'INCREMENTAL_EXPORT';
+}
+
+export interface ImportRequest {
+  readonly clientToken?: string;
+  readonly source: ImportRecord['S3BucketSource'];
+  readonly format: InputFormat;
+  readonly formatOptions?: ImportRecord['InputFormatOptions'];
+  readonly compression: ImportRecord['InputCompressionType'];
+  readonly creationParameters: Record<string, unknown>;
+  readonly table: NewTable;
+  readonly choice: KeyChoice;
+}
+
+/** How long a ClientToken makes requests idempotent (the model's documentation of ClientToken). */
+const TOKEN_WINDOW_MS = 8 * 60 * 60 * 1000;
+/** Without point-in-time recovery, how far from now an ExportTime may be and still mean "now". */
+const NOW_TOLERANCE_MS = 60 * 1000;
+const PAGE = 25;
+
+const EXPORT_ARN = /^arn:aws:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})\/export\/(\d{14}-[0-9a-f]{8})$/;
+const IMPORT_ARN = /^arn:aws:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})\/import\/(\d{14}-[0-9a-f]{8})$/;
+
+/** `<table ARN>/export/<14-digit epoch ms>-<8 hex>` (and `/import/`), as DynamoDB names them. */
+const transferArn = (tableArn: string, kind: 'export' | 'import', now: number): string =>
+  `${tableArn}/${kind}/${String(now).padStart(14, '0')}-${randomBytes(4).toString('hex')}`;
+
+export class TransferManager {
+  readonly #options: TransferManagerOptions;
+  readonly #catalog: BackupCatalog<TransferRecord>;
+  readonly #buckets?: LocalBuckets;
+  readonly #jobs = new Set<Promise<void>>();
+  #closing = false;
+
+  constructor(options: TransferManagerOptions) {
+    this.#options = options;
+    this.#catalog = options.catalog;
+    if (options.exportDir) this.#buckets = new LocalBuckets(options.exportDir);
+    // A job still IN_PROGRESS was running when the last process died: it did not finish.
+    const now = options.clock.now();
+    for (const entry of this.#catalog.all()) {
+      const record = entry.record;
+      const status = record.kind === 'export' ? record.ExportStatus : record.ImportStatus;
+      if (status !== 'IN_PROGRESS') continue;
+      const failure = { FailureCode: 'InternalServerError', FailureMessage: 'sealdb stopped during the job', endTime: now };
+      this.#put(
+        record.kind === 'export'
+          ? { ...record, ...failure, ExportStatus: 'FAILED' }
+          : { ...record, ...failure, ImportStatus: 'FAILED' },
+      );
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Exports
+
+  async startExport(tables: TableManager, account: string, request: ExportRequest, caller: KeyCaller): Promise<ExportRecord> {
+    const buckets = this.#need();
+    if (request.destination.S3Prefix) checkKey(request.destination.S3Prefix, 'S3Prefix');
+    const table = tables.find(account, request.tableName);
+    if (!table) throw tableNotFound(request.tableName);
+    const now = this.#options.clock.now();
+    const token = request.clientToken;
+    if (token) {
+      const same = this.#byToken('export', account, tables.region, token, now) as ExportRecord | undefined;
+      if (same) {
+        if (sameExport(same, table, request)) return same;
+        throw exportConflict();
+      }
+    }
+    if (this.#options.dataDir.inMemory) {
+      throw pitrUnavailable(request.tableName, 'is not available on an --in-memory sealdb');
+    }
+    const exportTime = this.#exportTime(account, tables.region, request, now);
+    const arn = transferArn(table.TableArn, 'export', now);
+    const record: ExportRecord = await tables.lend(account, request.tableName, caller, (lent) => {
+      const source = openPinnedItems(lent.file, lent.dataKey);
+      const record: ExportRecord = {
+        kind: 'export',
+        accountId: account,
+        region: tables.region,
+        ExportArn: arn,
+        ExportStatus: 'IN_PROGRESS',
+        startTime: now,
+        exportTime,
+        TableArn: lent.definition.TableArn,
+        TableId: lent.definition.TableId,
+        ClientToken: token ?? randomUUID(),
+        destination: request.destination,
+        ExportFormat: request.format,
+        ...(request.type ? { ExportType: request.type } : {}),
+      };
+      this.#put(record);
+      this.#run(async () => {
+        if (!buckets.bucketExists(record.destination.S3Bucket)) {
+          source.close();
+          this.#put({ ...record, ExportStatus: 'FAILED', endTime: this.#options.clock.now(), FailureCode: NO_SUCH_BUCKET.code, FailureMessage: NO_SUCH_BUCKET.message });
+          return;
+        }
+        try {
+          const result = await runExport({
+            record,
+            source,
+            buckets,
+            sealer: this.#options.sealer,
+            caller,
+            sliceMs: this.#options.sliceMs ?? 8,
+            now: () => this.#options.clock.now(),
+            stopping: () => this.#closing,
+          });
+          this.#put({
+            ...record,
+            ExportStatus: 'COMPLETED',
+            endTime: this.#options.clock.now(),
+            ExportManifest: result.manifestKey,
+            ItemCount: result.itemCount,
+            BilledSizeBytes: result.billedSizeBytes,
+            ...(result.kmsKeyArn ? { kmsKeyArn: result.kmsKeyArn } : {}),
+          });
+        } catch (error) {
+          const { code, message } = failureOf(error);
+          this.#put({ ...record, ExportStatus: 'FAILED', endTime: this.#options.clock.now(), FailureCode: code, FailureMessage: message });
+          if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
+        }
+      });
+      return record;
+    });
+    return record;
+  }
+
+  describeExport(account: string, region: string, arn: string): ExportRecord {
+    const match = EXPORT_ARN.exec(arn);
+    if (!match) throw invalidExportArn(arn);
+    const record = this.#catalog.get(arn)?.record;
+    if (record?.kind !== 'export' || record.accountId !== account || record.region !== region) throw exportNotFound(arn);
+    return record;
+  }
+
+  /** Newest first (as DynamoDB lists a table's exports). */
+  listExports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
+    const all = this.#records('export', account, region)
+      .filter((r) => tableArn === undefined || r.TableArn === tableArn) as ExportRecord[];
+    return page(all, (r) => r.ExportArn, limit, nextToken, 'ListExports');
+  }
+
+  // -------------------------------------------------------------------------
+  // Imports
+
+  async startImport(tables: TableManager, account: string, request: ImportRequest, caller: KeyCaller): Promise<ImportRecord> {
+    const buckets = this.#need();
+    if (request.source.S3KeyPrefix) checkKey(request.source.S3KeyPrefix, 'S3KeyPrefix');
+    const now = this.#options.clock.now();
+    const token = request.clientToken ?? randomUUID();
+    // DynamoDB consults the token only while its import runs, and only the table name can conflict
+    // (scylladb test_import.py, measured on AWS); otherwise an existing table is refused first.
+    const running = this.#byToken('import', account, tables.region, token, now) as ImportRecord | undefined;
+    if (running?.ImportStatus === 'IN_PROGRESS') {
+      if (running.TableCreationParameters.TableName === request.table.TableName) return running;
+      throw importConflict();
+    }
+    if (tables.find(account, request.table.TableName)) throw tableAlreadyExists(request.table.TableName);
+    let definition: TableDefinition;
+    try {
+      definition = await tables.create(account, request.table, request.choice, caller, 'CREATING');
+    } catch (error) {
+      if (error instanceof KeyAccessError) throw kmsValidationError(error);
+      throw error;
+    }
+    const record: ImportRecord = {
+      kind: 'import',
+      accountId: account,
+      region: tables.region,
+      ImportArn: transferArn(definition.TableArn, 'import', now),
+      ImportStatus: 'IN_PROGRESS',
+      TableArn: definition.TableArn,
+      TableId: definition.TableId,
+      ClientToken: token,
+      S3BucketSource: request.source,
+      InputFormat: request.format,
+      ...(request.formatOptions ? { InputFormatOptions: request.formatOptions } : {}),
+      InputCompressionType: request.compression,
+      TableCreationParameters: request.creationParameters,
+      startTime: now,
+      ProcessedItemCount: 0,
+      ImportedItemCount: 0,
+      ErrorCount: 0,
+      errors: [],
+    };
+    this.#put(record);
+    this.#run(async () => {
+      const finish = (change: Partial<ImportRecord>) =>
+        this.#put({ ...record, ...change, endTime: this.#options.clock.now() } as ImportRecord);
+      const dropTable = async () => {
+        if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
+          await tables.delete(account, definition.TableName).catch(() => undefined);
+        }
+      };
+      if (!buckets.bucketExists(request.source.S3Bucket)) {
+        // AWS: FAILED with S3NoSuchBucket, and no table is left behind.
+        await dropTable();
+        finish({ ImportStatus: 'FAILED', FailureCode: NO_SUCH_BUCKET.code, FailureMessage: NO_SUCH_BUCKET.message });
+        return;
+      }
+      try {
+        const table = await tables.open(account, definition.TableName, caller);
+        const totals = await runImport({
+          record,
+          table,
+          buckets,
+          sealer: this.#options.sealer,
+          caller,
+          sliceMs: this.#options.sliceMs ?? 8,
+          stopping: () => this.#closing,
+        });
+        tables.update(account, definition.TableName, (current) =>
+          current.TableId === definition.TableId && current.TableStatus === 'CREATING'
+            ? { ...current, TableStatus: 'ACTIVE' }
+            : current,
+        );
+        // Items that failed validation fail the import, but the table keeps what passed (as on AWS).
+        finish({
+          ImportStatus: totals.errors > 0 ? 'FAILED' : 'COMPLETED',
+          ...(totals.processedBytes > 0 ? { ProcessedSizeBytes: totals.processedBytes } : {}),
+          ProcessedItemCount: totals.processed,
+          ImportedItemCount: totals.imported,
+          ErrorCount: totals.errors,
+          errors: totals.log,
+          ...(totals.errors > 0 ? { FailureCode: ITEM_VALIDATION_FAILED.code, FailureMessage: ITEM_VALIDATION_FAILED.message } : {}),
+        });
+      } catch (error) {
+        await dropTable();
+        const { code, message } = failureOf(error);
+        finish({ ImportStatus: 'FAILED', FailureCode: code, FailureMessage: message });
+        if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
+      }
+    });
+    return record;
+  }
+
+  describeImport(account: string, region: string, arn: string): ImportRecord {
+    if (!IMPORT_ARN.exec(arn)) throw invalidImportArn(arn);
+    const record = this.#catalog.get(arn)?.record;
+    if (record?.kind !== 'import' || record.accountId !== account || record.region !== region) throw importNotFound(arn);
+    return record;
+  }
+
+  listImports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
+    const all = this.#records('import', account, region)
+      .filter((r) => tableArn === undefined || r.TableArn === tableArn) as ImportRecord[];
+    return page(all, (r) => r.ImportArn, limit, nextToken, 'ListImports');
+  }
+
+  /** Resolves once every job running now has finished (tests, the CLI). */
+  async settled(): Promise<void> {
+    while (this.#jobs.size > 0) await Promise.all([...this.#jobs]);
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.allSettled([...this.#jobs]);
+    this.#catalog.close();
+  }
+
+  // -------------------------------------------------------------------------
+
+  #need(): LocalBuckets {
+    if (!this.#buckets) throw noExportDir();
+    return this.#buckets;
+  }
+
+  #exportTime(account: string, region: string, request: ExportRequest, now: number): number {
+    const pitr = this.#options.pitr;
+    if (pitr) {
+      const window = pitr.window(account, region, request.tableName);
+      if (!window) throw pitrUnavailable(request.tableName);
+      if (request.exportTime === undefined) return now;
+      if (request.exportTime < window.earliest || request.exportTime > window.latest) {
+        throw invalidExportTime(
+          `ExportTime ${new Date(request.exportTime).toISOString()} is outside the point-in-time recovery window ` +
+            `(${new Date(window.earliest).toISOString()} to ${new Date(window.latest).toISOString()})`,
+        );
+      }
+      if (now - request.exportTime > NOW_TOLERANCE_MS) {
+        throw invalidExportTime('sealdb exports the table as it is now: an ExportTime in the past is not supported yet');
+      }
+      return request.exportTime;
+    }
+    if (request.exportTime === undefined) return now;
+    if (Math.abs(request.exportTime - now) > NOW_TOLERANCE_MS) {
+      throw invalidExportTime(
+        `ExportTime ${new Date(request.exportTime).toISOString()} is not now: without point-in-time recovery ` +
+          'sealdb exports only the table as it is now',
+      );
+    }
+    return request.exportTime;
+  }
+
+  #byToken(kind: 'export' | 'import', account: string, region: string, token: string, now: number) {
+    return this.#records(kind, account, region).find(
+      (r) => r.ClientToken === token && (r.endTime === undefined || now - r.endTime < TOKEN_WINDOW_MS),
+    );
+  }
+
+  #records(kind: 'export' | 'import', account: string, region: string): TransferRecord[] {
+    return this.#catalog
+      .all()
+      .map((e) => e.record)
+      .filter((r) => r.kind === kind && r.accountId === account && r.region === region)
+      .sort((a, b) => b.startTime - a.startTime || (arnOf(a) < arnOf(b) ? 1 : -1));
+  }
+
+  #put(record: TransferRecord): void {
+    this.#catalog.put({ arn: arnOf(record), record, wrappedKey: Buffer.alloc(0) });
+  }
+
+  #run(job: () => Promise<void>): void {
+    // A turn later: the request's answer goes out before the first slice.
+    const promise = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(job)
+      .catch((error: unknown) => {
+        if (!this.#closing) this.#options.onError?.(error);
+      });
+    this.#jobs.add(promise);
+    void promise.finally(() => this.#jobs.delete(promise));
+  }
+}
+
+const arnOf = (r: TransferRecord): string => (r.kind === 'export' ? r.ExportArn : r.ImportArn);
+
+function sameExport(r: ExportRecord, table: TableDefinition, request: ExportRequest): boolean {
+  const d = r.destination;
+  const n = request.destination;
+  return (
+    r.TableArn === table.TableArn &&
+    r.ExportFormat === request.format &&
+    (r.ExportType ?? 'FULL_EXPORT') === (request.type ?? 'FULL_EXPORT') &&
+    d.S3Bucket === n.S3Bucket &&
+    d.S3BucketOwner === n.S3BucketOwner &&
+    d.S3Prefix === n.S3Prefix &&
+    (d.S3SseAlgorithm ?? 'AES256') === (n.S3SseAlgorithm ?? 'AES256') &&
+    d.S3SseKmsKeyId === n.S3SseKmsKeyId &&
+    (request.exportTime === undefined || request.exportTime === r.exportTime)
+  );
+}
+
+/**
+ * A failed job's FailureCode and FailureMessage: a KMS refusal as S3 names it for SSE-KMS
+ * (`KMS.<exception>`), a bucket folder sealdb may not write as S3AccessDenied, another AWS error
+ * by its type, anything else as InternalServerError.
+ */
+function failureOf(error: unknown): { code: string; message: string } {
+  if (error instanceof KeyAccessError) return { code: `KMS.${error.kmsCode}`, message: error.kmsMessage };
+  if (error instanceof AwsError) {
+    return { code: error.statusCode < 500 ? `KMS.${error.code}` : error.code, message: error.message };
+  }
+  const e = error as NodeJS.ErrnoException;
+  if (e?.code === 'EACCES' || e?.code === 'EPERM') return { code: 'S3AccessDenied', message: 'Access Denied' };
+  return { code: 'InternalServerError', message: e?.message ?? String(error) };
+}
+
+/**
+ * A page of records; the NextToken is the hex of the last ARN shown, padded to the model's
+ * pattern for ListImports (`([0-9a-f]{16})+`, at least 112 characters).
+ */
+function page<R>(all: R[], arn: (r: R) => string, limit: number, nextToken: string | undefined, operation: 'ListExports' | 'ListImports') {
+  let start = 0;
+  if (nextToken !== undefined) {
+    const after = decodeToken(nextToken);
+    const at = after === undefined ? -1 : all.findIndex((r) => arn(r) === after);
+    if (at < 0) throw invalidNextToken(operation);
+    start = at + 1;
+  }
+  const items = all.slice(start, start + limit);
+  const last = items[items.length - 1];
+  return { items, ...(start + limit < all.length && last ? { nextToken: encodeToken(arn(last)) } : {}) };
+}
+
+function encodeToken(arn: string): string {
+  let hex = Buffer.from(`sealdb:${arn}`, 'utf8').toString('hex');
+  while (hex.length < 112 || hex.length % 16 !== 0) hex += '00';
+  return hex;
+}
+
+function decodeToken(token: string): string | undefined {
+  if (!/^([0-9a-f]{16})+$/.test(token)) return undefined;
+  const text = Buffer.from(token, 'hex').toString('utf8').replace(/\0+$/, '');
+  return text.startsWith('sealdb:') ? text.slice('sealdb:'.length) : undefined;
+}
