@@ -16,7 +16,8 @@ import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
 import type { BackupCatalog } from '../../storage/backup-catalog.js';
 import type { DataDir } from '../../storage/data-dir.js';
 import { openPinnedItems } from '../../storage/snapshot.js';
-import { tableAlreadyExists, tableNotFound } from '../backups/errors.js';
+import { tableNotFound } from '../backups/errors.js';
+import { resourceInUse } from '../errors.js';
 import { kmsValidationError } from '../kms-errors.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { NewTable, TableManager } from '../tables.js';
@@ -222,14 +223,15 @@ export class TransferManager {
     if (request.source.S3KeyPrefix) checkKey(request.source.S3KeyPrefix, 'S3KeyPrefix');
     const now = this.#options.clock.now();
     const token = request.clientToken ?? randomUUID();
-    // DynamoDB consults the token only while its import runs, and only the table name can conflict
-    // (scylladb test_import.py, measured on AWS); otherwise an existing table is refused first.
-    const running = this.#byToken('import', account, tables.region, token, now) as ImportRecord | undefined;
-    if (running?.ImportStatus === 'IN_PROGRESS') {
-      if (running.TableCreationParameters.TableName === request.table.TableName) return running;
-      throw importConflict();
+    // Only the table name can conflict, and a replay while the import runs is that import; once it
+    // ended, its table exists and refuses the replay first (scylladb test_import.py, measured on AWS).
+    const earlier = this.#byToken('import', account, tables.region, token, now) as ImportRecord | undefined;
+    if (earlier) {
+      if (earlier.TableCreationParameters.TableName !== request.table.TableName) throw importConflict();
+      if (earlier.ImportStatus === 'IN_PROGRESS') return earlier;
     }
-    if (tables.find(account, request.table.TableName)) throw tableAlreadyExists(request.table.TableName);
+    // ImportTable's error list has ResourceInUseException, with the text AWS answers (test_import.py).
+    if (tables.find(account, request.table.TableName)) throw resourceInUse(`Table already exists: ${request.table.TableName}`);
     let definition: TableDefinition;
     try {
       definition = await tables.create(account, request.table, request.choice, caller, 'CREATING');
