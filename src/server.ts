@@ -13,6 +13,7 @@ import { KmsSealer } from './dynamodb/exports/kms-sealer.js';
 import { TransferManager } from './dynamodb/exports/manager.js';
 import type { TransferRecord } from './dynamodb/exports/records.js';
 import { IndexJobs, type IndexJobsOptions } from './dynamodb/indexes/backfill.js';
+import { PitrManager } from './dynamodb/pitr/manager.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
@@ -122,6 +123,8 @@ export interface ServerOptions {
   readonly onKmsCall?: (event: KmsCallEvent) => void;
   /** Origins whose browser requests get CORS headers (default `['*']`: any origin, as DynamoDB Local's `-cors *`). */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Clock milliseconds between the PITR snapshots of a table (default 24 hours; see dynamodb/pitr). */
+  readonly pitrSnapshotIntervalMs?: number;
   /** The item-collection limit of tables with LSIs (default DynamoDB's 10 GB): a test hook. */
   readonly itemCollectionLimitBytes?: number;
   /**
@@ -276,14 +279,23 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(options.onInternalError ? { onError: options.onInternalError } : {}),
   });
   tableManager.archivalBackups = backups;
+  const pitr = new PitrManager({
+    dataDir,
+    clock,
+    ...(options.pitrSnapshotIntervalMs !== undefined ? { snapshotIntervalMs: options.pitrSnapshotIntervalMs } : {}),
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  pitr.recover(tableManager);
   const transfers = new TransferManager({
     catalog: BackupCatalog.open<TransferRecord>(dataDir, root, durability, TRANSFER_NAMES),
     dataDir,
     ...(options.exportDir ? { exportDir: resolvePath(options.exportDir) } : {}),
     sealer: new KmsSealer(tableKms),
     clock,
+    pitr,
     ...(options.onInternalError ? { onError: options.onInternalError } : {}),
   });
+  metrics.pitrBytes(() => pitr.diskUse(tableManager));
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
   const indexJobs = new IndexJobs({
@@ -305,6 +317,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       : {}),
     backups,
     transfers,
+    pitr,
   };
   const dynamodb = new DynamoDbService(dynamodbEnv);
   const streams = new DynamoDbStreamsService(dynamodbEnv);
@@ -318,6 +331,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       // Tables the sweep brought back may have index work waiting for their key.
       indexJobs.wake();
       await trimStreams(tableManager, clock.now());
+      await pitr.pass(tableManager);
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
@@ -401,6 +415,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await stopped;
         await transfers.close();
         await backups.close();
+        await pitr.close();
         await indexJobs.stop();
         await tableManager.close();
         await checkpointer?.stop();

@@ -2,6 +2,7 @@
 import type { TableKeyRecord } from '../encryption/table-keys.js';
 import type { TableStreams } from '../streams/definition.js';
 import type { TableIndexes } from './indexes/definition.js';
+import type { TablePitr } from './pitr/state.js';
 import type { TableStats } from './table-description.js';
 import type { AttributeDefinition, KeySchemaElement } from './table-schema.js';
 import type { TimeToLiveState } from './ttl/state.js';
@@ -25,7 +26,7 @@ export interface ProvisionedThroughputState {
   LastDecreaseDateTime?: number;
 }
 
-export interface TableDefinition extends TableIndexes, TableStreams {
+export interface TableDefinition extends TableIndexes, TableStreams, TablePitr {
   TableName: string;
   TableId: string;
   TableArn: string;
@@ -57,9 +58,9 @@ export interface TableDefinition extends TableIndexes, TableStreams {
   ArchivedAt?: number;
   /** The backup archival made (src/dynamodb/backups). */
   ArchivalBackupArn?: string;
-  /** Set on a table restored from a backup (RestoreSummary; RestoreDateTime in epoch seconds). */
+  /** Set on a restored table (RestoreSummary; RestoreDateTime in epoch seconds; no backup ARN for a point in time). */
   RestoreSummary?: {
-    SourceBackupArn: string;
+    SourceBackupArn?: string;
     SourceTableArn: string;
     RestoreDateTime: number;
     RestoreInProgress: boolean;

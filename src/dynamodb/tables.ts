@@ -30,6 +30,7 @@ import { indexDeriver } from './indexes/entries.js';
 import { indexSchemas, type TableIndexSchemas } from './indexes/schema.js';
 import { DerivingStore, type WriteDeriver } from './item-changes/deriving-store.js';
 import { kmsAccessDenied } from './kms-errors.js';
+import { changeLogDeriver } from './pitr/change-log.js';
 import { type TableDefinition, type TableStatus, tableArn, tableArnRegion } from './table-definition.js';
 import type { TableStats } from './table-description.js';
 import { type KeyAttributes, keyAttributes } from './table-schema.js';
@@ -302,6 +303,56 @@ export class TableManager {
       });
     } finally {
       dataKey.fill(0);
+    }
+  }
+
+  /**
+   * `lend` for DynamoDB's own background work (PITR snapshots), with no client request: the table
+   * key decrypted as the service (audited as AWSService). Undefined when the table is gone or was
+   * replaced (another id), is inaccessible or damaged, or its key cannot be used now.
+   */
+  async lendAsService<T>(
+    scope: Scope,
+    name: string,
+    tableId: string,
+    use: (table: LentTable) => T,
+  ): Promise<T | undefined> {
+    const entry = this.#catalog.get(scope, name);
+    if (entry?.id !== tableId || this.#damage.refusals.has(entry.id)) return undefined;
+    if (entry.definition.InaccessibleSince !== undefined) return undefined;
+    let tableKey: Buffer;
+    try {
+      tableKey = await this.#keys.decryptAsService(target(entry), entry.definition.TableKey);
+    } catch (error) {
+      if (!(error instanceof KeyAccessError)) throw error;
+      return undefined;
+    }
+    try {
+      const latest = this.#catalog.get(scope, name);
+      if (
+        latest?.id !== tableId ||
+        latest.definition.InaccessibleSince !== undefined ||
+        latest.definition.TableKey.generation !== entry.definition.TableKey.generation
+      ) {
+        return undefined;
+      }
+      const store = this.#fileFor(latest, tableKey);
+      store.commitNow();
+      const dataKey = unwrapDataKey(tableKey, latest.wrappedKey, dataKeyScope(latest.definition));
+      try {
+        return use({
+          definition: latest.definition,
+          target: target(latest),
+          file: this.#file(latest.id),
+          stats: statsOf(store, latest.definition),
+          tableKey,
+          dataKey,
+        });
+      } finally {
+        dataKey.fill(0);
+      }
+    } finally {
+      tableKey.fill(0);
     }
   }
 
@@ -671,6 +722,8 @@ export class TableManager {
     const region = tableArnRegion(definition.TableArn) ?? this.region;
     const stream = streamDeriver(definition, file, keys, this.#clock, region);
     if (stream) derivers.push(stream);
+    const pitr = definition.PointInTimeRecovery;
+    if (pitr?.Enabled && pitr.Space !== undefined) derivers.push(changeLogDeriver(pitr.Space, file, this.#clock));
     const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
     derivingStores.set(file, { definition, store });
     return { definition, keys, store, indexes };

@@ -8,7 +8,7 @@
  */
 import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { openEncryptedDatabase, pageEncryptionEnabled } from './encrypted-db.js';
+import { openEncryptedDatabase, pageEncryptionEnabled, type SqliteDatabase } from './encrypted-db.js';
 import type { SnapshotWorkerData, SnapshotWorkerMessage } from './snapshot-worker.js';
 import type { StoredItem } from './table-file.js';
 
@@ -88,12 +88,7 @@ export function startSnapshot(options: SnapshotOptions): Snapshot {
 export function openBackupItems(file: string, key: Buffer): { items: IterableIterator<StoredItem>; close(): void } {
   const db = openEncryptedDatabase({ file, key, mustExist: true, autoCheckpointPages: 0 });
   try {
-    const items = db
-      .prepare(
-        'SELECT k.hash AS hash, k.pk AS pk, k.sk AS sk, b.body AS body, b.size AS size ' +
-          'FROM item_keys k CROSS JOIN item_bodies b ON b.id = k.id ORDER BY k.hash, k.pk, k.sk',
-      )
-      .iterate() as IterableIterator<StoredItem>;
+    const items = snapshotItems(db);
     return {
       items,
       close: () => {
@@ -105,6 +100,16 @@ export function openBackupItems(file: string, key: Buffer): { items: IterableIte
     db.close();
     throw error;
   }
+}
+
+/** The items of an open snapshot or backup file, in key order. */
+export function snapshotItems(db: SqliteDatabase): IterableIterator<StoredItem> {
+  return db
+    .prepare(
+      'SELECT k.hash AS hash, k.pk AS pk, k.sk AS sk, b.body AS body, b.size AS size ' +
+        'FROM item_keys k CROSS JOIN item_bodies b ON b.id = k.id ORDER BY k.hash, k.pk, k.sk',
+    )
+    .iterate() as IterableIterator<StoredItem>;
 }
 
 /** Removes a backup file and its log. */

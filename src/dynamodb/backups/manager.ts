@@ -12,15 +12,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync } from 'node:fs';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../../core/clock.js';
 import { type DataKeyScope, newDataKey, unwrapDataKey, wrapDataKey } from '../../encryption/data-keys.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
-import type { KeyCaller, KeyChoice, TableKeyService } from '../../encryption/table-keys.js';
+import type { KeyCaller, KeyChoice, TableKeyRecord, TableKeyService } from '../../encryption/table-keys.js';
 import type { BackupCatalog, BackupCatalogEntry } from '../../storage/backup-catalog.js';
 import type { DataDir } from '../../storage/data-dir.js';
 import { openBackupItems, removeFiles, startSnapshot } from '../../storage/snapshot.js';
-import type { StoredItem, StoredWrite } from '../../storage/table-file.js';
+import type { StoredItem } from '../../storage/table-file.js';
 import { kmsValidationError } from '../kms-errors.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { NewTable, TableManager } from '../tables.js';
@@ -32,6 +31,7 @@ import {
   tableInUse,
   tableNotFound,
 } from './errors.js';
+import { fillRestoredTable } from './fill.js';
 import type { ArchivalBackups, ArchivingTable } from './lent-table.js';
 import { arnTime, type BackupRecord, type BackupType, backupArn } from './record.js';
 
@@ -240,7 +240,7 @@ export class BackupManager implements ArchivalBackups {
             RestoreInProgress: true,
           },
         },
-        choice ?? sameKeyAs(record),
+        choice ?? sameKeyAs(record.tableKey),
         caller,
         'CREATING',
       );
@@ -249,7 +249,15 @@ export class BackupManager implements ArchivalBackups {
       if (error instanceof KeyAccessError) throw kmsValidationError(error);
       throw error;
     }
-    const job = this.#fill(tables, account, definition, source, caller)
+    const job = fillRestoredTable({
+      tables,
+      account,
+      definition,
+      items: source.items,
+      caller,
+      sliceMs: this.#options.sliceMs ?? 8,
+      stopped: () => this.#closing,
+    })
       .catch(async (error: unknown) => {
         // A half-restored table is of no use: it goes, and the operator is told.
         if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
@@ -323,54 +331,16 @@ export class BackupManager implements ArchivalBackups {
     }
   }
 
-  /** Puts the backup's items in the new table, in slices, then makes it ACTIVE. */
-  async #fill(
-    tables: TableManager,
-    account: string,
-    definition: TableDefinition,
-    source: BackupItems,
-    caller: KeyCaller,
-  ): Promise<void> {
-    const { store } = await tables.open(account, definition.TableName, caller);
-    const sliceMs = this.#options.sliceMs ?? 8;
-    const items = source.items;
-    let finished = false;
-    while (!finished) {
-      if (this.#closing) throw new Error(`restore of ${definition.TableName} stopped by shutdown`);
-      const started = performance.now();
-      const writes: StoredWrite[] = [];
-      for (let n = 0; ; n++) {
-        if ((n & 63) === 63 && performance.now() - started >= sliceMs / 2) break;
-        const next = items.next();
-        if (next.done) {
-          finished = true;
-          break;
-        }
-        writes.push({ put: next.value });
-      }
-      if (writes.length > 0) store.write(writes);
-      await store.durable();
-      await nextTurn();
-    }
-    tables.update(account, definition.TableName, (current) => {
-      if (current.TableId !== definition.TableId) return current;
-      const summary = current.RestoreSummary;
-      return {
-        ...current,
-        TableStatus: current.TableStatus === 'CREATING' ? 'ACTIVE' : current.TableStatus,
-        ...(summary ? { RestoreSummary: { ...summary, RestoreInProgress: false } } : {}),
-      };
-    });
-  }
-
   #file(fileId: string): string {
     return this.#options.dataDir.file('backups', `${fileId}.db`);
   }
 }
 
-/** Without SSESpecificationOverride the restored table is protected as its source was at backup time. */
-function sameKeyAs(record: BackupRecord): KeyChoice {
-  const key = record.tableKey;
+/**
+ * Without SSESpecificationOverride a restored table is protected as its source was at backup time
+ * (the key of the backup's record), or as its source is now (a restore to a point in time).
+ */
+export function sameKeyAs(key: TableKeyRecord): KeyChoice {
   if (key.kind === 'CUSTOMER' && key.kmsKeyArn) return { kind: 'CUSTOMER', keyId: key.kmsKeyArn };
   return { kind: key.kind === 'MANAGED' ? 'MANAGED' : 'OWNED' };
 }

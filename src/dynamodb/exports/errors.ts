@@ -36,15 +36,6 @@ export const invalidNextToken = (operation: 'ListExports' | 'ListImports'): AwsE
 export const invalidExportTime = (detail: string): AwsError =>
   new AwsError('InvalidExportTimeException', detail, 400, DYNAMODB);
 
-/** [I] The model's words: point-in-time recovery is not enabled for the table. */
-export const pitrUnavailable = (tableName: string, detail = 'is not enabled'): AwsError =>
-  new AwsError(
-    'PointInTimeRecoveryUnavailableException',
-    `Point in time recovery ${detail} for table '${tableName}'`,
-    400,
-    DYNAMODB,
-  );
-
 /** [I] A server started without --export-dir has no stand-in for S3. */
 export const noExportDir = (): AwsError =>
   validationError(

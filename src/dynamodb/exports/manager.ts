@@ -19,6 +19,9 @@ import { openPinnedItems } from '../../storage/snapshot.js';
 import { tableNotFound } from '../backups/errors.js';
 import { resourceInUse } from '../errors.js';
 import { kmsValidationError } from '../kms-errors.js';
+import type { PitrImage } from '../pitr/manager.js';
+import { pitrNotKept, pitrUnavailable } from '../pitr/errors.js';
+import { enabledPitr, restorableWindow } from '../pitr/state.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { NewTable, TableManager } from '../tables.js';
 import { checkKey, LocalBuckets } from './bucket.js';
@@ -34,7 +37,6 @@ import {
   invalidNextToken,
   NO_SUCH_BUCKET,
   noExportDir,
-  pitrUnavailable,
 } from './errors.js';
 import { runExport } from './export-job.js';
 import type { ExportFormat, InputFormat } from './formats.js';
@@ -42,13 +44,9 @@ import { runImport } from './import-job.js';
 import type { KmsSealer } from './kms-sealer.js';
 import type { ExportRecord, ImportRecord, S3Destination, TransferRecord } from './records.js';
 
-/**
- * Point-in-time recovery as exports need it (bound to the continuous-backups state). Absent: sealdb
- * exports the table as it is at the request, and only an ExportTime at (about) now is accepted.
- */
-export interface PitrView {
-  /** The window of a table whose PITR is enabled, in epoch ms; undefined while it is not enabled. */
-  window(account: string, region: string, tableName: string): { earliest: number; latest: number } | undefined;
+/** What exports use of point-in-time recovery (src/dynamodb/pitr): the table as it was at an instant. */
+export interface PitrImages {
+  image(tables: TableManager, account: string, name: string, at: number, caller: KeyCaller): Promise<PitrImage>;
 }
 
 export interface TransferManagerOptions {
@@ -58,7 +56,8 @@ export interface TransferManagerOptions {
   readonly exportDir?: string;
   readonly sealer: KmsSealer;
   readonly clock: Clock;
-  readonly pitr?: PitrView;
+  /** Absent (servers built without PITR): exports need no PITR and read the table as it is now. */
+  readonly pitr?: PitrImages;
   readonly onError?: (error: unknown) => void;
   /** Most work per slice before yielding to requests (default 8 ms). */
   readonly sliceMs?: number;
@@ -140,62 +139,84 @@ export class TransferManager {
         throw exportConflict();
       }
     }
-    if (this.#options.dataDir.inMemory) {
-      throw pitrUnavailable(request.tableName, 'is not available on an --in-memory sealdb');
-    }
-    const exportTime = this.#exportTime(account, tables.region, request, now);
+    // ExportTableToPointInTime needs point-in-time recovery (PointInTimeRecoveryUnavailableException).
+    const pitr = this.#options.pitr;
+    if (pitr && !enabledPitr(table)) throw pitrUnavailable(request.tableName);
+    if (this.#options.dataDir.inMemory) throw pitrNotKept();
+    const exportTime = this.#exportTime(table, request, now);
     const arn = transferArn(table.TableArn, 'export', now);
-    const record: ExportRecord = await tables.lend(account, request.tableName, caller, (lent) => {
-      const source = openPinnedItems(lent.file, lent.dataKey);
-      const record: ExportRecord = {
-        kind: 'export',
-        accountId: account,
-        region: tables.region,
-        ExportArn: arn,
-        ExportStatus: 'IN_PROGRESS',
-        startTime: now,
-        exportTime,
-        TableArn: lent.definition.TableArn,
-        TableId: lent.definition.TableId,
-        ClientToken: token ?? randomUUID(),
-        destination: request.destination,
-        ExportFormat: request.format,
-        ...(request.type ? { ExportType: request.type } : {}),
-      };
-      this.#put(record);
-      this.#run(async () => {
-        if (!buckets.bucketExists(record.destination.S3Bucket)) {
-          source.close();
-          this.#put({ ...record, ExportStatus: 'FAILED', endTime: this.#options.clock.now(), FailureCode: NO_SUCH_BUCKET.code, FailureMessage: NO_SUCH_BUCKET.message });
-          return;
-        }
-        try {
-          const result = await runExport({
-            record,
-            source,
-            buckets,
-            sealer: this.#options.sealer,
-            caller,
-            sliceMs: this.#options.sliceMs ?? 8,
-            now: () => this.#options.clock.now(),
-            stopping: () => this.#closing,
-          });
-          this.#put({
-            ...record,
-            ExportStatus: 'COMPLETED',
-            endTime: this.#options.clock.now(),
-            ExportManifest: result.manifestKey,
-            ItemCount: result.itemCount,
-            BilledSizeBytes: result.billedSizeBytes,
-            ...(result.kmsKeyArn ? { kmsKeyArn: result.kmsKeyArn } : {}),
-          });
-        } catch (error) {
-          const { code, message } = failureOf(error);
-          this.#put({ ...record, ExportStatus: 'FAILED', endTime: this.#options.clock.now(), FailureCode: code, FailureMessage: message });
-          if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
-        }
-      });
-      return record;
+    // The snapshot is pinned before the answer: the table as it is now (a read transaction of its
+    // own on the table file), or as it was at ExportTime (PITR's image of that instant).
+    const atNow = request.exportTime === undefined || !pitr;
+    const open = atNow
+      ? await tables.lend(account, request.tableName, caller, (lent) => ({
+          source: openPinnedItems(lent.file, lent.dataKey),
+          definition: lent.definition,
+        }))
+      : await pitr.image(tables, account, request.tableName, exportTime, caller).then((image) => ({
+          source: image,
+          definition: image.definition,
+        }));
+    const { source, definition } = open;
+    const record: ExportRecord = {
+      kind: 'export',
+      accountId: account,
+      region: tables.region,
+      ExportArn: arn,
+      ExportStatus: 'IN_PROGRESS',
+      startTime: now,
+      exportTime,
+      TableArn: definition.TableArn,
+      TableId: definition.TableId,
+      ClientToken: token ?? randomUUID(),
+      destination: request.destination,
+      ExportFormat: request.format,
+      ...(request.type ? { ExportType: request.type } : {}),
+    };
+    this.#put(record);
+    this.#run(async () => {
+      if (!buckets.bucketExists(record.destination.S3Bucket)) {
+        source.close();
+        this.#put({
+          ...record,
+          ExportStatus: 'FAILED',
+          endTime: this.#options.clock.now(),
+          FailureCode: NO_SUCH_BUCKET.code,
+          FailureMessage: NO_SUCH_BUCKET.message,
+        });
+        return;
+      }
+      try {
+        const result = await runExport({
+          record,
+          source,
+          buckets,
+          sealer: this.#options.sealer,
+          caller,
+          sliceMs: this.#options.sliceMs ?? 8,
+          now: () => this.#options.clock.now(),
+          stopping: () => this.#closing,
+        });
+        this.#put({
+          ...record,
+          ExportStatus: 'COMPLETED',
+          endTime: this.#options.clock.now(),
+          ExportManifest: result.manifestKey,
+          ItemCount: result.itemCount,
+          BilledSizeBytes: result.billedSizeBytes,
+          ...(result.kmsKeyArn ? { kmsKeyArn: result.kmsKeyArn } : {}),
+        });
+      } catch (error) {
+        const { code, message } = failureOf(error);
+        this.#put({
+          ...record,
+          ExportStatus: 'FAILED',
+          endTime: this.#options.clock.now(),
+          FailureCode: code,
+          FailureMessage: message,
+        });
+        if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
+      }
     });
     return record;
   }
@@ -341,31 +362,26 @@ export class TransferManager {
     return this.#buckets;
   }
 
-  #exportTime(account: string, region: string, request: ExportRequest, now: number): number {
-    const pitr = this.#options.pitr;
-    if (pitr) {
-      const window = pitr.window(account, region, request.tableName);
-      if (!window) throw pitrUnavailable(request.tableName);
-      if (request.exportTime === undefined) return now;
-      if (request.exportTime < window.earliest || request.exportTime > window.latest) {
-        throw invalidExportTime(
-          `ExportTime ${new Date(request.exportTime).toISOString()} is outside the point-in-time recovery window ` +
-            `(${new Date(window.earliest).toISOString()} to ${new Date(window.latest).toISOString()})`,
-        );
+  /** The instant exported: ExportTime within the table's PITR window (now when absent). */
+  #exportTime(table: TableDefinition, request: ExportRequest, now: number): number {
+    const at = request.exportTime;
+    if (at === undefined) return now;
+    if (!this.#options.pitr) {
+      // Without PITR only "now" can be exported.
+      if (Math.abs(at - now) > NOW_TOLERANCE_MS) {
+        throw invalidExportTime('ExportTime must be now: this sealdb keeps no point-in-time history');
       }
-      if (now - request.exportTime > NOW_TOLERANCE_MS) {
-        throw invalidExportTime('sealdb exports the table as it is now: an ExportTime in the past is not supported yet');
-      }
-      return request.exportTime;
+      return now;
     }
-    if (request.exportTime === undefined) return now;
-    if (Math.abs(request.exportTime - now) > NOW_TOLERANCE_MS) {
+    const window = restorableWindow(table, now);
+    if (!window || at < window.earliest || at > window.latest) {
+      // [I] in the words of InvalidRestoreTimeException's rule, for ExportTime.
       throw invalidExportTime(
-        `ExportTime ${new Date(request.exportTime).toISOString()} is not now: without point-in-time recovery ` +
-          'sealdb exports only the table as it is now',
+        `ExportTime must be between EarliestRestorableDateTime and LatestRestorableDateTime ` +
+          `(${new Date(window?.earliest ?? now).toISOString()} and ${new Date(window?.latest ?? now).toISOString()})`,
       );
     }
-    return request.exportTime;
+    return at;
   }
 
   #byToken(kind: 'export' | 'import', account: string, region: string, token: string, now: number) {

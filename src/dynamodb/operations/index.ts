@@ -14,6 +14,7 @@ import { exportTableToPointInTime } from './export-table-to-point-in-time.js';
 import { importTable } from './import-table.js';
 import { listExports } from './list-exports.js';
 import { listImports } from './list-imports.js';
+import { describeContinuousBackups } from './describe-continuous-backups.js';
 import { describeEndpoints } from './describe-endpoints.js';
 import { describeLimits } from './describe-limits.js';
 import { describeTable } from './describe-table.js';
@@ -25,11 +26,13 @@ import { listTagsOfResource } from './list-tags-of-resource.js';
 import { putItem } from './put-item.js';
 import { query } from './query.js';
 import { restoreTableFromBackup } from './restore-table-from-backup.js';
+import { restoreTableToPointInTime } from './restore-table-to-point-in-time.js';
 import { scan } from './scan.js';
 import { tagResource } from './tag-resource.js';
 import { transactGetItems } from './transact-get-items.js';
 import { transactWriteItems } from './transact-write-items.js';
 import { untagResource } from './untag-resource.js';
+import { updateContinuousBackups } from './update-continuous-backups.js';
 import { updateItem } from './update-item.js';
 import { updateTable } from './update-table.js';
 import { updateTimeToLive } from './update-time-to-live.js';
@@ -68,4 +71,7 @@ export const operations: readonly Operation<never, unknown>[] = [
   importTable,
   describeImport,
   listImports,
+  updateContinuousBackups,
+  describeContinuousBackups,
+  restoreTableToPointInTime,
 ] as readonly Operation<never, unknown>[];

@@ -9,6 +9,7 @@ import {
   type ExportDescription,
   type ImportTableDescription,
   ScanCommand,
+  UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -102,4 +103,14 @@ export function zstdRawFrame(data: Buffer): Buffer {
     parts.push(blockHeader, chunk);
   } while (offset < data.length);
   return Buffer.concat(parts);
+}
+
+/** ExportTableToPointInTime needs point-in-time recovery on, as on AWS. */
+export async function enablePitr(ddb: DynamoDBClient, table: string): Promise<void> {
+  await ddb.send(
+    new UpdateContinuousBackupsCommand({
+      TableName: table,
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    }),
+  );
 }

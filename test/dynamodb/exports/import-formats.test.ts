@@ -18,7 +18,7 @@ import {
 import { rejectsWith } from '../../helpers/assert-aws.js';
 import { keepAliveClient } from '../../helpers/clients.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { allItems, bucket, exportFinished, importFinished, zstdRawFrame } from './helpers.js';
+import { allItems, bucket, enablePitr, exportFinished, importFinished, zstdRawFrame } from './helpers.js';
 
 // The example item of the DynamoDB developer guide ("DynamoDB table export output format"),
 // in both of the formats it shows, on one line each as AWS writes them.
@@ -169,6 +169,7 @@ describe('ImportTable of hand-made files in AWS layouts, and its errors', () => 
     await rejectsWith(ddb.send(new DescribeTableCommand({ TableName: 'NoBucket' })), 'ResourceNotFoundException');
 
     const created = await ddb.send(new CreateTableCommand({ TableName: 'ExportMe', ...BY_ID }));
+    await enablePitr(ddb, 'ExportMe');
     const started = await ddb.send(
       new ExportTableToPointInTimeCommand({ TableArn: created.TableDescription?.TableArn, S3Bucket: 'no-such-bucket' }),
     );
@@ -249,6 +250,12 @@ describe('ImportTable of hand-made files in AWS layouts, and its errors', () => 
     await rejectsWith(ddb.send(new DescribeTableCommand({ TableName: 'NeverMade' })), 'ResourceNotFoundException');
 
     const table = 'arn:aws:dynamodb:us-east-1:000000000000:table/Tokened';
+    await rejectsWith(
+      ddb.send(new ExportTableToPointInTimeCommand({ TableArn: table, S3Bucket: 'hand-made' })),
+      'PointInTimeRecoveryUnavailableException',
+      "Point in time recovery is not enabled for table 'Tokened'",
+    );
+    await enablePitr(ddb, 'Tokened');
     await rejectsWith(
       ddb.send(new DescribeImportCommand({ ImportArn: `${table}/import/01658528578619-c4d4e311` })),
       'ImportNotFoundException',

@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { keepAliveClient } from '../../helpers/clients.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { allItems, bucket, exportFinished, filesIn, importFinished } from './helpers.js';
+import { allItems, bucket, enablePitr, exportFinished, filesIn, importFinished } from './helpers.js';
 
 const bin = (text: string) => Buffer.from(text, 'utf8');
 
@@ -88,6 +88,7 @@ describe('export to and import from a local S3 folder', () => {
     bucket(exportDir, 'my-bucket');
     const created = await ddb.send(new CreateTableCommand({ TableName: 'Source', ...SCHEMA }));
     sourceArn = created.TableDescription?.TableArn as string;
+    await enablePitr(ddb, 'Source');
     for (const item of itemsOf(60)) await ddb.send(new PutItemCommand({ TableName: 'Source', Item: item }));
   });
 

@@ -1,0 +1,54 @@
+/**
+ * Puts a restore's items into its new table (CREATING), in slices with the event loop free
+ * between them, then makes the table ACTIVE. Shared by restores from backups and to a point in
+ * time: the new table's store rebuilds the entries of the indexes it keeps.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { KeyCaller } from '../../encryption/table-keys.js';
+import type { StoredItem, StoredWrite } from '../../storage/table-file.js';
+import type { TableDefinition } from '../table-definition.js';
+import type { TableManager } from '../tables.js';
+
+export interface FillOptions {
+  readonly tables: TableManager;
+  readonly account: string;
+  readonly definition: TableDefinition;
+  readonly items: Iterator<StoredItem>;
+  readonly caller: KeyCaller;
+  /** Most work per slice before yielding to requests. */
+  readonly sliceMs: number;
+  /** True once the server is shutting down: the restore stops (and its table goes). */
+  readonly stopped: () => boolean;
+}
+
+export async function fillRestoredTable(options: FillOptions): Promise<void> {
+  const { tables, account, definition, items, sliceMs } = options;
+  const { store } = await tables.open(account, definition.TableName, options.caller);
+  let finished = false;
+  while (!finished) {
+    if (options.stopped()) throw new Error(`restore of ${definition.TableName} stopped by shutdown`);
+    const started = performance.now();
+    const writes: StoredWrite[] = [];
+    for (let n = 0; ; n++) {
+      if ((n & 63) === 63 && performance.now() - started >= sliceMs / 2) break;
+      const next = items.next();
+      if (next.done) {
+        finished = true;
+        break;
+      }
+      writes.push({ put: next.value });
+    }
+    if (writes.length > 0) store.write(writes);
+    await store.durable();
+    await nextTurn();
+  }
+  tables.update(account, definition.TableName, (current) => {
+    if (current.TableId !== definition.TableId) return current;
+    const summary = current.RestoreSummary;
+    return {
+      ...current,
+      TableStatus: current.TableStatus === 'CREATING' ? 'ACTIVE' : current.TableStatus,
+      ...(summary ? { RestoreSummary: { ...summary, RestoreInProgress: false } } : {}),
+    };
+  });
+}

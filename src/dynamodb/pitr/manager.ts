@@ -1,0 +1,549 @@
+/**
+ * Point-in-time recovery: enabling and disabling it, the snapshots its history starts from, the
+ * trimming of history past the recovery window, images of a table at a past instant, and
+ * restores from them.
+ *
+ * History = snapshots of the table file (storage/snapshot.ts, on a worker thread; each under a
+ * key derived from the table's data key, snapshot-key.ts) + the change log in the table file
+ * (change-log.ts). The image at T is the newest snapshot taken at or before T with the logged
+ * changes up to T that it does not hold laid over it. A snapshot is taken when PITR is enabled
+ * and then every `snapshotIntervalMs` (clock-driven, by `pass`), so a restore replays at most
+ * that much log. `pass` also trims: snapshots older than the one the recovery window starts
+ * from go, and so does the log they hold.
+ */
+import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Clock } from '../../core/clock.js';
+import type { Scope } from '../../core/scope.js';
+import { KeyAccessError } from '../../encryption/key-access-error.js';
+import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
+import type { DataDir } from '../../storage/data-dir.js';
+import { openEncryptedDatabase, type SqliteDatabase } from '../../storage/encrypted-db.js';
+import { removeFiles, snapshotItems, startSnapshot } from '../../storage/snapshot.js';
+import type { StoredItem } from '../../storage/table-file.js';
+import { tableAlreadyExists, tableNotFound } from '../backups/errors.js';
+import { fillRestoredTable } from '../backups/fill.js';
+import type { LentTable } from '../backups/lent-table.js';
+import { type RestoredTable, sameKeyAs } from '../backups/manager.js';
+import { kmsValidationError } from '../kms-errors.js';
+import type { TableDefinition } from '../table-definition.js';
+import type { TableManager } from '../tables.js';
+import { changesBetween, decodeChange, entriesBefore, LOG } from './change-log.js';
+import { continuousBackupsUnavailable, invalidRestoreTime, pitrNotKept, pitrUnavailable } from './errors.js';
+import { snapshotKey } from './snapshot-key.js';
+import {
+  DAY_MS,
+  DEFAULT_RECOVERY_PERIOD_DAYS,
+  enabledPitr,
+  type PitrSnapshot,
+  type PointInTimeRecoveryState,
+  restorableWindow,
+} from './state.js';
+
+export interface PitrManagerOptions {
+  readonly dataDir: DataDir;
+  readonly clock: Clock;
+  /** How often a new snapshot starts (clock time; default 24 hours): a restore replays at most this much log. */
+  readonly snapshotIntervalMs?: number;
+  /** Told when a snapshot or a restore fails after its call was answered. */
+  readonly onError?: (error: unknown) => void;
+  /** Most work per slice of a restore before yielding to requests (default 8 ms). */
+  readonly sliceMs?: number;
+}
+
+/** A table as it was at one instant: read-only, consistent, valid until `close`. */
+export interface PitrImage {
+  /** The source table's current definition (DynamoDB restores with the source's current settings). */
+  readonly definition: TableDefinition;
+  /** epoch ms */
+  readonly at: number;
+  /** Every item of the table at `at`, each once (snapshot order, then the items changed since). */
+  readonly items: IterableIterator<StoredItem>;
+  close(): void;
+}
+
+/**
+ * Log entries are stamped when their write is derived; one made just before a snapshot was
+ * pinned may commit just after (a cross-file transaction's staged writes). Entries this close
+ * before a snapshot are looked up in the snapshot's own copy of the log instead of assumed in it.
+ */
+const PIN_SLACK_MS = 60_000;
+const DEFAULT_SNAPSHOT_INTERVAL_MS = DAY_MS;
+const TRIM_SLICE = 500;
+const TRIM_SLICES_PER_PASS = 40;
+
+export class PitrManager {
+  readonly #options: PitrManagerOptions;
+  /** Snapshot copies running, by file id. */
+  readonly #copies = new Map<string, Promise<void>>();
+  /** Readers of each snapshot file (images being read): not removed while read. */
+  readonly #readers = new Map<string, number>();
+  readonly #jobs = new Set<Promise<void>>();
+  #closing = false;
+
+  constructor(options: PitrManagerOptions) {
+    this.#options = options;
+  }
+
+  /** An in-memory sealdb keeps no history. */
+  get inMemory(): boolean {
+    return this.#options.dataDir.inMemory;
+  }
+
+  /**
+   * After a start: snapshots whose copy the last process did not finish are partial; they go
+   * (the next pass takes a new one if a table is left without).
+   */
+  recover(tables: TableManager): void {
+    for (const { scope, name, definition } of tables.allTables()) {
+      const state = definition.PointInTimeRecovery;
+      const unfinished = (state?.Snapshots ?? []).filter((s) => !s.ready);
+      if (!state || unfinished.length === 0) continue;
+      for (const snapshot of unfinished) removeFiles(this.#file(snapshot.fileId));
+      this.#updateState(tables, scope, name, definition.TableId, (current) => ({
+        ...current,
+        Snapshots: (current.Snapshots ?? []).filter((s) => s.ready),
+      }));
+    }
+  }
+
+  /** UpdateContinuousBackups. Enabling takes the first snapshot (pinned before this answers). */
+  async update(
+    tables: TableManager,
+    account: string,
+    name: string,
+    enabled: boolean,
+    periodDays: number | undefined,
+    caller: KeyCaller,
+  ): Promise<TableDefinition> {
+    if (this.#options.dataDir.inMemory) throw pitrNotKept();
+    const table = tables.find(account, name);
+    if (!table) throw tableNotFound(name);
+    if (table.TableStatus !== 'ACTIVE') throw continuousBackupsUnavailable(name);
+    const state = table.PointInTimeRecovery;
+    if (!enabled) {
+      if (!state?.Enabled) return table;
+      const updated = tables.update(account, name, (current) => ({
+        ...current,
+        PointInTimeRecovery: retired(current.PointInTimeRecovery ?? state),
+      }));
+      this.#removeUnread(state.Snapshots ?? []);
+      return updated;
+    }
+    // "If no value is provided, the value will default to 35" (model: RecoveryPeriodInDays).
+    const period = periodDays ?? DEFAULT_RECOVERY_PERIOD_DAYS;
+    if (state?.Enabled) {
+      return tables.update(account, name, (current) => ({
+        ...current,
+        PointInTimeRecovery: { ...(current.PointInTimeRecovery ?? state), RecoveryPeriodInDays: period },
+      }));
+    }
+    // The log starts now, in a keyspace of its own; history starts with the snapshot's pin.
+    tables.update(account, name, (current) => {
+      const space = freeSpace(current);
+      return {
+        ...current,
+        NextIndexSpace: space + 1,
+        PointInTimeRecovery: {
+          Enabled: true,
+          RecoveryPeriodInDays: period,
+          Space: space,
+          Snapshots: [],
+          ...(current.PointInTimeRecovery?.RetiredSpaces
+            ? { RetiredSpaces: current.PointInTimeRecovery.RetiredSpaces }
+            : {}),
+        },
+      };
+    });
+    const scope: Scope = { accountId: account, region: tables.region };
+    try {
+      await this.#snapshot(tables, scope, name, table.TableId, (use) => tables.lend(account, name, caller, use));
+    } catch (error) {
+      // Not enabled after all: nothing of this enablement is kept but its (empty) keyspace.
+      tables.update(account, name, (current) =>
+        current.TableId === table.TableId && current.PointInTimeRecovery
+          ? { ...current, PointInTimeRecovery: retired(current.PointInTimeRecovery) }
+          : current,
+      );
+      throw error;
+    }
+    return tables.describe(account, name);
+  }
+
+  /**
+   * A consistent read-only image of the table at `at` (epoch ms), read with the caller's access
+   * to the table's key (a disabled or deleted key fails here, as the table's own reads do).
+   * InvalidRestoreTimeException outside [EarliestRestorableDateTime, LatestRestorableDateTime].
+   */
+  async image(tables: TableManager, account: string, name: string, at: number, caller: KeyCaller): Promise<PitrImage> {
+    const definition = tables.find(account, name);
+    if (!definition) throw tableNotFound(name);
+    const state = enabledPitr(definition);
+    if (!state || state.Space === undefined) throw pitrUnavailable(name);
+    const window = restorableWindow(definition, this.#options.clock.now());
+    if (!window || at < window.earliest || at > window.latest) throw invalidRestoreTime();
+    const snapshot = [...(state.Snapshots ?? [])].reverse().find((s) => s.takenAt <= at);
+    if (!snapshot) throw invalidRestoreTime();
+    const space = state.Space;
+    this.#read(snapshot.fileId, +1);
+    let db: SqliteDatabase | undefined;
+    try {
+      await this.#copies.get(snapshot.fileId);
+      const { store } = await tables.open(account, name, caller);
+      db = await tables.lend(account, name, caller, (lent) => this.#openSnapshot(lent, snapshot));
+      const inSnapshot = db
+        .prepare('SELECT 1 FROM entry_keys WHERE space = ? AND hash = 0 AND pk = ? AND sk = ? AND tk = ?')
+        .pluck();
+      // The final state at `at` of every item changed since the snapshot (null: deleted).
+      const changed = new Map<string, StoredItem | null>();
+      for (const entry of changesBetween(store, space, snapshot.takenAt - PIN_SLACK_MS, at)) {
+        if (inSnapshot.get(space, LOG.partition, entry.sk, LOG.tk) !== undefined) continue;
+        const change = decodeChange(entry);
+        changed.set(itemId(change), change.item ?? null);
+      }
+      const rows = snapshotItems(db);
+      const opened = db;
+      const items = (function* (): IterableIterator<StoredItem> {
+        for (const row of rows) if (!changed.has(itemId(row))) yield row;
+        for (const item of changed.values()) if (item) yield item;
+      })();
+      let closed = false;
+      return {
+        definition,
+        at,
+        items,
+        close: () => {
+          if (closed) return;
+          closed = true;
+          items.return?.();
+          opened.close();
+          this.#read(snapshot.fileId, -1);
+        },
+      };
+    } catch (error) {
+      db?.close();
+      this.#read(snapshot.fileId, -1);
+      throw error;
+    }
+  }
+
+  /** RestoreTableToPointInTime: the new table is CREATING until every item of the image is in. */
+  async restore(
+    tables: TableManager,
+    account: string,
+    sourceName: string,
+    at: number,
+    table: RestoredTable,
+    choice: KeyChoice | undefined,
+    caller: KeyCaller,
+  ): Promise<TableDefinition> {
+    if (tables.find(account, table.TableName)) throw tableAlreadyExists(table.TableName);
+    const image = await this.image(tables, account, sourceName, at, caller);
+    let definition: TableDefinition;
+    try {
+      definition = await tables.create(
+        account,
+        {
+          ...table,
+          RestoreSummary: {
+            SourceTableArn: image.definition.TableArn,
+            RestoreDateTime: at / 1000,
+            RestoreInProgress: true,
+          },
+        },
+        // "Encryption settings ... come from the current settings of the source table at the time
+        // of restore" (model documentation of RestoreTableToPointInTime).
+        choice ?? sameKeyAs(image.definition.TableKey),
+        caller,
+        'CREATING',
+      );
+    } catch (error) {
+      image.close();
+      if (error instanceof KeyAccessError) throw kmsValidationError(error);
+      throw error;
+    }
+    const job = fillRestoredTable({
+      tables,
+      account,
+      definition,
+      items: image.items,
+      caller,
+      sliceMs: this.#options.sliceMs ?? 8,
+      stopped: () => this.#closing,
+    })
+      .catch(async (error: unknown) => {
+        if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
+          await tables.delete(account, definition.TableName).catch(() => undefined);
+        }
+        if (!this.#closing) this.#options.onError?.(error);
+      })
+      .finally(() => image.close());
+    this.#jobs.add(job);
+    void job.finally(() => this.#jobs.delete(job));
+    return definition;
+  }
+
+  /** Resolves once every restore and snapshot copy running now has finished (tests, bench). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#jobs, ...this.#copies.values()]);
+  }
+
+  /**
+   * The clock-driven work, run by the server's sweep: a new snapshot for each PITR table whose
+   * newest is older than the interval (or that has none), trimming past the recovery window, the
+   * logs of disabled enablements dropped, and snapshot files of deleted tables removed.
+   */
+  async pass(tables: TableManager): Promise<void> {
+    if (this.#options.dataDir.inMemory) return;
+    const now = this.#options.clock.now();
+    const interval = this.#options.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS;
+    const open = new Map(tables.openTables().map((t) => [t.definition.TableId, t.store]));
+    let slices = TRIM_SLICES_PER_PASS;
+    const referenced = new Set<string>();
+    for (const { scope, name, definition } of tables.allTables()) {
+      const state = definition.PointInTimeRecovery;
+      if (!state) continue;
+      for (const snapshot of state.Snapshots ?? []) referenced.add(snapshot.fileId);
+      const store = open.get(definition.TableId);
+      // Logs of earlier enablements, dropped in bounded slices.
+      for (const space of state.RetiredSpaces ?? []) {
+        if (!store || slices <= 0) break;
+        let dropped = TRIM_SLICE;
+        while (dropped === TRIM_SLICE && slices-- > 0) {
+          dropped = store.dropEntries(space, TRIM_SLICE);
+          await nextTurn();
+        }
+        if (dropped < TRIM_SLICE) {
+          this.#updateState(tables, scope, name, definition.TableId, (current) => {
+            const left = (current.RetiredSpaces ?? []).filter((s) => s !== space);
+            const { RetiredSpaces: _r, ...rest } = current;
+            return left.length > 0 ? { ...rest, RetiredSpaces: left } : rest;
+          });
+        }
+      }
+      if (!state.Enabled || definition.TableStatus !== 'ACTIVE') continue;
+      const snapshots = state.Snapshots ?? [];
+      const newest = snapshots.at(-1);
+      if (!newest || (newest.ready && now - newest.takenAt >= interval)) {
+        await this.#snapshot(tables, scope, name, definition.TableId, (use) =>
+          tables.inRegion(scope.region).lendAsService(scope, name, definition.TableId, use),
+        ).catch((error: unknown) => this.#options.onError?.(error));
+      }
+      slices = await this.#trim(tables, scope, name, definition, store, now, slices);
+    }
+    this.#removeOrphans(referenced);
+  }
+
+  /** Bytes of PITR history per table (change log in the table file + snapshot files), for metrics. */
+  diskUse(tables: TableManager): { readonly table: string; readonly bytes: number }[] {
+    const open = new Map(tables.openTables().map((t) => [t.definition.TableId, t.store]));
+    return tables.allTables().flatMap(({ definition }) => {
+      const state = definition.PointInTimeRecovery;
+      if (!state?.Enabled) return [];
+      const log =
+        state.Space !== undefined ? (open.get(definition.TableId)?.spaceStats(state.Space).sizeBytes ?? 0) : 0;
+      const files = (state.Snapshots ?? []).reduce((sum, s) => sum + s.bytes, 0);
+      return [{ table: definition.TableArn, bytes: log + files }];
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.settled();
+  }
+
+  /**
+   * Takes a snapshot of the table lent by `lend`: pinned before this resolves, recorded
+   * (not ready) then, ready once copied. The first snapshot of an enablement starts its history.
+   */
+  async #snapshot(
+    tables: TableManager,
+    scope: Scope,
+    name: string,
+    tableId: string,
+    lend: <T>(use: (table: LentTable) => T) => Promise<T | undefined>,
+  ): Promise<void> {
+    const fileId = randomUUID();
+    const file = this.#file(fileId);
+    const started = await lend((lent) => {
+      const key = snapshotKey(lent.dataKey, fileId);
+      try {
+        return startSnapshot({ source: lent.file, sourceKey: lent.dataKey, target: file, targetKey: key });
+      } finally {
+        key.fill(0);
+      }
+    });
+    if (!started) return;
+    await started.pinned;
+    const takenAt = this.#options.clock.now();
+    const copied = started.done.then(
+      ({ bytes }) => {
+        this.#updateState(tables, scope, name, tableId, (current) => ({
+          ...current,
+          Snapshots: (current.Snapshots ?? []).map((s) => (s.fileId === fileId ? { ...s, ready: true, bytes } : s)),
+        }));
+        // Disabled or deleted meanwhile: the file is nobody's.
+        if (!this.#referenced(tables, scope, name, tableId, fileId)) removeFiles(file);
+      },
+      (error: unknown) => {
+        removeFiles(file);
+        this.#updateState(tables, scope, name, tableId, (current) => ({
+          ...current,
+          Snapshots: (current.Snapshots ?? []).filter((s) => s.fileId !== fileId),
+        }));
+        throw error;
+      },
+    );
+    const tracked = copied.catch((error: unknown) => {
+      if (!this.#closing) this.#options.onError?.(error);
+    });
+    this.#copies.set(fileId, tracked);
+    void tracked.finally(() => this.#copies.delete(fileId));
+    const snapshot: PitrSnapshot = { fileId, takenAt, ready: false, bytes: 0 };
+    this.#updateState(tables, scope, name, tableId, (current) =>
+      current.Enabled
+        ? {
+            ...current,
+            ...(current.EnabledAt === undefined ? { EnabledAt: takenAt } : {}),
+            Snapshots: [...(current.Snapshots ?? []), snapshot],
+          }
+        : current,
+    );
+  }
+
+  /**
+   * Past the recovery window: the snapshot the window starts from is the newest ready one taken at
+   * or before the earliest restorable time; older snapshots go, and the log entries they hold.
+   */
+  async #trim(
+    tables: TableManager,
+    scope: Scope,
+    name: string,
+    definition: TableDefinition,
+    store: ReturnType<TableManager['openTables']>[number]['store'] | undefined,
+    now: number,
+    slices: number,
+  ): Promise<number> {
+    const window = restorableWindow(definition, now);
+    const state = definition.PointInTimeRecovery;
+    if (!window || !state || state.Space === undefined) return slices;
+    const snapshots = state.Snapshots ?? [];
+    const base = [...snapshots].reverse().find((s) => s.ready && s.takenAt <= window.earliest);
+    if (!base) return slices;
+    const older = snapshots.filter((s) => s.takenAt < base.takenAt);
+    if (older.length > 0) {
+      const gone = new Set(older.map((s) => s.fileId));
+      this.#updateState(tables, scope, name, definition.TableId, (current) => ({
+        ...current,
+        Snapshots: (current.Snapshots ?? []).filter((s) => !gone.has(s.fileId)),
+      }));
+      this.#removeUnread(older);
+    }
+    if (!store) return slices;
+    const space = state.Space;
+    let trimmed = TRIM_SLICE;
+    while (trimmed === TRIM_SLICE && slices-- > 0) {
+      const old = entriesBefore(store, space, base.takenAt - PIN_SLACK_MS, TRIM_SLICE);
+      trimmed = old.length;
+      if (trimmed > 0) {
+        store.transaction(() => {
+          for (const entry of old) store.deleteEntry(entry);
+        });
+      }
+      await nextTurn();
+    }
+    return slices;
+  }
+
+  #openSnapshot(lent: LentTable, snapshot: PitrSnapshot): SqliteDatabase {
+    const key = snapshotKey(lent.dataKey, snapshot.fileId);
+    try {
+      return openEncryptedDatabase({ file: this.#file(snapshot.fileId), key, readonly: true, checkWal: false });
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  #updateState(
+    tables: TableManager,
+    scope: Scope,
+    name: string,
+    tableId: string,
+    change: (state: PointInTimeRecoveryState) => PointInTimeRecoveryState,
+  ): void {
+    const regional = tables.inRegion(scope.region);
+    if (regional.find(scope.accountId, name)?.TableId !== tableId) return;
+    regional.update(scope.accountId, name, (current) =>
+      current.TableId === tableId && current.PointInTimeRecovery
+        ? { ...current, PointInTimeRecovery: change(current.PointInTimeRecovery) }
+        : current,
+    );
+  }
+
+  #referenced(tables: TableManager, scope: Scope, name: string, tableId: string, fileId: string): boolean {
+    const current = tables.inRegion(scope.region).find(scope.accountId, name);
+    return (
+      current?.TableId === tableId &&
+      current.PointInTimeRecovery?.Enabled === true &&
+      (current.PointInTimeRecovery.Snapshots ?? []).some((s) => s.fileId === fileId)
+    );
+  }
+
+  #read(fileId: string, delta: number): void {
+    const count = (this.#readers.get(fileId) ?? 0) + delta;
+    if (count > 0) this.#readers.set(fileId, count);
+    else this.#readers.delete(fileId);
+  }
+
+  /** Removes snapshot files nobody reads (those being read go at a later pass, as orphans). */
+  #removeUnread(snapshots: readonly PitrSnapshot[]): void {
+    for (const s of snapshots)
+      if (!this.#readers.has(s.fileId) && !this.#copies.has(s.fileId)) removeFiles(this.#file(s.fileId));
+  }
+
+  /** Snapshot files no table refers to (its table deleted, PITR disabled while it was read). */
+  #removeOrphans(referenced: ReadonlySet<string>): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.#options.dataDir.file('pitr'));
+    } catch {
+      return;
+    }
+    for (const entry of names) {
+      const fileId = entry.replace(/\.db(-wal|-shm)?$/, '');
+      if (referenced.has(fileId) || this.#readers.has(fileId) || this.#copies.has(fileId)) continue;
+      removeFiles(this.#file(fileId));
+    }
+  }
+
+  #file(fileId: string): string {
+    return this.#options.dataDir.file('pitr', `${fileId}.db`);
+  }
+}
+
+/** The state once PITR is disabled: no history, the log's keyspace to drop. */
+function retired(state: PointInTimeRecoveryState): PointInTimeRecoveryState {
+  const spaces = [...(state.RetiredSpaces ?? []), ...(state.Space !== undefined ? [state.Space] : [])];
+  return {
+    Enabled: false,
+    RecoveryPeriodInDays: state.RecoveryPeriodInDays,
+    ...(spaces.length > 0 ? { RetiredSpaces: spaces } : {}),
+  };
+}
+
+/** A keyspace no index, stream or change log of the table has used. */
+function freeSpace(definition: TableDefinition): number {
+  const used = [
+    ...(definition.LocalSecondaryIndexes ?? []),
+    ...(definition.GlobalSecondaryIndexes ?? []),
+    ...(definition.Streams ?? []),
+  ].map((s) => s.Space);
+  const pitr = definition.PointInTimeRecovery;
+  if (pitr?.Space !== undefined) used.push(pitr.Space);
+  used.push(...(pitr?.RetiredSpaces ?? []));
+  return Math.max(definition.NextIndexSpace ?? 1, ...used.map((s) => s + 1));
+}
+
+const itemId = (key: { readonly hash: number; readonly pk: Buffer; readonly sk: Buffer }): string =>
+  `${key.hash}:${key.pk.toString('hex')}:${key.sk.toString('hex')}`;

@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  CreateTableCommand,
+  DescribeContinuousBackupsCommand,
+  DynamoDBClient,
+  UpdateContinuousBackupsCommand,
+} from '@aws-sdk/client-dynamodb';
+import { rejectsWith } from '../../helpers/assert-aws.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+function ms(date: Date | undefined): number {
+  assert.ok(date instanceof Date, 'a date');
+  return date.getTime();
+}
+
+/** UpdateContinuousBackups and DescribeContinuousBackups: shapes, errors, EarliestRestorableDateTime. */
+describe('continuous backups settings', () => {
+  let server: TestServer;
+  let ddb: DynamoDBClient;
+
+  before(async () => {
+    server = await startTestServer();
+    ddb = new DynamoDBClient(server.clientConfig());
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: 'Settings',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  });
+  after(async () => {
+    ddb.destroy();
+    await server.cleanup();
+  });
+
+  it('a new table has continuous backups ENABLED and point-in-time recovery DISABLED', async () => {
+    const out = await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' }));
+    assert.deepEqual(out.ContinuousBackupsDescription, {
+      ContinuousBackupsStatus: 'ENABLED',
+      PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'DISABLED' },
+    });
+  });
+
+  it('a missing table is TableNotFoundException for both operations', async () => {
+    await rejectsWith(
+      ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Nope' })),
+      'TableNotFoundException',
+      /^Table not found: Nope$/,
+    );
+    await rejectsWith(
+      ddb.send(
+        new UpdateContinuousBackupsCommand({
+          TableName: 'Nope',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+      ),
+      'TableNotFoundException',
+      /^Table not found: Nope$/,
+    );
+  });
+
+  it('RecoveryPeriodInDays outside 1–35 and a missing PointInTimeRecoveryEnabled are ValidationExceptions', async () => {
+    for (const days of [0, 36]) {
+      await rejectsWith(
+        ddb.send(
+          new UpdateContinuousBackupsCommand({
+            TableName: 'Settings',
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: days },
+          }),
+        ),
+        'ValidationException',
+        /recoveryPeriodInDays/,
+      );
+    }
+    await rejectsWith(
+      ddb.send(
+        new UpdateContinuousBackupsCommand({
+          TableName: 'Settings',
+          PointInTimeRecoverySpecification: {} as { PointInTimeRecoveryEnabled: boolean },
+        }),
+      ),
+      'ValidationException',
+    );
+    const out = await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' }));
+    assert.equal(
+      out.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus,
+      'DISABLED',
+    );
+  });
+
+  it('enabling starts history now (35 days by default); the window then slides with the clock', async () => {
+    const enabledAt = server.clock.now();
+    const { ContinuousBackupsDescription: enabled } = await ddb.send(
+      new UpdateContinuousBackupsCommand({
+        TableName: 'Settings',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      }),
+    );
+    assert.equal(enabled?.ContinuousBackupsStatus, 'ENABLED');
+    const pitr = enabled?.PointInTimeRecoveryDescription;
+    assert.equal(pitr?.PointInTimeRecoveryStatus, 'ENABLED');
+    assert.equal(pitr?.RecoveryPeriodInDays, 35);
+    const earliest = ms(pitr?.EarliestRestorableDateTime);
+    assert.ok(earliest >= enabledAt - 1 && earliest <= server.clock.now(), `earliest ${earliest} vs ${enabledAt}`);
+    // Ten days on: history still begins at the enablement.
+    server.clock.advance(10 * DAY);
+    let described = (await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' })))
+      .ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
+    assert.equal(ms(described?.EarliestRestorableDateTime), earliest);
+    const latest = ms(described?.LatestRestorableDateTime);
+    assert.ok(Math.abs(latest - server.clock.now()) < 2000);
+    // A shorter window: the earliest time is now - 3 days.
+    const { ContinuousBackupsDescription: shorter } = await ddb.send(
+      new UpdateContinuousBackupsCommand({
+        TableName: 'Settings',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 3 },
+      }),
+    );
+    assert.equal(shorter?.PointInTimeRecoveryDescription?.RecoveryPeriodInDays, 3);
+    described = (await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' })))
+      .ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
+    const windowStart = ms(described?.EarliestRestorableDateTime);
+    assert.ok(Math.abs(windowStart - (server.clock.now() - 3 * DAY)) < 2000, `${windowStart}`);
+  });
+
+  it('disabling forgets the history; enabling again starts it anew', async () => {
+    const { ContinuousBackupsDescription: off } = await ddb.send(
+      new UpdateContinuousBackupsCommand({
+        TableName: 'Settings',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
+      }),
+    );
+    assert.deepEqual(off, {
+      ContinuousBackupsStatus: 'ENABLED',
+      PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'DISABLED' },
+    });
+    server.clock.advance(60_000);
+    const again = server.clock.now();
+    const { ContinuousBackupsDescription: on } = await ddb.send(
+      new UpdateContinuousBackupsCommand({
+        TableName: 'Settings',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 1 },
+      }),
+    );
+    const earliest = ms(on?.PointInTimeRecoveryDescription?.EarliestRestorableDateTime);
+    assert.ok(earliest >= again - 1, 'history restarts at the new enablement');
+    assert.equal(on?.PointInTimeRecoveryDescription?.RecoveryPeriodInDays, 1);
+  });
+});
+
+describe('continuous backups on an in-memory server', () => {
+  it('are DISABLED, and enabling point-in-time recovery is ContinuousBackupsUnavailableException', async () => {
+    const server = await startTestServer({ inMemory: true });
+    const ddb = new DynamoDBClient(server.clientConfig());
+    try {
+      await ddb.send(
+        new CreateTableCommand({
+          TableName: 'Mem',
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+      const out = await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Mem' }));
+      assert.equal(out.ContinuousBackupsDescription?.ContinuousBackupsStatus, 'DISABLED');
+      await rejectsWith(
+        ddb.send(
+          new UpdateContinuousBackupsCommand({
+            TableName: 'Mem',
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          }),
+        ),
+        'ContinuousBackupsUnavailableException',
+      );
+    } finally {
+      ddb.destroy();
+      await server.cleanup();
+    }
+  });
+});
