@@ -56,7 +56,11 @@ export function registerExportCommands(program: Command): void {
       'the sealdb whose KMS sealed it (default env AWS_ENDPOINT_URL, else http://127.0.0.1:8000)',
       process.env.AWS_ENDPOINT_URL || 'http://127.0.0.1:8000',
     )
-    .option('--region <region>', 'region (default env AWS_REGION, else us-east-1)', process.env.AWS_REGION || 'us-east-1')
+    .option(
+      '--region <region>',
+      'region (default env AWS_REGION, else us-east-1)',
+      process.env.AWS_REGION || 'us-east-1',
+    )
     .option('--access-key-id <id>', 'default env AWS_ACCESS_KEY_ID', process.env.AWS_ACCESS_KEY_ID || 'AKIDLOCAL')
     .option(
       '--secret-access-key <secret>',

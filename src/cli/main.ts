@@ -8,9 +8,9 @@ import { createRequestLogger } from '../http/request-log.js';
 import { startServer } from '../server.js';
 import { registerAuditCommands } from './audit.js';
 import { registerBackupCommands } from './backup.js';
-import { registerExportCommands } from './export.js';
 import { resolveConfig, type StartFlags } from './config.js';
 import { ignoredFlagReason, translateDynamoDbLocalArgs } from './dynamodb-local-args.js';
+import { registerExportCommands } from './export.js';
 import { registerRootCommands } from './root.js';
 import { registerTimeCommands } from './time.js';
 

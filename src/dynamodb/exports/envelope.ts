@@ -35,11 +35,7 @@ export const isSealed = (data: Uint8Array): boolean =>
   data.length >= PREFIX_BYTES && Buffer.from(data.buffer, data.byteOffset, 8).equals(ENVELOPE_MAGIC);
 
 /** Seals `plaintext` with `dataKey` (32 bytes; the caller zeroes it). */
-export function seal(
-  plaintext: Buffer,
-  dataKey: Buffer,
-  header: Omit<EnvelopeHeader, 'alg' | 'iv'>,
-): Buffer {
+export function seal(plaintext: Buffer, dataKey: Buffer, header: Omit<EnvelopeHeader, 'alg' | 'iv'>): Buffer {
   const iv = randomBytes(12);
   const full: EnvelopeHeader = { alg: 'AES-256-GCM', ...header, iv: iv.toString('base64') };
   const headerBytes = Buffer.from(JSON.stringify(full), 'utf8');

@@ -137,7 +137,12 @@ export async function runExport(options: ExportJobOptions): Promise<ExportResult
       const data = Buffer.concat(chunks);
       const key = `${folder}data/${dataFileName()}.${extension}`;
       await put(key, data);
-      files.push({ itemCount: fileItems, md5Checksum: md5(data).toString('base64'), etag: singlePartEtag(data), dataFileS3Key: key });
+      files.push({
+        itemCount: fileItems,
+        md5Checksum: md5(data).toString('base64'),
+        etag: singlePartEtag(data),
+        dataFileS3Key: key,
+      });
       itemCount += fileItems;
     }
   } finally {

@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import type { KeyCaller } from '../../encryption/table-keys.js';
-import type { StoredWrite } from '../../storage/table-file.js';
 import { AwsError } from '../../http/aws-error.js';
+import type { StoredWrite } from '../../storage/table-file.js';
 import type { Item } from '../attribute-value.js';
 import { checkIndexKeys } from '../indexes/entries.js';
 import { toStored } from '../item-codec.js';
@@ -21,7 +21,7 @@ import { checkItemKey, validateAttributeMap, validateItemSize } from '../item-va
 import type { OpenTable } from '../tables.js';
 import type { LocalBuckets } from './bucket.js';
 import { isSealed } from './envelope.js';
-import { type CsvSettings, csvItem, csvRecords, ionItems, ItemFormatError, parseDynamoDbJsonLine } from './formats.js';
+import { type CsvSettings, csvItem, csvRecords, ItemFormatError, ionItems, parseDynamoDbJsonLine } from './formats.js';
 import type { KmsSealer } from './kms-sealer.js';
 import type { ImportErrorEntry, ImportRecord } from './records.js';
 
@@ -67,7 +67,11 @@ async function importObject(options: ImportJobOptions, key: string, totals: Impo
     totals.errors++;
     totals.processed++;
     if (totals.log.length < MAX_LOGGED_ERRORS) {
-      totals.log.push({ itemS3Pointer: { bucket, key, itemIndex }, importArn: record.ImportArn, errorMessages: [message] });
+      totals.log.push({
+        itemS3Pointer: { bucket, key, itemIndex },
+        importArn: record.ImportArn,
+        errorMessages: [message],
+      });
     }
   };
   let data: Buffer;

@@ -5,8 +5,8 @@
  * audit trail) as the table keys' calls.
  */
 import { randomUUID } from 'node:crypto';
-import type { TableKms, TableKmsCaller } from '../../encryption/table-kms.js';
 import type { KeyCaller } from '../../encryption/table-keys.js';
+import type { TableKms, TableKmsCaller } from '../../encryption/table-kms.js';
 import { type EnvelopeHeader, envelopeHeader, open, seal } from './envelope.js';
 
 export const s3ObjectArn = (bucket: string, key: string): string => `arn:aws:s3:::${bucket}/${key}`;

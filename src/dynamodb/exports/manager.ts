@@ -11,16 +11,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
-import { AwsError } from '../../http/aws-error.js';
 import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
+import { AwsError } from '../../http/aws-error.js';
 import type { BackupCatalog } from '../../storage/backup-catalog.js';
 import type { DataDir } from '../../storage/data-dir.js';
 import { openPinnedItems } from '../../storage/snapshot.js';
 import { tableNotFound } from '../backups/errors.js';
 import { resourceInUse } from '../errors.js';
 import { kmsValidationError } from '../kms-errors.js';
-import type { PitrImage } from '../pitr/manager.js';
 import { pitrNotKept, pitrUnavailable } from '../pitr/errors.js';
+import type { PitrImage } from '../pitr/manager.js';
 import { enabledPitr, restorableWindow } from '../pitr/state.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { NewTable, TableManager } from '../tables.js';
@@ -89,8 +89,10 @@ const TOKEN_WINDOW_MS = 8 * 60 * 60 * 1000;
 const NOW_TOLERANCE_MS = 60 * 1000;
 const PAGE = 25;
 
-const EXPORT_ARN = /^arn:aws:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})\/export\/(\d{14}-[0-9a-f]{8})$/;
-const IMPORT_ARN = /^arn:aws:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})\/import\/(\d{14}-[0-9a-f]{8})$/;
+const EXPORT_ARN =
+  /^arn:aws:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})\/export\/(\d{14}-[0-9a-f]{8})$/;
+const IMPORT_ARN =
+  /^arn:aws:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})\/import\/(\d{14}-[0-9a-f]{8})$/;
 
 /** `<table ARN>/export/<14-digit epoch ms>-<8 hex>` (and `/import/`), as DynamoDB names them. */
 const transferArn = (tableArn: string, kind: 'export' | 'import', now: number): string =>
@@ -113,7 +115,11 @@ export class TransferManager {
       const record = entry.record;
       const status = record.kind === 'export' ? record.ExportStatus : record.ImportStatus;
       if (status !== 'IN_PROGRESS') continue;
-      const failure = { FailureCode: 'InternalServerError', FailureMessage: 'sealdb stopped during the job', endTime: now };
+      const failure = {
+        FailureCode: 'InternalServerError',
+        FailureMessage: 'sealdb stopped during the job',
+        endTime: now,
+      };
       this.#put(
         record.kind === 'export'
           ? { ...record, ...failure, ExportStatus: 'FAILED' }
@@ -125,7 +131,12 @@ export class TransferManager {
   // -------------------------------------------------------------------------
   // Exports
 
-  async startExport(tables: TableManager, account: string, request: ExportRequest, caller: KeyCaller): Promise<ExportRecord> {
+  async startExport(
+    tables: TableManager,
+    account: string,
+    request: ExportRequest,
+    caller: KeyCaller,
+  ): Promise<ExportRecord> {
     const buckets = this.#need();
     if (request.destination.S3Prefix) checkKey(request.destination.S3Prefix, 'S3Prefix');
     const table = tables.find(account, request.tableName);
@@ -225,21 +236,28 @@ export class TransferManager {
     const match = EXPORT_ARN.exec(arn);
     if (!match) throw invalidExportArn(arn);
     const record = this.#catalog.get(arn)?.record;
-    if (record?.kind !== 'export' || record.accountId !== account || record.region !== region) throw exportNotFound(arn);
+    if (record?.kind !== 'export' || record.accountId !== account || record.region !== region)
+      throw exportNotFound(arn);
     return record;
   }
 
   /** Newest first (as DynamoDB lists a table's exports). */
   listExports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
-    const all = this.#records('export', account, region)
-      .filter((r) => tableArn === undefined || r.TableArn === tableArn) as ExportRecord[];
+    const all = this.#records('export', account, region).filter(
+      (r) => tableArn === undefined || r.TableArn === tableArn,
+    ) as ExportRecord[];
     return page(all, (r) => r.ExportArn, limit, nextToken, 'ListExports');
   }
 
   // -------------------------------------------------------------------------
   // Imports
 
-  async startImport(tables: TableManager, account: string, request: ImportRequest, caller: KeyCaller): Promise<ImportRecord> {
+  async startImport(
+    tables: TableManager,
+    account: string,
+    request: ImportRequest,
+    caller: KeyCaller,
+  ): Promise<ImportRecord> {
     const buckets = this.#need();
     if (request.source.S3KeyPrefix) checkKey(request.source.S3KeyPrefix, 'S3KeyPrefix');
     const now = this.#options.clock.now();
@@ -252,7 +270,8 @@ export class TransferManager {
       if (earlier.ImportStatus === 'IN_PROGRESS') return earlier;
     }
     // ImportTable's error list has ResourceInUseException, with the text AWS answers (test_import.py).
-    if (tables.find(account, request.table.TableName)) throw resourceInUse(`Table already exists: ${request.table.TableName}`);
+    if (tables.find(account, request.table.TableName))
+      throw resourceInUse(`Table already exists: ${request.table.TableName}`);
     let definition: TableDefinition;
     try {
       definition = await tables.create(account, request.table, request.choice, caller, 'CREATING');
@@ -319,7 +338,9 @@ export class TransferManager {
           ImportedItemCount: totals.imported,
           ErrorCount: totals.errors,
           errors: totals.log,
-          ...(totals.errors > 0 ? { FailureCode: ITEM_VALIDATION_FAILED.code, FailureMessage: ITEM_VALIDATION_FAILED.message } : {}),
+          ...(totals.errors > 0
+            ? { FailureCode: ITEM_VALIDATION_FAILED.code, FailureMessage: ITEM_VALIDATION_FAILED.message }
+            : {}),
         });
       } catch (error) {
         await dropTable();
@@ -334,13 +355,15 @@ export class TransferManager {
   describeImport(account: string, region: string, arn: string): ImportRecord {
     if (!IMPORT_ARN.exec(arn)) throw invalidImportArn(arn);
     const record = this.#catalog.get(arn)?.record;
-    if (record?.kind !== 'import' || record.accountId !== account || record.region !== region) throw importNotFound(arn);
+    if (record?.kind !== 'import' || record.accountId !== account || record.region !== region)
+      throw importNotFound(arn);
     return record;
   }
 
   listImports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
-    const all = this.#records('import', account, region)
-      .filter((r) => tableArn === undefined || r.TableArn === tableArn) as ImportRecord[];
+    const all = this.#records('import', account, region).filter(
+      (r) => tableArn === undefined || r.TableArn === tableArn,
+    ) as ImportRecord[];
     return page(all, (r) => r.ImportArn, limit, nextToken, 'ListImports');
   }
 
@@ -404,11 +427,9 @@ export class TransferManager {
 
   #run(job: () => Promise<void>): void {
     // A turn later: the request's answer goes out before the first slice.
-    const promise = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(job)
-      .catch((error: unknown) => {
-        if (!this.#closing) this.#options.onError?.(error);
-      });
+    const promise = new Promise<void>((resolve) => setImmediate(resolve)).then(job).catch((error: unknown) => {
+      if (!this.#closing) this.#options.onError?.(error);
+    });
     this.#jobs.add(promise);
     void promise.finally(() => this.#jobs.delete(promise));
   }
@@ -451,7 +472,13 @@ function failureOf(error: unknown): { code: string; message: string } {
  * A page of records; the NextToken is the hex of the last ARN shown, padded to the model's
  * pattern for ListImports (`([0-9a-f]{16})+`, at least 112 characters).
  */
-function page<R>(all: R[], arn: (r: R) => string, limit: number, nextToken: string | undefined, operation: 'ListExports' | 'ListImports') {
+function page<R>(
+  all: R[],
+  arn: (r: R) => string,
+  limit: number,
+  nextToken: string | undefined,
+  operation: 'ListExports' | 'ListImports',
+) {
   let start = 0;
   if (nextToken !== undefined) {
     const after = decodeToken(nextToken);

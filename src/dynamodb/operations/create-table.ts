@@ -1,4 +1,5 @@
 import { KeyAccessError } from '../../encryption/key-access-error.js';
+import type { KeyChoice } from '../../encryption/table-keys.js';
 import type { StreamSpecification } from '../../streams/definition.js';
 import { checkNewTableStream, newTableStream } from '../../streams/specification.js';
 import { invalidParameter, validationError } from '../errors.js';
@@ -6,14 +7,13 @@ import type { TableIndexes } from '../indexes/definition.js';
 import { creatingDescription } from '../indexes/description.js';
 import { type IndexInput, newTableIndexes, undefinedKeysError } from '../indexes/new-table.js';
 import { kmsValidationError } from '../kms-errors.js';
-import type { KeyChoice } from '../../encryption/table-keys.js';
 import type { Operation } from '../operation.js';
 import { keyChoice, type SseSpecification } from '../sse.js';
 import type { BillingMode, TableDefinition } from '../table-definition.js';
 import { tableDescription } from '../table-description.js';
 import { coralValidation, resolveTableName } from '../table-name.js';
-import type { NewTable } from '../tables.js';
 import type { AttributeDefinition, KeySchemaElement } from '../table-schema.js';
+import type { NewTable } from '../tables.js';
 import { checkTagLimit, type Tag, validateTags } from './tags.js';
 
 export interface CreateTableInput {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import {
+  CreateTableCommand,
   DescribeExportCommand,
   DescribeImportCommand,
   DescribeTableCommand,
@@ -13,7 +14,6 @@ import {
   GetItemCommand,
   ImportTableCommand,
   type ImportTableCommandInput,
-  CreateTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import { rejectsWith } from '../../helpers/assert-aws.js';
 import { keepAliveClient } from '../../helpers/clients.js';
@@ -58,7 +58,11 @@ describe('ImportTable of hand-made files in AWS layouts, and its errors', () => 
     mkdirSync(join(file, '..'), { recursive: true });
     writeFileSync(file, data);
   };
-  const importInto = async (table: string, input: Omit<ImportTableCommandInput, 'TableCreationParameters'>, schema = BY_ID) => {
+  const importInto = async (
+    table: string,
+    input: Omit<ImportTableCommandInput, 'TableCreationParameters'>,
+    schema = BY_ID,
+  ) => {
     const { ImportTableDescription } = await ddb.send(
       new ImportTableCommand({ ...input, TableCreationParameters: { TableName: table, ...schema } }),
     );
@@ -79,7 +83,10 @@ describe('ImportTable of hand-made files in AWS layouts, and its errors', () => 
   });
 
   it("imports AWS's own DynamoDB JSON and Ion example items, gzipped, zstd-compressed and plain", async () => {
-    put('json-gz/AWSDynamoDB/01234567890123-a1b2c3d4/data/bafybeiczss3yxay3o4abnabbb.json.gz', gzipSync(`${AWS_JSON_ITEM}\n`));
+    put(
+      'json-gz/AWSDynamoDB/01234567890123-a1b2c3d4/data/bafybeiczss3yxay3o4abnabbb.json.gz',
+      gzipSync(`${AWS_JSON_ITEM}\n`),
+    );
     put('ion-gz/data/gkes5o3lnrhoznhnkyax3hxvya.ion.gz', gzipSync(`${AWS_ION_ITEM}\n`));
     put('json-zstd/data/one.json.zst', zstdRawFrame(Buffer.from(`${AWS_JSON_ITEM}\n\n   \n`)));
     put('ion-plain/data/one.ion', `${AWS_ION_ITEM}\n`);
@@ -147,7 +154,10 @@ describe('ImportTable of hand-made files in AWS layouts, and its errors', () => 
     assert.equal(done.ErrorCount, 3);
     assert.equal(done.ImportedItemCount, 2);
     assert.equal(done.ProcessedItemCount, 5);
-    assert.deepEqual(await allItems(ddb, 'WithErrors'), [JSON.stringify({ Id: { N: '1' } }), JSON.stringify({ Id: { N: '2' } })]);
+    assert.deepEqual(await allItems(ddb, 'WithErrors'), [
+      JSON.stringify({ Id: { N: '1' } }),
+      JSON.stringify({ Id: { N: '2' } }),
+    ]);
     assert.equal((await ddb.send(new DescribeTableCommand({ TableName: 'WithErrors' }))).Table?.TableStatus, 'ACTIVE');
   });
 
@@ -270,7 +280,9 @@ describe('ImportTable of hand-made files in AWS layouts, and its errors', () => 
       'ExportNotFoundException',
     );
     await rejectsWith(
-      ddb.send(new DescribeExportCommand({ ExportArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/nonexistent_table_xyz' })),
+      ddb.send(
+        new DescribeExportCommand({ ExportArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/nonexistent_table_xyz' }),
+      ),
       'ValidationException',
       /Invalid Export ARN/,
     );
@@ -295,9 +307,19 @@ describe('ImportTable of hand-made files in AWS layouts, and its errors', () => 
       'TableNotFoundException',
       /not found/,
     );
-    await rejectsWith(ddb.send(new ExportTableToPointInTimeCommand({ TableArn: 'QWERTY', S3Bucket: 'bb' })), 'ValidationException', /TableArn/);
     await rejectsWith(
-      ddb.send(new ExportTableToPointInTimeCommand({ TableArn: table, S3Bucket: 'hand-made', ExportTime: new Date(Date.now() + 3_600_000) })),
+      ddb.send(new ExportTableToPointInTimeCommand({ TableArn: 'QWERTY', S3Bucket: 'bb' })),
+      'ValidationException',
+      /TableArn/,
+    );
+    await rejectsWith(
+      ddb.send(
+        new ExportTableToPointInTimeCommand({
+          TableArn: table,
+          S3Bucket: 'hand-made',
+          ExportTime: new Date(Date.now() + 3_600_000),
+        }),
+      ),
       'InvalidExportTimeException',
     );
     await exportFinished(ddb, exported.ExportDescription?.ExportArn as string);

@@ -7,8 +7,8 @@ import { gunzipSync } from 'node:zlib';
 import {
   type AttributeValue,
   CreateTableCommand,
-  type DynamoDBClient,
   DescribeTableCommand,
+  type DynamoDBClient,
   ExportTableToPointInTimeCommand,
   ImportTableCommand,
   ListExportsCommand,
@@ -42,7 +42,9 @@ function itemsOf(n: number): Record<string, AttributeValue>[] {
       bool: { BOOL: i % 3 === 0 },
       nul: { NULL: true },
       list: { L: [{ S: 's' }, { N: '1' }, { BOOL: true }, { NULL: true }, { B: bin('b') }, { L: [] }, { M: {} }] },
-      map: { M: { a: { N: '1' }, b: { M: { c: { S: 'd' }, deep: { M: { e: { L: [{ N: '6d2'.length.toString() }] } } } } } } },
+      map: {
+        M: { a: { N: '1' }, b: { M: { c: { S: 'd' }, deep: { M: { e: { L: [{ N: '6d2'.length.toString() }] } } } } } },
+      },
       'a.b': { S: 'dotted name' },
       null: { S: 'a name that is an Ion keyword' },
       $x: { S: 'a name Ion cannot take bare' },
@@ -109,7 +111,10 @@ describe('export to and import from a local S3 folder', () => {
       );
       const first = started.ExportDescription;
       assert.equal(first?.ExportStatus, 'IN_PROGRESS');
-      assert.match(first?.ExportArn ?? '', /^arn:aws:dynamodb:us-east-1:000000000000:table\/Source\/export\/\d{14}-[0-9a-f]{8}$/);
+      assert.match(
+        first?.ExportArn ?? '',
+        /^arn:aws:dynamodb:us-east-1:000000000000:table\/Source\/export\/\d{14}-[0-9a-f]{8}$/,
+      );
       assert.ok(first?.ClientToken, 'a ClientToken is made when the request has none');
       assert.equal(first?.ExportType, undefined, 'DynamoDB leaves ExportType out when the request did');
       assert.equal(first?.ExportFormat, format);
@@ -171,7 +176,10 @@ describe('export to and import from a local S3 folder', () => {
       assert.equal(running?.ImportStatus, 'IN_PROGRESS');
       assert.equal(running?.ProcessedItemCount, 0);
       assert.equal(running?.EndTime, undefined);
-      assert.match(running?.CloudWatchLogGroupArn ?? '', /^arn:aws:logs:us-east-1:000000000000:log-group:\/aws-dynamodb\/imports/);
+      assert.match(
+        running?.CloudWatchLogGroupArn ?? '',
+        /^arn:aws:logs:us-east-1:000000000000:log-group:\/aws-dynamodb\/imports/,
+      );
       const table = await ddb.send(new DescribeTableCommand({ TableName: target }));
       assert.equal(table.Table?.TableId, running?.TableId);
       const finished = await importFinished(ddb, running?.ImportArn as string);
@@ -203,9 +211,15 @@ describe('export to and import from a local S3 folder', () => {
     assert.equal(imports.ImportSummaryList?.length, 1);
     assert.match(imports.NextToken ?? '', /^([0-9a-f]{16}){7,}$/);
     const summary = imports.ImportSummaryList?.[0] ?? {};
-    assert.deepEqual(
-      Object.keys(summary).sort(),
-      ['CloudWatchLogGroupArn', 'EndTime', 'ImportArn', 'ImportStatus', 'InputFormat', 'S3BucketSource', 'StartTime', 'TableArn'],
-    );
+    assert.deepEqual(Object.keys(summary).sort(), [
+      'CloudWatchLogGroupArn',
+      'EndTime',
+      'ImportArn',
+      'ImportStatus',
+      'InputFormat',
+      'S3BucketSource',
+      'StartTime',
+      'TableArn',
+    ]);
   });
 });

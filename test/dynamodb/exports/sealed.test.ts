@@ -3,9 +3,9 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import {
@@ -44,7 +44,10 @@ describe('exports sealed under a KMS key (S3SseAlgorithm KMS)', () => {
       await enablePitr(ddb, 'Secret');
       for (let i = 0; i < 20; i++) {
         await ddb.send(
-          new PutItemCommand({ TableName: 'Secret', Item: { id: { S: `${CANARY}-${i}` }, [`${CANARY}-attr`]: { S: CANARY } } }),
+          new PutItemCommand({
+            TableName: 'Secret',
+            Item: { id: { S: `${CANARY}-${i}` }, [`${CANARY}-attr`]: { S: CANARY } },
+          }),
         );
       }
       const started = await ddb.send(
@@ -74,20 +77,35 @@ describe('exports sealed under a KMS key (S3SseAlgorithm KMS)', () => {
 
       // One GenerateDataKey per file, made via S3 for the caller, with the object's ARN as context.
       const generated = await trail.send(
-        new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'GenerateDataKey' }] }),
+        new LookupEventsCommand({
+          LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'GenerateDataKey' }],
+        }),
       );
       const viaS3 = (generated.Events ?? [])
         .map((e) => JSON.parse(e.CloudTrailEvent as string))
         .filter((e) => e.requestParameters?.encryptionContext?.['aws:s3:arn']);
       assert.equal(viaS3.length, files.length);
-      assert.ok(viaS3.every((e) => e.requestParameters.encryptionContext['aws:s3:arn'].startsWith('arn:aws:s3:::sealed-bucket/AWSDynamoDB/')));
+      assert.ok(
+        viaS3.every((e) =>
+          e.requestParameters.encryptionContext['aws:s3:arn'].startsWith('arn:aws:s3:::sealed-bucket/AWSDynamoDB/'),
+        ),
+      );
 
       // The CLI opens the summary and a data file through the server's KMS.
       const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIDLOCAL', AWS_SECRET_ACCESS_KEY: 'local-secret' };
       const out = join(scratch, 'summary.json');
       await run(
         process.execPath,
-        [CLI, 'export', 'open', join(root, folder, 'manifest-summary.json'), '--out', out, '--endpoint-url', server.endpoint],
+        [
+          CLI,
+          'export',
+          'open',
+          join(root, folder, 'manifest-summary.json'),
+          '--out',
+          out,
+          '--endpoint-url',
+          server.endpoint,
+        ],
         { env },
       );
       const summary = JSON.parse(readFileSync(out, 'utf8'));
@@ -96,14 +114,30 @@ describe('exports sealed under a KMS key (S3SseAlgorithm KMS)', () => {
       assert.equal(summary.s3SseKmsKeyId, key.arn);
       assert.equal(summary.itemCount, 20);
       const manifest = join(scratch, 'files.json');
-      await run(process.execPath, [CLI, 'export', 'open', join(root, folder, 'manifest-files.json'), '--out', manifest, '--endpoint-url', server.endpoint], { env });
+      await run(
+        process.execPath,
+        [
+          CLI,
+          'export',
+          'open',
+          join(root, folder, 'manifest-files.json'),
+          '--out',
+          manifest,
+          '--endpoint-url',
+          server.endpoint,
+        ],
+        { env },
+      );
       const entry = JSON.parse(readFileSync(manifest, 'utf8').split('\n')[0] as string);
       const { stdout } = await run(
         process.execPath,
         [CLI, 'export', 'open', join(root, ...entry.dataFileS3Key.split('/')), '--endpoint-url', server.endpoint],
         { env, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
       );
-      const lines = gunzipSync(stdout as unknown as Buffer).toString('utf8').trim().split('\n');
+      const lines = gunzipSync(stdout as unknown as Buffer)
+        .toString('utf8')
+        .trim()
+        .split('\n');
       assert.equal(lines.length, entry.itemCount);
       assert.ok(lines[0]?.includes(CANARY));
 
@@ -123,7 +157,11 @@ describe('exports sealed under a KMS key (S3SseAlgorithm KMS)', () => {
       // With the key disabled, the files stay shut and a new sealed export fails as S3 would.
       await kms.send(new DisableKeyCommand({ KeyId: key.id }));
       await assert.rejects(
-        run(process.execPath, [CLI, 'export', 'open', join(root, folder, 'manifest-summary.json'), '--endpoint-url', server.endpoint], { env }),
+        run(
+          process.execPath,
+          [CLI, 'export', 'open', join(root, folder, 'manifest-summary.json'), '--endpoint-url', server.endpoint],
+          { env },
+        ),
         /DisabledException/,
       );
       const refused = await ddb.send(
