@@ -298,6 +298,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   metrics.pitrBytes(() => pitr.diskUse(tableManager));
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
+  // After the tables': an import cut short by the last stop leaves no half-filled table.
+  await transfers.recover(tableManager);
   const indexJobs = new IndexJobs({
     tables: tableManager,
     ...options.indexJobs,

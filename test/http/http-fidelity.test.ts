@@ -14,14 +14,14 @@ import { crc32, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { CloudTrailClient, CreateTrailCommand } from '@aws-sdk/client-cloudtrail';
 import {
   CreateTableCommand,
-  DescribeContinuousBackupsCommand,
   DescribeContributorInsightsCommand,
+  DescribeKinesisStreamingDestinationCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   type ServiceInputTypes,
   type ServiceOutputTypes,
-  UpdateContinuousBackupsCommand,
+  UpdateContributorInsightsCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { BuildMiddleware, DeserializeMiddleware, HttpRequest as SdkHttpRequest } from '@smithy/types';
 import { rejectsWith } from '../helpers/assert-aws.js';
@@ -116,8 +116,8 @@ describe('HTTP fidelity', () => {
     it('answers unimplemented and unknown DynamoDB operations with a message, in the Coral envelope', async () => {
       for (const operation of [
         'DescribeContributorInsights',
-        'DescribeContinuousBackups',
-        'UpdateContinuousBackups',
+        'DescribeKinesisStreamingDestination',
+        'UpdateContributorInsights',
         'Frobnicate',
       ]) {
         const res = await ddb(server, operation, { TableName: 'fid' });
@@ -171,19 +171,14 @@ describe('HTTP fidelity', () => {
         /DescribeContributorInsights/,
       );
       await rejectsWith(
-        client.send(new DescribeContinuousBackupsCommand({ TableName: 'fid' })),
+        client.send(new DescribeKinesisStreamingDestinationCommand({ TableName: 'fid' })),
         'UnknownOperationException',
-        /DescribeContinuousBackups/,
+        /DescribeKinesisStreamingDestination/,
       );
       await rejectsWith(
-        client.send(
-          new UpdateContinuousBackupsCommand({
-            TableName: 'fid',
-            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-          }),
-        ),
+        client.send(new UpdateContributorInsightsCommand({ TableName: 'fid', ContributorInsightsAction: 'ENABLE' })),
         'UnknownOperationException',
-        /UpdateContinuousBackups/,
+        /UpdateContributorInsights/,
       );
       const trail = new CloudTrailClient(server.clientConfig());
       await rejectsWith(

@@ -139,9 +139,13 @@ function* parse(data: Buffer, record: ImportRecord, table: OpenTable): Generator
   }
   const text = data.toString('utf8');
   if (record.InputFormat === 'DYNAMODB_JSON') {
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      yield parseDynamoDbJsonLine(line);
+    // Line by line as they are reached: a large object is never split into one big array.
+    for (let start = 0; start < text.length; ) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) end = text.length;
+      const line = text.slice(start, end);
+      start = end + 1;
+      if (line.trim() !== '') yield parseDynamoDbJsonLine(line);
     }
     return;
   }

@@ -109,12 +109,26 @@ export class TransferManager {
     this.#options = options;
     this.#catalog = options.catalog;
     if (options.exportDir) this.#buckets = new LocalBuckets(options.exportDir);
-    // A job still IN_PROGRESS was running when the last process died: it did not finish.
-    const now = options.clock.now();
+  }
+
+  /**
+   * Before the first request: a job still IN_PROGRESS was running when the last process died. It
+   * did not finish: it is FAILED, and the half-filled table of an import goes (as a failed import's).
+   */
+  async recover(tables: TableManager): Promise<void> {
+    const now = this.#options.clock.now();
     for (const entry of this.#catalog.all()) {
       const record = entry.record;
       const status = record.kind === 'export' ? record.ExportStatus : record.ImportStatus;
       if (status !== 'IN_PROGRESS') continue;
+      if (record.kind === 'import') {
+        const regional = tables.inRegion(record.region);
+        const name = String(record.TableCreationParameters.TableName);
+        const table = regional.find(record.accountId, name);
+        if (table?.TableId === record.TableId && table.TableStatus === 'CREATING') {
+          await regional.delete(record.accountId, name).catch(() => undefined);
+        }
+      }
       const failure = {
         FailureCode: 'InternalServerError',
         FailureMessage: 'sealdb stopped during the job',
