@@ -4,11 +4,15 @@
  * (with a manual clock).
  */
 import type { AddressInfo } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import { type AuditTrail, createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { RequestActivity } from './core/duty-cycle.js';
 import { BackupManager } from './dynamodb/backups/manager.js';
 import type { BackupRecord } from './dynamodb/backups/record.js';
+import { KmsSealer } from './dynamodb/exports/kms-sealer.js';
+import { TransferManager } from './dynamodb/exports/manager.js';
+import type { TransferRecord } from './dynamodb/exports/records.js';
 import { IndexJobs, type IndexJobsOptions } from './dynamodb/indexes/backfill.js';
 import { PitrManager } from './dynamodb/pitr/manager.js';
 import { DynamoDbService } from './dynamodb/service.js';
@@ -36,7 +40,7 @@ import { ExternalKms } from './kms/external/external-kms.js';
 import { healthRoute, registerOutageMetrics } from './kms/external/health.js';
 import { createKmsService, type KmsCallEvent, type KmsService } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
-import { BackupCatalog } from './storage/backup-catalog.js';
+import { BackupCatalog, TRANSFER_NAMES } from './storage/backup-catalog.js';
 import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
 import { DamagedFileError } from './storage/damage.js';
@@ -130,6 +134,11 @@ export interface ServerOptions {
   readonly pitrSnapshotIntervalMs?: number;
   /** The item-collection limit of tables with LSIs (default DynamoDB's 10 GB): a test hook. */
   readonly itemCollectionLimitBytes?: number;
+  /**
+   * The folder standing in for S3 in ExportTableToPointInTime and ImportTable: a bucket is a
+   * subfolder of it. Absent: those operations are refused.
+   */
+  readonly exportDir?: string;
 }
 
 export interface RunningServer {
@@ -298,10 +307,24 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         ...(options.onInternalError ? { onError: options.onInternalError } : {}),
       });
   if (pitr) metrics.pitrBytes(() => pitr.diskUse(tableManager));
-  // Before the first request: counts and logs of tables that were open when the last process died.
-  await tableManager.recover();
   // Snapshots the last process did not finish copying are dropped.
   pitr?.recover(tableManager);
+  // Exports read PITR history and imports fill table files: not offered with engine storage yet.
+  const transfers = pitr
+    ? new TransferManager({
+        catalog: BackupCatalog.open<TransferRecord>(dataDir, root, durability, TRANSFER_NAMES),
+        dataDir,
+        ...(options.exportDir ? { exportDir: resolvePath(options.exportDir) } : {}),
+        sealer: new KmsSealer(tableKms),
+        clock,
+        pitr,
+        ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+      })
+    : undefined;
+  // Before the first request: counts and logs of tables that were open when the last process died.
+  await tableManager.recover();
+  // After the tables': an import cut short by the last stop leaves no half-filled table.
+  await transfers?.recover(tableManager);
   // Requests being served: background work (index backfill) then takes only a small share of the loop.
   const activity = new RequestActivity();
   const indexJobs = new IndexJobs({
@@ -324,6 +347,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       : {}),
     ...(backups ? { backups } : {}),
     ...(pitr ? { pitr } : {}),
+    ...(transfers ? { transfers } : {}),
   };
   const dynamodb = new DynamoDbService(dynamodbEnv);
   const streams = new DynamoDbStreamsService(dynamodbEnv);
@@ -420,6 +444,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await http.drain();
         http.server.closeAllConnections();
         await stopped;
+        await transfers?.close();
         await backups?.close();
         await pitr?.close();
         await indexJobs.stop();

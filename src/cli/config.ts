@@ -28,6 +28,7 @@ export interface StartFlags {
   sharedDb?: boolean;
   cors?: string;
   allowTimeTravel?: boolean;
+  exportDir?: string;
   kms?: string;
   kmsEndpoint?: string;
   kmsKeyId?: string;
@@ -51,6 +52,7 @@ interface ConfigFile {
   sharedDb?: boolean;
   cors?: string | string[];
   allowTimeTravel?: boolean;
+  exportDir?: string;
   kms?: 'builtin' | 'external';
   kmsEndpoint?: string;
   kmsKeyId?: string;
@@ -81,6 +83,7 @@ const CONFIG_FILE_KEYS: Record<keyof ConfigFile, (value: unknown) => string | un
       ? undefined
       : 'must be a string or a list of strings',
   allowTimeTravel: expectBoolean,
+  exportDir: expectString,
   kms: expectString,
   kmsEndpoint: expectString,
   kmsKeyId: expectString,
@@ -113,6 +116,8 @@ export interface ResolvedConfig {
   corsAllowedOrigins: string[] | undefined;
   /** Test only: `POST /_sealdb/time` may move the server's clock forward. */
   allowTimeTravel: boolean;
+  /** The folder standing in for S3 (exports and imports); undefined = none. */
+  exportDir: string | undefined;
   /** For the startup banner: where the root key comes from (never the key itself). */
   rootKeyDescription: string;
   /** Where table keys come from. */
@@ -190,6 +195,7 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     sharedDb: pick(flags.sharedDb, boolEnv(env.SEALDB_SHARED_DB), file.sharedDb, false),
     corsAllowedOrigins,
     allowTimeTravel: pick(flags.allowTimeTravel, boolEnv(env.SEALDB_ALLOW_TIME_TRAVEL), file.allowTimeTravel, false),
+    exportDir: pick<string | undefined>(flags.exportDir, env.SEALDB_EXPORT_DIR || undefined, file.exportDir, undefined),
     rootKeyDescription: inMemory
       ? 'ephemeral (in memory)'
       : pkcs11

@@ -10,6 +10,7 @@ import { registerAuditCommands } from './audit.js';
 import { registerBackupCommands } from './backup.js';
 import { resolveConfig, type StartFlags } from './config.js';
 import { ignoredFlagReason, translateDynamoDbLocalArgs } from './dynamodb-local-args.js';
+import { registerExportCommands } from './export.js';
 import { registerRootCommands } from './root.js';
 import { registerTimeCommands } from './time.js';
 
@@ -80,6 +81,10 @@ program
     '--allow-time-travel',
     'TESTS ONLY: POST /_sealdb/time (or `sealdb time advance`) moves the clock forward (env SEALDB_ALLOW_TIME_TRAVEL)',
   )
+  .option(
+    '--export-dir <dir>',
+    'the folder standing in for S3 in ExportTableToPointInTime / ImportTable: bucket B is <dir>/B (env SEALDB_EXPORT_DIR)',
+  )
   .addHelpText(
     'after',
     '\nDynamoDB Local flags work too: -port, -inMemory, -dbPath, -sharedDb, -cors, -help; ' +
@@ -132,6 +137,12 @@ program
     if (config.sharedDb) console.log('shared db: one account and region for every caller');
     if (config.corsAllowedOrigins) console.log(`CORS: allowed origins ${config.corsAllowedOrigins.join(', ')}`);
     if (config.logLevel !== 'off') console.log(`request log: ${config.logLevel}`);
+    if (config.exportDir) {
+      console.log(
+        `exports: S3 buckets are the folders of ${resolve(config.exportDir)}; exported files are NOT encrypted ` +
+          'unless the export asks for S3SseAlgorithm KMS',
+      );
+    }
     if (config.allowTimeTravel) {
       console.log(
         `WARNING: time travel is on (--allow-time-travel): anyone who may call POST ${server.endpoint}/_sealdb/time ` +
@@ -148,6 +159,7 @@ program
 
 registerAuditCommands(program);
 registerRootCommands(program);
+registerExportCommands(program);
 registerTimeCommands(program);
 registerBackupCommands(program);
 

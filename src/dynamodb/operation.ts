@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { CallContext } from '../http/service.js';
 import type { Prepared } from '../validation/off-thread.js';
 import type { BackupManager } from './backups/manager.js';
+import type { TransferManager } from './exports/manager.js';
 import type { PitrManager } from './pitr/manager.js';
 import type { EncryptionChangeLimit } from './sse.js';
 import type { TableManager } from './tables.js';
@@ -18,6 +19,8 @@ export interface DynamoDbEnvironment {
   readonly itemCollectionLimitBytes?: number;
   /** Absent when the server keeps no backups. */
   readonly backups?: BackupManager;
+  /** Exports to and imports from S3 (a local folder); absent in servers built without them. */
+  readonly transfers?: TransferManager;
   /** Point-in-time recovery (src/dynamodb/pitr); absent in servers built without it. */
   readonly pitr?: PitrManager;
 }

@@ -17,8 +17,24 @@ export interface BackupCatalogEntry<R> {
   readonly wrappedKey: Buffer;
 }
 
-const KEY_FILE = 'backups.key';
-const WRAP_PURPOSE = 'sealdb/backup-catalog-key-wrap/v1';
+export interface CatalogNames {
+  readonly file: string;
+  readonly keyFile: string;
+  readonly wrapPurpose: string;
+}
+
+const BACKUP_NAMES: CatalogNames = {
+  file: 'backups.db',
+  keyFile: 'backups.key',
+  wrapPurpose: 'sealdb/backup-catalog-key-wrap/v1',
+};
+
+/** The exports and imports catalog: their records, in a file and under a key of their own. */
+export const TRANSFER_NAMES: CatalogNames = {
+  file: 'exports.db',
+  keyFile: 'exports.key',
+  wrapPurpose: 'sealdb/export-catalog-key-wrap/v1',
+};
 
 export class BackupCatalog<R> {
   readonly #db: SqliteDatabase;
@@ -47,14 +63,22 @@ export class BackupCatalog<R> {
     }
   }
 
-  /** Its data key is wrapped by a key derived from the root of trust, as the table catalog's. */
-  static open<R>(dataDir: DataDir, root: RootOfTrust, durability?: Durability): BackupCatalog<R> {
-    const file = dataDir.file('backups.db');
+  /**
+   * Its data key is wrapped by a key derived from the root of trust, as the table catalog's.
+   * `names` opens another catalog of the same shape (the exports and imports catalog).
+   */
+  static open<R>(
+    dataDir: DataDir,
+    root: RootOfTrust,
+    durability?: Durability,
+    names: CatalogNames = BACKUP_NAMES,
+  ): BackupCatalog<R> {
+    const file = dataDir.file(names.file);
     return withRootWrappedKey(
       dataDir,
       root,
-      KEY_FILE,
-      WRAP_PURPOSE,
+      names.keyFile,
+      names.wrapPurpose,
       // Opening checks the log (wal-check.ts) against the commit record, as for the table catalog.
       (key) =>
         new BackupCatalog<R>(

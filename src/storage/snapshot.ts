@@ -116,3 +116,35 @@ export function snapshotItems(db: SqliteDatabase): IterableIterator<StoredItem> 
 export function removeFiles(file: string): void {
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
 }
+
+/**
+ * The items of a live table file as they are now, for an export read in slices: a connection of
+ * its own holds one read transaction (WAL mode), pinned before this returns, so writes committed
+ * after it are not seen however long the reading takes.
+ */
+export function openPinnedItems(file: string, key: Buffer): { items: IterableIterator<StoredItem>; close(): void } {
+  // The table's own connection checked the log when it opened the file.
+  const db = openEncryptedDatabase({ file, key, mustExist: true, autoCheckpointPages: 0, checkWal: false });
+  try {
+    db.exec('BEGIN');
+    // The first read starts the read transaction: the snapshot is fixed from here on.
+    db.prepare('SELECT count(*) FROM item_keys').get();
+    const items = db
+      .prepare(
+        'SELECT k.hash AS hash, k.pk AS pk, k.sk AS sk, b.body AS body, b.size AS size ' +
+          'FROM item_keys k CROSS JOIN item_bodies b ON b.id = k.id ORDER BY k.hash, k.pk, k.sk',
+      )
+      .iterate() as IterableIterator<StoredItem>;
+    return {
+      items,
+      close: () => {
+        items.return?.();
+        db.exec('ROLLBACK');
+        db.close();
+      },
+    };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

@@ -44,6 +44,8 @@ export interface TestServerOptions {
    * in SEALDB_TEST_STORAGE when that is set (the parameterised suite), else the embedded files.
    */
   readonly storage?: string;
+  /** The folder standing in for S3 (ExportTableToPointInTime, ImportTable). */
+  readonly exportDir?: string;
 }
 
 /** The engine the suite runs against (`npm run test:postgres`), or undefined for the embedded store. */
@@ -143,6 +145,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.itemCollectionLimitBytes !== undefined
       ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
       : {}),
+    ...(options.exportDir ? { exportDir: options.exportDir } : {}),
     onInternalError: (error) => errors.push(error),
   });
   return {

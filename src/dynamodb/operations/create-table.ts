@@ -1,4 +1,5 @@
 import { KeyAccessError } from '../../encryption/key-access-error.js';
+import type { KeyChoice } from '../../encryption/table-keys.js';
 import type { StreamSpecification } from '../../streams/definition.js';
 import { checkNewTableStream, newTableStream } from '../../streams/specification.js';
 import { invalidParameter, validationError } from '../errors.js';
@@ -12,6 +13,7 @@ import type { BillingMode, TableDefinition } from '../table-definition.js';
 import { tableDescription } from '../table-description.js';
 import { coralValidation, resolveTableName } from '../table-name.js';
 import type { AttributeDefinition, KeySchemaElement } from '../table-schema.js';
+import type { NewTable } from '../tables.js';
 import { checkTagLimit, type Tag, validateTags } from './tags.js';
 
 export interface CreateTableInput {
@@ -105,40 +107,44 @@ export const createTable: Operation<CreateTableInput> = {
   name: 'CreateTable',
   async execute({ input, ctx, env }) {
     const name = resolveTableName(input.TableName, ctx);
-    const { attributes, keySchema, tags, indexes } = validate(input);
-    const choice = keyChoice(input.SSESpecification);
-    const billingMode = input.BillingMode ?? 'PROVISIONED';
-    // One clock reading: DynamoDB shows a new table's creation and billing-mode times as equal.
-    const now = env.clock.now() / 1000;
-    const definition = await createWithKeyErrors(() =>
-      env.tables.create(
-        ctx.principal.accountId,
-        {
-          TableName: name,
-          CreationDateTime: now,
-          AttributeDefinitions: attributes,
-          KeySchema: keySchema,
-          ...indexes,
-          ...newTableStream(input.StreamSpecification, indexes.NextIndexSpace, now * 1000),
-          BillingMode: billingMode,
-          ...(input.BillingMode ? { BillingModeLastUpdateDateTime: now } : {}),
-          ProvisionedThroughput: {
-            ReadCapacityUnits: input.ProvisionedThroughput?.ReadCapacityUnits ?? 0,
-            WriteCapacityUnits: input.ProvisionedThroughput?.WriteCapacityUnits ?? 0,
-            NumberOfDecreasesToday: 0,
-          },
-          TableClass: input.TableClass ?? 'STANDARD',
-          DeletionProtectionEnabled: input.DeletionProtectionEnabled ?? false,
-          Tags: tags,
-        },
-        choice,
-        ctx,
-      ),
-    );
+    const { table, choice } = newTableOf(input, name, env.clock.now() / 1000);
+    const definition = await createWithKeyErrors(() => env.tables.create(ctx.principal.accountId, table, choice, ctx));
     // The table is usable at once; the response still says CREATING, as DynamoDB's does.
     return { TableDescription: creatingDescription(tableDescription(definition)) };
   },
 };
+
+/**
+ * The table a CreateTable input asks for, checked under DynamoDB's rules (ImportTable's
+ * TableCreationParameters too). `now` in epoch seconds: DynamoDB shows a new table's creation
+ * and billing-mode times as equal.
+ */
+export function newTableOf(input: CreateTableInput, name: string, now: number): { table: NewTable; choice: KeyChoice } {
+  const { attributes, keySchema, tags, indexes } = validate(input);
+  const choice = keyChoice(input.SSESpecification);
+  const billingMode = input.BillingMode ?? 'PROVISIONED';
+  return {
+    choice,
+    table: {
+      TableName: name,
+      CreationDateTime: now,
+      AttributeDefinitions: attributes,
+      KeySchema: keySchema,
+      ...indexes,
+      ...newTableStream(input.StreamSpecification, indexes.NextIndexSpace, now * 1000),
+      BillingMode: billingMode,
+      ...(input.BillingMode ? { BillingModeLastUpdateDateTime: now } : {}),
+      ProvisionedThroughput: {
+        ReadCapacityUnits: input.ProvisionedThroughput?.ReadCapacityUnits ?? 0,
+        WriteCapacityUnits: input.ProvisionedThroughput?.WriteCapacityUnits ?? 0,
+        NumberOfDecreasesToday: 0,
+      },
+      TableClass: input.TableClass ?? 'STANDARD',
+      DeletionProtectionEnabled: input.DeletionProtectionEnabled ?? false,
+      Tags: tags,
+    },
+  };
+}
 
 /** A KMS key that cannot be used for a new table is the request's fault, reported as DynamoDB does. */
 export async function createWithKeyErrors<T>(create: () => Promise<T>): Promise<T> {

@@ -10,11 +10,17 @@ import { deleteTable } from './delete-table.js';
 import { describeBackup } from './describe-backup.js';
 import { describeContinuousBackups } from './describe-continuous-backups.js';
 import { describeEndpoints } from './describe-endpoints.js';
+import { describeExport } from './describe-export.js';
+import { describeImport } from './describe-import.js';
 import { describeLimits } from './describe-limits.js';
 import { describeTable } from './describe-table.js';
 import { describeTimeToLive } from './describe-time-to-live.js';
+import { exportTableToPointInTime } from './export-table-to-point-in-time.js';
 import { getItem } from './get-item.js';
+import { importTable } from './import-table.js';
 import { listBackups } from './list-backups.js';
+import { listExports } from './list-exports.js';
+import { listImports } from './list-imports.js';
 import { listTables } from './list-tables.js';
 import { listTagsOfResource } from './list-tags-of-resource.js';
 import { putItem } from './put-item.js';
@@ -59,6 +65,12 @@ export const operations: readonly Operation<never, unknown>[] = [
   listBackups,
   deleteBackup,
   restoreTableFromBackup,
+  exportTableToPointInTime,
+  describeExport,
+  listExports,
+  importTable,
+  describeImport,
+  listImports,
   updateContinuousBackups,
   describeContinuousBackups,
   restoreTableToPointInTime,

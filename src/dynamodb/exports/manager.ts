@@ -1,0 +1,518 @@
+/**
+ * Exports to and imports from "S3" (a local directory, see bucket.ts): their records in the
+ * encrypted exports catalog, and the background jobs that write and read the files.
+ *
+ * An export reads a snapshot pinned while the request is answered (a read transaction of its own
+ * on the table file), in bounded slices; an import creates its table (CREATING) while the request
+ * is answered and fills it in slices, then makes it ACTIVE. Exported files are the one place where
+ * sealdb writes table data outside its encrypted stores (they are meant to leave it), unless the
+ * export asks for S3SseAlgorithm KMS: then each file is sealed under that KMS key (envelope.ts).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Clock } from '../../core/clock.js';
+import { KeyAccessError } from '../../encryption/key-access-error.js';
+import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
+import { AwsError } from '../../http/aws-error.js';
+import type { BackupCatalog } from '../../storage/backup-catalog.js';
+import type { DataDir } from '../../storage/data-dir.js';
+import { openPinnedItems } from '../../storage/snapshot.js';
+import { tableNotFound } from '../backups/errors.js';
+import { resourceInUse } from '../errors.js';
+import { kmsValidationError } from '../kms-errors.js';
+import { pitrNotKept, pitrUnavailable } from '../pitr/errors.js';
+import type { PitrImage } from '../pitr/manager.js';
+import { enabledPitr, restorableWindow } from '../pitr/state.js';
+import type { TableDefinition } from '../table-definition.js';
+import type { NewTable, TableManager } from '../tables.js';
+import { checkKey, LocalBuckets } from './bucket.js';
+import {
+  exportConflict,
+  exportNotFound,
+  ITEM_VALIDATION_FAILED,
+  importConflict,
+  importNotFound,
+  invalidExportArn,
+  invalidExportTime,
+  invalidImportArn,
+  invalidNextToken,
+  NO_SUCH_BUCKET,
+  noExportDir,
+} from './errors.js';
+import { runExport } from './export-job.js';
+import type { ExportFormat, InputFormat } from './formats.js';
+import { runImport } from './import-job.js';
+import type { KmsSealer } from './kms-sealer.js';
+import type { ExportRecord, ImportRecord, S3Destination, TransferRecord } from './records.js';
+
+/** What exports use of point-in-time recovery (src/dynamodb/pitr): the table as it was at an instant. */
+export interface PitrImages {
+  image(tables: TableManager, account: string, name: string, at: number, caller: KeyCaller): Promise<PitrImage>;
+}
+
+export interface TransferManagerOptions {
+  readonly catalog: BackupCatalog<TransferRecord>;
+  readonly dataDir: DataDir;
+  /** The folder standing in for S3 (`--export-dir`); absent: exports and imports are refused. */
+  readonly exportDir?: string;
+  readonly sealer: KmsSealer;
+  readonly clock: Clock;
+  /** Absent (servers built without PITR): exports need no PITR and read the table as it is now. */
+  readonly pitr?: PitrImages;
+  readonly onError?: (error: unknown) => void;
+  /** Most work per slice before yielding to requests (default 8 ms). */
+  readonly sliceMs?: number;
+}
+
+export interface ExportRequest {
+  readonly tableName: string;
+  readonly exportTime?: number;
+  readonly clientToken?: string;
+  readonly destination: S3Destination;
+  readonly format: ExportFormat;
+  readonly type?: 'FULL_EXPORT' | 'INCREMENTAL_EXPORT';
+}
+
+export interface ImportRequest {
+  readonly clientToken?: string;
+  readonly source: ImportRecord['S3BucketSource'];
+  readonly format: InputFormat;
+  readonly formatOptions?: ImportRecord['InputFormatOptions'];
+  readonly compression: ImportRecord['InputCompressionType'];
+  readonly creationParameters: Record<string, unknown>;
+  readonly table: NewTable;
+  readonly choice: KeyChoice;
+}
+
+/** How long a ClientToken makes requests idempotent (the model's documentation of ClientToken). */
+const TOKEN_WINDOW_MS = 8 * 60 * 60 * 1000;
+/** Without point-in-time recovery, how far from now an ExportTime may be and still mean "now". */
+const NOW_TOLERANCE_MS = 60 * 1000;
+const PAGE = 25;
+
+const EXPORT_ARN =
+  /^arn:aws:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})\/export\/(\d{14}-[0-9a-f]{8})$/;
+const IMPORT_ARN =
+  /^arn:aws:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})\/import\/(\d{14}-[0-9a-f]{8})$/;
+
+/** `<table ARN>/export/<14-digit epoch ms>-<8 hex>` (and `/import/`), as DynamoDB names them. */
+const transferArn = (tableArn: string, kind: 'export' | 'import', now: number): string =>
+  `${tableArn}/${kind}/${String(now).padStart(14, '0')}-${randomBytes(4).toString('hex')}`;
+
+export class TransferManager {
+  readonly #options: TransferManagerOptions;
+  readonly #catalog: BackupCatalog<TransferRecord>;
+  readonly #buckets?: LocalBuckets;
+  readonly #jobs = new Set<Promise<void>>();
+  #closing = false;
+
+  constructor(options: TransferManagerOptions) {
+    this.#options = options;
+    this.#catalog = options.catalog;
+    if (options.exportDir) this.#buckets = new LocalBuckets(options.exportDir);
+  }
+
+  /**
+   * Before the first request: a job still IN_PROGRESS was running when the last process died. It
+   * did not finish: it is FAILED, and the half-filled table of an import goes (as a failed import's).
+   */
+  async recover(tables: TableManager): Promise<void> {
+    const now = this.#options.clock.now();
+    for (const entry of this.#catalog.all()) {
+      const record = entry.record;
+      const status = record.kind === 'export' ? record.ExportStatus : record.ImportStatus;
+      if (status !== 'IN_PROGRESS') continue;
+      if (record.kind === 'import') {
+        const regional = tables.inRegion(record.region);
+        const name = String(record.TableCreationParameters.TableName);
+        const table = regional.find(record.accountId, name);
+        if (table?.TableId === record.TableId && table.TableStatus === 'CREATING') {
+          await regional.delete(record.accountId, name).catch(() => undefined);
+        }
+      }
+      const failure = {
+        FailureCode: 'InternalServerError',
+        FailureMessage: 'sealdb stopped during the job',
+        endTime: now,
+      };
+      this.#put(
+        record.kind === 'export'
+          ? { ...record, ...failure, ExportStatus: 'FAILED' }
+          : { ...record, ...failure, ImportStatus: 'FAILED' },
+      );
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Exports
+
+  async startExport(
+    tables: TableManager,
+    account: string,
+    request: ExportRequest,
+    caller: KeyCaller,
+  ): Promise<ExportRecord> {
+    const buckets = this.#need();
+    if (request.destination.S3Prefix) checkKey(request.destination.S3Prefix, 'S3Prefix');
+    const table = tables.find(account, request.tableName);
+    if (!table) throw tableNotFound(request.tableName);
+    const now = this.#options.clock.now();
+    const token = request.clientToken;
+    if (token) {
+      const same = this.#byToken('export', account, tables.region, token, now) as ExportRecord | undefined;
+      if (same) {
+        if (sameExport(same, table, request)) return same;
+        throw exportConflict();
+      }
+    }
+    // ExportTableToPointInTime needs point-in-time recovery (PointInTimeRecoveryUnavailableException).
+    const pitr = this.#options.pitr;
+    if (pitr && !enabledPitr(table)) throw pitrUnavailable(request.tableName);
+    if (this.#options.dataDir.inMemory) throw pitrNotKept();
+    const exportTime = this.#exportTime(table, request, now);
+    const arn = transferArn(table.TableArn, 'export', now);
+    // The snapshot is pinned before the answer: the table as it is now (a read transaction of its
+    // own on the table file), or as it was at ExportTime (PITR's image of that instant).
+    const atNow = request.exportTime === undefined || !pitr;
+    const open = atNow
+      ? await tables.lend(account, request.tableName, caller, (lent) => ({
+          source: openPinnedItems(lent.file, lent.dataKey),
+          definition: lent.definition,
+        }))
+      : await pitr.image(tables, account, request.tableName, exportTime, caller).then((image) => ({
+          source: image,
+          definition: image.definition,
+        }));
+    const { source, definition } = open;
+    const record: ExportRecord = {
+      kind: 'export',
+      accountId: account,
+      region: tables.region,
+      ExportArn: arn,
+      ExportStatus: 'IN_PROGRESS',
+      startTime: now,
+      exportTime,
+      TableArn: definition.TableArn,
+      TableId: definition.TableId,
+      ClientToken: token ?? randomUUID(),
+      destination: request.destination,
+      ExportFormat: request.format,
+      ...(request.type ? { ExportType: request.type } : {}),
+    };
+    this.#put(record);
+    this.#run(async () => {
+      if (!buckets.bucketExists(record.destination.S3Bucket)) {
+        source.close();
+        this.#put({
+          ...record,
+          ExportStatus: 'FAILED',
+          endTime: this.#options.clock.now(),
+          FailureCode: NO_SUCH_BUCKET.code,
+          FailureMessage: NO_SUCH_BUCKET.message,
+        });
+        return;
+      }
+      try {
+        const result = await runExport({
+          record,
+          source,
+          buckets,
+          sealer: this.#options.sealer,
+          caller,
+          sliceMs: this.#options.sliceMs ?? 8,
+          now: () => this.#options.clock.now(),
+          stopping: () => this.#closing,
+        });
+        this.#put({
+          ...record,
+          ExportStatus: 'COMPLETED',
+          endTime: this.#options.clock.now(),
+          ExportManifest: result.manifestKey,
+          ItemCount: result.itemCount,
+          BilledSizeBytes: result.billedSizeBytes,
+          ...(result.kmsKeyArn ? { kmsKeyArn: result.kmsKeyArn } : {}),
+        });
+      } catch (error) {
+        const { code, message } = failureOf(error);
+        this.#put({
+          ...record,
+          ExportStatus: 'FAILED',
+          endTime: this.#options.clock.now(),
+          FailureCode: code,
+          FailureMessage: message,
+        });
+        if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
+      }
+    });
+    return record;
+  }
+
+  describeExport(account: string, region: string, arn: string): ExportRecord {
+    const match = EXPORT_ARN.exec(arn);
+    if (!match) throw invalidExportArn(arn);
+    const record = this.#catalog.get(arn)?.record;
+    if (record?.kind !== 'export' || record.accountId !== account || record.region !== region)
+      throw exportNotFound(arn);
+    return record;
+  }
+
+  /** Newest first (as DynamoDB lists a table's exports). */
+  listExports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
+    const all = this.#records('export', account, region).filter(
+      (r) => tableArn === undefined || r.TableArn === tableArn,
+    ) as ExportRecord[];
+    return page(all, (r) => r.ExportArn, limit, nextToken, 'ListExports');
+  }
+
+  // -------------------------------------------------------------------------
+  // Imports
+
+  async startImport(
+    tables: TableManager,
+    account: string,
+    request: ImportRequest,
+    caller: KeyCaller,
+  ): Promise<ImportRecord> {
+    const buckets = this.#need();
+    if (request.source.S3KeyPrefix) checkKey(request.source.S3KeyPrefix, 'S3KeyPrefix');
+    const now = this.#options.clock.now();
+    const token = request.clientToken ?? randomUUID();
+    // Only the table name can conflict, and a replay while the import runs is that import; once it
+    // ended, its table exists and refuses the replay first (scylladb test_import.py, measured on AWS).
+    const earlier = this.#byToken('import', account, tables.region, token, now) as ImportRecord | undefined;
+    if (earlier) {
+      if (earlier.TableCreationParameters.TableName !== request.table.TableName) throw importConflict();
+      if (earlier.ImportStatus === 'IN_PROGRESS') return earlier;
+    }
+    // ImportTable's error list has ResourceInUseException, with the text AWS answers (test_import.py).
+    if (tables.find(account, request.table.TableName))
+      throw resourceInUse(`Table already exists: ${request.table.TableName}`);
+    let definition: TableDefinition;
+    try {
+      definition = await tables.create(account, request.table, request.choice, caller, 'CREATING');
+    } catch (error) {
+      if (error instanceof KeyAccessError) throw kmsValidationError(error);
+      throw error;
+    }
+    const record: ImportRecord = {
+      kind: 'import',
+      accountId: account,
+      region: tables.region,
+      ImportArn: transferArn(definition.TableArn, 'import', now),
+      ImportStatus: 'IN_PROGRESS',
+      TableArn: definition.TableArn,
+      TableId: definition.TableId,
+      ClientToken: token,
+      S3BucketSource: request.source,
+      InputFormat: request.format,
+      ...(request.formatOptions ? { InputFormatOptions: request.formatOptions } : {}),
+      InputCompressionType: request.compression,
+      TableCreationParameters: request.creationParameters,
+      startTime: now,
+      ProcessedItemCount: 0,
+      ImportedItemCount: 0,
+      ErrorCount: 0,
+      errors: [],
+    };
+    this.#put(record);
+    this.#run(async () => {
+      const finish = (change: Partial<ImportRecord>) =>
+        this.#put({ ...record, ...change, endTime: this.#options.clock.now() } as ImportRecord);
+      const dropTable = async () => {
+        if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
+          await tables.delete(account, definition.TableName).catch(() => undefined);
+        }
+      };
+      if (!buckets.bucketExists(request.source.S3Bucket)) {
+        // AWS: FAILED with S3NoSuchBucket, and no table is left behind.
+        await dropTable();
+        finish({ ImportStatus: 'FAILED', FailureCode: NO_SUCH_BUCKET.code, FailureMessage: NO_SUCH_BUCKET.message });
+        return;
+      }
+      try {
+        const table = await tables.open(account, definition.TableName, caller);
+        const totals = await runImport({
+          record,
+          table,
+          buckets,
+          sealer: this.#options.sealer,
+          caller,
+          sliceMs: this.#options.sliceMs ?? 8,
+          stopping: () => this.#closing,
+        });
+        tables.update(account, definition.TableName, (current) =>
+          current.TableId === definition.TableId && current.TableStatus === 'CREATING'
+            ? { ...current, TableStatus: 'ACTIVE' }
+            : current,
+        );
+        // Items that failed validation fail the import, but the table keeps what passed (as on AWS).
+        finish({
+          ImportStatus: totals.errors > 0 ? 'FAILED' : 'COMPLETED',
+          ...(totals.processedBytes > 0 ? { ProcessedSizeBytes: totals.processedBytes } : {}),
+          ProcessedItemCount: totals.processed,
+          ImportedItemCount: totals.imported,
+          ErrorCount: totals.errors,
+          errors: totals.log,
+          ...(totals.errors > 0
+            ? { FailureCode: ITEM_VALIDATION_FAILED.code, FailureMessage: ITEM_VALIDATION_FAILED.message }
+            : {}),
+        });
+      } catch (error) {
+        await dropTable();
+        const { code, message } = failureOf(error);
+        finish({ ImportStatus: 'FAILED', FailureCode: code, FailureMessage: message });
+        if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
+      }
+    });
+    return record;
+  }
+
+  describeImport(account: string, region: string, arn: string): ImportRecord {
+    if (!IMPORT_ARN.exec(arn)) throw invalidImportArn(arn);
+    const record = this.#catalog.get(arn)?.record;
+    if (record?.kind !== 'import' || record.accountId !== account || record.region !== region)
+      throw importNotFound(arn);
+    return record;
+  }
+
+  listImports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
+    const all = this.#records('import', account, region).filter(
+      (r) => tableArn === undefined || r.TableArn === tableArn,
+    ) as ImportRecord[];
+    return page(all, (r) => r.ImportArn, limit, nextToken, 'ListImports');
+  }
+
+  /** Resolves once every job running now has finished (tests, the CLI). */
+  async settled(): Promise<void> {
+    while (this.#jobs.size > 0) await Promise.all([...this.#jobs]);
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.allSettled([...this.#jobs]);
+    this.#catalog.close();
+  }
+
+  // -------------------------------------------------------------------------
+
+  #need(): LocalBuckets {
+    if (!this.#buckets) throw noExportDir();
+    return this.#buckets;
+  }
+
+  /** The instant exported: ExportTime within the table's PITR window (now when absent). */
+  #exportTime(table: TableDefinition, request: ExportRequest, now: number): number {
+    const at = request.exportTime;
+    if (at === undefined) return now;
+    if (!this.#options.pitr) {
+      // Without PITR only "now" can be exported.
+      if (Math.abs(at - now) > NOW_TOLERANCE_MS) {
+        throw invalidExportTime('ExportTime must be now: this sealdb keeps no point-in-time history');
+      }
+      return now;
+    }
+    const window = restorableWindow(table, now);
+    if (!window || at < window.earliest || at > window.latest) {
+      // [I] in the words of InvalidRestoreTimeException's rule, for ExportTime.
+      throw invalidExportTime(
+        `ExportTime must be between EarliestRestorableDateTime and LatestRestorableDateTime ` +
+          `(${new Date(window?.earliest ?? now).toISOString()} and ${new Date(window?.latest ?? now).toISOString()})`,
+      );
+    }
+    return at;
+  }
+
+  #byToken(kind: 'export' | 'import', account: string, region: string, token: string, now: number) {
+    return this.#records(kind, account, region).find(
+      (r) => r.ClientToken === token && (r.endTime === undefined || now - r.endTime < TOKEN_WINDOW_MS),
+    );
+  }
+
+  #records(kind: 'export' | 'import', account: string, region: string): TransferRecord[] {
+    return this.#catalog
+      .all()
+      .map((e) => e.record)
+      .filter((r) => r.kind === kind && r.accountId === account && r.region === region)
+      .sort((a, b) => b.startTime - a.startTime || (arnOf(a) < arnOf(b) ? 1 : -1));
+  }
+
+  #put(record: TransferRecord): void {
+    this.#catalog.put({ arn: arnOf(record), record, wrappedKey: Buffer.alloc(0) });
+  }
+
+  #run(job: () => Promise<void>): void {
+    // A turn later: the request's answer goes out before the first slice.
+    const promise = new Promise<void>((resolve) => setImmediate(resolve)).then(job).catch((error: unknown) => {
+      if (!this.#closing) this.#options.onError?.(error);
+    });
+    this.#jobs.add(promise);
+    void promise.finally(() => this.#jobs.delete(promise));
+  }
+}
+
+const arnOf = (r: TransferRecord): string => (r.kind === 'export' ? r.ExportArn : r.ImportArn);
+
+function sameExport(r: ExportRecord, table: TableDefinition, request: ExportRequest): boolean {
+  const d = r.destination;
+  const n = request.destination;
+  return (
+    r.TableArn === table.TableArn &&
+    r.ExportFormat === request.format &&
+    (r.ExportType ?? 'FULL_EXPORT') === (request.type ?? 'FULL_EXPORT') &&
+    d.S3Bucket === n.S3Bucket &&
+    d.S3BucketOwner === n.S3BucketOwner &&
+    d.S3Prefix === n.S3Prefix &&
+    (d.S3SseAlgorithm ?? 'AES256') === (n.S3SseAlgorithm ?? 'AES256') &&
+    d.S3SseKmsKeyId === n.S3SseKmsKeyId &&
+    (request.exportTime === undefined || request.exportTime === r.exportTime)
+  );
+}
+
+/**
+ * A failed job's FailureCode and FailureMessage: a KMS refusal as S3 names it for SSE-KMS
+ * (`KMS.<exception>`), a bucket folder sealdb may not write as S3AccessDenied, another AWS error
+ * by its type, anything else as InternalServerError.
+ */
+function failureOf(error: unknown): { code: string; message: string } {
+  if (error instanceof KeyAccessError) return { code: `KMS.${error.kmsCode}`, message: error.kmsMessage };
+  if (error instanceof AwsError) {
+    return { code: error.statusCode < 500 ? `KMS.${error.code}` : error.code, message: error.message };
+  }
+  const e = error as NodeJS.ErrnoException;
+  if (e?.code === 'EACCES' || e?.code === 'EPERM') return { code: 'S3AccessDenied', message: 'Access Denied' };
+  return { code: 'InternalServerError', message: e?.message ?? String(error) };
+}
+
+/**
+ * A page of records; the NextToken is the hex of the last ARN shown, padded to the model's
+ * pattern for ListImports (`([0-9a-f]{16})+`, at least 112 characters).
+ */
+function page<R>(
+  all: R[],
+  arn: (r: R) => string,
+  limit: number,
+  nextToken: string | undefined,
+  operation: 'ListExports' | 'ListImports',
+) {
+  let start = 0;
+  if (nextToken !== undefined) {
+    const after = decodeToken(nextToken);
+    const at = after === undefined ? -1 : all.findIndex((r) => arn(r) === after);
+    if (at < 0) throw invalidNextToken(operation);
+    start = at + 1;
+  }
+  const items = all.slice(start, start + limit);
+  const last = items[items.length - 1];
+  return { items, ...(start + limit < all.length && last ? { nextToken: encodeToken(arn(last)) } : {}) };
+}
+
+function encodeToken(arn: string): string {
+  let hex = Buffer.from(`sealdb:${arn}`, 'utf8').toString('hex');
+  while (hex.length < 112 || hex.length % 16 !== 0) hex += '00';
+  return hex;
+}
+
+function decodeToken(token: string): string | undefined {
+  if (!/^([0-9a-f]{16})+$/.test(token)) return undefined;
+  const text = Buffer.from(token, 'hex').toString('utf8').replace(/\0+$/, '');
+  return text.startsWith('sealdb:') ? text.slice('sealdb:'.length) : undefined;
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  CreateTableCommand,
+  DeleteItemCommand,
+  ExportTableToPointInTimeCommand,
+  ImportTableCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { rejectsWith } from '../../helpers/assert-aws.js';
+import { keepAliveClient } from '../../helpers/clients.js';
+import { startTestServer } from '../../helpers/server.js';
+import { allItems, bucket, enablePitr, exportFinished, importFinished } from './helpers.js';
+
+const SCHEMA = {
+  AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' as const }],
+  KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' as const }],
+  BillingMode: 'PAY_PER_REQUEST' as const,
+};
+
+describe('ExportTableToPointInTime at an ExportTime', () => {
+  it('exports the table as it was at ExportTime, inside the PITR window only', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'sealdb-pitr-exp-'));
+    const exportDir = join(scratch, 's3');
+    const server = await startTestServer({ scratch, exportDir });
+    const ddb = keepAliveClient(server);
+    try {
+      bucket(exportDir, 'history');
+      const created = await ddb.send(new CreateTableCommand({ TableName: 'Moving', ...SCHEMA }));
+      const tableArn = created.TableDescription?.TableArn as string;
+      await enablePitr(ddb, 'Moving');
+      server.clock.advance(1000);
+      for (const id of ['a', 'b', 'c']) {
+        await ddb.send(new PutItemCommand({ TableName: 'Moving', Item: { id: { S: id }, v: { N: '1' } } }));
+      }
+      server.clock.advance(5000);
+      const then = server.clock.now();
+      const before = await allItems(ddb, 'Moving');
+      server.clock.advance(5000);
+      await ddb.send(new DeleteItemCommand({ TableName: 'Moving', Key: { id: { S: 'a' } } }));
+      await ddb.send(new PutItemCommand({ TableName: 'Moving', Item: { id: { S: 'b' }, v: { N: '2' } } }));
+      await ddb.send(new PutItemCommand({ TableName: 'Moving', Item: { id: { S: 'd' }, v: { N: '1' } } }));
+      server.clock.advance(1000);
+      assert.notDeepEqual(await allItems(ddb, 'Moving'), before);
+
+      const started = await ddb.send(
+        new ExportTableToPointInTimeCommand({ TableArn: tableArn, S3Bucket: 'history', ExportTime: new Date(then) }),
+      );
+      assert.equal(started.ExportDescription?.ExportTime?.getTime(), then);
+      const done = await exportFinished(ddb, started.ExportDescription?.ExportArn as string);
+      assert.equal(done.ExportStatus, 'COMPLETED', done.FailureMessage);
+      assert.equal(done.ItemCount, 3);
+      const exportId = (done.ExportArn as string).split('/').pop();
+      const imported = await ddb.send(
+        new ImportTableCommand({
+          S3BucketSource: { S3Bucket: 'history', S3KeyPrefix: `AWSDynamoDB/${exportId}/data/` },
+          InputFormat: 'DYNAMODB_JSON',
+          InputCompressionType: 'GZIP',
+          TableCreationParameters: { TableName: 'AsItWas', ...SCHEMA },
+        }),
+      );
+      const finished = await importFinished(ddb, imported.ImportTableDescription?.ImportArn as string);
+      assert.equal(finished.ImportStatus, 'COMPLETED', finished.FailureMessage);
+      assert.deepEqual(await allItems(ddb, 'AsItWas'), before);
+
+      // Before PITR was enabled, or in the future: outside the window.
+      await rejectsWith(
+        ddb.send(
+          new ExportTableToPointInTimeCommand({
+            TableArn: tableArn,
+            S3Bucket: 'history',
+            ExportTime: new Date(then - 60_000),
+          }),
+        ),
+        'InvalidExportTimeException',
+        /ExportTime must be between EarliestRestorableDateTime and LatestRestorableDateTime/,
+      );
+      await rejectsWith(
+        ddb.send(
+          new ExportTableToPointInTimeCommand({
+            TableArn: tableArn,
+            S3Bucket: 'history',
+            ExportTime: new Date(server.clock.now() + 60_000),
+          }),
+        ),
+        'InvalidExportTimeException',
+      );
+    } finally {
+      ddb.destroy();
+      await server.cleanup();
+    }
+  });
+});
