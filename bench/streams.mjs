@@ -23,6 +23,8 @@ const { values: opts } = parseArgs({
     requests: { type: 'string' },
     repeat: { type: 'string' },
     concurrency: { type: 'string' },
+    // For profiling one side alone (BENCH_CPU_PROF): only this table's PutItems are run.
+    only: { type: 'string' },
   },
 });
 const dist = resolve(opts.dist ?? join(here, '..', 'dist'));
@@ -127,16 +129,23 @@ async function putRun(table) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-try {
+bench: try {
   await createTable('plain', false);
   const arn = await createTable('streamed', true);
   // Warm-up: every key exists in both tables, and the code is hot.
-  await putRun('plain');
-  await putRun('streamed');
+  if (opts.only !== 'streamed') await putRun('plain');
+  if (opts.only !== 'plain') await putRun('streamed');
   const runs = { plain: [], streamed: [] };
   for (let i = 0; i < REPEAT; i++) {
-    runs.plain.push(await putRun('plain'));
-    runs.streamed.push(await putRun('streamed'));
+    if (opts.only !== 'streamed') runs.plain.push(await putRun('plain'));
+    if (opts.only !== 'plain') runs.streamed.push(await putRun('streamed'));
+  }
+  if (opts.only) {
+    const side = runs[opts.only];
+    process.stdout.write(
+      `${opts.only}: ${Math.round(median(side.map((r) => r.cpuMicrosPerRequest)))} µs per PutItem\n`,
+    );
+    break bench;
   }
   const plainCpu = median(runs.plain.map((r) => r.cpuMicrosPerRequest));
   const streamedCpu = median(runs.streamed.map((r) => r.cpuMicrosPerRequest));

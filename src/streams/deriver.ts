@@ -14,8 +14,8 @@ import type { KeyAttributes } from '../dynamodb/table-schema.js';
 import type { StoredItem, StoredWrite, TableStore } from '../storage/table-file.js';
 import { enabledStream, type StreamDefinition, type TableStreams } from './definition.js';
 import { streamCounts } from './metrics.js';
-import { lastPositionOf, recordEntry } from './record-store.js';
-import { SequenceClock, shardIndexAt } from './shards.js';
+import { lastPositionOf, positionAt } from './record-store.js';
+import { SequenceClock } from './shards.js';
 
 /**
  * The sequence clock of each stream of each open table file: a reopened file (a new object)
@@ -24,7 +24,7 @@ import { SequenceClock, shardIndexAt } from './shards.js';
  */
 const clocks = new WeakMap<TableStore, Map<number, SequenceClock>>();
 
-function sequenceClock(file: TableStore, stream: StreamDefinition, now: number): SequenceClock {
+function sequenceClock(file: TableStore, stream: StreamDefinition): SequenceClock {
   let byStream = clocks.get(file);
   if (!byStream) {
     byStream = new Map();
@@ -32,7 +32,7 @@ function sequenceClock(file: TableStore, stream: StreamDefinition, now: number):
   }
   let clock = byStream.get(stream.Space);
   if (!clock) {
-    clock = new SequenceClock(lastPositionOf(file, stream, shardIndexAt(stream, now)));
+    clock = new SequenceClock(lastPositionOf(file, stream), stream.CreatedAt);
     byStream.set(stream.Space, clock);
   }
   return clock;
@@ -72,7 +72,7 @@ export function streamDeriver(
       const keyItem = keyOf(item, keys);
       let size = itemSize(keyItem);
       const now = clock.now();
-      const { ms, sequence } = sequenceClock(file, stream, now).next(now);
+      const { ms, counter, sequence } = sequenceClock(file, stream).next(now);
       const eventName = !previous ? 'INSERT' : !next ? 'REMOVE' : 'MODIFY';
       const parts: Buffer[] = [
         Buffer.from(`{"eventID":"${randomUUID().replaceAll('-', '')}","eventName":"${eventName}`),
@@ -91,7 +91,9 @@ export function streamDeriver(
       if (change.origin.kind === 'ttl') parts.push(serviceTail);
       else parts.push(tail, end);
       streamCounts.written++;
-      return [{ putEntry: recordEntry(stream.Space, shardIndexAt(stream, ms), sequence, Buffer.concat(parts)) }];
+      return [
+        { appendRecord: { log: stream.Space, position: positionAt(stream, ms, counter), body: Buffer.concat(parts) } },
+      ];
     },
   };
 }

@@ -7,10 +7,12 @@
  * writes over ordered keyspaces.
  */
 import type {
+  AppendedRecord,
   EntryKey,
   EntryRangeQuery,
   EntryScanRange,
   KeyspaceEntry,
+  LogRecord,
   RangeQuery,
   ScanRange,
   StoredItem,
@@ -66,7 +68,8 @@ export class DerivingStore implements TableStore {
     for (const write of writes) {
       if ('putEntry' in write) this.#inner.putEntry(write.putEntry);
       else if ('deleteEntry' in write) this.#inner.deleteEntry(write.deleteEntry);
-      else throw new Error('a deriver may only write keyspace entries');
+      else if ('appendRecord' in write) this.#inner.appendRecord(write.appendRecord);
+      else throw new Error('a deriver may only write keyspace entries and log records');
     }
   }
 
@@ -151,6 +154,26 @@ export class DerivingStore implements TableStore {
 
   partitionSize(hash: number, pk: Buffer, spaces: readonly number[]): number {
     return this.#inner.partitionSize(hash, pk, spaces);
+  }
+
+  appendRecord(record: AppendedRecord): void {
+    this.#inner.appendRecord(record);
+  }
+
+  records(log: number, from: number, below: number): IterableIterator<LogRecord> {
+    return this.#inner.records(log, from, below);
+  }
+
+  lastRecord(log: number, below: number): number | undefined {
+    return this.#inner.lastRecord(log, below);
+  }
+
+  trimRecords(log: number, below: number, limit: number): number {
+    return this.#inner.trimRecords(log, below, limit);
+  }
+
+  dropRecords(log: number, limit: number): number {
+    return this.#inner.dropRecords(log, limit);
   }
 
   transaction<T>(fn: () => T): T {
