@@ -13,6 +13,7 @@ import { compareNumbers } from '../dynamodb/number.js';
 import type { KeyAttributes } from '../dynamodb/table-schema.js';
 import type { StoredItem, StoredWrite, TableStore } from '../storage/table-file.js';
 import { enabledStream, type StreamDefinition, type TableStreams } from './definition.js';
+import { packRecord } from './image-delta.js';
 import { streamCounts } from './metrics.js';
 import { lastPositionOf, positionAt } from './record-store.js';
 import { SequenceClock } from './shards.js';
@@ -79,21 +80,29 @@ export function streamDeriver(
         head,
         Buffer.from(`${Math.floor(ms / 1000)},"Keys":${JSON.stringify(keyItem)}`),
       ];
+      let newAt = -1;
       if (withNew && next) {
-        parts.push(newImage, next.body);
+        parts.push(newImage);
+        newAt = parts.reduce((length, part) => length + part.length, 0);
+        parts.push(next.body);
         size += next.size;
       }
-      if (withOld && previous) {
-        parts.push(oldImage, previous.body);
-        size += previous.size;
+      const old = withOld && previous ? previous.body : undefined;
+      if (old) size += (previous as StoredItem).size;
+      const rest: Buffer[] = [Buffer.from(`,"SequenceNumber":"${sequence}","SizeBytes":${size}`)];
+      if (change.origin.kind === 'ttl') rest.push(serviceTail);
+      else rest.push(tail, end);
+      let body: Buffer;
+      if (old && newAt >= 0 && next) {
+        // Both images: the OldImage is stored as what differs from the NewImage (image-delta.ts).
+        parts.push(oldImage);
+        body = packRecord(Buffer.concat(parts), newAt, next.body.length, old, Buffer.concat(rest));
+      } else {
+        if (old) parts.push(oldImage, old);
+        body = Buffer.concat([...parts, ...rest]);
       }
-      parts.push(Buffer.from(`,"SequenceNumber":"${sequence}","SizeBytes":${size}`));
-      if (change.origin.kind === 'ttl') parts.push(serviceTail);
-      else parts.push(tail, end);
       streamCounts.written++;
-      return [
-        { appendRecord: { log: stream.Space, position: positionAt(stream, ms, counter), body: Buffer.concat(parts) } },
-      ];
+      return [{ appendRecord: { log: stream.Space, position: positionAt(stream, ms, counter), body } }];
     },
   };
 }

@@ -51,11 +51,22 @@ export class DerivingStore implements TableStore {
   #derived(previous: StoredItem | undefined, next: StoredItem | undefined): StoredWrite[] {
     const key = next ?? previous;
     if (!key) return [];
+    // The images are parsed only if a deriver asks for them (a stream record needs neither).
+    let oldItem: Item | undefined;
+    let newItem: Item | undefined;
     const change: ItemChange = {
       key,
       origin: writeOrigin(),
-      ...(previous ? { previous, oldItem: fromStored(previous) } : {}),
-      ...(next ? { next, newItem: itemOf(next) } : {}),
+      ...(previous ? { previous } : {}),
+      ...(next ? { next } : {}),
+      get oldItem() {
+        if (previous && !oldItem) oldItem = fromStored(previous);
+        return oldItem;
+      },
+      get newItem() {
+        if (next && !newItem) newItem = itemOf(next);
+        return newItem;
+      },
     };
     const [first, ...rest] = this.#derivers;
     if (!first) return [];

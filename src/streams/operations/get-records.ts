@@ -2,6 +2,7 @@ import type { Operation } from '../../dynamodb/operation.js';
 import { PartlySerialized } from '../../http/service.js';
 import { ITERATOR_TTL_MS } from '../definition.js';
 import { expiredIterator, trimmedData } from '../errors.js';
+import { unpackRecord } from '../image-delta.js';
 import { decodeIterator, encodeIterator } from '../iterator.js';
 import { checkLimit, MAX_RECORDS_BYTES, MAX_RECORDS_LIMIT } from '../limits.js';
 import { openStream } from '../lookup.js';
@@ -40,12 +41,13 @@ export const getRecords: Operation<GetRecordsInput> = {
     let more = false;
     let lastPosition: number | undefined;
     for (const record of shardRecords(table.store, stream, shard.index, from)) {
-      const size = record.body.length;
+      const body = unpackRecord(record.body);
+      const size = body.length;
       if (bodies.length >= limit || (bodies.length > 0 && bytes + size > MAX_RECORDS_BYTES)) {
         more = true;
         break;
       }
-      bodies.push(record.body.toString('utf8'));
+      bodies.push(body.toString('utf8'));
       bytes += size;
       lastPosition = record.position;
     }
