@@ -21,6 +21,7 @@ import { fromStored } from '../item-codec.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { OpenTable } from '../tables.js';
 import { isExpired } from './expiry.js';
+import { type ScanPosition, savedPosition, savePosition } from './position.js';
 import { expiryAttribute } from './state.js';
 
 /** What the sweeper needs of the table manager. */
@@ -48,7 +49,11 @@ const ROWS_PER_CHECK = 16;
 const DELETES_PER_CHECK = 8;
 const HASH_SPACE = 2 ** 32;
 
-type ScanPosition = { readonly hash: number; readonly pk: Buffer; readonly sk: Buffer };
+/**
+ * Real milliseconds between saves of a scan position that deleted nothing (a slice that deletes
+ * saves it with its deletes, in the same group commit): a restart rescans at most this much.
+ */
+const SAVE_EVERY_MS = 1_000;
 
 interface PassTable {
   readonly scope: Scope;
@@ -62,8 +67,13 @@ export class TtlSweeper {
   readonly #onDeleted: (count: number) => void;
   readonly #onError: (error: unknown) => void;
   readonly #sliceMs: number;
-  /** Where the scan of each table (by id) goes on; absent = from the start. In memory: a restart rescans. */
-  readonly #positions = new Map<string, ScanPosition>();
+  /**
+   * Where the scan of each table (by id) goes on; null = from the start; absent = not known yet in
+   * this process (read from the table file, where it is saved: position.ts).
+   */
+  readonly #positions = new Map<string, ScanPosition | null>();
+  /** When each table's position was last saved (performance.now()). */
+  readonly #savedAt = new Map<string, number>();
   #last: Promise<void> = Promise.resolve();
   /** A pass asked for but not started yet: further requests share it. */
   #queued: Promise<void> | undefined;
@@ -139,7 +149,12 @@ export class TtlSweeper {
       return [];
     }
     const live = new Set(all.map((t) => t.definition.TableId));
-    for (const id of this.#positions.keys()) if (!live.has(id)) this.#positions.delete(id);
+    for (const id of this.#positions.keys()) {
+      if (!live.has(id)) {
+        this.#positions.delete(id);
+        this.#savedAt.delete(id);
+      }
+    }
     return all
       .filter((t) => expiryAttribute(t.definition.TimeToLive, now) !== undefined)
       .map((t) => ({ scope: t.scope, name: t.name, id: t.definition.TableId }));
@@ -155,10 +170,7 @@ export class TtlSweeper {
       const now = this.#clock.now();
       const attribute = table && expiryAttribute(table.definition.TimeToLive, now);
       // A file a crash left with staged transaction writes is settled by the next request first.
-      if (!table || !attribute || table.store.staged().length > 0) {
-        this.#positions.delete(ref.id);
-        return false;
-      }
+      if (!table || !attribute || table.store.staged().length > 0) return false;
       ({ more, deleted } = this.#slice(ref.id, table, attribute, now));
       if (deleted > 0) {
         this.#onDeleted(deleted);
@@ -166,6 +178,7 @@ export class TtlSweeper {
         await table.store.durable();
       }
     } catch (error) {
+      // What is saved stays: the next pass goes on from there.
       this.#positions.delete(ref.id);
       if (error instanceof DamagedFileError) this.#tables.damaged(error);
       else this.#onError(error);
@@ -187,7 +200,9 @@ export class TtlSweeper {
     // parsed (bodies are JSON.stringify'd items, item-codec.ts toStored, so the name is spelled so).
     const needle = Buffer.from(`${JSON.stringify(attribute)}:`, 'utf8');
     const expired: ScanPosition[] = [];
-    let position = this.#positions.get(id);
+    let known = this.#positions.get(id);
+    if (known === undefined) known = savedPosition(table.store) ?? null;
+    let position: ScanPosition | undefined = known ?? undefined;
     let more = false;
     let scanned = 0;
     const rows = table.store.scan({ fromHash: 0, toHash: HASH_SPACE, ...(position ? { after: position } : {}) });
@@ -226,8 +241,14 @@ export class TtlSweeper {
         }),
       );
     }
-    if (more && position) this.#positions.set(id, position);
-    else this.#positions.delete(id);
+    const next = more && position ? position : null;
+    this.#positions.set(id, next);
+    // Saved with the deletes (same group commit), at the end of a table, or now and then.
+    const realNow = performance.now();
+    if (deleted > 0 || next === null || realNow - (this.#savedAt.get(id) ?? 0) >= SAVE_EVERY_MS) {
+      if (next !== null || known !== null || this.#savedAt.has(id)) savePosition(store, next ?? undefined);
+      this.#savedAt.set(id, realNow);
+    }
     return { more, deleted };
   }
 }
