@@ -11,7 +11,7 @@
  * DynamoDB itself (`writingAs({kind: 'ttl'})`), so a stream records it with the service's identity.
  * Until swept, an expired item is still returned by reads, as in DynamoDB.
  */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Clock } from '../../core/clock.js';
 import type { Scope } from '../../core/scope.js';
 import { DamagedFileError } from '../../storage/damage.js';
@@ -42,8 +42,18 @@ export interface TtlSweeperOptions {
   readonly sliceMs?: number;
 }
 
-/** At most this many deletes per slice (the time budget usually ends it first). */
-const MAX_DELETES_PER_SLICE = 512;
+/**
+ * At most this many deletes per slice. The slice's time budget bounds the delete statements, not
+ * the commit that follows on the event loop (it encrypts every page the deletes dirtied, a few
+ * per delete with an index), so the count is bounded too.
+ */
+const MAX_DELETES_PER_SLICE = 64;
+/**
+ * The share of the event loop's time the sweeper takes while it has work: each slice is followed
+ * by a pause as long as the slice and its commit took (kept local; a shared duty-cycled slicer
+ * for background work is being written for index backfill and may take this over).
+ */
+const DUTY_CYCLE = 0.5;
 /** The time is read once per this many rows scanned, and once per this many deletes. */
 const ROWS_PER_CHECK = 16;
 const DELETES_PER_CHECK = 8;
@@ -164,6 +174,7 @@ export class TtlSweeper {
   async #sliceOf(ref: PassTable): Promise<boolean> {
     let more = false;
     let deleted = 0;
+    let busy = 0;
     try {
       // Opened again for every slice: between slices the table may have been deleted, taken offline or changed.
       const table = await this.#tables.openForTtl(ref.scope, ref.name, ref.id);
@@ -171,12 +182,14 @@ export class TtlSweeper {
       const attribute = table && expiryAttribute(table.definition.TimeToLive, now);
       // A file a crash left with staged transaction writes is settled by the next request first.
       if (!table || !attribute || table.store.staged().length > 0) return false;
+      const began = performance.now();
       ({ more, deleted } = this.#slice(ref.id, table, attribute, now));
       if (deleted > 0) {
         this.#onDeleted(deleted);
-        // Also the pause between slices: the deletes are committed with the next group commit.
+        // The deletes are committed with the next group commit, on the event loop too: part of the slice's cost.
         await table.store.durable();
       }
+      busy = performance.now() - began;
     } catch (error) {
       // What is saved stays: the next pass goes on from there.
       this.#positions.delete(ref.id);
@@ -184,7 +197,10 @@ export class TtlSweeper {
       else this.#onError(error);
       return false;
     }
-    if (deleted === 0) await yieldToEventLoop();
+    // Duty cycle: after a slice (and its commit) the event loop is left to requests at least as long.
+    const rest = (busy * (1 - DUTY_CYCLE)) / DUTY_CYCLE;
+    if (rest >= 1) await sleep(Math.round(rest));
+    else await yieldToEventLoop();
     return more;
   }
 
