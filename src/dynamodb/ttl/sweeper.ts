@@ -43,11 +43,14 @@ export interface TtlSweeperOptions {
 }
 
 /**
- * At most this many deletes per slice. The slice's time budget bounds the delete statements, not
- * the commit that follows on the event loop (it encrypts every page the deletes dirtied, a few
- * per delete with an index), so the count is bounded too.
+ * Deletes per slice, adapted between these bounds. The slice's time budget bounds the delete
+ * statements, not the commit that follows on the event loop (it encrypts every page the deletes
+ * dirtied, a few per delete with an index, far more than the statements cost on a loaded
+ * machine), so the count is lowered while a slice and its commit take over twice the budget and
+ * raised again while they take less than it.
  */
-const MAX_DELETES_PER_SLICE = 64;
+const MIN_DELETES_PER_SLICE = 4;
+const MAX_DELETES_PER_SLICE = 256;
 /**
  * The share of the event loop's time the sweeper takes while it has work: each slice is followed
  * by a pause as long as the slice and its commit took (kept local; a shared duty-cycled slicer
@@ -89,6 +92,8 @@ export class TtlSweeper {
   #queued: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** The deletes a slice may make now (see MAX_DELETES_PER_SLICE). */
+  #deletesPerSlice = 32;
 
   constructor(options: TtlSweeperOptions) {
     this.#tables = options.tables;
@@ -190,6 +195,7 @@ export class TtlSweeper {
         await table.store.durable();
       }
       busy = performance.now() - began;
+      if (deleted > 0) this.#adapt(busy, deleted);
     } catch (error) {
       // What is saved stays: the next pass goes on from there.
       this.#positions.delete(ref.id);
@@ -202,6 +208,14 @@ export class TtlSweeper {
     if (rest >= 1) await sleep(Math.round(rest));
     else await yieldToEventLoop();
     return more;
+  }
+
+  #adapt(busy: number, deleted: number): void {
+    if (busy > 2 * this.#sliceMs) {
+      this.#deletesPerSlice = Math.max(MIN_DELETES_PER_SLICE, Math.floor(deleted / 2));
+    } else if (busy < this.#sliceMs && deleted >= this.#deletesPerSlice) {
+      this.#deletesPerSlice = Math.min(MAX_DELETES_PER_SLICE, Math.ceil(this.#deletesPerSlice * 1.25));
+    }
   }
 
   /**
@@ -228,7 +242,7 @@ export class TtlSweeper {
       if (expiredRow(row, needle, attribute, now)) expired.push(position);
       scanned++;
       if (
-        expired.length >= MAX_DELETES_PER_SLICE ||
+        expired.length >= this.#deletesPerSlice ||
         (scanned % ROWS_PER_CHECK === 0 && performance.now() > scanUntil)
       ) {
         more = true;
