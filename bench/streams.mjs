@@ -129,7 +129,7 @@ async function putRun(table) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-bench: try {
+try {
   await createTable('plain', false);
   const arn = await createTable('streamed', true);
   // Warm-up: every key exists in both tables, and the code is hot.
@@ -145,74 +145,74 @@ bench: try {
     process.stdout.write(
       `${opts.only}: ${Math.round(median(side.map((r) => r.cpuMicrosPerRequest)))} µs per PutItem\n`,
     );
-    break bench;
-  }
-  const plainCpu = median(runs.plain.map((r) => r.cpuMicrosPerRequest));
-  const streamedCpu = median(runs.streamed.map((r) => r.cpuMicrosPerRequest));
+  } else {
+    const plainCpu = median(runs.plain.map((r) => r.cpuMicrosPerRequest));
+    const streamedCpu = median(runs.streamed.map((r) => r.cpuMicrosPerRequest));
 
-  // GetRecords: the whole stream (every PutItem above that changed data), 1000 records a call.
-  const shards = (await streams('DescribeStream', { StreamArn: arn })).StreamDescription.Shards;
-  let records = 0;
-  let calls = 0;
-  const cpuBefore = await ask('cpu', 'cpuMicros');
-  const started = performance.now();
-  for (const shard of shards) {
-    let iterator = (
-      await streams('GetShardIterator', { StreamArn: arn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' })
-    ).ShardIterator;
-    while (iterator) {
-      const page = await streams('GetRecords', { ShardIterator: iterator, Limit: 1000 });
-      calls++;
-      records += page.Records.length;
-      if (page.Records.length === 0) break;
-      iterator = page.NextShardIterator;
+    // GetRecords: the whole stream (every PutItem above that changed data), 1000 records a call.
+    const shards = (await streams('DescribeStream', { StreamArn: arn })).StreamDescription.Shards;
+    let records = 0;
+    let calls = 0;
+    const cpuBefore = await ask('cpu', 'cpuMicros');
+    const started = performance.now();
+    for (const shard of shards) {
+      let iterator = (
+        await streams('GetShardIterator', { StreamArn: arn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' })
+      ).ShardIterator;
+      while (iterator) {
+        const page = await streams('GetRecords', { ShardIterator: iterator, Limit: 1000 });
+        calls++;
+        records += page.Records.length;
+        if (page.Records.length === 0) break;
+        iterator = page.NextShardIterator;
+      }
     }
+    const readSeconds = (performance.now() - started) / 1000;
+    const readCpu = (await ask('cpu', 'cpuMicros')) - cpuBefore;
+
+    const result = {
+      date: new Date().toISOString(),
+      node: process.version,
+      requestsPerRun: REQUESTS,
+      repeat: REPEAT,
+      concurrency: CONCURRENCY,
+      itemBytes: PAYLOAD.length + 20,
+      putItem: {
+        plainCpuMicrosPerRequest: Math.round(plainCpu),
+        streamedCpuMicrosPerRequest: Math.round(streamedCpu),
+        ratio: Number((streamedCpu / plainCpu).toFixed(3)),
+        target: '≤ 1.5',
+        runs,
+      },
+      getRecords: {
+        records,
+        calls,
+        recordsPerSecond: Math.round(records / readSeconds),
+        cpuMicrosPerRecord: Number((readCpu / records).toFixed(2)),
+      },
+    };
+    const out = join(here, 'results');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'streams.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const md = `# DynamoDB Streams cost (\`npm run bench:streams\`)
+
+  ${result.date}, Node ${result.node}; ${REQUESTS} PutItems per run (${CONCURRENCY} in flight, ~1 KB items over ${KEYS} keys, so nearly all are MODIFY records with both images), ${REPEAT} runs per table, median shown; server CPU time (user + system) only.
+
+  | PutItem | server CPU per request | req/s (wall, shared machine) |
+  |---|---|---|
+  | table without a stream | ${result.putItem.plainCpuMicrosPerRequest} µs | ${Math.round(median(runs.plain.map((r) => r.requestsPerSecond)))} |
+  | NEW_AND_OLD_IMAGES stream | ${result.putItem.streamedCpuMicrosPerRequest} µs | ${Math.round(median(runs.streamed.map((r) => r.requestsPerSecond)))} |
+  | ratio (target ≤ 1.5×) | **${result.putItem.ratio}×** | |
+
+  | GetRecords (Limit 1000, TRIM_HORIZON to the end) | |
+  |---|---|
+  | records read | ${records} in ${calls} calls |
+  | records/s | ${result.getRecords.recordsPerSecond} |
+  | server CPU per record | ${result.getRecords.cpuMicrosPerRecord} µs |
+  `;
+    writeFileSync(join(out, 'streams.md'), md);
+    process.stdout.write(md);
   }
-  const readSeconds = (performance.now() - started) / 1000;
-  const readCpu = (await ask('cpu', 'cpuMicros')) - cpuBefore;
-
-  const result = {
-    date: new Date().toISOString(),
-    node: process.version,
-    requestsPerRun: REQUESTS,
-    repeat: REPEAT,
-    concurrency: CONCURRENCY,
-    itemBytes: PAYLOAD.length + 20,
-    putItem: {
-      plainCpuMicrosPerRequest: Math.round(plainCpu),
-      streamedCpuMicrosPerRequest: Math.round(streamedCpu),
-      ratio: Number((streamedCpu / plainCpu).toFixed(3)),
-      target: '≤ 1.5',
-      runs,
-    },
-    getRecords: {
-      records,
-      calls,
-      recordsPerSecond: Math.round(records / readSeconds),
-      cpuMicrosPerRecord: Number((readCpu / records).toFixed(2)),
-    },
-  };
-  const out = join(here, 'results');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'streams.json'), `${JSON.stringify(result, null, 2)}\n`);
-  const md = `# DynamoDB Streams cost (\`npm run bench:streams\`)
-
-${result.date}, Node ${result.node}; ${REQUESTS} PutItems per run (${CONCURRENCY} in flight, ~1 KB items over ${KEYS} keys, so nearly all are MODIFY records with both images), ${REPEAT} runs per table, median shown; server CPU time (user + system) only.
-
-| PutItem | server CPU per request | req/s (wall, shared machine) |
-|---|---|---|
-| table without a stream | ${result.putItem.plainCpuMicrosPerRequest} µs | ${Math.round(median(runs.plain.map((r) => r.requestsPerSecond)))} |
-| NEW_AND_OLD_IMAGES stream | ${result.putItem.streamedCpuMicrosPerRequest} µs | ${Math.round(median(runs.streamed.map((r) => r.requestsPerSecond)))} |
-| ratio (target ≤ 1.5×) | **${result.putItem.ratio}×** | |
-
-| GetRecords (Limit 1000, TRIM_HORIZON to the end) | |
-|---|---|
-| records read | ${records} in ${calls} calls |
-| records/s | ${result.getRecords.recordsPerSecond} |
-| server CPU per record | ${result.getRecords.cpuMicrosPerRecord} µs |
-`;
-  writeFileSync(join(out, 'streams.md'), md);
-  process.stdout.write(md);
 } finally {
   child.send('stop');
   await new Promise((r) => child.once('exit', r));
