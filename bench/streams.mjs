@@ -196,20 +196,20 @@ try {
     writeFileSync(join(out, 'streams.json'), `${JSON.stringify(result, null, 2)}\n`);
     const md = `# DynamoDB Streams cost (\`npm run bench:streams\`)
 
-  ${result.date}, Node ${result.node}; ${REQUESTS} PutItems per run (${CONCURRENCY} in flight, ~1 KB items over ${KEYS} keys, so nearly all are MODIFY records with both images), ${REPEAT} runs per table, median shown; server CPU time (user + system) only.
+${result.date}, Node ${result.node}; ${REQUESTS} PutItems per run (${CONCURRENCY} in flight, ~1 KB items over ${KEYS} keys, so nearly all are MODIFY records with both images), ${REPEAT} runs per table, median shown; server CPU time (user + system) only.
 
-  | PutItem | server CPU per request | req/s (wall, shared machine) |
-  |---|---|---|
-  | table without a stream | ${result.putItem.plainCpuMicrosPerRequest} µs | ${Math.round(median(runs.plain.map((r) => r.requestsPerSecond)))} |
-  | NEW_AND_OLD_IMAGES stream | ${result.putItem.streamedCpuMicrosPerRequest} µs | ${Math.round(median(runs.streamed.map((r) => r.requestsPerSecond)))} |
-  | ratio (target ≤ 1.5×) | **${result.putItem.ratio}×** | |
+| PutItem | server CPU per request | req/s (wall, shared machine) |
+|---|---|---|
+| table without a stream | ${result.putItem.plainCpuMicrosPerRequest} µs | ${Math.round(median(runs.plain.map((r) => r.requestsPerSecond)))} |
+| NEW_AND_OLD_IMAGES stream | ${result.putItem.streamedCpuMicrosPerRequest} µs | ${Math.round(median(runs.streamed.map((r) => r.requestsPerSecond)))} |
+| ratio (target ≤ 1.5×) | **${result.putItem.ratio}×** | |
 
-  | GetRecords (Limit 1000, TRIM_HORIZON to the end) | |
-  |---|---|
-  | records read | ${records} in ${calls} calls |
-  | records/s | ${result.getRecords.recordsPerSecond} |
-  | server CPU per record | ${result.getRecords.cpuMicrosPerRecord} µs |
-  `;
+| GetRecords (Limit 1000, TRIM_HORIZON to the end) | |
+|---|---|
+| records read | ${records} in ${calls} calls |
+| records/s | ${result.getRecords.recordsPerSecond} |
+| server CPU per record | ${result.getRecords.cpuMicrosPerRecord} µs |
+`;
     writeFileSync(join(out, 'streams.md'), md);
     process.stdout.write(md);
   }
