@@ -13,6 +13,8 @@ const server = await startServer({
   rootKey: { kind: 'key-file', path: join(dir, 'root.key') },
   auth: { mode: 'local' },
   sweepIntervalMs: 0,
+  // A benchmark that meets a server fault says what it was.
+  onInternalError: (error) => console.error('sealdb internal error:', error),
 });
 process.on('message', (message) => {
   if (message === 'cpu') {

@@ -23,6 +23,8 @@ const { values: opts } = parseArgs({
     requests: { type: 'string' },
     repeat: { type: 'string' },
     concurrency: { type: 'string' },
+    // For profiling one side alone (BENCH_CPU_PROF): only this table's PutItems are run.
+    only: { type: 'string' },
   },
 });
 const dist = resolve(opts.dist ?? join(here, '..', 'dist'));
@@ -131,62 +133,68 @@ try {
   await createTable('plain', false);
   const arn = await createTable('streamed', true);
   // Warm-up: every key exists in both tables, and the code is hot.
-  await putRun('plain');
-  await putRun('streamed');
+  if (opts.only !== 'streamed') await putRun('plain');
+  if (opts.only !== 'plain') await putRun('streamed');
   const runs = { plain: [], streamed: [] };
   for (let i = 0; i < REPEAT; i++) {
-    runs.plain.push(await putRun('plain'));
-    runs.streamed.push(await putRun('streamed'));
+    if (opts.only !== 'streamed') runs.plain.push(await putRun('plain'));
+    if (opts.only !== 'plain') runs.streamed.push(await putRun('streamed'));
   }
-  const plainCpu = median(runs.plain.map((r) => r.cpuMicrosPerRequest));
-  const streamedCpu = median(runs.streamed.map((r) => r.cpuMicrosPerRequest));
+  if (opts.only) {
+    const side = runs[opts.only];
+    process.stdout.write(
+      `${opts.only}: ${Math.round(median(side.map((r) => r.cpuMicrosPerRequest)))} µs per PutItem\n`,
+    );
+  } else {
+    const plainCpu = median(runs.plain.map((r) => r.cpuMicrosPerRequest));
+    const streamedCpu = median(runs.streamed.map((r) => r.cpuMicrosPerRequest));
 
-  // GetRecords: the whole stream (every PutItem above that changed data), 1000 records a call.
-  const shards = (await streams('DescribeStream', { StreamArn: arn })).StreamDescription.Shards;
-  let records = 0;
-  let calls = 0;
-  const cpuBefore = await ask('cpu', 'cpuMicros');
-  const started = performance.now();
-  for (const shard of shards) {
-    let iterator = (
-      await streams('GetShardIterator', { StreamArn: arn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' })
-    ).ShardIterator;
-    while (iterator) {
-      const page = await streams('GetRecords', { ShardIterator: iterator, Limit: 1000 });
-      calls++;
-      records += page.Records.length;
-      if (page.Records.length === 0) break;
-      iterator = page.NextShardIterator;
+    // GetRecords: the whole stream (every PutItem above that changed data), 1000 records a call.
+    const shards = (await streams('DescribeStream', { StreamArn: arn })).StreamDescription.Shards;
+    let records = 0;
+    let calls = 0;
+    const cpuBefore = await ask('cpu', 'cpuMicros');
+    const started = performance.now();
+    for (const shard of shards) {
+      let iterator = (
+        await streams('GetShardIterator', { StreamArn: arn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' })
+      ).ShardIterator;
+      while (iterator) {
+        const page = await streams('GetRecords', { ShardIterator: iterator, Limit: 1000 });
+        calls++;
+        records += page.Records.length;
+        if (page.Records.length === 0) break;
+        iterator = page.NextShardIterator;
+      }
     }
-  }
-  const readSeconds = (performance.now() - started) / 1000;
-  const readCpu = (await ask('cpu', 'cpuMicros')) - cpuBefore;
+    const readSeconds = (performance.now() - started) / 1000;
+    const readCpu = (await ask('cpu', 'cpuMicros')) - cpuBefore;
 
-  const result = {
-    date: new Date().toISOString(),
-    node: process.version,
-    requestsPerRun: REQUESTS,
-    repeat: REPEAT,
-    concurrency: CONCURRENCY,
-    itemBytes: PAYLOAD.length + 20,
-    putItem: {
-      plainCpuMicrosPerRequest: Math.round(plainCpu),
-      streamedCpuMicrosPerRequest: Math.round(streamedCpu),
-      ratio: Number((streamedCpu / plainCpu).toFixed(3)),
-      target: '≤ 1.5',
-      runs,
-    },
-    getRecords: {
-      records,
-      calls,
-      recordsPerSecond: Math.round(records / readSeconds),
-      cpuMicrosPerRecord: Number((readCpu / records).toFixed(2)),
-    },
-  };
-  const out = join(here, 'results');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'streams.json'), `${JSON.stringify(result, null, 2)}\n`);
-  const md = `# DynamoDB Streams cost (\`npm run bench:streams\`)
+    const result = {
+      date: new Date().toISOString(),
+      node: process.version,
+      requestsPerRun: REQUESTS,
+      repeat: REPEAT,
+      concurrency: CONCURRENCY,
+      itemBytes: PAYLOAD.length + 20,
+      putItem: {
+        plainCpuMicrosPerRequest: Math.round(plainCpu),
+        streamedCpuMicrosPerRequest: Math.round(streamedCpu),
+        ratio: Number((streamedCpu / plainCpu).toFixed(3)),
+        target: '≤ 1.5',
+        runs,
+      },
+      getRecords: {
+        records,
+        calls,
+        recordsPerSecond: Math.round(records / readSeconds),
+        cpuMicrosPerRecord: Number((readCpu / records).toFixed(2)),
+      },
+    };
+    const out = join(here, 'results');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, 'streams.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const md = `# DynamoDB Streams cost (\`npm run bench:streams\`)
 
 ${result.date}, Node ${result.node}; ${REQUESTS} PutItems per run (${CONCURRENCY} in flight, ~1 KB items over ${KEYS} keys, so nearly all are MODIFY records with both images), ${REPEAT} runs per table, median shown; server CPU time (user + system) only.
 
@@ -202,8 +210,9 @@ ${result.date}, Node ${result.node}; ${REQUESTS} PutItems per run (${CONCURRENCY
 | records/s | ${result.getRecords.recordsPerSecond} |
 | server CPU per record | ${result.getRecords.cpuMicrosPerRecord} µs |
 `;
-  writeFileSync(join(out, 'streams.md'), md);
-  process.stdout.write(md);
+    writeFileSync(join(out, 'streams.md'), md);
+    process.stdout.write(md);
+  }
 } finally {
   child.send('stop');
   await new Promise((r) => child.once('exit', r));

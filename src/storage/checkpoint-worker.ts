@@ -2,16 +2,23 @@
  * Runs WAL checkpoints off the event loop. Copying WAL frames into an encrypted database
  * decrypts and re-encrypts every page, so checkpoints run here, on a worker thread with
  * its own connection to each table file, instead of inside a request's commit.
+ *
+ * Under a steady stream of commits a passive checkpoint never finds the log fully copied when the
+ * next writer starts, so SQLite never starts the log over and it grows without bound. Once this
+ * worker has copied (nearly) everything of a large log it restarts it, or, when it cannot get the
+ * writer's lock, tells the main thread, whose next commit copies the few frames written since and
+ * restarts the log (TableFile): the expensive copying stays here, the main thread's share is a
+ * few frames.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { disablePageEncryptionForBenchmark, openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
 
 /** A worker thread has its own module state: the benchmark-only switch is handed over. */
 export interface CheckpointWorkerData {
   readonly pageEncryption: boolean;
-  /** Log size past which the main thread truncates the log (see TableFile) and this worker stands aside. */
-  readonly walLimitBytes: number;
+  /** A log of at least this many frames is restarted once copied (see TableFile). */
+  readonly restartFrames: number;
 }
 
 const settings = workerData as CheckpointWorkerData;
@@ -22,37 +29,65 @@ export type CheckpointMessage =
   | { readonly type: 'close'; readonly file: string }
   | { readonly type: 'stop' };
 
+/** To the main thread: the log of `file` is copied but for frames written in the last moments. */
+export interface CaughtUpMessage {
+  readonly type: 'caught-up';
+  readonly file: string;
+}
+
 const INTERVAL_MS = 200;
-/** Passes an over-limit log is left to the main thread before this worker copies it anyway (idle writer). */
-const STAND_ASIDE_PASSES = 5;
+/**
+ * Passive checkpoints in a row per file and pass: each copies what was written while the one
+ * before ran, so the rest left to the main thread shrinks with every round.
+ */
+const CATCH_UP_ROUNDS = 4;
+/** Frames a round may have copied and still count as caught up (~0.5 MB of 8 KiB pages). */
+const CAUGHT_UP_FRAMES = 64;
+/** How long a restart waits for the main thread's write transaction to end. */
+const RESTART_WAIT_MS = 20;
 const databases = new Map<string, SqliteDatabase>();
-const passesAside = new Map<string, number>();
+
+interface CheckpointResult {
+  readonly busy: number;
+  readonly log: number;
+  readonly checkpointed: number;
+}
+
+function checkpoint(db: SqliteDatabase, mode: 'PASSIVE' | 'RESTART'): CheckpointResult {
+  return (db.pragma(`wal_checkpoint(${mode})`) as CheckpointResult[])[0] as CheckpointResult;
+}
 
 /**
- * A log past the limit is truncated by the main thread right after one of its commits; a passive
- * checkpoint here at the same time would hold the checkpoint lock and make that attempt fail.
+ * Copies the log into the database; a large log is then started over. A restart needs the
+ * writer's lock while it copies the last frames, so it is tried here only once a round of passive
+ * copying has left little (the main thread then waits at most that long to begin its next write);
+ * when the lock stays taken, the main thread's next commit restarts the log itself.
  */
-function standAside(file: string): boolean {
-  let size = 0;
-  try {
-    size = statSync(`${file}-wal`).size;
-  } catch {
-    return false;
+function checkpointFile(file: string, db: SqliteDatabase): void {
+  let previous = checkpoint(db, 'PASSIVE');
+  for (let round = 1; round < CATCH_UP_ROUNDS; round++) {
+    // A small log, or one a reader keeps from being copied whole: nothing to restart yet.
+    if (previous.busy !== 0 || previous.log < settings.restartFrames || previous.checkpointed < previous.log) return;
+    const next = checkpoint(db, 'PASSIVE');
+    // This round copied only what was written while the last one ran: little is left.
+    if (next.busy === 0 && next.checkpointed === next.log && next.log - previous.log <= CAUGHT_UP_FRAMES) {
+      db.pragma(`busy_timeout = ${RESTART_WAIT_MS}`);
+      try {
+        if (checkpoint(db, 'RESTART').busy === 0) return;
+      } finally {
+        db.pragma('busy_timeout = 0');
+      }
+      parentPort?.postMessage({ type: 'caught-up', file } satisfies CaughtUpMessage);
+      return;
+    }
+    previous = next;
   }
-  const passes = passesAside.get(file) ?? 0;
-  if (size <= settings.walLimitBytes || passes >= STAND_ASIDE_PASSES) {
-    passesAside.delete(file);
-    return false;
-  }
-  passesAside.set(file, passes + 1);
-  return true;
 }
 
 function checkpointAll(): void {
   for (const [file, db] of databases) {
-    if (standAside(file)) continue;
     try {
-      db.pragma('wal_checkpoint(PASSIVE)');
+      checkpointFile(file, db);
     } catch {
       // A file deleted under us: forget it. Anything else (a busy lock) is retried next time.
       if (!existsSync(file)) {
@@ -70,10 +105,10 @@ parentPort?.on('message', (message: CheckpointMessage) => {
     const key = Buffer.from(message.key.buffer, message.key.byteOffset, message.key.byteLength);
     try {
       if (!databases.has(message.file)) {
-        databases.set(
-          message.file,
-          openEncryptedDatabase({ file: message.file, key, mustExist: true, checkWal: false }),
-        );
+        const db = openEncryptedDatabase({ file: message.file, key, mustExist: true, checkWal: false });
+        // Never waits for a lock but when restarting a log (checkpointFile).
+        db.pragma('busy_timeout = 0');
+        databases.set(message.file, db);
       }
     } catch {
       // The table was deleted before its file reached us: nothing to checkpoint.
@@ -85,8 +120,14 @@ parentPort?.on('message', (message: CheckpointMessage) => {
     databases.delete(message.file);
   } else {
     clearInterval(timer);
-    checkpointAll();
-    for (const db of databases.values()) db.close();
+    for (const db of databases.values()) {
+      try {
+        checkpoint(db, 'PASSIVE');
+      } catch {
+        // A file deleted under us has nothing left to copy.
+      }
+      db.close();
+    }
     databases.clear();
     parentPort?.postMessage('stopped');
   }

@@ -1,45 +1,61 @@
 /** The main-thread side of the checkpoint worker (see checkpoint-worker.ts). */
 import { Worker } from 'node:worker_threads';
-import type { CheckpointMessage, CheckpointWorkerData } from './checkpoint-worker.js';
+import type { CaughtUpMessage, CheckpointMessage, CheckpointWorkerData } from './checkpoint-worker.js';
 import { pageEncryptionEnabled } from './encrypted-db.js';
 
-/**
- * Under a steady stream of commits passive checkpoints never catch up with the log, so SQLite never
- * starts it over and it grows without bound (5 GB for a 300 MB table). Past this size a commit
- * copies the rest itself and truncates the log (TableFile).
- */
-const DEFAULT_WAL_LIMIT_BYTES = 64 * 1024 * 1024;
+/** A log this large is started over once the worker has copied it (8 KiB pages, plus frame headers). */
+const DEFAULT_WAL_LIMIT_BYTES = 16 * 1024 * 1024;
+const FRAME_BYTES = 8192 + 24;
 
 export class Checkpointer {
   readonly #worker: Worker;
+  /** The log size past which it is restarted (see TableFile); the last resort is a multiple of it. */
   readonly walLimitBytes: number;
+  readonly #caughtUp = new Map<string, () => void>();
 
   constructor(options: { readonly walLimitBytes?: number } = {}) {
     this.walLimitBytes = options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES;
     this.#worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), {
       workerData: {
         pageEncryption: pageEncryptionEnabled(),
-        walLimitBytes: this.walLimitBytes,
+        restartFrames: Math.max(1, Math.floor(this.walLimitBytes / FRAME_BYTES)),
       } satisfies CheckpointWorkerData,
+    });
+    this.#worker.on('message', (message: CaughtUpMessage | 'stopped') => {
+      if (typeof message === 'object' && message.type === 'caught-up') this.#caughtUp.get(message.file)?.();
     });
     // The worker must never keep the process alive on its own.
     this.#worker.unref();
   }
 
-  /** Starts checkpointing a table file; the key is copied to the worker and zeroed there after use. */
-  open(file: string, key: Buffer): void {
+  /**
+   * Starts checkpointing a table file; the key is copied to the worker and zeroed there after use.
+   * `onCaughtUp` is told when the worker has copied all but the newest frames of a large log.
+   */
+  open(file: string, key: Buffer, onCaughtUp: () => void = () => undefined): void {
     if (checkpointsPaused()) return;
+    this.#caughtUp.set(file, onCaughtUp);
     const copy = new Uint8Array(key);
     this.#post({ type: 'open', file, key: copy }, [copy.buffer]);
   }
 
   close(file: string): void {
+    this.#caughtUp.delete(file);
     this.#post({ type: 'close', file });
   }
 
   /** Runs a last checkpoint of every file and stops the worker. */
   async stop(): Promise<void> {
-    const stopped = new Promise<void>((resolve) => this.#worker.once('message', () => resolve()));
+    const stopped = new Promise<void>((resolve) => {
+      const on = (message: unknown) => {
+        if (message !== 'stopped') return;
+        this.#worker.off('message', on);
+        resolve();
+      };
+      this.#worker.on('message', on);
+    });
+    // Kept alive until the last checkpoint is done (the caught-up listener does not hold the loop).
+    this.#worker.ref();
     this.#post({ type: 'stop' });
     await stopped;
     await this.#worker.terminate();

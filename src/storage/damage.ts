@@ -4,7 +4,15 @@
  * that would lose committed transactions. SQLite's errors do not say which file they came from;
  * these do, so the operator can be told which file to restore.
  */
-import type { KeyspaceEntry, RangeQuery, ScanRange, StoredItem, StoredWrite, TableStore } from './table-file.js';
+import type {
+  KeyspaceEntry,
+  LogRecord,
+  RangeQuery,
+  ScanRange,
+  StoredItem,
+  StoredWrite,
+  TableStore,
+} from './table-file.js';
 
 export type DamagedFileKind = 'table' | 'catalog';
 
@@ -45,7 +53,7 @@ export function asDamage(file: string, error: unknown): unknown {
 /** Names the file in every damage error of the store's reads, writes and commits. */
 export function namingStore(file: string, store: TableStore): TableStore {
   const guard = <T>(fn: () => T): T => naming(file, fn);
-  function* iterate<T extends StoredItem | KeyspaceEntry>(items: IterableIterator<T>): IterableIterator<T> {
+  function* iterate<T extends StoredItem | KeyspaceEntry | LogRecord>(items: IterableIterator<T>): IterableIterator<T> {
     try {
       yield* items;
     } catch (error) {
@@ -67,6 +75,11 @@ export function namingStore(file: string, store: TableStore): TableStore {
     dropEntries: (space, limit) => guard(() => store.dropEntries(space, limit)),
     partitionSize: (hash, pk, spaces) => guard(() => store.partitionSize(hash, pk, spaces)),
     scanHash: (hash, space, pk) => store.scanHash(hash, space, pk),
+    appendRecord: (record) => guard(() => store.appendRecord(record)),
+    records: (log, from, below) => iterate(guard(() => store.records(log, from, below))),
+    lastRecord: (log, below) => guard(() => store.lastRecord(log, below)),
+    trimRecords: (log, below, limit) => guard(() => store.trimRecords(log, below, limit)),
+    dropRecords: (log, limit) => guard(() => store.dropRecords(log, limit)),
     transaction: (fn) => guard(() => store.transaction(fn)),
     write: (writes: readonly StoredWrite[], commitMarker?: string) => guard(() => store.write(writes, commitMarker)),
     stage: (txid, coordinator, writes) => guard(() => store.stage(txid, coordinator, writes)),

@@ -9,6 +9,7 @@ import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { Checkpointer } from './checkpointer.js';
 import { type CommitRecorder, openCommitRecorder } from './commit-counter.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+import { type LogRecord, RecordLogs } from './record-log.js';
 import { type Durability, WalSync } from './wal-sync.js';
 
 export interface StoredItem {
@@ -82,12 +83,25 @@ export interface EntryScanRange {
   readonly after?: Omit<EntryKey, 'space'>;
 }
 
-/** One write of a multi-item change: a whole new row, the removal of one, or the same for a keyspace entry. */
+/** A record for an append-only log (a stream): positions only increase within a log. */
+export interface AppendedRecord {
+  readonly log: number;
+  readonly position: number;
+  readonly body: Buffer;
+}
+
+export type { LogRecord };
+
+/**
+ * One write of a multi-item change: a whole new row, the removal of one, the same for a keyspace
+ * entry, or a record appended to a log.
+ */
 export type StoredWrite =
   | { readonly put: StoredItem }
   | { readonly delete: ItemKey }
   | { readonly putEntry: KeyspaceEntry }
-  | { readonly deleteEntry: EntryKey };
+  | { readonly deleteEntry: EntryKey }
+  | { readonly appendRecord: AppendedRecord };
 
 /** The narrow interface operations see; a second backend would implement it too. */
 export interface TableStore {
@@ -118,6 +132,16 @@ export interface TableStore {
    * layer's; an engine keeps a keyed one, as it must never see an unkeyed hash of a key.
    */
   scanHash(hash: number, space: number | undefined, pk: Buffer): number;
+  /** Appends to a log (record-log.ts); its position must be above every other of the log's. */
+  appendRecord(record: AppendedRecord): void;
+  /** The log's records with positions in [from, below), oldest first. */
+  records(log: number, from: number, below: number): IterableIterator<LogRecord>;
+  /** The newest position of the log below `below`, if any. */
+  lastRecord(log: number, below: number): number | undefined;
+  /** Removes up to `limit` of the log's oldest records below `below`; returns how many went. */
+  trimRecords(log: number, below: number, limit: number): number;
+  /** Removes up to `limit` records of the log, and the log once empty; returns how many went. */
+  dropRecords(log: number, limit: number): number;
   /** Runs fn atomically: all of its writes land or none do. */
   transaction<T>(fn: () => T): T;
   /** Applies the writes atomically; with `commitMarker`, records it in the same SQLite transaction. */
@@ -147,6 +171,9 @@ export interface TableStore {
  * for the hot set keeps random reads from decrypting the same pages again and again.
  */
 const TABLE_PAGE_CACHE_KIB = 64 * 1024;
+
+/** A log this many times its limit is restarted by a commit even if the worker has not caught up. */
+const LAST_RESORT_FACTOR = 4;
 
 /**
  * Keys and bodies live apart: the key b-tree holds small rows (many per page) pointing at body
@@ -217,6 +244,7 @@ export class TableFile implements TableStore {
   readonly #queries = new Map<string, Statement>();
   /** Prepared on first use: tables without secondary indexes never pay for them. */
   #entryStatements: EntryStatements | undefined;
+  #recordLogs: RecordLogs | undefined;
   #partitionSize: Statement | undefined;
   #group: { readonly done: Promise<void>; resolve(): void; reject(error: unknown): void } | undefined;
 
@@ -229,6 +257,8 @@ export class TableFile implements TableStore {
   readonly #walLimit: { readonly file: string; readonly bytes: number } | undefined;
   /** How far the log was committed, for the check before the next open (commit-counter.ts). */
   #commits: CommitRecorder | undefined;
+  /** The checkpoint worker has copied nearly all of the log: the next commit restarts it. */
+  #restartWanted = false;
 
   private constructor(
     db: SqliteDatabase,
@@ -310,7 +340,9 @@ export class TableFile implements TableStore {
       walSync?.close();
       throw error;
     }
-    checkpointer?.open(file, key);
+    checkpointer?.open(file, key, () => {
+      table.#restartWanted = true;
+    });
     table.#commits = commits;
     return table;
   }
@@ -394,25 +426,31 @@ export class TableFile implements TableStore {
   }
 
   /**
-   * Right after a commit no transaction is open here, so a checkpoint can copy the few frames the
-   * worker has not yet copied and truncate the log. It never waits: if the worker holds the
-   * checkpoint lock, a later commit tries again.
+   * Right after a commit no transaction is open here, so a checkpoint can copy the frames the
+   * worker has not yet copied and restart the log. Normally only once the worker said it has
+   * copied all but the newest few frames (checkpoint-worker.ts), so this copies a few frames,
+   * not the log; only a log far past its limit (a worker that cannot keep up) is copied here
+   * whatever it costs. It never waits: if the worker holds the checkpoint lock, a later commit
+   * tries again.
    */
   #limitWal(): void {
     const limit = this.#walLimit;
     if (!limit) return;
-    // One stat per commit: a commit costs far more, and checking less often lets the log overshoot.
-    let size: number;
-    try {
-      size = statSync(limit.file).size;
-    } catch {
-      return;
+    if (!this.#restartWanted) {
+      // One stat per commit: a commit costs far more, and checking less often lets the log overshoot.
+      let size: number;
+      try {
+        size = statSync(limit.file).size;
+      } catch {
+        return;
+      }
+      if (size <= limit.bytes * LAST_RESORT_FACTOR) return;
     }
-    if (size <= limit.bytes) return;
+    this.#restartWanted = false;
     const timeout = this.#db.pragma('busy_timeout', { simple: true }) as number;
     this.#db.pragma('busy_timeout = 0');
     try {
-      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+      this.#db.pragma('wal_checkpoint(RESTART)');
     } catch {
       // The commit before it stands: a checkpoint that fails is tried again after a later commit.
     } finally {
@@ -519,6 +557,34 @@ export class TableFile implements TableStore {
     return hash;
   }
 
+  get #logs(): RecordLogs {
+    this.#recordLogs ??= new RecordLogs(this.#db);
+    return this.#recordLogs;
+  }
+
+  appendRecord(record: AppendedRecord): void {
+    this.#joinGroup();
+    this.#logs.append(record.log, record.position, record.body);
+  }
+
+  records(log: number, from: number, below: number): IterableIterator<LogRecord> {
+    return this.#logs.read(log, from, below);
+  }
+
+  lastRecord(log: number, below: number): number | undefined {
+    return this.#logs.last(log, below);
+  }
+
+  trimRecords(log: number, below: number, limit: number): number {
+    this.#joinGroup();
+    return this.#logs.trim(log, below, limit);
+  }
+
+  dropRecords(log: number, limit: number): number {
+    this.#joinGroup();
+    return this.#db.transaction(() => this.#logs.drop(log, limit))();
+  }
+
   transaction<T>(fn: () => T): T {
     this.#joinGroup();
     // Inside the group's transaction this is a savepoint: a failed fn undoes only its own writes.
@@ -531,6 +597,7 @@ export class TableFile implements TableStore {
         if ('put' in write) this.put(write.put);
         else if ('delete' in write) this.delete(write.delete.hash, write.delete.pk, write.delete.sk);
         else if ('putEntry' in write) this.putEntry(write.putEntry);
+        else if ('appendRecord' in write) this.appendRecord(write.appendRecord);
         else this.deleteEntry(write.deleteEntry);
       }
       if (commitMarker !== undefined) this.#db.prepare('INSERT INTO committed (txid) VALUES (?)').run(commitMarker);
@@ -597,6 +664,9 @@ function encodeWrites(writes: readonly StoredWrite[]): Buffer {
         if ('put' in w) return { put: [w.put.hash, b64(w.put.pk), b64(w.put.sk), b64(w.put.body), w.put.size] };
         if ('delete' in w) return { delete: [w.delete.hash, b64(w.delete.pk), b64(w.delete.sk)] };
         if ('putEntry' in w) return { putEntry: [...entryKey(w.putEntry), b64(w.putEntry.body), w.putEntry.size] };
+        if ('appendRecord' in w) {
+          return { appendRecord: [w.appendRecord.log, w.appendRecord.position, b64(w.appendRecord.body)] };
+        }
         return { deleteEntry: entryKey(w.deleteEntry) };
       }),
     ),
@@ -609,6 +679,7 @@ type EncodedWrite =
   | { put: [number, string, string, string, number] }
   | { delete: [number, string, string] }
   | { putEntry: [...EncodedEntryKey, string, number] }
+  | { appendRecord: [number, number, string] }
   | { deleteEntry: EncodedEntryKey };
 
 function decodeWrites(blob: Buffer): StoredWrite[] {
@@ -632,6 +703,10 @@ function decodeWrites(blob: Buffer): StoredWrite[] {
     if ('putEntry' in w) {
       const [space, hash, pk, sk, tk, body, size] = w.putEntry;
       return { putEntry: { ...entryKey([space, hash, pk, sk, tk]), body: bytes(body), size } };
+    }
+    if ('appendRecord' in w) {
+      const [log, position, body] = w.appendRecord;
+      return { appendRecord: { log, position, body: bytes(body) } };
     }
     return { deleteEntry: entryKey(w.deleteEntry) };
   });

@@ -21,6 +21,8 @@ export interface StreamDefinition {
   CreatedAt: number;
   /** epoch ms; absent while the stream takes records. */
   DisabledAt?: number;
+  /** epoch ms: the table was deleted (the stream stays readable for 24 hours, DISABLED). */
+  TableDeletedAt?: number;
 }
 
 /** The stream fields of a table definition. */
@@ -42,6 +44,24 @@ export const streamArn = (tableArn: string, label: string): string => `${tableAr
 
 /** `2015-05-11T21:21:33.291`, as DynamoDB labels streams. */
 export const streamLabel = (epochMs: number): string => new Date(epochMs).toISOString().slice(0, -1);
+
+/**
+ * How long a stream shows ENABLING after it is enabled and DISABLING after it is disabled. The
+ * API reference lists both states (StreamDescription.StreamStatus: "ENABLING - Streams is
+ * currently being enabled on the DynamoDB table", "DISABLING - ... being disabled"); DynamoDB
+ * settles them within seconds. A short window of the clock, as for TTL (ttl/state.ts), so a
+ * poller can see them and a test can move past them.
+ */
+export const STREAM_TRANSITION_MS = 1_000;
+
+export type StreamStatus = 'ENABLING' | 'ENABLED' | 'DISABLING' | 'DISABLED';
+
+export function streamStatus(stream: StreamDefinition, now: number): StreamStatus {
+  if (stream.DisabledAt === undefined) return now - stream.CreatedAt < STREAM_TRANSITION_MS ? 'ENABLING' : 'ENABLED';
+  // A deleted table's stream is DISABLED at once: nothing is being switched off.
+  if (stream.TableDeletedAt !== undefined) return 'DISABLED';
+  return now - stream.DisabledAt < STREAM_TRANSITION_MS ? 'DISABLING' : 'DISABLED';
+}
 
 /** The stream that takes the table's writes now, if any. */
 export function enabledStream(streams: TableStreams): StreamDefinition | undefined {

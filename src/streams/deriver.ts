@@ -13,9 +13,10 @@ import { compareNumbers } from '../dynamodb/number.js';
 import type { KeyAttributes } from '../dynamodb/table-schema.js';
 import type { StoredItem, StoredWrite, TableStore } from '../storage/table-file.js';
 import { enabledStream, type StreamDefinition, type TableStreams } from './definition.js';
+import { packRecord } from './image-delta.js';
 import { streamCounts } from './metrics.js';
-import { lastPositionOf, recordEntry } from './record-store.js';
-import { SequenceClock, shardIndexAt } from './shards.js';
+import { lastPositionOf, positionAt } from './record-store.js';
+import { SequenceClock } from './shards.js';
 
 /**
  * The sequence clock of each stream of each open table file: a reopened file (a new object)
@@ -24,7 +25,7 @@ import { SequenceClock, shardIndexAt } from './shards.js';
  */
 const clocks = new WeakMap<TableStore, Map<number, SequenceClock>>();
 
-function sequenceClock(file: TableStore, stream: StreamDefinition, now: number): SequenceClock {
+function sequenceClock(file: TableStore, stream: StreamDefinition): SequenceClock {
   let byStream = clocks.get(file);
   if (!byStream) {
     byStream = new Map();
@@ -32,7 +33,7 @@ function sequenceClock(file: TableStore, stream: StreamDefinition, now: number):
   }
   let clock = byStream.get(stream.Space);
   if (!clock) {
-    clock = new SequenceClock(lastPositionOf(file, stream, shardIndexAt(stream, now)));
+    clock = new SequenceClock(lastPositionOf(file, stream), stream.CreatedAt);
     byStream.set(stream.Space, clock);
   }
   return clock;
@@ -72,26 +73,36 @@ export function streamDeriver(
       const keyItem = keyOf(item, keys);
       let size = itemSize(keyItem);
       const now = clock.now();
-      const { ms, sequence } = sequenceClock(file, stream, now).next(now);
+      const { ms, counter, sequence } = sequenceClock(file, stream).next(now);
       const eventName = !previous ? 'INSERT' : !next ? 'REMOVE' : 'MODIFY';
       const parts: Buffer[] = [
         Buffer.from(`{"eventID":"${randomUUID().replaceAll('-', '')}","eventName":"${eventName}`),
         head,
         Buffer.from(`${Math.floor(ms / 1000)},"Keys":${JSON.stringify(keyItem)}`),
       ];
+      let newAt = -1;
       if (withNew && next) {
-        parts.push(newImage, next.body);
+        parts.push(newImage);
+        newAt = parts.reduce((length, part) => length + part.length, 0);
+        parts.push(next.body);
         size += next.size;
       }
-      if (withOld && previous) {
-        parts.push(oldImage, previous.body);
-        size += previous.size;
+      const old = withOld && previous ? previous.body : undefined;
+      if (old) size += (previous as StoredItem).size;
+      const rest: Buffer[] = [Buffer.from(`,"SequenceNumber":"${sequence}","SizeBytes":${size}`)];
+      if (change.origin.kind === 'ttl') rest.push(serviceTail);
+      else rest.push(tail, end);
+      let body: Buffer;
+      if (old && newAt >= 0 && next) {
+        // Both images: the OldImage is stored as what differs from the NewImage (image-delta.ts).
+        parts.push(oldImage);
+        body = packRecord(Buffer.concat(parts), newAt, next.body.length, old, Buffer.concat(rest));
+      } else {
+        if (old) parts.push(oldImage, old);
+        body = Buffer.concat([...parts, ...rest]);
       }
-      parts.push(Buffer.from(`,"SequenceNumber":"${sequence}","SizeBytes":${size}`));
-      if (change.origin.kind === 'ttl') parts.push(serviceTail);
-      else parts.push(tail, end);
       streamCounts.written++;
-      return [{ putEntry: recordEntry(stream.Space, shardIndexAt(stream, ms), sequence, Buffer.concat(parts)) }];
+      return [{ appendRecord: { log: stream.Space, position: positionAt(stream, ms, counter), body } }];
     },
   };
 }

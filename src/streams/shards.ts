@@ -3,7 +3,7 @@
  * needs storing beyond the records themselves.
  *
  * A sequence number is the record's time in epoch milliseconds (13 digits) followed by an 8-digit
- * counter within that millisecond: 21 decimal digits, the model's minimum length, so that
+ * counter within that millisecond (below COUNTER_SPAN): 21 decimal digits, the model's minimum length, so that
  * sequence numbers compare as strings the way they compare as numbers. Times never go back (a
  * record is stamped no earlier than the one before it), so they increase across restarts too.
  *
@@ -15,7 +15,13 @@ import { createHash } from 'node:crypto';
 import { RETENTION_MS, SHARD_ROLL_MS, type StreamDefinition, streamExpired } from './definition.js';
 
 const COUNTER_DIGITS = 8;
-const MAX_COUNTER = 10 ** COUNTER_DIGITS - 1;
+/**
+ * Records per millisecond of one stream before the clock moves on to the next millisecond
+ * (record-store.ts packs the counter into a log position). The counter is still written with
+ * 8 digits, so sequence numbers keep their 21-digit shape.
+ */
+export const COUNTER_SPAN = 4096;
+const MAX_COUNTER = COUNTER_SPAN - 1;
 const MS_DIGITS = 13;
 const SEQUENCE = /^\d{21}$/;
 
@@ -44,12 +50,13 @@ export class SequenceClock {
   #ms: number;
   #counter: number;
 
-  constructor(last: SequencePosition | undefined) {
-    this.#ms = last?.ms ?? 0;
-    this.#counter = last?.counter ?? -1;
+  /** `first`: no record is stamped before it (the stream's creation). */
+  constructor(last: SequencePosition | undefined, first = 0) {
+    this.#ms = Math.max(last?.ms ?? 0, first);
+    this.#counter = last && last.ms >= first ? last.counter : -1;
   }
 
-  next(now: number): { readonly ms: number; readonly sequence: string } {
+  next(now: number): { readonly ms: number; readonly counter: number; readonly sequence: string } {
     if (now > this.#ms) {
       this.#ms = now;
       this.#counter = 0;
@@ -59,7 +66,7 @@ export class SequenceClock {
       this.#ms++;
       this.#counter = 0;
     }
-    return { ms: this.#ms, sequence: formatSequence(this.#ms, this.#counter) };
+    return { ms: this.#ms, counter: this.#counter, sequence: formatSequence(this.#ms, this.#counter) };
   }
 }
 

@@ -100,15 +100,20 @@ function withNewStream(
 }
 
 /**
- * StreamSpecification, LatestStreamArn and LatestStreamLabel while a stream is enabled; none once
- * it is disabled (moto's DescribeTable does the same: models/table.py describe()).
+ * StreamSpecification while a stream is enabled (ENABLING or ENABLED); LatestStreamArn and
+ * LatestStreamLabel name the newest stream as long as it exists, also once it is disabled
+ * (DISABLING, then DISABLED until its records expire). So DynamoDB answers: ScyllaDB's
+ * test_streams.py (test_streams_disabled_stream and the one added by scylladb PR #31553, both run
+ * against DynamoDB): "Disabled streams can be discovered with ListStreams and also by
+ * DescribeTable's LatestStreamArn", while "DynamoDB leaves out the StreamSpecification".
  */
 export function streamDescription(table: SpaceOwner & { readonly TableArn: string }) {
-  const stream = enabledStream(table);
-  if (!stream || !table.StreamSpecification) return {};
+  const latest = table.Streams?.at(-1);
+  if (!latest) return {};
+  const enabled = enabledStream(table);
   return {
-    StreamSpecification: table.StreamSpecification,
-    LatestStreamLabel: stream.StreamLabel,
-    LatestStreamArn: streamArn(table.TableArn, stream.StreamLabel),
+    ...(enabled && table.StreamSpecification ? { StreamSpecification: table.StreamSpecification } : {}),
+    LatestStreamLabel: latest.StreamLabel,
+    LatestStreamArn: streamArn(table.TableArn, latest.StreamLabel),
   };
 }

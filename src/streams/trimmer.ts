@@ -5,11 +5,11 @@
  * Only open table files are trimmed (a closed file takes no records; it is trimmed once reopened).
  */
 import type { TableManager } from '../dynamodb/tables.js';
-import type { KeyspaceEntry, TableStore } from '../storage/table-file.js';
+import type { TableStore } from '../storage/table-file.js';
 import { type StreamDefinition, streamExpired } from './definition.js';
 import { streamCounts } from './metrics.js';
-import { sequenceOf } from './record-store.js';
-import { parseSequence, trimHorizon } from './shards.js';
+import { positionAt } from './record-store.js';
+import { trimHorizon } from './shards.js';
 
 export interface TrimBudget {
   /** Records removed per slice (one transaction). */
@@ -31,7 +31,9 @@ export async function trimStreams(tables: TableManager, now: number, budget = DE
       if (streamExpired(stream, now)) {
         let dropped = budget.slice;
         while (dropped === budget.slice && slices > 0) {
-          dropped = store.dropEntries(stream.Space, budget.slice);
+          dropped = store.dropRecords(stream.Space, budget.slice);
+          // Records written before streams had their own logs were keyspace entries.
+          if (dropped < budget.slice) dropped += store.dropEntries(stream.Space, budget.slice - dropped);
           removed += dropped;
           slices--;
           await yieldToEventLoop();
@@ -60,15 +62,6 @@ export async function trimStreams(tables: TableManager, now: number, budget = DE
 
 /** Removes up to `limit` of the stream's oldest records stamped before `horizon`. */
 function trimSlice(store: TableStore, stream: StreamDefinition, horizon: number, limit: number): number {
-  const old: KeyspaceEntry[] = [];
-  // Entries come in (shard, sequence) order, which is time order: the oldest first.
-  for (const entry of store.scanEntries({ space: stream.Space, fromHash: 0, toHash: 1 })) {
-    if ((parseSequence(sequenceOf(entry))?.ms ?? 0) >= horizon || old.length >= limit) break;
-    old.push(entry);
-  }
-  if (old.length === 0) return 0;
-  store.transaction(() => {
-    for (const entry of old) store.deleteEntry(entry);
-  });
-  return old.length;
+  if (horizon <= stream.CreatedAt) return 0;
+  return store.trimRecords(stream.Space, positionAt(stream, horizon, 0), limit);
 }

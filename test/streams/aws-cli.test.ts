@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { STREAM_TRANSITION_MS } from '../../src/streams/definition.js';
 import { startTestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
@@ -52,6 +53,8 @@ test('aws dynamodbstreams list-streams, describe-stream, get-shard-iterator, get
     }[];
     assert.equal(listed.length, 1);
     const arn = listed[0]?.StreamArn as string;
+    // Past the moment of ENABLING, however fast the CLI ran.
+    server.clock.advance(STREAM_TRANSITION_MS);
     const described = (await aws('dynamodbstreams', 'describe-stream', '--stream-arn', arn)).StreamDescription as {
       StreamStatus: string;
       Shards: { ShardId: string }[];

@@ -13,6 +13,7 @@ import {
   ListStreamsCommand,
   type StreamViewType,
 } from '@aws-sdk/client-dynamodb-streams';
+import { STREAM_TRANSITION_MS } from '../../src/streams/definition.js';
 import { rejectsWith } from '../helpers/assert-aws.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { HOUR, readStream, streamsClient } from './stream-helpers.js';
@@ -90,8 +91,12 @@ describe('stream specification and stream listing', () => {
       assert.deepEqual(listed.Streams, [
         { StreamArn: table?.LatestStreamArn, TableName: name, StreamLabel: table?.LatestStreamLabel },
       ]);
-      const described = (await streams.send(new DescribeStreamCommand({ StreamArn: table?.LatestStreamArn })))
-        .StreamDescription;
+      const describe = async () =>
+        (await streams.send(new DescribeStreamCommand({ StreamArn: table?.LatestStreamArn }))).StreamDescription;
+      // ENABLING for a moment of the clock, then ENABLED (StreamDescription.StreamStatus).
+      assert.equal((await describe())?.StreamStatus, 'ENABLING');
+      server.clock.advance(STREAM_TRANSITION_MS);
+      const described = await describe();
       assert.equal(described?.StreamStatus, 'ENABLED');
       assert.equal(described?.StreamViewType, view);
       assert.equal(described?.TableName, name);
@@ -165,10 +170,22 @@ describe('stream specification and stream listing', () => {
       'One or more parameter values were invalid: You cannot create or delete index while changing stream status',
     );
 
-    await ddb.send(new UpdateTableCommand({ TableName: 'cycle', StreamSpecification: { StreamEnabled: false } }));
+    const disabling = await ddb.send(
+      new UpdateTableCommand({ TableName: 'cycle', StreamSpecification: { StreamEnabled: false } }),
+    );
+    // The disabled stream is still the latest one: named by LatestStreamArn, without a StreamSpecification
+    // (ScyllaDB's test_streams.py, run against DynamoDB).
+    assert.equal(disabling.TableDescription?.LatestStreamArn, first);
+    assert.equal(disabling.TableDescription?.StreamSpecification, undefined);
     const disabled = (await ddb.send(new DescribeTableCommand({ TableName: 'cycle' }))).Table;
-    assert.equal(disabled?.LatestStreamArn, undefined);
+    assert.equal(disabled?.LatestStreamArn, first);
+    assert.equal(disabled?.LatestStreamLabel, first.split('/stream/')[1]);
     assert.equal(disabled?.StreamSpecification, undefined);
+    assert.equal(
+      (await streams.send(new DescribeStreamCommand({ StreamArn: first }))).StreamDescription?.StreamStatus,
+      'DISABLING',
+    );
+    server.clock.advance(STREAM_TRANSITION_MS);
     // Written while no stream is enabled: in no stream.
     await ddb.send(new PutItemCommand({ TableName: 'cycle', Item: { pk: { S: 'while-disabled' } } }));
     const old = (await streams.send(new DescribeStreamCommand({ StreamArn: first }))).StreamDescription;

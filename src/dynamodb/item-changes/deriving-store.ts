@@ -7,10 +7,12 @@
  * writes over ordered keyspaces.
  */
 import type {
+  AppendedRecord,
   EntryKey,
   EntryRangeQuery,
   EntryScanRange,
   KeyspaceEntry,
+  LogRecord,
   RangeQuery,
   ScanRange,
   StoredItem,
@@ -78,7 +80,8 @@ export class DerivingStore implements TableStore {
     for (const write of writes) {
       if ('putEntry' in write) this.#inner.putEntry(write.putEntry);
       else if ('deleteEntry' in write) this.#inner.deleteEntry(write.deleteEntry);
-      else throw new Error('a deriver may only write keyspace entries');
+      else if ('appendRecord' in write) this.#inner.appendRecord(write.appendRecord);
+      else throw new Error('a deriver may only write keyspace entries and log records');
     }
   }
 
@@ -167,6 +170,26 @@ export class DerivingStore implements TableStore {
 
   scanHash(hash: number, space: number | undefined, pk: Buffer): number {
     return this.#inner.scanHash(hash, space, pk);
+  }
+
+  appendRecord(record: AppendedRecord): void {
+    this.#inner.appendRecord(record);
+  }
+
+  records(log: number, from: number, below: number): IterableIterator<LogRecord> {
+    return this.#inner.records(log, from, below);
+  }
+
+  lastRecord(log: number, below: number): number | undefined {
+    return this.#inner.lastRecord(log, below);
+  }
+
+  trimRecords(log: number, below: number, limit: number): number {
+    return this.#inner.trimRecords(log, below, limit);
+  }
+
+  dropRecords(log: number, limit: number): number {
+    return this.#inner.dropRecords(log, limit);
   }
 
   transaction<T>(fn: () => T): T {

@@ -11,7 +11,7 @@
  * DynamoDB itself (`writingAs({kind: 'ttl'})`), so a stream records it with the service's identity.
  * Until swept, an expired item is still returned by reads, as in DynamoDB.
  */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Clock } from '../../core/clock.js';
 import type { Scope } from '../../core/scope.js';
 import { isUnitSignal, type UnitKind } from '../../storage/backend.js';
@@ -22,6 +22,7 @@ import { fromStored } from '../item-codec.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { OpenTable } from '../tables.js';
 import { isExpired } from './expiry.js';
+import { type ScanPosition, savedPosition, savePosition } from './position.js';
 import { expiryAttribute } from './state.js';
 
 /** What the sweeper needs of the table manager. */
@@ -44,14 +45,31 @@ export interface TtlSweeperOptions {
   readonly sliceMs?: number;
 }
 
-/** At most this many deletes per slice (the time budget usually ends it first). */
-const MAX_DELETES_PER_SLICE = 512;
+/**
+ * Deletes per slice, adapted between these bounds. The slice's time budget bounds the delete
+ * statements, not the commit that follows on the event loop (it encrypts every page the deletes
+ * dirtied, a few per delete with an index, far more than the statements cost on a loaded
+ * machine), so the count is lowered while a slice and its commit take over twice the budget and
+ * raised again while they take less than it.
+ */
+const MIN_DELETES_PER_SLICE = 4;
+const MAX_DELETES_PER_SLICE = 256;
+/**
+ * The share of the event loop's time the sweeper takes while it has work: each slice is followed
+ * by a pause as long as the slice and its commit took (kept local; a shared duty-cycled slicer
+ * for background work is being written for index backfill and may take this over).
+ */
+const DUTY_CYCLE = 0.5;
 /** The time is read once per this many rows scanned, and once per this many deletes. */
 const ROWS_PER_CHECK = 16;
 const DELETES_PER_CHECK = 8;
 const HASH_SPACE = 2 ** 32;
 
-type ScanPosition = { readonly hash: number; readonly pk: Buffer; readonly sk: Buffer };
+/**
+ * Real milliseconds between saves of a scan position that deleted nothing (a slice that deletes
+ * saves it with its deletes, in the same group commit): a restart rescans at most this much.
+ */
+const SAVE_EVERY_MS = 1_000;
 
 interface PassTable {
   readonly scope: Scope;
@@ -65,13 +83,20 @@ export class TtlSweeper {
   readonly #onDeleted: (count: number) => void;
   readonly #onError: (error: unknown) => void;
   readonly #sliceMs: number;
-  /** Where the scan of each table (by id) goes on; absent = from the start. In memory: a restart rescans. */
-  readonly #positions = new Map<string, ScanPosition>();
+  /**
+   * Where the scan of each table (by id) goes on; null = from the start; absent = not known yet in
+   * this process (read from the table file, where it is saved: position.ts).
+   */
+  readonly #positions = new Map<string, ScanPosition | null>();
+  /** When each table's position was last saved (performance.now()). */
+  readonly #savedAt = new Map<string, number>();
   #last: Promise<void> = Promise.resolve();
   /** A pass asked for but not started yet: further requests share it. */
   #queued: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** The deletes a slice may make now (see MAX_DELETES_PER_SLICE). */
+  #deletesPerSlice = 32;
 
   constructor(options: TtlSweeperOptions) {
     this.#tables = options.tables;
@@ -125,7 +150,13 @@ export class TtlSweeper {
       const next: PassTable[] = [];
       for (const table of remaining) {
         if (this.#stopped) return;
-        if (await this.#tables.run(() => this.#sliceOf(table), 'write')) next.push(table);
+        const { more, busy } = await this.#tables.run(() => this.#sliceOf(table), 'write');
+        // Duty cycle: after a slice (and its commit) the event loop is left to requests at least as
+        // long; outside the unit of work, so an engine transaction is not held open meanwhile.
+        const rest = (busy * (1 - DUTY_CYCLE)) / DUTY_CYCLE;
+        if (rest >= 1) await sleep(Math.round(rest));
+        else await yieldToEventLoop();
+        if (more) next.push(table);
       }
       remaining = next;
     }
@@ -143,41 +174,55 @@ export class TtlSweeper {
       return [];
     }
     const live = new Set(all.map((t) => t.definition.TableId));
-    for (const id of this.#positions.keys()) if (!live.has(id)) this.#positions.delete(id);
+    for (const id of this.#positions.keys()) {
+      if (!live.has(id)) {
+        this.#positions.delete(id);
+        this.#savedAt.delete(id);
+      }
+    }
     return all
       .filter((t) => expiryAttribute(t.definition.TimeToLive, now) !== undefined)
       .map((t) => ({ scope: t.scope, name: t.name, id: t.definition.TableId }));
   }
 
-  /** One slice of one table; true when the table has more to scan in this pass. */
-  async #sliceOf(ref: PassTable): Promise<boolean> {
+  /** One slice of one table: whether the table has more to scan in this pass, and the ms it took. */
+  async #sliceOf(ref: PassTable): Promise<{ more: boolean; busy: number }> {
     let more = false;
     let deleted = 0;
+    let busy = 0;
     try {
       // Opened again for every slice: between slices the table may have been deleted, taken offline or changed.
       const table = await this.#tables.openForTtl(ref.scope, ref.name, ref.id);
       const now = this.#clock.now();
       const attribute = table && expiryAttribute(table.definition.TimeToLive, now);
       // A file a crash left with staged transaction writes is settled by the next request first.
-      if (!table || !attribute || table.store.staged().length > 0) {
-        this.#positions.delete(ref.id);
-        return false;
-      }
+      if (!table || !attribute || table.store.staged().length > 0) return { more: false, busy: 0 };
+      const began = performance.now();
       ({ more, deleted } = this.#slice(ref.id, table, attribute, now));
       if (deleted > 0) {
         this.#onDeleted(deleted);
-        // Also the pause between slices: the deletes are committed with the next group commit.
+        // The deletes are committed with the next group commit, on the event loop too: part of the slice's cost.
         await table.store.durable();
       }
+      busy = performance.now() - began;
+      if (deleted > 0) this.#adapt(busy, deleted);
     } catch (error) {
       if (isUnitSignal(error)) throw error;
+      // What is saved stays: the next pass goes on from there.
       this.#positions.delete(ref.id);
       if (error instanceof DamagedFileError) this.#tables.damaged(error);
       else this.#onError(error);
-      return false;
+      return { more: false, busy };
     }
-    if (deleted === 0) await yieldToEventLoop();
-    return more;
+    return { more, busy };
+  }
+
+  #adapt(busy: number, deleted: number): void {
+    if (busy > 2 * this.#sliceMs) {
+      this.#deletesPerSlice = Math.max(MIN_DELETES_PER_SLICE, Math.floor(deleted / 2));
+    } else if (busy < this.#sliceMs && deleted >= this.#deletesPerSlice) {
+      this.#deletesPerSlice = Math.min(MAX_DELETES_PER_SLICE, Math.ceil(this.#deletesPerSlice * 1.25));
+    }
   }
 
   /**
@@ -192,7 +237,9 @@ export class TtlSweeper {
     // parsed (bodies are JSON.stringify'd items, item-codec.ts toStored, so the name is spelled so).
     const needle = Buffer.from(`${JSON.stringify(attribute)}:`, 'utf8');
     const expired: ScanPosition[] = [];
-    let position = this.#positions.get(id);
+    let known = this.#positions.get(id);
+    if (known === undefined) known = savedPosition(table.store) ?? null;
+    let position: ScanPosition | undefined = known ?? undefined;
     let more = false;
     let scanned = 0;
     const rows = table.store.scan({ fromHash: 0, toHash: HASH_SPACE, ...(position ? { after: position } : {}) });
@@ -202,7 +249,7 @@ export class TtlSweeper {
       if (expiredRow(row, needle, attribute, now)) expired.push(position);
       scanned++;
       if (
-        expired.length >= MAX_DELETES_PER_SLICE ||
+        expired.length >= this.#deletesPerSlice ||
         (scanned % ROWS_PER_CHECK === 0 && performance.now() > scanUntil)
       ) {
         more = true;
@@ -231,8 +278,14 @@ export class TtlSweeper {
         }),
       );
     }
-    if (more && position) this.#positions.set(id, position);
-    else this.#positions.delete(id);
+    const next = more && position ? position : null;
+    this.#positions.set(id, next);
+    // Saved with the deletes (same group commit), at the end of a table, or now and then.
+    const realNow = performance.now();
+    if (deleted > 0 || next === null || realNow - (this.#savedAt.get(id) ?? 0) >= SAVE_EVERY_MS) {
+      if (next !== null || known !== null || this.#savedAt.has(id)) savePosition(store, next ?? undefined);
+      this.#savedAt.set(id, realNow);
+    }
     return { more, deleted };
   }
 }

@@ -6,11 +6,13 @@
  * rows of its one partition and orders them here (the README's threat model says why).
  */
 import type {
+  AppendedRecord,
   EntryKey,
   EntryRangeQuery,
   EntryScanRange,
   KeyBound,
   KeyspaceEntry,
+  LogRecord,
   RangeQuery,
   ScanRange,
   StoredItem,
@@ -27,6 +29,21 @@ import { currentUnit, hex, Miss, type PendingRow, type UnitOfWork } from './unit
  */
 export const ITEM_SPACE = -(2 ** 31);
 const ITEMS = ITEM_SPACE;
+/**
+ * A stream's record log is a keyspace here, just above the items' (the layer's own keyspaces are
+ * small numbers either side of 0): one partition per log, positions as 8-byte big-endian sort keys.
+ * Reading a log in order fetches its one partition, as a Query does (sort keys are sealed).
+ */
+const MAX_LOGS = 2 ** 20;
+function logSpace(log: number): number {
+  if (!Number.isSafeInteger(log) || log < 0 || log >= MAX_LOGS) throw new Error(`not a log number: ${log}`);
+  return ITEM_SPACE + 1 + log;
+}
+function positionKey(position: number): Buffer {
+  const key = Buffer.alloc(8);
+  key.writeBigUInt64BE(BigInt(position));
+  return key;
+}
 const NO_BYTES = Buffer.alloc(0);
 const FIRST_SCAN_ROWS = 128;
 const MAX_SCAN_ROWS = 4096;
@@ -155,6 +172,52 @@ export class PgTableStore implements TableStore {
     return size;
   }
 
+  appendRecord(record: AppendedRecord): void {
+    const { log, position, body } = record;
+    this.putEntry({
+      space: logSpace(log),
+      hash: 0,
+      pk: NO_BYTES,
+      sk: positionKey(position),
+      tk: NO_BYTES,
+      body,
+      size: body.length,
+    });
+  }
+
+  *records(log: number, from: number, below: number): IterableIterator<LogRecord> {
+    for (const entry of this.#logRange(log, from, below, true)) {
+      yield { position: Number(entry.sk.readBigUInt64BE(0)), body: entry.body };
+    }
+  }
+
+  lastRecord(log: number, below: number): number | undefined {
+    for (const entry of this.#logRange(log, 0, below, false)) return Number(entry.sk.readBigUInt64BE(0));
+    return undefined;
+  }
+
+  trimRecords(log: number, below: number, limit: number): number {
+    const doomed = [...take(this.#logRange(log, 0, below, true), limit)];
+    for (const entry of doomed)
+      this.deleteEntry({ space: entry.space, hash: entry.hash, pk: entry.pk, sk: entry.sk, tk: entry.tk });
+    return doomed.length;
+  }
+
+  dropRecords(log: number, limit: number): number {
+    return this.trimRecords(log, Number.MAX_SAFE_INTEGER, limit);
+  }
+
+  #logRange(log: number, from: number, below: number, forward: boolean): IterableIterator<KeyspaceEntry> {
+    return this.queryEntries({
+      space: logSpace(log),
+      hash: 0,
+      pk: NO_BYTES,
+      lower: { key: positionKey(from), inclusive: true },
+      upper: { key: positionKey(Math.min(below, Number.MAX_SAFE_INTEGER)), inclusive: false },
+      forward,
+    });
+  }
+
   transaction<T>(fn: () => T): T {
     const restore = currentUnit().savepoint();
     try {
@@ -171,7 +234,8 @@ export class PgTableStore implements TableStore {
         if ('put' in write) this.put(write.put);
         else if ('delete' in write) this.delete(write.delete.hash, write.delete.pk, write.delete.sk);
         else if ('putEntry' in write) this.putEntry(write.putEntry);
-        else this.deleteEntry(write.deleteEntry);
+        else if ('deleteEntry' in write) this.deleteEntry(write.deleteEntry);
+        else this.appendRecord(write.appendRecord);
       }
     });
   }
@@ -444,3 +508,12 @@ const toEntry = (space: number, row: Row): KeyspaceEntry => ({
   body: row.opened.body,
   size: row.size,
 });
+
+function* take<T>(items: Iterable<T>, limit: number): IterableIterator<T> {
+  if (limit <= 0) return;
+  let n = 0;
+  for (const item of items) {
+    yield item;
+    if (++n >= limit) return;
+  }
+}

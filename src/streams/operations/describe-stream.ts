@@ -1,4 +1,5 @@
 import type { Operation } from '../../dynamodb/operation.js';
+import { streamStatus } from '../definition.js';
 import { validationError } from '../errors.js';
 import { checkLimit, MAX_LIST_LIMIT } from '../limits.js';
 import { describedStream } from '../lookup.js';
@@ -49,7 +50,7 @@ export const describeStream: Operation<DescribeStreamInput> = {
       StreamDescription: {
         StreamArn: parts.arn,
         StreamLabel: stream.StreamLabel,
-        StreamStatus: stream.DisabledAt === undefined ? 'ENABLED' : 'DISABLED',
+        StreamStatus: streamStatus(stream, now),
         StreamViewType: stream.StreamViewType,
         CreationRequestDateTime: stream.CreatedAt / 1000,
         TableName: definition.TableName,

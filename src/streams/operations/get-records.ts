@@ -2,11 +2,12 @@ import type { Operation } from '../../dynamodb/operation.js';
 import { PartlySerialized } from '../../http/service.js';
 import { ITERATOR_TTL_MS } from '../definition.js';
 import { expiredIterator, trimmedData } from '../errors.js';
+import { unpackRecord } from '../image-delta.js';
 import { decodeIterator, encodeIterator } from '../iterator.js';
 import { checkLimit, MAX_RECORDS_BYTES, MAX_RECORDS_LIMIT } from '../limits.js';
 import { openStream } from '../lookup.js';
 import { streamCounts } from '../metrics.js';
-import { sequenceOf, shardRecords } from '../record-store.js';
+import { sequenceAt, shardRecords } from '../record-store.js';
 import { formatSequence, nextSequence, parseSequence, shardAt, trimHorizon } from '../shards.js';
 
 export interface GetRecordsInput {
@@ -38,15 +39,19 @@ export const getRecords: Operation<GetRecordsInput> = {
     let bytes = 0;
     let last: string | undefined;
     let more = false;
-    for (const entry of shardRecords(table.store, stream, shard.index, from)) {
-      if (bodies.length >= limit || (bodies.length > 0 && bytes + entry.size > MAX_RECORDS_BYTES)) {
+    let lastPosition: number | undefined;
+    for (const record of shardRecords(table.store, stream, shard.index, from)) {
+      const body = unpackRecord(record.body);
+      const size = body.length;
+      if (bodies.length >= limit || (bodies.length > 0 && bytes + size > MAX_RECORDS_BYTES)) {
         more = true;
         break;
       }
-      bodies.push(entry.body.toString('utf8'));
-      bytes += entry.size;
-      last = sequenceOf(entry);
+      bodies.push(body.toString('utf8'));
+      bytes += size;
+      lastPosition = record.position;
     }
+    if (lastPosition !== undefined) last = sequenceAt(stream, lastPosition);
     streamCounts.read += bodies.length;
     const next = last === undefined ? from : nextSequence(last);
     // A closed shard read to its end has no next iterator: the consumer moves on to its children.
