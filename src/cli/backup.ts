@@ -5,13 +5,7 @@
  */
 import type { Command } from 'commander';
 import { callSignedJson, RemoteError } from '../http/sigv4-client.js';
-
-interface ApiFlags {
-  endpointUrl: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-}
+import { type ApiFlags, withApiOptions } from './api-options.js';
 
 export interface BackupCliIo {
   out(text: string): void;
@@ -153,36 +147,18 @@ const elapsed = (since: number) => `${((Date.now() - since) / 1000).toFixed(1)} 
 
 export function registerBackupCommands(program: Command): void {
   const backup = program.command('backup').description('on-demand backups of a running server: list, create, restore');
-  const api = (command: Command) =>
-    command
-      .option(
-        '--endpoint-url <url>',
-        'the server (default env AWS_ENDPOINT_URL, else http://127.0.0.1:8000)',
-        process.env.AWS_ENDPOINT_URL || 'http://127.0.0.1:8000',
-      )
-      .option(
-        '--region <region>',
-        'region (default env AWS_REGION, else us-east-1)',
-        process.env.AWS_REGION || 'us-east-1',
-      )
-      .option('--access-key-id <id>', 'default env AWS_ACCESS_KEY_ID', process.env.AWS_ACCESS_KEY_ID || 'AKIDLOCAL')
-      .option(
-        '--secret-access-key <secret>',
-        'default env AWS_SECRET_ACCESS_KEY',
-        process.env.AWS_SECRET_ACCESS_KEY || 'local-secret',
-      );
-  api(backup.command('list').description('list backups, oldest first'))
+  withApiOptions(backup.command('list').description('list backups, oldest first'))
     .option('--table <name>', 'only the backups of this table')
     .option('--type <type>', 'USER (default), SYSTEM (archival) or ALL')
     .action((flags: ApiFlags & { table?: string; type?: string }) => listBackups(flags));
-  api(backup.command('create').description('back up a table; prints the backup ARN'))
+  withApiOptions(backup.command('create').description('back up a table; prints the backup ARN'))
     .requiredOption('--table <name>', 'the table')
     .requiredOption('--name <name>', 'the backup name')
     .option('--no-wait', 'return at once instead of waiting until the backup is AVAILABLE')
     .action(async (flags: ApiFlags & { table: string; name: string; wait: boolean }) => {
       await createBackup(flags);
     });
-  api(backup.command('restore').description('restore a backup into a new table'))
+  withApiOptions(backup.command('restore').description('restore a backup into a new table'))
     .requiredOption('--backup-arn <arn>', 'the backup')
     .requiredOption('--target <name>', 'the new table')
     .option('--sse <key>', 'the new table key: owned, managed, or a KMS key id/ARN/alias (default: as the backup)')

@@ -7,12 +7,9 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { envelopeHeader, open } from '../dynamodb/exports/envelope.js';
 import { callSignedJson, RemoteError } from '../http/sigv4-client.js';
+import { type ApiFlags, withApiOptions } from './api-options.js';
 
-export interface OpenFlags {
-  endpointUrl: string;
-  region: string;
-  accessKeyId: string;
-  secretAccessKey: string;
+export interface OpenFlags extends ApiFlags {
   out?: string;
 }
 
@@ -47,32 +44,17 @@ export async function openSealedFile(file: string, flags: OpenFlags): Promise<Bu
 
 export function registerExportCommands(program: Command): void {
   const exportCommand = program.command('export').description('files of ExportTableToPointInTime');
-  exportCommand
-    .command('open <file>')
-    .description('decrypt a file an export sealed under a KMS key (S3SseAlgorithm KMS); writes it to --out or stdout')
-    .option('--out <file>', 'where to write the opened file (default: stdout)')
-    .option(
-      '--endpoint-url <url>',
-      'the sealdb whose KMS sealed it (default env AWS_ENDPOINT_URL, else http://127.0.0.1:8000)',
-      process.env.AWS_ENDPOINT_URL || 'http://127.0.0.1:8000',
-    )
-    .option(
-      '--region <region>',
-      'region (default env AWS_REGION, else us-east-1)',
-      process.env.AWS_REGION || 'us-east-1',
-    )
-    .option('--access-key-id <id>', 'default env AWS_ACCESS_KEY_ID', process.env.AWS_ACCESS_KEY_ID || 'AKIDLOCAL')
-    .option(
-      '--secret-access-key <secret>',
-      'default env AWS_SECRET_ACCESS_KEY',
-      process.env.AWS_SECRET_ACCESS_KEY || 'local-secret',
-    )
-    .action(async (file: string, flags: OpenFlags) => {
-      const opened = await openSealedFile(file, flags);
-      if (flags.out) {
-        // Only a file that authenticated whole is written, under its name at once.
-        writeFileSync(`${flags.out}.partial`, opened, { mode: 0o600 });
-        renameSync(`${flags.out}.partial`, flags.out);
-      } else process.stdout.write(opened);
-    });
+  withApiOptions(
+    exportCommand
+      .command('open <file>')
+      .description('decrypt a file an export sealed under a KMS key (S3SseAlgorithm KMS); writes it to --out or stdout')
+      .option('--out <file>', 'where to write the opened file (default: stdout)'),
+  ).action(async (file: string, flags: OpenFlags) => {
+    const opened = await openSealedFile(file, flags);
+    if (flags.out) {
+      // Only a file that authenticated whole is written, under its name at once.
+      writeFileSync(`${flags.out}.partial`, opened, { mode: 0o600 });
+      renameSync(`${flags.out}.partial`, flags.out);
+    } else process.stdout.write(opened);
+  });
 }

@@ -52,3 +52,21 @@ export async function fillRestoredTable(options: FillOptions): Promise<void> {
     };
   });
 }
+
+/**
+ * A restore's fill, run in the background: a half-restored table is of no use, so one that fails
+ * goes, and the operator is told (unless the server is stopping). `done` runs either way.
+ */
+export function fillInBackground(
+  options: FillOptions & { readonly onError?: (error: unknown) => void; readonly done: () => void },
+): Promise<void> {
+  const { tables, account, definition } = options;
+  return fillRestoredTable(options)
+    .catch(async (error: unknown) => {
+      if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
+        await tables.delete(account, definition.TableName).catch(() => undefined);
+      }
+      if (!options.stopped()) options.onError?.(error);
+    })
+    .finally(options.done);
+}

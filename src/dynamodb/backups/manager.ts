@@ -31,7 +31,7 @@ import {
   tableInUse,
   tableNotFound,
 } from './errors.js';
-import { fillRestoredTable } from './fill.js';
+import { fillInBackground } from './fill.js';
 import type { ArchivalBackups, ArchivingTable } from './lent-table.js';
 import { arnTime, type BackupRecord, type BackupType, backupArn } from './record.js';
 
@@ -249,7 +249,7 @@ export class BackupManager implements ArchivalBackups {
       if (error instanceof KeyAccessError) throw kmsValidationError(error);
       throw error;
     }
-    const job = fillRestoredTable({
+    const job = fillInBackground({
       tables,
       account,
       definition,
@@ -257,15 +257,9 @@ export class BackupManager implements ArchivalBackups {
       caller,
       sliceMs: this.#options.sliceMs ?? 8,
       stopped: () => this.#closing,
-    })
-      .catch(async (error: unknown) => {
-        // A half-restored table is of no use: it goes, and the operator is told.
-        if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
-          await tables.delete(account, definition.TableName).catch(() => undefined);
-        }
-        if (!this.#closing) this.#options.onError?.(error);
-      })
-      .finally(release);
+      ...(this.#options.onError ? { onError: this.#options.onError } : {}),
+      done: release,
+    });
     this.#jobs.add(job);
     void job.finally(() => this.#jobs.delete(job));
     return definition;

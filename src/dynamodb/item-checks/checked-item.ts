@@ -9,16 +9,9 @@
  * building the rest; index and stream derivers parse a body they are given no item for.
  */
 
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, COMMA, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from '../../core/json-bytes.js';
 import { setOwnEntry } from '../../validation/own-entry.js';
 import type { AttributeValue, Item } from '../attribute-value.js';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
 
 export class CheckedItem {
   #body: Buffer | undefined;

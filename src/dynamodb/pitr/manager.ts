@@ -24,7 +24,7 @@ import { openEncryptedDatabase, type SqliteDatabase } from '../../storage/encryp
 import { removeFiles, snapshotItems, startSnapshot } from '../../storage/snapshot.js';
 import type { StoredItem } from '../../storage/table-file.js';
 import { tableAlreadyExists, tableNotFound } from '../backups/errors.js';
-import { fillRestoredTable } from '../backups/fill.js';
+import { fillInBackground } from '../backups/fill.js';
 import type { LentTable } from '../backups/lent-table.js';
 import { type RestoredTable, sameKeyAs } from '../backups/manager.js';
 import { kmsValidationError } from '../kms-errors.js';
@@ -264,7 +264,7 @@ export class PitrManager {
       if (error instanceof KeyAccessError) throw kmsValidationError(error);
       throw error;
     }
-    const job = fillRestoredTable({
+    const job = fillInBackground({
       tables,
       account,
       definition,
@@ -272,14 +272,9 @@ export class PitrManager {
       caller,
       sliceMs: this.#options.sliceMs ?? 8,
       stopped: () => this.#closing,
-    })
-      .catch(async (error: unknown) => {
-        if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
-          await tables.delete(account, definition.TableName).catch(() => undefined);
-        }
-        if (!this.#closing) this.#options.onError?.(error);
-      })
-      .finally(() => image.close());
+      ...(this.#options.onError ? { onError: this.#options.onError } : {}),
+      done: () => image.close(),
+    });
     this.#jobs.add(job);
     void job.finally(() => this.#jobs.delete(job));
     return definition;

@@ -5,20 +5,20 @@
 import { isUtf8 } from 'node:buffer';
 import { parentPort } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
+import {
+  BACKSLASH,
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COMMA,
+  isSpace,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  QUOTE,
+} from '../../core/json-bytes.js';
 import { type InputPreparer, packPrepared, reviveError, runModelCheck } from '../../validation/off-thread.js';
 import { errorJson } from '../aws-error.js';
 import { tableNamesOf } from '../request-log.js';
 import type { Group, JobOutcome, JobRequest, JobResponse, Plan, Purpose } from './plan.js';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const COMMA = 0x2c;
-
-const isSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 export interface Analysis {
   readonly outcome: JobOutcome;
