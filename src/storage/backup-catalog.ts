@@ -49,7 +49,8 @@ export class BackupCatalog<R> {
       root,
       KEY_FILE,
       WRAP_PURPOSE,
-      (key) => new BackupCatalog<R>(openEncryptedDatabase({ file, key, synchronous: syncMode(durability) })),
+      (key) =>
+        new BackupCatalog<R>(openEncryptedDatabase({ file, key, synchronous: syncMode(durability), checkPages: true })),
     );
   }
 

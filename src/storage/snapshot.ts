@@ -8,7 +8,8 @@
  */
 import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { openEncryptedDatabase, pageEncryptionEnabled } from './encrypted-db.js';
+import { asDamage, DamagedFileError, naming } from './damage.js';
+import { openEncryptedDatabase, pageEncryptionEnabled, WrongKeyError } from './encrypted-db.js';
 import type { SnapshotWorkerData, SnapshotWorkerMessage } from './snapshot-worker.js';
 import type { StoredItem } from './table-file.js';
 
@@ -86,18 +87,37 @@ export function startSnapshot(options: SnapshotOptions): Snapshot {
  * connection of its own, without TableFile's open-time work (its counters check reads every page).
  */
 export function openBackupItems(file: string, key: Buffer): { items: IterableIterator<StoredItem>; close(): void } {
-  const db = openEncryptedDatabase({ file, key, mustExist: true, autoCheckpointPages: 0 });
+  // Damage is named (the restore's failure report says which backup file to replace).
+  let db: ReturnType<typeof openEncryptedDatabase>;
   try {
-    const items = db
-      .prepare(
-        'SELECT k.hash AS hash, k.pk AS pk, k.sk AS sk, b.body AS body, b.size AS size ' +
-          'FROM item_keys k CROSS JOIN item_bodies b ON b.id = k.id ORDER BY k.hash, k.pk, k.sk',
-      )
-      .iterate() as IterableIterator<StoredItem>;
+    db = naming(file, () => openEncryptedDatabase({ file, key, mustExist: true, autoCheckpointPages: 0 }));
+  } catch (error) {
+    // The data key authenticated under the backup's record: a first page it does not open is damaged.
+    if (error instanceof WrongKeyError) {
+      throw new DamagedFileError(file, 'its first page fails its authentication check', { cause: error });
+    }
+    throw error;
+  }
+  try {
+    const rows = naming(file, () =>
+      db
+        .prepare(
+          'SELECT k.hash AS hash, k.pk AS pk, k.sk AS sk, b.body AS body, b.size AS size ' +
+            'FROM item_keys k CROSS JOIN item_bodies b ON b.id = k.id ORDER BY k.hash, k.pk, k.sk',
+        )
+        .iterate(),
+    ) as IterableIterator<StoredItem>;
+    function* items(): IterableIterator<StoredItem> {
+      try {
+        yield* rows;
+      } catch (error) {
+        throw asDamage(file, error);
+      }
+    }
     return {
-      items,
+      items: items(),
       close: () => {
-        items.return?.();
+        rows.return?.();
         db.close();
       },
     };

@@ -282,8 +282,8 @@ async function check(ddb: DynamoDBClient, streams: DynamoDBStreamsClient, journa
     c.inFlight = 0;
   }
 
-  const orders = new Set((await scanAll(ddb, 'Orders')).map((i) => Number((i.id?.S as string).slice(1))));
-  const ledger = new Set((await scanAll(ddb, 'Ledger')).map((i) => Number((i.id?.S as string).slice(1))));
+  const orders = new Set((await scanAll(ddb, 'Orders')).map((i) => Number(String(i.id?.S).slice(1))));
+  const ledger = new Set((await scanAll(ddb, 'Ledger')).map((i) => Number(String(i.id?.S).slice(1))));
   for (const n of journal.txAcked) {
     if (!orders.has(n) || !ledger.has(n)) {
       lostWrites++;
@@ -394,7 +394,10 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<PartResul
     for (const client of Object.values(c)) client.destroy();
     await server.stop('SIGTERM');
   } catch (error) {
-    fail('run', `crash loop stopped: ${errorText(error)}${server ? `\nserver output:\n${server.output().slice(-2000)}` : ''}`);
+    fail(
+      'run',
+      `crash loop stopped: ${errorText(error)}${server ? `\nserver output:\n${server.output().slice(-2000)}` : ''}`,
+    );
     if (server && server.child.exitCode === null && server.child.signalCode === null) await server.stop('SIGKILL');
   } finally {
     rmSync(scratch, { recursive: true, force: true });
