@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     await runCrashLoop({ seed: seed + 1, cycles: q ? 3 : 20, durability: 'fsync', log }),
   ]);
   await runPart('tamper', (seed) => runTamper({ seed, placesPerKind: q ? 4 : 50, log }));
-  await runPart('fuzz', (seed) => runFuzz({ seed, cases: q ? 1000 : 12_000, log }));
+  await runPart('fuzz', (seed) => runFuzz({ seed, cases: q ? 1000 : 10_000, log }));
   await runPart('http', (seed) =>
     runHostileHttp({ seed, idleConnections: q ? 1000 : 10_000, slowTimeoutScale: q ? 'short' : 'real', log }),
   );
