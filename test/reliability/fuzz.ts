@@ -243,8 +243,9 @@ function places(
   out: (string | number)[][] = [],
 ): (string | number)[][] {
   out.push(path);
-  if (Array.isArray(value)) value.forEach((v, i) => places(v, [...path, i], out));
-  else if (value !== null && typeof value === 'object') {
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) places(v, [...path, i], out);
+  } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) places(v, [...path, k], out);
   }
   return out;
