@@ -6,10 +6,7 @@
  * errors and change nothing; and one account cannot list, describe, read, write, back up, restore
  * or use another's tables, streams, backups, KMS keys, aliases, grants or trail, by name or ARN.
  */
-import {
-  LookupEventsCommand,
-  CloudTrailClient,
-} from '@aws-sdk/client-cloudtrail';
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
@@ -161,7 +158,8 @@ export async function runAuthIsolation(options: AuthIsolationOptions): Promise<P
           name: 'unknown access key',
           service,
           expect: 'UnrecognizedClientException',
-          build: () => signedWith(service, { credentials: { accessKeyId: 'AKIANOBODY0000000009', secretAccessKey: 'x' } }),
+          build: () =>
+            signedWith(service, { credentials: { accessKeyId: 'AKIANOBODY0000000009', secretAccessKey: 'x' } }),
         },
         {
           name: 'dated 16 minutes ago',
@@ -250,8 +248,10 @@ export async function runAuthIsolation(options: AuthIsolationOptions): Promise<P
         const answer = await post(port, r.path, r.headers, r.body, agent);
         const type = answer.status === 200 ? undefined : String(JSON.parse(answer.body.toString()).__type ?? '');
         const got = type?.split('#').pop();
-        if (c.expect === undefined && answer.status !== 200) fail(where, `refused (${answer.status} ${got}), AWS accepts it`);
-        if (c.expect !== undefined && got !== c.expect) fail(where, `expected ${c.expect}, got HTTP ${answer.status} ${got ?? ''}`);
+        if (c.expect === undefined && answer.status !== 200)
+          fail(where, `refused (${answer.status} ${got}), AWS accepts it`);
+        if (c.expect !== undefined && got !== c.expect)
+          fail(where, `expected ${c.expect}, got HTTP ${answer.status} ${got ?? ''}`);
         if (answer.status >= 400) {
           const shape = awsShapedError(answer);
           if (shape) fail(where, `error not AWS-shaped: ${shape}`);
@@ -305,8 +305,9 @@ export async function runAuthIsolation(options: AuthIsolationOptions): Promise<P
     ).TableDescription;
     const tableArn = table?.TableArn as string;
     await a.ddb.send(new PutItemCommand({ TableName: 'AliceTable', Item: { id: { S: 'secret' }, v: { S: 'alice' } } }));
-    const backupArn = (await a.ddb.send(new CreateBackupCommand({ TableName: 'AliceTable', BackupName: 'alice-backup' })))
-      .BackupDetails?.BackupArn as string;
+    const backupArn = (
+      await a.ddb.send(new CreateBackupCommand({ TableName: 'AliceTable', BackupName: 'alice-backup' }))
+    ).BackupDetails?.BackupArn as string;
     const streamArn = (await a.streams.send(new ListStreamsCommand({ TableName: 'AliceTable' }))).Streams?.[0]
       ?.StreamArn as string;
     const before = canonical([
@@ -348,7 +349,10 @@ export async function runAuthIsolation(options: AuthIsolationOptions): Promise<P
               }),
             ),
         ],
-        [`BatchGetItem ${by}`, () => b.ddb.send(new BatchGetItemCommand({ RequestItems: { [name]: { Keys: [key1] } } }))],
+        [
+          `BatchGetItem ${by}`,
+          () => b.ddb.send(new BatchGetItemCommand({ RequestItems: { [name]: { Keys: [key1] } } })),
+        ],
         [
           `BatchWriteItem ${by}`,
           () => b.ddb.send(new BatchWriteItemCommand({ RequestItems: { [name]: [{ DeleteRequest: { Key: key1 } }] } })),
@@ -359,9 +363,13 @@ export async function runAuthIsolation(options: AuthIsolationOptions): Promise<P
         ],
         [
           `TransactWriteItems ${by}`,
-          () => b.ddb.send(new TransactWriteItemsCommand({ TransactItems: [{ Delete: { TableName: name, Key: key1 } }] })),
+          () =>
+            b.ddb.send(new TransactWriteItemsCommand({ TransactItems: [{ Delete: { TableName: name, Key: key1 } }] })),
         ],
-        [`CreateBackup ${by}`, () => b.ddb.send(new CreateBackupCommand({ TableName: name, BackupName: 'bob-steals' }))],
+        [
+          `CreateBackup ${by}`,
+          () => b.ddb.send(new CreateBackupCommand({ TableName: name, BackupName: 'bob-steals' })),
+        ],
         [
           `UpdateTable ${by}`,
           () =>
@@ -374,12 +382,18 @@ export async function runAuthIsolation(options: AuthIsolationOptions): Promise<P
         ],
         [`DeleteTable ${by}`, () => b.ddb.send(new DeleteTableCommand({ TableName: name }))],
         [`DescribeTimeToLive ${by}`, () => b.ddb.send(new DescribeTimeToLiveCommand({ TableName: name }))],
-        [`DescribeContinuousBackups ${by}`, () => b.ddb.send(new DescribeContinuousBackupsCommand({ TableName: name }))],
+        [
+          `DescribeContinuousBackups ${by}`,
+          () => b.ddb.send(new DescribeContinuousBackupsCommand({ TableName: name })),
+        ],
       );
     }
     refusals.push(
       ['ListTagsOfResource', () => b.ddb.send(new ListTagsOfResourceCommand({ ResourceArn: tableArn }))],
-      ['TagResource', () => b.ddb.send(new TagResourceCommand({ ResourceArn: tableArn, Tags: [{ Key: 'k', Value: 'v' }] }))],
+      [
+        'TagResource',
+        () => b.ddb.send(new TagResourceCommand({ ResourceArn: tableArn, Tags: [{ Key: 'k', Value: 'v' }] })),
+      ],
       ['DescribeBackup', () => b.ddb.send(new DescribeBackupCommand({ BackupArn: backupArn }))],
       [
         'RestoreTableFromBackup',
@@ -408,7 +422,10 @@ export async function runAuthIsolation(options: AuthIsolationOptions): Promise<P
       );
     }
     refusals.push(
-      ['Decrypt of the other account’s ciphertext', () => b.kms.send(new DecryptCommand({ CiphertextBlob: ciphertext }))],
+      [
+        'Decrypt of the other account’s ciphertext',
+        () => b.kms.send(new DecryptCommand({ CiphertextBlob: ciphertext })),
+      ],
       ['ListGrants', () => b.kms.send(new ListGrantsCommand({ KeyId: keyArn }))],
       [
         'CreateGrant',
@@ -426,11 +443,24 @@ export async function runAuthIsolation(options: AuthIsolationOptions): Promise<P
       ['GetKeyPolicy', () => b.kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }))],
       [
         'PutKeyPolicy',
-        () => b.kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: '{"Version":"2012-10-17","Statement":[]}' })),
+        () =>
+          b.kms.send(
+            new PutKeyPolicyCommand({
+              KeyId: keyArn,
+              PolicyName: 'default',
+              Policy: '{"Version":"2012-10-17","Statement":[]}',
+            }),
+          ),
       ],
       ['DisableKey', () => b.kms.send(new DisableKeyCommand({ KeyId: keyArn }))],
-      ['ScheduleKeyDeletion', () => b.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyArn, PendingWindowInDays: 7 }))],
-      ['UpdateAlias onto the other account’s key', () => b.kms.send(new UpdateAliasCommand({ AliasName: 'alias/alice', TargetKeyId: keyArn }))],
+      [
+        'ScheduleKeyDeletion',
+        () => b.kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyArn, PendingWindowInDays: 7 })),
+      ],
+      [
+        'UpdateAlias onto the other account’s key',
+        () => b.kms.send(new UpdateAliasCommand({ AliasName: 'alias/alice', TargetKeyId: keyArn })),
+      ],
     );
     for (const [name, call] of refusals) {
       cases++;
@@ -439,7 +469,8 @@ export async function runAuthIsolation(options: AuthIsolationOptions): Promise<P
         fail(`isolation: ${name}`, 'the other account was answered');
       } catch (error) {
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
-        if (status < 400 || status >= 500) fail(`isolation: ${name}`, `refused with HTTP ${status}: ${errorText(error)}`);
+        if (status < 400 || status >= 500)
+          fail(`isolation: ${name}`, `refused with HTTP ${status}: ${errorText(error)}`);
       }
     }
     // Listings: nothing of the other account's.
@@ -447,13 +478,13 @@ export async function runAuthIsolation(options: AuthIsolationOptions): Promise<P
       ['ListTables', async () => ((await b.ddb.send(new ListTablesCommand({}))).TableNames ?? []).length > 0],
       ['ListBackups', async () => ((await b.ddb.send(new ListBackupsCommand({}))).BackupSummaries ?? []).length > 0],
       ['ListStreams', async () => ((await b.streams.send(new ListStreamsCommand({}))).Streams ?? []).length > 0],
-      [
-        'ListKeys',
-        async () => ((await b.kms.send(new ListKeysCommand({}))).Keys ?? []).some((k) => k.KeyId === keyId),
-      ],
+      ['ListKeys', async () => ((await b.kms.send(new ListKeysCommand({}))).Keys ?? []).some((k) => k.KeyId === keyId)],
       [
         'ListAliases',
-        async () => ((await b.kms.send(new ListAliasesCommand({}))).Aliases ?? []).some((x) => x.TargetKeyId === keyId || x.AliasName === 'alias/alice'),
+        async () =>
+          ((await b.kms.send(new ListAliasesCommand({}))).Aliases ?? []).some(
+            (x) => x.TargetKeyId === keyId || x.AliasName === 'alias/alice',
+          ),
       ],
       [
         'LookupEvents',

@@ -18,6 +18,8 @@ export interface HostileHttpOptions {
   readonly idleConnections: number;
   /** `real`: wait for sealdb's own timeouts (20 s headers, 60 s request); `short`: only check others are served meanwhile. */
   readonly slowTimeoutScale: 'real' | 'short';
+  /** New connections of the flood (default 2000). */
+  readonly floodConnections?: number;
   readonly log?: Log;
 }
 
@@ -287,7 +289,7 @@ export async function runHostileHttp(options: HostileHttpOptions): Promise<PartR
 
     // A flood of new connections, each with one request.
     {
-      const flood = 2000;
+      const flood = options.floodConnections ?? 2000;
       let answered = 0;
       let refused = 0;
       const batch = 100;

@@ -5,8 +5,9 @@
  * when RSS stays under the stated bound, no descriptor leaks once the clients are gone, and the
  * last minute's p99 is within a factor of the first's.
  */
-import { Agent } from 'node:http';
+
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -56,7 +57,12 @@ export async function runSoak(options: SoakOptions): Promise<PartResult> {
   let ops = 0;
   let errors = 0;
   try {
-    server = await startSealdbProcess(['--data-dir', join(scratch, 'data'), '--root-key-file', join(scratch, 'root.key')]);
+    server = await startSealdbProcess([
+      '--data-dir',
+      join(scratch, 'data'),
+      '--root-key-file',
+      join(scratch, 'root.key'),
+    ]);
     const pid = server.child.pid as number;
     const endpoint = server.endpoint;
     const setup = ddbClient(endpoint, 2);
@@ -100,7 +106,8 @@ export async function runSoak(options: SoakOptions): Promise<PartResult> {
     });
     const oneOp = async (r: Rng, client: DynamoDBClient) => {
       const kind = r.int(0, 99);
-      if (kind < 45) await client.send(new GetItemCommand({ TableName: 'Soak', Key: { pk: item(r).pk, sk: item(r).sk } }));
+      if (kind < 45)
+        await client.send(new GetItemCommand({ TableName: 'Soak', Key: { pk: item(r).pk, sk: item(r).sk } }));
       else if (kind < 70) await client.send(new PutItemCommand({ TableName: 'Soak', Item: item(r) }));
       else if (kind < 80) {
         await client.send(
@@ -128,7 +135,9 @@ export async function runSoak(options: SoakOptions): Promise<PartResult> {
           seen.add(k);
           return true;
         });
-        await client.send(new BatchWriteItemCommand({ RequestItems: { Soak: puts.map((Item) => ({ PutRequest: { Item } })) } }));
+        await client.send(
+          new BatchWriteItemCommand({ RequestItems: { Soak: puts.map((Item) => ({ PutRequest: { Item } })) } }),
+        );
       } else await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }));
     };
     const worker = async (w: number) => {
@@ -203,7 +212,8 @@ export async function runSoak(options: SoakOptions): Promise<PartResult> {
       p99FirstWindowMs: Math.round(first * 10) / 10,
       p99LastWindowMs: Math.round(last * 10) / 10,
     });
-    if (maxRss > SOAK_RSS_BOUND_MIB) fail('memory', `RSS reached ${Math.round(maxRss)} MiB (bound ${SOAK_RSS_BOUND_MIB})`);
+    if (maxRss > SOAK_RSS_BOUND_MIB)
+      fail('memory', `RSS reached ${Math.round(maxRss)} MiB (bound ${SOAK_RSS_BOUND_MIB})`);
     if (fdEnd > fdStart + 10) fail('file descriptors', `${fdStart} at the start, ${fdEnd} after the clients left`);
     if (last > first * P99_FACTOR + P99_SLACK_MS) {
       fail('latency', `p99 ${last.toFixed(1)} ms in the last window, ${first.toFixed(1)} ms in the first`);
