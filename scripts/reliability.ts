@@ -19,6 +19,8 @@ import { runTamper } from '../test/reliability/tamper.js';
 
 interface Args {
   parts: Set<string>;
+  /** Tamper only these file kinds (by name, comma-separated): a kind replays alone with its seed. */
+  kinds: string[] | undefined;
   seed: number;
   quick: boolean;
   partSeeded: boolean;
@@ -30,15 +32,17 @@ function parseArgs(argv: string[]): Args {
   let parts = new Set(ALL);
   let seed: number | undefined;
   let quick = false;
+  let kinds: string[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--part') parts = new Set((argv[++i] ?? '').split(','));
     else if (a === '--seed') seed = Number(argv[++i]);
     else if (a === '--quick') quick = true;
+    else if (a === '--kinds') kinds = (argv[++i] ?? '').split(',');
     else throw new Error(`unknown argument ${a}`);
   }
   for (const p of parts) if (![...ALL, 'soak'].includes(p)) throw new Error(`unknown part ${p}`);
-  return { parts, seed: seed ?? runSeed(), quick, partSeeded: seed !== undefined && parts.size === 1 };
+  return { parts, kinds, seed: seed ?? runSeed(), quick, partSeeded: seed !== undefined && parts.size === 1 };
 }
 
 async function main(): Promise<void> {
@@ -70,7 +74,9 @@ async function main(): Promise<void> {
     await runCrashLoop({ seed, cycles: q ? 3 : 20, durability: 'process', log }),
     await runCrashLoop({ seed: seed + 1, cycles: q ? 3 : 20, durability: 'fsync', log }),
   ]);
-  await runPart('tamper', (seed) => runTamper({ seed, placesPerKind: q ? 4 : 50, log }));
+  await runPart('tamper', (seed) =>
+    runTamper({ seed, placesPerKind: q ? 4 : 50, ...(args.kinds ? { kinds: args.kinds } : {}), log }),
+  );
   await runPart('fuzz', (seed) => runFuzz({ seed, cases: q ? 1000 : 10_000, log }));
   await runPart('http', (seed) =>
     runHostileHttp({ seed, idleConnections: q ? 1000 : 10_000, slowTimeoutScale: q ? 'short' : 'real', log }),

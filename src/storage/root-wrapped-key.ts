@@ -46,8 +46,9 @@ export function withRootWrappedKey<T>(
 function unwrapStored(kek: Buffer, keyPath: string, purpose: string): Buffer {
   try {
     const text = readFileSync(keyPath, 'utf8');
-    // Node's base64 decoder skips characters outside the alphabet: a changed byte must not pass.
-    if (!/^[A-Za-z0-9+/]+={0,2}\n?$/.test(text)) throw new Error('not the base64 line sealdb writes');
+    // Node's base64 decoder skips characters outside the alphabet: a changed byte (the newline
+    // included: sealdb always writes it) must not pass.
+    if (!/^[A-Za-z0-9+/]+={0,2}\n$/.test(text)) throw new Error('not the base64 line sealdb writes');
     return unwrapKey(kek, Buffer.from(text.trim(), 'base64'), purpose);
   } catch (error) {
     throw new DamagedFileError(

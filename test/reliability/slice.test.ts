@@ -69,7 +69,9 @@ describe('reliability slice (npm run test:reliability at a small size)', () => {
   });
 
   it('hostile HTTP: idle and slow clients, oversized, pipelined and malformed requests, a flood (seed 5)', async () => {
-    assertClean(await runHostileHttp({ seed: 5, idleConnections: 500, slowTimeoutScale: 'short', floodConnections: 300 }));
+    assertClean(
+      await runHostileHttp({ seed: 5, idleConnections: 500, slowTimeoutScale: 'short', floodConnections: 300 }),
+    );
   });
 
   it('strict auth and two-account isolation (seed 3)', async () => {

@@ -92,7 +92,17 @@ const alpha =
     files.find((f) => f === `${g.alphaFile}${suffix}`);
 
 export const FILE_KINDS: readonly FileKind[] = [
-  { kind: 'table file (items, index, stream)', from: 'clean', find: alpha(), reads: [] },
+  {
+    kind: 'table file (items, index, stream)',
+    from: 'clean',
+    find: alpha(),
+    reads: [],
+    // Seen in the first full run (7 of 100 flips): every item, index entry and stream record still
+    // read back exactly, so the bytes were in pages no read reaches, which after deletes and
+    // updates are SQLite's free pages (an inference: the suite cannot open the file to list them).
+    silentIfIntact:
+      'pages no read reaches (SQLite keeps the pages of deleted and moved rows as free pages): the items, index and stream read back exactly',
+  },
   { kind: 'table write-ahead log', from: 'crashed', find: alpha('-wal'), reads: [] },
   {
     kind: 'table commit record',
@@ -107,7 +117,14 @@ export const FILE_KINDS: readonly FileKind[] = [
   { kind: 'catalog key', from: 'clean', find: endsWith('catalog.key'), reads: [] },
   { kind: 'KMS key store', from: 'clean', find: endsWith('keystore.db'), reads: [] },
   { kind: 'KMS key store write-ahead log', from: 'crashed', find: endsWith('keystore.db-wal'), reads: [] },
-  { kind: 'root check', from: 'clean', find: endsWith('root-check.json'), reads: [] },
+  {
+    kind: 'root check',
+    from: 'clean',
+    find: endsWith('root-check.json'),
+    reads: [],
+    silentIfIntact:
+      'the whitespace of its JSON (2 of 100 in the first full run): every field is still what was written, and the sealed check authenticates them',
+  },
   {
     kind: 'audit log file',
     from: 'clean',
@@ -446,12 +463,13 @@ export async function runTamper(options: TamperOptions): Promise<PartResult> {
             } else if (a.ok && !w?.ok) wrong.push(`${name} (answered where the control failed)`);
             else if (!a.ok) said.push(`${name}: ${a.error}`);
           }
-          said.push(...server.internalErrors.map(errorText));
           try {
             await server.close();
           } catch (error) {
             said.push(`close: ${errorText(error)}`);
           }
+          // After close: a restore that fails in the background reports once its job has ended.
+          said.push(...server.internalErrors.map(errorText));
         }
         said.push(...warnings);
         if (kind.reads.includes('trail') && existsSync(join(dir, 'data', 'root-check.json'))) {

@@ -155,8 +155,13 @@ export function awsShapedError(answer: WireAnswer): string | undefined {
   for (const m of ['message', 'Message']) {
     if (m in o && typeof o[m] !== 'string') return `${m} is not a string: ${answer.body.subarray(0, 200)}`;
   }
-  // InvalidGrantIdException: src/kms/errors.ts answers it without a message (not checked against AWS).
-  const bare = /(SerializationException|UnknownOperationException|InvalidGrantIdException)$/.test(o.__type);
+  // KMS sends InvalidCiphertextException without a message (boto3 prints "...when calling the
+  // Decrypt operation: " and nothing after); src/kms/errors.ts answers it and InvalidGrantIdException
+  // so (the latter not checked against AWS).
+  const bare =
+    /(SerializationException|UnknownOperationException|InvalidGrantIdException|InvalidCiphertextException)$/.test(
+      o.__type,
+    );
   if (!bare && typeof o.message !== 'string' && typeof o.Message !== 'string') {
     return `no message: ${answer.body.subarray(0, 200)}`;
   }
