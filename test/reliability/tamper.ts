@@ -93,7 +93,7 @@ const alpha =
 
 export const FILE_KINDS: readonly FileKind[] = [
   {
-    kind: 'table file (items, index, stream)',
+    kind: 'table file',
     from: 'clean',
     find: alpha(),
     reads: [],

@@ -251,11 +251,14 @@ export class BackupManager implements ArchivalBackups {
     }
     const job = this.#fill(tables, account, definition, source, caller)
       .catch(async (error: unknown) => {
-        // A half-restored table is of no use: it goes, and the operator is told.
+        // A half-restored table is of no use: it goes, and the operator is told. Whether to tell is
+        // settled first: a close that begins during the delete must not swallow a failure (e.g. a
+        // damaged backup file) that happened before it (found by the reliability suite's tamper part).
+        const report = !this.#closing;
         if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
           await tables.delete(account, definition.TableName).catch(() => undefined);
         }
-        if (!this.#closing) this.#options.onError?.(error);
+        if (report) this.#options.onError?.(error);
       })
       .finally(release);
     this.#jobs.add(job);
