@@ -209,7 +209,7 @@ export class OpenHourFile {
     path: string,
     cipher: TrailCipher,
     options: OpenHourOptions,
-  ): Promise<{ file: OpenHourFile; recovery?: OpenHourRecovery }> {
+  ): Promise<{ file: OpenHourFile; recovery?: OpenHourRecovery; cutTailBytes?: number }> {
     await ensureDirectory(dirname(absolutePath));
     const existed = await stat(absolutePath).then(
       () => true,
@@ -224,6 +224,7 @@ export class OpenHourFile {
       });
       let recovery: OpenHourRecovery | undefined;
       let size = scan.validEnd;
+      let cutTailBytes: number | undefined;
       if (scan.damage.length > 0 || scan.legacy) {
         const done = await recover(absolutePath, handle, codec, scan, options);
         await handle.close();
@@ -232,12 +233,13 @@ export class OpenHourFile {
         size = (await handle.stat()).size;
         if (done.aside !== undefined) recovery = { damage: scan.damage, aside: done.aside, kept: scan.frames };
       } else if (scan.tornTail) {
+        cutTailBytes = scan.size - scan.validEnd;
         await handle.truncate(scan.validEnd);
         await handle.sync();
       }
       if (!existed) await syncDirectory(dirname(absolutePath));
       const file = new OpenHourFile(handle, path, codec, index, size);
-      return recovery ? { file, recovery } : { file };
+      return { file, ...(recovery ? { recovery } : {}), ...(cutTailBytes !== undefined ? { cutTailBytes } : {}) };
     } catch (error) {
       codec.destroy();
       await handle.close();

@@ -314,10 +314,18 @@ export class DiskTrailStore implements TrailStore {
 
   /** Opens an open hour file; damage found in it is reported, with what was lost and kept. */
   async #openFile(path: string): Promise<OpenHourFile> {
-    const { file, recovery } = await OpenHourFile.open(this.#files.path(path), path, this.#cipher, {
+    const { file, recovery, cutTailBytes } = await OpenHourFile.open(this.#files.path(path), path, this.#cipher, {
       asideSuffix: `.damaged-${this.#clock.now()}`,
     });
     if (recovery) this.#reportRecovery(path, recovery);
+    // A crash in an append leaves such a tail (never acknowledged); so does a file cut short, which
+    // loses acknowledged records: the operator is told either way (reliability suite, tamper part).
+    if (cutTailBytes !== undefined) {
+      this.#warn(
+        `open hour file ${path} ended in an incomplete frame (${cutTailBytes} byte(s) after its last whole record), ` +
+          'which was cut off: an append a crash interrupted, or damage to the file if sealdb was not stopped abruptly',
+      );
+    }
     return file;
   }
 

@@ -87,7 +87,12 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
     connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_INTERVAL_MS, requestTimeout),
   };
 
+  const headersTimeout = Math.min(HEADERS_TIMEOUT_MS, requestTimeout);
+  /** Connections whose first request's headers have not arrived yet. */
+  const awaitingFirstRequest = new WeakSet<Socket>();
   const server = createServer(serverOptions, (req, res) => {
+    // Its headers are in: from here Node's own request and keep-alive timeouts take over.
+    if (awaitingFirstRequest.delete(req.socket)) req.socket.setTimeout(0);
     // A monotonic duration, not a point in time: the injectable clock is not needed for it.
     const started = onRequestComplete ? performance.now() : 0;
     inFlight++;
@@ -122,6 +127,12 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
     const id = nextConnectionId++;
     connectionIds.set(socket, id);
     socket.once('close', () => options.onConnectionClosed?.(id));
+    // Node's headersTimeout only runs once a request has begun: a connection that never sends a
+    // byte would be held forever (10k of them hold 10k descriptors). The headers of the first
+    // request must arrive within the same bound; from its first byte on, Node's timeouts apply
+    // (found by the hostile-HTTP part of the reliability suite).
+    socket.setTimeout(headersTimeout);
+    awaitingFirstRequest.add(socket);
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -128,7 +128,7 @@ export function openKeyStore(root: RootOfTrust, dataDir: string | undefined, dur
   const file = new DataDir(dataDir).file('kms', 'keystore.db');
   let db: SqliteDatabase;
   try {
-    db = openEncryptedDatabase({ file, key, synchronous: syncMode(durability) });
+    db = openEncryptedDatabase({ file, key, synchronous: syncMode(durability), checkPages: true });
   } finally {
     key.fill(0);
   }

@@ -82,7 +82,7 @@ export class BackupCatalog<R> {
       // Opening checks the log (wal-check.ts) against the commit record, as for the table catalog.
       (key) =>
         new BackupCatalog<R>(
-          openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }),
+          openEncryptedDatabase({ file, key, synchronous: syncMode(durability), checkPages: true }),
           openCommitRecorder(file, durability),
         ),
     );

@@ -98,7 +98,7 @@ export class Catalog<D> implements TableCatalog<D> {
       WRAP_PURPOSE,
       (key) =>
         new Catalog<D>(
-          openEncryptedDatabase({ file, key, synchronous: syncMode(durability) }),
+          openEncryptedDatabase({ file, key, synchronous: syncMode(durability), checkPages: true }),
           legacyRegion,
           file,
           openCommitRecorder(file, durability),

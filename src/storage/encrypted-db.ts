@@ -5,6 +5,7 @@
  */
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3-multiple-ciphers';
+import { asDamage, DamagedFileError, isDamage } from './damage.js';
 import { assertWalIntact } from './wal-check.js';
 
 export type SqliteDatabase = Database.Database;
@@ -35,6 +36,12 @@ export interface OpenOptions {
    * checked the log and may be writing to it, so a scan could see frames from two generations.
    */
   readonly checkWal?: boolean;
+  /**
+   * Reads every page once at open (PRAGMA quick_check), so damage to a page no query has read
+   * yet stops the open, naming the file. For the small stores read at startup (catalogs, key
+   * store), whose damage must never surface later as a missing table or key.
+   */
+  readonly checkPages?: boolean;
 }
 
 let pageEncryption = true;
@@ -90,12 +97,25 @@ export function openEncryptedDatabase(options: OpenOptions): SqliteDatabase {
     db.pragma('temp_store = MEMORY');
     if (cacheKiB !== undefined) db.pragma(`cache_size = -${Math.floor(cacheKiB)}`);
     if (autoCheckpointPages !== undefined) db.pragma(`wal_autocheckpoint = ${Math.floor(autoCheckpointPages)}`);
+    if (options.checkPages && file !== ':memory:') checkEveryPage(db, file);
     return db;
   } catch (error) {
     db.close();
     if ((error as { code?: string }).code === 'SQLITE_NOTADB') throw new WrongKeyError(file);
+    // SQLite's "database disk image is malformed" does not say which file (e.g. one cut short).
+    if (isDamage(error)) throw asDamage(file, error);
     throw error;
   }
+}
+
+function checkEveryPage(db: SqliteDatabase, file: string): void {
+  const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
+  const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
+  if (problems.length === 0) return;
+  throw new DamagedFileError(
+    file,
+    `its pages fail SQLite's check (${problems.join('; ')}). Stop sealdb and restore ${file} from a backup of the data directory`,
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { unwrapKey, wrapKey } from '../encryption/key-wrap.js';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
+import { DamagedFileError } from './damage.js';
 import type { DataDir } from './data-dir.js';
 
 /** Runs `use` with the store's data key; the key and the key-encryption key are zeroed afterwards. */
@@ -24,7 +25,7 @@ export function withRootWrappedKey<T>(
     else {
       const keyPath = dataDir.file(keyFile);
       if (existsSync(keyPath)) {
-        key = unwrapKey(kek, Buffer.from(readFileSync(keyPath, 'utf8').trim(), 'base64'), purpose);
+        key = unwrapStored(kek, keyPath, purpose);
       } else {
         key = randomBytes(32);
         writeFileSync(keyPath, `${wrapKey(kek, key, purpose).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
@@ -34,5 +35,26 @@ export function withRootWrappedKey<T>(
   } finally {
     kek.fill(0);
     key?.fill(0);
+  }
+}
+
+/**
+ * The root key was already checked (root-check.json), so a key file that does not authenticate
+ * under it has been changed or cut short: named, with the way back (found by the tamper part of
+ * the reliability suite, which met a bare UnwrapError).
+ */
+function unwrapStored(kek: Buffer, keyPath: string, purpose: string): Buffer {
+  try {
+    const text = readFileSync(keyPath, 'utf8');
+    // Node's base64 decoder skips characters outside the alphabet: a changed byte (the newline
+    // included: sealdb always writes it) must not pass.
+    if (!/^[A-Za-z0-9+/]+={0,2}\n$/.test(text)) throw new Error('not the base64 line sealdb writes');
+    return unwrapKey(kek, Buffer.from(text.trim(), 'base64'), purpose);
+  } catch (error) {
+    throw new DamagedFileError(
+      keyPath,
+      `its wrapped key does not authenticate under the root key. Stop sealdb and restore ${keyPath} from a backup of the data directory`,
+      { cause: error },
+    );
   }
 }

@@ -8,7 +8,8 @@
  */
 import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { openEncryptedDatabase, pageEncryptionEnabled, type SqliteDatabase } from './encrypted-db.js';
+import { asDamage, DamagedFileError, naming } from './damage.js';
+import { openEncryptedDatabase, pageEncryptionEnabled, type SqliteDatabase, WrongKeyError } from './encrypted-db.js';
 import type { SnapshotWorkerData, SnapshotWorkerMessage } from './snapshot-worker.js';
 import type { StoredItem } from './table-file.js';
 
@@ -86,13 +87,30 @@ export function startSnapshot(options: SnapshotOptions): Snapshot {
  * connection of its own, without TableFile's open-time work (its counters check reads every page).
  */
 export function openBackupItems(file: string, key: Buffer): { items: IterableIterator<StoredItem>; close(): void } {
-  const db = openEncryptedDatabase({ file, key, mustExist: true, autoCheckpointPages: 0 });
+  // Damage is named (the restore's failure report says which backup file to replace).
+  let db: ReturnType<typeof openEncryptedDatabase>;
   try {
-    const items = snapshotItems(db);
+    db = naming(file, () => openEncryptedDatabase({ file, key, mustExist: true, autoCheckpointPages: 0 }));
+  } catch (error) {
+    // The data key authenticated under the backup's record: a first page it does not open is damaged.
+    if (error instanceof WrongKeyError) {
+      throw new DamagedFileError(file, 'its first page fails its authentication check', { cause: error });
+    }
+    throw error;
+  }
+  try {
+    const rows = naming(file, () => snapshotItems(db));
+    function* items(): IterableIterator<StoredItem> {
+      try {
+        yield* rows;
+      } catch (error) {
+        throw asDamage(file, error);
+      }
+    }
     return {
-      items,
+      items: items(),
       close: () => {
-        items.return?.();
+        rows.return?.();
         db.close();
       },
     };

@@ -63,10 +63,13 @@ export function fillInBackground(
   const { tables, account, definition } = options;
   return fillRestoredTable(options)
     .catch(async (error: unknown) => {
+      // Whether to tell is settled first: a close that begins during the delete must not swallow a
+      // failure (e.g. a damaged backup file) that happened before it (found by the reliability suite).
+      const report = !options.stopped();
       if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
         await tables.delete(account, definition.TableName).catch(() => undefined);
       }
-      if (!options.stopped()) options.onError?.(error);
+      if (report) options.onError?.(error);
     })
     .finally(options.done);
 }

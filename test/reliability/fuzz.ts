@@ -1,0 +1,588 @@
+/**
+ * Part 3, fuzz: requests generated with fast-check from the AWS service models sealdb serves
+ * (DynamoDB, DynamoDB Streams, KMS, CloudTrail), every operation in turn, half of them shape-valid
+ * with random values and half deliberately malformed (wrong types, missing and extra members,
+ * huge strings, deep nesting, invalid UTF-8, bodies that are not JSON, a wrong X-Amz-Target or
+ * content type). Every answer must come (no crash, no hang), none may be 5xx, every error must be
+ * AWS-shaped, and a refused request must leave the data as it was (a checksum of the tables, the
+ * items and the KMS key the fuzzer aims at, taken before and after).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ListTablesCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient, ListStreamsCommand } from '@aws-sdk/client-dynamodb-streams';
+import {
+  CancelKeyDeletionCommand,
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  EnableKeyCommand,
+  KMSClient,
+  ListAliasesCommand,
+} from '@aws-sdk/client-kms';
+import fc from 'fast-check';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import {
+  CREDENTIALS,
+  canonical,
+  ddbClient,
+  errorText,
+  type Failure,
+  type Log,
+  type PartResult,
+  Rng,
+  scanAll,
+} from './common.js';
+import { awsShapedError, keepAliveAgent, post, sign, type WireAnswer } from './wire.js';
+
+export interface FuzzOptions {
+  readonly seed: number;
+  readonly cases: number;
+  readonly log?: Log;
+}
+
+interface Member {
+  readonly name: string;
+  readonly shape: string;
+  readonly required?: boolean;
+}
+interface Shape {
+  readonly type: string;
+  readonly members?: readonly Member[];
+  readonly member?: string;
+  readonly key?: string;
+  readonly value?: string;
+  readonly enum?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+}
+interface Model {
+  readonly metadata: { readonly targetPrefix: string; readonly jsonVersion: string };
+  readonly operations: Record<string, { readonly input?: string }>;
+  readonly shapes: Record<string, Shape>;
+}
+
+interface Service {
+  readonly name: string;
+  readonly model: Model;
+  readonly signingName: string;
+}
+
+const loadModel = (folder: string): Model =>
+  JSON.parse(readFileSync(new URL(`../../src/${folder}/model.json`, import.meta.url), 'utf8')) as Model;
+
+function services(): Service[] {
+  return [
+    { name: 'dynamodb', model: loadModel('dynamodb'), signingName: 'dynamodb' },
+    { name: 'streams', model: loadModel('streams'), signingName: 'dynamodb' },
+    { name: 'kms', model: loadModel('kms'), signingName: 'kms' },
+    { name: 'cloudtrail', model: loadModel('cloudtrail'), signingName: 'cloudtrail' },
+  ];
+}
+
+const TABLE = 'FuzzTable';
+const MAX_DEPTH = 5;
+
+/** Values the fuzzer aims at, so shape-valid requests reach past "not found" into the operations. */
+interface Targets {
+  keyId: string;
+  keyArn: string;
+  streamArn: string;
+  tableArn: string;
+}
+
+/** Known-good values for members and shapes by name (used in most draws of those names). */
+function pools(t: Targets): Record<string, readonly string[]> {
+  return {
+    TableName: [TABLE, t.tableArn, 'NoSuchTable'],
+    TableArn: [TABLE, t.tableArn],
+    IndexName: ['byGrp', 'NoSuchIndex'],
+    KeyId: [t.keyId, t.keyArn, 'alias/fuzz', 'alias/aws/dynamodb'],
+    KeyIdType: [t.keyId, t.keyArn, 'alias/fuzz'],
+    TargetKeyId: [t.keyId],
+    DestinationKeyId: [t.keyId],
+    AliasName: ['alias/fuzz', 'alias/other'],
+    StreamArn: [t.streamArn],
+    ResourceArn: [t.tableArn, t.keyArn],
+    AttributeName: ['id', 'grp', 'n', 'extra'],
+    KeyConditionExpression: ['id = :v', 'id = :v AND n > :n'],
+    ConditionExpression: ['attribute_exists(id)', 'attribute_not_exists(id)', 'n > :n'],
+    UpdateExpression: ['SET n = :n', 'ADD n :n', 'REMOVE extra'],
+    ProjectionExpression: ['id, n', 'grp'],
+    FilterExpression: ['n > :n'],
+    ExpressionAttributeNameVariable: ['#a'],
+    ExpressionAttributeValueVariable: [':v', ':n'],
+    KeySpec: ['AES_256', 'AES_128'],
+    DataKeySpec: ['AES_256', 'AES_128'],
+  };
+}
+
+/** Arbitraries per shape, built lazily from the model; depth-bounded for recursive shapes. */
+class ShapeArbitraries {
+  readonly #cache = new Map<string, fc.Arbitrary<unknown>>();
+  constructor(
+    private readonly model: Model,
+    private readonly pool: Record<string, readonly string[]>,
+  ) {}
+
+  of(shapeName: string, depth: number, memberName?: string): fc.Arbitrary<unknown> {
+    const slot = `${shapeName}|${Math.min(depth, MAX_DEPTH)}|${memberName ?? ''}`;
+    let arb = this.#cache.get(slot);
+    if (!arb) {
+      arb = this.#build(shapeName, depth, memberName);
+      this.#cache.set(slot, arb);
+    }
+    return arb;
+  }
+
+  #build(shapeName: string, depth: number, memberName?: string): fc.Arbitrary<unknown> {
+    const shape = this.model.shapes[shapeName];
+    if (!shape) return fc.constant(null);
+    const deep = depth >= MAX_DEPTH;
+    switch (shape.type) {
+      case 'string': {
+        const known = this.pool[memberName ?? ''] ?? this.pool[shapeName];
+        const max = Math.min(shape.max ?? 48, 48);
+        const min = Math.min(shape.min ?? 0, max);
+        const random = fc.string({ minLength: min, maxLength: max });
+        if (shape.enum) return fc.oneof({ arbitrary: fc.constantFrom(...shape.enum), weight: 8 }, random);
+        if (shapeName === 'NumberAttributeValue') {
+          return fc.oneof(
+            fc.integer().map(String),
+            fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
+            fc.constantFrom('1e126', '-0', '0.0000001', 'abc', ''),
+          );
+        }
+        if (known) return fc.oneof({ arbitrary: fc.constantFrom(...known), weight: 6 }, random);
+        return random;
+      }
+      case 'integer':
+      case 'long':
+        return fc.integer({
+          min: Math.max(shape.min ?? -1000, -(2 ** 31)),
+          max: Math.min(shape.max ?? 100_000, 2 ** 31 - 1),
+        });
+      case 'double':
+      case 'float':
+        return fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e9, max: 1e9 });
+      case 'boolean':
+        return fc.boolean();
+      case 'timestamp':
+        return fc.integer({ min: 1_500_000_000, max: 2_000_000_000 });
+      case 'blob':
+        return fc.uint8Array({ maxLength: 48 }).map((b) => Buffer.from(b).toString('base64'));
+      case 'list':
+        if (deep) return fc.constant([]);
+        return fc.array(this.of(shape.member as string, depth + 1), { maxLength: 3 });
+      case 'map':
+        if (deep) return fc.constant({});
+        return fc.dictionary(
+          this.of(shape.key as string, depth + 1, 'AttributeName') as fc.Arbitrary<string>,
+          this.of(shape.value as string, depth + 1),
+          { maxKeys: 3 },
+        );
+      case 'structure': {
+        const members = shape.members ?? [];
+        // AttributeValue is a union: exactly one member.
+        if (shapeName === 'AttributeValue') {
+          const simple = members.filter((m) => !deep || !['M', 'L'].includes(m.name));
+          return fc.oneof(...simple.map((m) => this.of(m.shape, depth + 1, m.name).map((v) => ({ [m.name]: v }))));
+        }
+        if (deep) {
+          const required = members.filter((m) => m.required);
+          return fc.record(Object.fromEntries(required.map((m) => [m.name, fc.constant('x')])));
+        }
+        const model: Record<string, fc.Arbitrary<unknown>> = {};
+        const requiredKeys: string[] = [];
+        for (const m of members) {
+          model[m.name] = this.of(m.shape, depth + 1, m.name);
+          if (m.required) requiredKeys.push(m.name);
+        }
+        return fc.record(model, { requiredKeys });
+      }
+      default:
+        return fc.constant(null);
+    }
+  }
+}
+
+type Mutation =
+  | 'none'
+  | 'wrong type'
+  | 'missing member'
+  | 'extra member'
+  | 'huge string'
+  | 'deep nesting'
+  | 'invalid utf-8'
+  | 'not json'
+  | 'wrong target'
+  | 'wrong content type';
+
+const MUTATIONS: readonly Mutation[] = [
+  'wrong type',
+  'missing member',
+  'extra member',
+  'huge string',
+  'deep nesting',
+  'invalid utf-8',
+  'not json',
+  'wrong target',
+  'wrong content type',
+];
+
+/** Every (object or array) place in a JSON value, as a path of keys. */
+function places(
+  value: unknown,
+  path: (string | number)[] = [],
+  out: (string | number)[][] = [],
+): (string | number)[][] {
+  out.push(path);
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) places(v, [...path, i], out);
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) places(v, [...path, k], out);
+  }
+  return out;
+}
+
+function setAt(root: unknown, path: (string | number)[], value: unknown): unknown {
+  if (path.length === 0) return value;
+  let node = root as Record<string | number, unknown>;
+  for (const p of path.slice(0, -1)) node = node[p] as Record<string | number, unknown>;
+  node[path.at(-1) as string | number] = value;
+  return root;
+}
+
+interface Built {
+  readonly target: string;
+  readonly contentType: string;
+  readonly body: Buffer;
+}
+
+/** Applies a mutation to a shape-valid request. */
+function mutate(
+  rng: Rng,
+  mutation: Mutation,
+  body: Record<string, unknown>,
+  target: string,
+  contentType: string,
+): Built {
+  const json = (v: unknown) => Buffer.from(JSON.stringify(v), 'utf8');
+  const all = places(body).filter((p) => p.length > 0);
+  const somewhere = () => (all.length > 0 ? rng.pick(all) : []);
+  switch (mutation) {
+    case 'wrong type': {
+      const wrong = rng.pick<unknown>([42, -1.5, true, 'str', [], {}, null, [1, 'a'], { S: 1 }]);
+      return { target, contentType, body: json(setAt(structuredClone(body), somewhere(), wrong)) };
+    }
+    case 'missing member': {
+      const copy = structuredClone(body);
+      const keys = Object.keys(copy);
+      if (keys.length > 0) delete copy[rng.pick(keys)];
+      return { target, contentType, body: json(copy) };
+    }
+    case 'extra member': {
+      const copy = structuredClone(body) as Record<string, unknown>;
+      const path = rng.pick([[], ...all.filter((p) => p.length < 3)]);
+      const holder = path.reduce<unknown>((n, p) => (n as Record<string | number, unknown>)[p], copy);
+      if (holder && typeof holder === 'object' && !Array.isArray(holder)) {
+        (holder as Record<string, unknown>)[rng.pick(['Unknown', '__proto__', 'constructor', 'X'.repeat(300), ''])] =
+          rng.pick<unknown>([1, 'x', {}, [], { S: 'x' }]);
+      } else copy.Unexpected = true;
+      return { target, contentType, body: json(copy) };
+    }
+    case 'huge string': {
+      const size = rng.pick([70_000, 400_000, 1_100_000, 3_000_000]);
+      return { target, contentType, body: json(setAt(structuredClone(body), somewhere(), 'h'.repeat(size))) };
+    }
+    case 'deep nesting': {
+      const depth = rng.pick([100, 1000, 10_000, 100_000]);
+      const open = rng.next() < 0.5 ? '['.repeat(depth) : '{"a":'.repeat(depth);
+      const close = open.startsWith('[') ? ']'.repeat(depth) : '}'.repeat(depth);
+      const member = rng.pick(['Item', 'Key', 'ExpressionAttributeValues', 'KeyId', 'EncryptionContext', 'X']);
+      const text = JSON.stringify(body).replace(/^\{/, `{"${member}":${open}1${close},`).replace(/,\}$/, '}');
+      return { target, contentType, body: Buffer.from(text, 'utf8') };
+    }
+    case 'invalid utf-8': {
+      const text = Buffer.from(JSON.stringify({ ...body, TableName: 'Fuzz\u0001Name' }), 'utf8');
+      const at = text.indexOf('\u0001');
+      const bad = rng.pick([[0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]]);
+      return {
+        target,
+        contentType,
+        body: Buffer.concat([text.subarray(0, at), Buffer.from(bad), text.subarray(at + 1)]),
+      };
+    }
+    case 'not json': {
+      const text = JSON.stringify(body);
+      const raw = rng.pick([
+        text.slice(0, Math.max(1, Math.floor(text.length / 2))),
+        '',
+        'null',
+        '[]',
+        '"a string"',
+        '12',
+        '{"a":1,}',
+        "{'a':1}",
+        '\u0000\u0001\u0002',
+        `${text}garbage`,
+        '{"a":1}{"b":2}',
+      ]);
+      return { target, contentType, body: Buffer.from(raw, 'utf8') };
+    }
+    case 'wrong target': {
+      const op = target.split('.').pop() ?? '';
+      const t = rng.pick([
+        '',
+        'NoDot',
+        `${target}.Extra`,
+        `DynamoDB_20120810.${op}x`,
+        `TrentService.${op}`,
+        `DynamoDB_20120810.${op}`,
+        `DynamoDBStreams_20120810.${op}`,
+        `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.${op}`,
+        `${target.split('.')[0]}.`,
+        `.${op}`,
+        'x'.repeat(5000),
+        `${target.split('.')[0]}.__proto__`,
+        `${target.split('.')[0]}.constructor`,
+      ]);
+      return { target: t, contentType, body: json(body) };
+    }
+    case 'wrong content type': {
+      const ct = rng.pick([
+        '',
+        'text/plain',
+        'application/xml',
+        'application/x-www-form-urlencoded',
+        contentType.endsWith('1.0') ? 'application/x-amz-json-1.1' : 'application/x-amz-json-1.0',
+        'application/x-amz-json-9.9',
+        'application/x-amz-cbor-1.1',
+        `${contentType}; charset=latin1`,
+        'multipart/form-data; boundary=x',
+      ]);
+      return { target, contentType: ct, body: json(body) };
+    }
+    default:
+      return { target, contentType, body: json(body) };
+  }
+}
+
+/** A checksum of what the fuzzer aims at: tables, items, index, stream, the KMS key and aliases. */
+async function stateDigest(ddb: DynamoDBClient, kms: KMSClient, keyId: string): Promise<string> {
+  const settle = async (fn: () => Promise<unknown>) => {
+    try {
+      return await fn();
+    } catch (error) {
+      return errorText(error);
+    }
+  };
+  // In parallel: one round trip's wait per check, over the ~10k checks of a run.
+  const parts = await Promise.all([
+    settle(async () => (await ddb.send(new ListTablesCommand({}))).TableNames),
+    settle(async () => {
+      const t = (await ddb.send(new DescribeTableCommand({ TableName: TABLE }))).Table;
+      return [
+        t?.TableStatus,
+        t?.KeySchema,
+        t?.AttributeDefinitions,
+        t?.BillingModeSummary?.BillingMode,
+        t?.ProvisionedThroughput?.ReadCapacityUnits,
+        t?.ProvisionedThroughput?.WriteCapacityUnits,
+        t?.GlobalSecondaryIndexes?.map((g) => [g.IndexName, g.KeySchema, g.Projection]),
+        t?.StreamSpecification,
+        t?.SSEDescription?.SSEType,
+        t?.DeletionProtectionEnabled,
+      ];
+    }),
+    settle(async () => (await scanAll(ddb, TABLE)).map(canonical).sort()),
+    settle(async () => {
+      const k = (await kms.send(new DescribeKeyCommand({ KeyId: keyId }))).KeyMetadata;
+      return [k?.KeyState, k?.Description, k?.KeyUsage, k?.Enabled];
+    }),
+    settle(async () => (await kms.send(new ListAliasesCommand({}))).Aliases?.map((a) => [a.AliasName, a.TargetKeyId])),
+  ]);
+  return createHash('sha256').update(canonical(parts)).digest('hex');
+}
+
+async function createFuzzTable(ddb: DynamoDBClient): Promise<void> {
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      AttributeDefinitions: [
+        { AttributeName: 'id', AttributeType: 'S' },
+        { AttributeName: 'grp', AttributeType: 'S' },
+      ],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byGrp',
+          KeySchema: [{ AttributeName: 'grp', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
+  for (let i = 0; i < 5; i++) {
+    await ddb.send(
+      new PutItemCommand({ TableName: TABLE, Item: { id: { S: `i${i}` }, grp: { S: 'g' }, n: { N: String(i) } } }),
+    );
+  }
+}
+
+export async function runFuzz(options: FuzzOptions): Promise<PartResult> {
+  const started = Date.now();
+  const part = 'fuzz';
+  const log = options.log ?? (() => {});
+  const rng = new Rng(options.seed);
+  const failures: Failure[] = [];
+  const crashes: unknown[] = [];
+  const onCrash = (error: unknown) => crashes.push(error);
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+  const counts = {
+    cases: 0,
+    malformed: 0,
+    answered2xx: 0,
+    answered4xx: 0,
+    answered5xx: 0,
+    notAwsShaped: 0,
+    changedByRefused: 0,
+  };
+  const byMutation: Record<string, number> = {};
+  const byService: Record<string, number> = {};
+  const operations = new Set<string>();
+  let server: TestServer | undefined;
+  try {
+    server = await startTestServer();
+    const ddb = ddbClient(server.endpoint, 4);
+    const kms = new KMSClient(server.clientConfig());
+    const streams = new DynamoDBStreamsClient(server.clientConfig());
+    await createFuzzTable(ddb);
+    const key = (await kms.send(new CreateKeyCommand({ Description: 'fuzz' }))).KeyMetadata;
+    await kms.send(new CreateAliasCommand({ AliasName: 'alias/fuzz', TargetKeyId: key?.KeyId }));
+    const targets: Targets = {
+      keyId: key?.KeyId as string,
+      keyArn: key?.Arn as string,
+      tableArn: (await ddb.send(new DescribeTableCommand({ TableName: TABLE }))).Table?.TableArn as string,
+      streamArn: (await streams.send(new ListStreamsCommand({ TableName: TABLE }))).Streams?.[0]?.StreamArn as string,
+    };
+    const all = services().flatMap((s) => {
+      const arbs = new ShapeArbitraries(s.model, pools(targets));
+      return Object.entries(s.model.operations).map(([op, def]) => ({
+        service: s,
+        op,
+        arb: def.input ? arbs.of(def.input, 0) : fc.constant({}),
+      }));
+    });
+    const agent = keepAliveAgent(1);
+    const host = `127.0.0.1:${server.port}`;
+    /** Puts back what a successful request took away (the table, the key's state). */
+    const reset = async () => {
+      const names = (await ddb.send(new ListTablesCommand({}))).TableNames ?? [];
+      if (!names.includes(TABLE)) await createFuzzTable(ddb);
+      const k = (await kms.send(new DescribeKeyCommand({ KeyId: targets.keyId }))).KeyMetadata;
+      if (k?.KeyState === 'PendingDeletion') await kms.send(new CancelKeyDeletionCommand({ KeyId: targets.keyId }));
+      if (k?.KeyState !== 'Enabled') await kms.send(new EnableKeyCommand({ KeyId: targets.keyId }));
+      const aliases = (await kms.send(new ListAliasesCommand({ KeyId: targets.keyId }))).Aliases ?? [];
+      if (!aliases.some((a) => a.AliasName === 'alias/fuzz')) {
+        await kms.send(new CreateAliasCommand({ AliasName: 'alias/fuzz', TargetKeyId: targets.keyId })).catch(() => {});
+      }
+    };
+    let digest = await stateDigest(ddb, kms, targets.keyId);
+    // Draw every case's valid body from fast-check with the part's seed, one operation after another.
+    const perOp = Math.ceil(options.cases / all.length);
+    const bodies = all.map(({ arb }, i) => fc.sample(arb, { seed: options.seed + i, numRuns: perOp }));
+    for (let n = 0; n < options.cases; n++) {
+      const which = n % all.length;
+      const { service, op } = all[which] as (typeof all)[number];
+      const valid = (bodies[which] as unknown[])[Math.floor(n / all.length)] as Record<string, unknown>;
+      const mutation: Mutation = rng.next() < 0.5 ? 'none' : rng.pick(MUTATIONS);
+      const contentType = `application/x-amz-json-${service.model.metadata.jsonVersion}`;
+      const built = mutate(rng, mutation, valid ?? {}, `${service.model.metadata.targetPrefix}.${op}`, contentType);
+      const where = `case ${n}: ${service.name} ${op}, ${mutation}`;
+      const fail = (detail: string) => failures.push({ part, seed: options.seed, where, detail });
+      counts.cases++;
+      if (mutation !== 'none') counts.malformed++;
+      byMutation[mutation] = (byMutation[mutation] ?? 0) + 1;
+      byService[service.name] = (byService[service.name] ?? 0) + 1;
+      operations.add(`${service.name}.${op}`);
+      const headers: Record<string, string> = { 'x-amz-target': built.target };
+      if (built.contentType) headers['content-type'] = built.contentType;
+      const signed = sign({
+        host,
+        headers,
+        body: built.body,
+        credentials: CREDENTIALS,
+        region: 'us-east-1',
+        service: service.signingName,
+        date: new Date(server.clock.now()),
+      });
+      const errorsBefore = server.internalErrors.length;
+      let answer: WireAnswer;
+      try {
+        answer = await post(server.port, signed.path, signed.headers, built.body, agent);
+      } catch (error) {
+        fail(`no answer: ${errorText(error)}`);
+        continue;
+      }
+      if (server.internalErrors.length > errorsBefore) {
+        fail(`server reported an internal error: ${errorText(server.internalErrors.at(-1))}`);
+      }
+      if (answer.status >= 500) {
+        counts.answered5xx++;
+        fail(`HTTP ${answer.status}: ${answer.body.subarray(0, 300).toString('utf8')}`);
+      } else if (answer.status >= 400) counts.answered4xx++;
+      else counts.answered2xx++;
+      if (answer.status >= 400) {
+        const problem = awsShapedError(answer);
+        if (problem) {
+          counts.notAwsShaped++;
+          fail(`error not AWS-shaped (HTTP ${answer.status}): ${problem}`);
+        }
+        const now = await stateDigest(ddb, kms, targets.keyId);
+        if (now !== digest) {
+          counts.changedByRefused++;
+          fail(`a refused request (HTTP ${answer.status}) changed the data: ${answer.body.subarray(0, 200)}`);
+          digest = now;
+        }
+      } else {
+        await reset();
+        digest = await stateDigest(ddb, kms, targets.keyId);
+      }
+      if (crashes.length > 0) fail(`uncaught: ${crashes.splice(0).map(errorText).join('; ')}`);
+      if ((n + 1) % 2000 === 0) log(`fuzz: ${n + 1}/${options.cases} cases, ${failures.length} failure(s)`);
+    }
+    agent.destroy();
+    for (const c of [ddb, kms, streams]) c.destroy();
+  } catch (error) {
+    failures.push({ part, seed: options.seed, where: 'run', detail: `fuzz stopped: ${errorText(error)}` });
+  } finally {
+    process.off('uncaughtException', onCrash);
+    process.off('unhandledRejection', onCrash);
+    await server?.close();
+    if (server) rmSync(server.scratch, { recursive: true, force: true });
+  }
+  return {
+    part,
+    seed: options.seed,
+    cases: counts.cases,
+    durationMs: Date.now() - started,
+    figures: {
+      ...counts,
+      operations: operations.size,
+      crashes: crashes.length,
+      byService: JSON.stringify(byService),
+      byMutation: JSON.stringify(byMutation),
+    },
+    failures,
+  };
+}
