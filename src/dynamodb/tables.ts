@@ -24,6 +24,7 @@ import { WrongKeyError } from '../storage/encrypted-db.js';
 import type { TableFileOptions, TableStore } from '../storage/table-file.js';
 import { assertWalIntact } from '../storage/wal-check.js';
 import { streamDeriver } from '../streams/deriver.js';
+import { isRetired, RETIRED_PREFIX, retainedStreams, retiredExpired, retiredName } from '../streams/retired.js';
 import type { ArchivalBackups, LentTable } from './backups/lent-table.js';
 import { internalServerError, resourceInUse, resourceNotFound } from './errors.js';
 import { indexDeriver } from './indexes/entries.js';
@@ -77,6 +78,8 @@ const TABLE_PURPOSE = 'table';
 /** The store operations see for each open file, made for the definition it was made for. */
 const derivingStores = new WeakMap<TableStore, { readonly definition: TableDefinition; readonly store: TableStore }>();
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Above every retired entry's name and below every table name (`$` follows `#`, precedes `-`). */
+const RETIRED_END = '$';
 
 export class TableManager {
   /** Open table files by table id (opening is synchronous: no half-open state to track); shared by all regions. */
@@ -189,11 +192,18 @@ export class TableManager {
   }
 
   find(account: string, name: string): TableDefinition | undefined {
+    if (isRetired(name)) return undefined;
     return this.#catalog.get(this.#scope(account), name)?.definition;
   }
 
   list(account: string, exclusiveStartName: string, limit: number): string[] {
-    return this.#catalog.list(this.#scope(account), exclusiveStartName, limit).map((e) => e.name);
+    // Retired entries (deleted tables kept for their streams) sort before every table name: `#`
+    // is below each character a table name may have. Started past them, and filtered anyway.
+    const start = exclusiveStartName < RETIRED_END ? RETIRED_END : exclusiveStartName;
+    return this.#catalog
+      .list(this.#scope(account), start, limit)
+      .map((e) => e.name)
+      .filter((name) => !isRetired(name));
   }
 
   /** Live counts when the table file is open; otherwise those of when it was last open. */
@@ -307,7 +317,72 @@ export class TableManager {
 
   /** Every table of every account and region, for background work (TTL, index jobs) to pick those it acts on. */
   allTables(): { readonly scope: Scope; readonly name: string; readonly definition: TableDefinition }[] {
-    return this.#catalog.all().map(({ scope, name, definition }) => ({ scope, name, definition }));
+    return this.#liveEntries().map(({ scope, name, definition }) => ({ scope, name, definition }));
+  }
+
+  /** The deleted tables of an account in this region kept for their streams (of one table name, if given). */
+  retired(account: string, tableName?: string): { readonly name: string; readonly definition: TableDefinition }[] {
+    const scope = this.#scope(account);
+    const found: { name: string; definition: TableDefinition }[] = [];
+    let after = RETIRED_PREFIX;
+    for (;;) {
+      const page = this.#catalog.list(scope, after, 100);
+      for (const entry of page) {
+        if (!isRetired(entry.name)) return found;
+        if (tableName === undefined || entry.definition.TableName === tableName) {
+          found.push({ name: entry.name, definition: entry.definition });
+        }
+      }
+      if (page.length < 100) return found;
+      after = (page.at(-1) as CatalogEntry<TableDefinition>).name;
+    }
+  }
+
+  /**
+   * A deleted table's file, for reading its streams as the caller: the table key from the
+   * caller's connection cache or one KMS Decrypt as the caller, so an unusable key makes the
+   * stream unreadable with the table's KMS error. Nothing is taken offline: the table is gone.
+   */
+  async openRetired(account: string, catalogName: string, caller: KeyCaller): Promise<OpenTable> {
+    const entry = isRetired(catalogName) ? this.#catalog.get(this.#scope(account), catalogName) : undefined;
+    if (!entry) throw resourceNotFound();
+    const refusal = this.#damage.refusals.get(entry.id);
+    if (refusal) throw refusal;
+    let tableKey: Buffer;
+    try {
+      tableKey = await this.#keys.tableKey(target(entry), entry.definition.TableKey, caller);
+    } catch (error) {
+      if (error instanceof KeyAccessError) throw kmsAccessDenied(error);
+      throw error;
+    }
+    const latest = this.#catalog.get(entry.scope, catalogName);
+    if (latest?.id !== entry.id) throw resourceNotFound();
+    return this.#openTable(latest.definition, this.#fileFor(latest, tableKey));
+  }
+
+  /**
+   * Removes the deleted tables whose streams are no longer readable (24 hours after the delete at
+   * the latest): entry, file and the table key's grant, as DeleteTable does for a table without
+   * streams. Driven by the catalog, so it also runs for files not open and after a restart.
+   */
+  async purgeRetired(now: number): Promise<number> {
+    let purged = 0;
+    for (const entry of this.#catalog.all()) {
+      if (!isRetired(entry.name) || !retiredExpired(entry.definition, now)) continue;
+      await this.#remove(entry);
+      purged++;
+    }
+    return purged;
+  }
+
+  /**
+   * Changes the definition of a catalog entry (a table or a retired one) if it still holds the
+   * same table: background work that must not touch a table created since under the same name.
+   */
+  updateEntry(scope: Scope, name: string, id: string, change: (definition: TableDefinition) => TableDefinition): void {
+    const entry = this.#catalog.get(scope, name);
+    if (entry?.id !== id) return;
+    this.#catalog.put({ ...entry, definition: change(entry.definition) });
   }
 
   /**
@@ -442,12 +517,26 @@ export class TableManager {
 
   async delete(account: string, name: string): Promise<TableDefinition> {
     const entry = this.#entry(account, name, 'control');
+    const kept = retainedStreams(entry.definition, this.#clock.now());
+    if (kept) {
+      // Re-filed, file and key kept, for its streams (streams/retired.ts). The old name is freed
+      // first (the id is unique in the catalog); a crash between the two leaves an orphan file, never a clash.
+      this.#catalog.delete(entry.scope, name);
+      this.#catalog.put({ ...entry, name: retiredName(entry.id), definition: { ...entry.definition, Streams: kept } });
+      this.#keyChecks.delete(entry.id);
+      return entry.definition;
+    }
+    await this.#remove(entry);
+    return entry.definition;
+  }
+
+  async #remove(entry: CatalogEntry<TableDefinition>): Promise<void> {
+    const name = entry.name;
     this.#closeFile(entry.id);
     this.#catalog.delete(entry.scope, name);
     this.#keys.evictTable(entry.id);
     this.#backend.removeTable(entry.id, this.#file(entry.id));
     await this.#keys.retireGrant(target(entry), entry.definition.TableKey);
-    return entry.definition;
   }
 
   /**
@@ -458,7 +547,9 @@ export class TableManager {
   async sweep(): Promise<void> {
     this.#keys.evictExpired();
     const now = this.#clock.now();
-    const entries = this.#catalog.all();
+    // A deleted table kept for its streams is neither checked, restored nor archived: its reads
+    // check the caller's key themselves (openRetired).
+    const entries = this.#liveEntries();
     const live = new Set(entries.map((e) => e.id));
     for (const id of this.#keyChecks.keys()) if (!live.has(id)) this.#keyChecks.delete(id);
     for (const entry of entries) {
@@ -513,10 +604,16 @@ export class TableManager {
   }
 
   /** The live tables whose files are open, with them (background work on table files; no key is fetched). */
-  openTables(): { readonly scope: Scope; readonly definition: TableDefinition; readonly store: TableStore }[] {
-    return this.#catalog.all().flatMap(({ scope, id, definition }) => {
+  /** Retired entries (deleted tables kept for their streams) too: the stream trimmer trims them. */
+  openTables(): {
+    readonly scope: Scope;
+    readonly name: string;
+    readonly definition: TableDefinition;
+    readonly store: TableStore;
+  }[] {
+    return this.#catalog.all().flatMap(({ scope, name, id, definition }) => {
       const store = this.#files.get(id);
-      return store && !this.#damage.refusals.has(id) ? [{ scope, definition, store }] : [];
+      return store && !this.#damage.refusals.has(id) ? [{ scope, name, definition, store }] : [];
     });
   }
 
@@ -528,9 +625,10 @@ export class TableManager {
   /** Every table's key type and status, for metrics. */
   summaries(): { sseType: string; status: string }[] {
     try {
-      return this.#catalog
-        .all()
-        .map((e) => ({ sseType: e.definition.TableKey.kind, status: e.definition.TableStatus }));
+      return this.#liveEntries().map((e) => ({
+        sseType: e.definition.TableKey.kind,
+        status: e.definition.TableStatus,
+      }));
     } catch (error) {
       if (!(error instanceof DamagedFileError)) throw error;
       this.damaged(error);
@@ -781,8 +879,13 @@ export class TableManager {
     return { accountId: account, region: this.region };
   }
 
+  /** The catalog's entries but the deleted tables kept for their streams. */
+  #liveEntries(): CatalogEntry<TableDefinition>[] {
+    return this.#catalog.all().filter((e) => !isRetired(e.name));
+  }
+
   #entry(account: string, name: string, plane: 'data' | 'control'): CatalogEntry<TableDefinition> {
-    const entry = this.#catalog.get(this.#scope(account), name);
+    const entry = isRetired(name) ? undefined : this.#catalog.get(this.#scope(account), name);
     if (!entry) {
       // Data-plane operations answer DynamoDB's bare message; control-plane ones name the table.
       throw plane === 'data'

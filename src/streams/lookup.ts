@@ -16,17 +16,46 @@ export interface FoundStream {
 }
 
 function streamIn(definition: TableDefinition | undefined, parts: StreamArnParts, now: number): StreamDefinition {
-  const stream = definition?.Streams?.find((s) => s.StreamLabel === parts.label);
-  if (!stream || streamExpired(stream, now)) throw streamNotFound(parts.arn);
+  const stream = readableIn(definition, parts, now);
+  if (!stream) throw streamNotFound(parts.arn);
   return stream;
+}
+
+function readableIn(
+  definition: TableDefinition | undefined,
+  parts: StreamArnParts,
+  now: number,
+): StreamDefinition | undefined {
+  const stream = definition?.Streams?.find((s) => s.StreamLabel === parts.label);
+  return stream && !streamExpired(stream, now) ? stream : undefined;
+}
+
+/**
+ * The deleted table (kept for its streams, retired.ts) of the ARN's table name whose stream it
+ * names: its catalog name and definition. A new table of that name has streams of other labels.
+ */
+function retiredWith(
+  env: DynamoDbEnvironment,
+  parts: StreamArnParts,
+  now: number,
+): { readonly name: string; readonly definition: TableDefinition; readonly stream: StreamDefinition } | undefined {
+  for (const retired of env.tables.retired(parts.account, parts.tableName)) {
+    const stream = readableIn(retired.definition, parts, now);
+    if (stream) return { ...retired, stream };
+  }
+  return undefined;
 }
 
 /** DescribeStream: the catalog alone (no record is read, so no table key is needed). */
 export function describedStream(env: DynamoDbEnvironment, ctx: CallContext, arn: string): FoundStream {
   const parts = callersStream(arn, ctx);
+  const now = env.clock.now();
   const definition = env.tables.find(parts.account, parts.tableName);
-  const stream = streamIn(definition, parts, env.clock.now());
-  return { parts, definition: definition as TableDefinition, stream };
+  const live = readableIn(definition, parts, now);
+  if (live) return { parts, definition: definition as TableDefinition, stream: live };
+  const retired = retiredWith(env, parts, now);
+  if (!retired) throw streamNotFound(arn);
+  return { parts, definition: retired.definition, stream: retired.stream };
 }
 
 /**
@@ -40,6 +69,15 @@ export async function openStream(
   arn: string,
 ): Promise<FoundStream & { readonly table: OpenTable }> {
   const parts = callersStream(arn, ctx);
+  const now = env.clock.now();
+  if (!readableIn(env.tables.find(parts.account, parts.tableName), parts, now)) {
+    const retired = retiredWith(env, parts, now);
+    if (retired) {
+      // A deleted table takes no writes: no staged transaction of its own is left to settle.
+      const table = await env.tables.openRetired(parts.account, retired.name, ctx);
+      return { parts, definition: table.definition, stream: streamIn(table.definition, parts, env.clock.now()), table };
+    }
+  }
   let table: OpenTable;
   try {
     table = await openRecovered(env, ctx, parts.account, parts.tableName);

@@ -3,6 +3,8 @@
  * than 24 hours ago, in bounded slices with the event loop free between them. Reads never depend
  * on it: records past the trim horizon are refused or skipped whether or not they are gone yet.
  * Only open table files are trimmed (a closed file takes no records; it is trimmed once reopened).
+ * Deleted tables kept for their streams (retired.ts) are trimmed alike, and removed whole, file
+ * and all, once none of their streams is readable, whether their file is open or not.
  */
 import type { TableManager } from '../dynamodb/tables.js';
 import type { TableStore } from '../storage/table-file.js';
@@ -26,7 +28,8 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 export async function trimStreams(tables: TableManager, now: number, budget = DEFAULT_BUDGET): Promise<number> {
   let slices = budget.slices;
   let removed = 0;
-  for (const { scope, definition, store } of tables.openTables()) {
+  await tables.purgeRetired(now);
+  for (const { scope, name, definition, store } of tables.openTables()) {
     for (const stream of definition.Streams ?? []) {
       if (streamExpired(stream, now)) {
         let dropped = budget.slice;
@@ -39,7 +42,9 @@ export async function trimStreams(tables: TableManager, now: number, budget = DE
           await yieldToEventLoop();
         }
         if (dropped < budget.slice) {
-          tables.inRegion(scope.region).update(scope.accountId, definition.TableName, (current) => ({
+          // By catalog name and id: a deleted table's entry is not its name's, and a table created
+          // since under the same name is another table.
+          tables.updateEntry(scope, name, definition.TableId, (current) => ({
             ...current,
             Streams: (current.Streams ?? []).filter((s) => s.Space !== stream.Space),
           }));

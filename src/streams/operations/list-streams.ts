@@ -41,8 +41,10 @@ export const listStreams: Operation<ListStreamsInput> = {
     if (input.TableName !== undefined) {
       const name = resolveTableName(input.TableName, ctx);
       const definition = env.tables.find(account, name);
-      if (!definition) throw tableNotFound(name);
-      streams = streamsOf(definition, now);
+      // A deleted table's streams are listed under its name for 24 hours (streams/retired.ts).
+      const retired = env.tables.retired(account, name);
+      if (!definition && retired.length === 0) throw tableNotFound(name);
+      streams = [definition, ...retired.map((r) => r.definition)].flatMap((d) => (d ? streamsOf(d, now) : []));
     } else {
       streams = [];
       // Table names in pages of the catalog's order; a table without streams adds nothing.
@@ -56,6 +58,7 @@ export const listStreams: Operation<ListStreamsInput> = {
         if (names.length < 100) break;
         after = names.at(-1) as string;
       }
+      for (const retired of env.tables.retired(account)) streams.push(...streamsOf(retired.definition, now));
     }
     // In ARN order, so a page resumes after its last ARN whatever was created or deleted meanwhile.
     streams.sort((a, b) => (a.StreamArn < b.StreamArn ? -1 : a.StreamArn > b.StreamArn ? 1 : 0));
