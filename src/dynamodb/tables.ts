@@ -31,7 +31,7 @@ import { indexDeriver } from './indexes/entries.js';
 import { indexSchemas, type TableIndexSchemas } from './indexes/schema.js';
 import { DerivingStore, type WriteDeriver } from './item-changes/deriving-store.js';
 import { kmsAccessDenied } from './kms-errors.js';
-import { changeLogDeriver } from './pitr/change-log.js';
+import { changeLogDeriver, changeLogOf } from './pitr/change-log.js';
 import { type TableDefinition, type TableStatus, tableArn, tableArnRegion } from './table-definition.js';
 import type { TableStats } from './table-description.js';
 import { type KeyAttributes, keyAttributes } from './table-schema.js';
@@ -869,7 +869,8 @@ export class TableManager {
     const stream = streamDeriver(definition, file, keys, this.#clock, region);
     if (stream) derivers.push(stream);
     const pitr = definition.PointInTimeRecovery;
-    if (pitr?.Enabled && pitr.Space !== undefined) derivers.push(changeLogDeriver(pitr.Space, file, this.#clock));
+    const changeLog = pitr?.Enabled ? changeLogOf(pitr) : undefined;
+    if (changeLog) derivers.push(changeLogDeriver(changeLog, file, this.#clock));
     const store = derivers.length > 0 ? new DerivingStore(file, derivers) : file;
     derivingStores.set(file, { definition, store });
     return { definition, keys, store, indexes };

@@ -78,7 +78,7 @@ export class Metrics {
 
   /**
    * sealdb_pitr_bytes{table,part}: the disk point-in-time recovery costs each table, its change
-   * log in the table file (part="log", the entries' bytes; an unopened table counts 0) and its
+   * log in the table file (part="log", its records' bytes; an unopened table counts 0) and its
    * snapshot files (part="snapshots"). DynamoDB reports no such figure (DescribeTable and
    * DescribeContinuousBackups have no field for it), so it is a metric.
    */

@@ -78,6 +78,7 @@ export function namingStore(file: string, store: TableStore): TableStore {
     appendRecord: (record) => guard(() => store.appendRecord(record)),
     records: (log, from, below) => iterate(guard(() => store.records(log, from, below))),
     lastRecord: (log, below) => guard(() => store.lastRecord(log, below)),
+    recordBytes: (log) => guard(() => store.recordBytes(log)),
     trimRecords: (log, below, limit) => guard(() => store.trimRecords(log, below, limit)),
     dropRecords: (log, limit) => guard(() => store.dropRecords(log, limit)),
     transaction: (fn) => guard(() => store.transaction(fn)),

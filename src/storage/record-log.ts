@@ -77,6 +77,19 @@ export class RecordLogs {
     return statements ? statements.trim.run(below, limit).changes : 0;
   }
 
+  /**
+   * The bytes of the log's records as stored (their cells' payload, as SQLite's dbstat counts it:
+   * a walk of the b-tree's pages, no record decoded; about 1 ms per 6 MB). Not the pages they
+   * fill: a trimmed record's space is reused, and the figure falls as the log is trimmed. 0 for none.
+   */
+  bytes(log: number): number {
+    if (!this.#statements(log, false)) return 0;
+    const row = this.#db.prepare('SELECT payload FROM dbstat WHERE name = ? AND aggregate = TRUE').get(logTable(log)) as
+      | { payload: number | null }
+      | undefined;
+    return row?.payload ?? 0;
+  }
+
   /** Removes up to `limit` records, and the log itself once it is empty; returns how many went. */
   drop(log: number, limit: number): number {
     const removed = this.trim(log, Number.MAX_SAFE_INTEGER, limit);
@@ -86,4 +99,15 @@ export class RecordLogs {
     }
     return removed;
   }
+}
+
+/**
+ * Whether a copy of a table file (a snapshot, opened on its own) holds the log's record at a
+ * position: for readers that check a copy against the live log.
+ */
+export function hasRecord(db: SqliteDatabase, log: number): (position: number) => boolean {
+  const table = logTable(log);
+  if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table)) return () => false;
+  const find = db.prepare(`SELECT 1 FROM ${table} WHERE position = ?`).pluck();
+  return (position) => find.get(position) !== undefined;
 }

@@ -138,6 +138,8 @@ export interface TableStore {
   records(log: number, from: number, below: number): IterableIterator<LogRecord>;
   /** The newest position of the log below `below`, if any. */
   lastRecord(log: number, below: number): number | undefined;
+  /** About the bytes the log takes on disk, cheaply (no record read); 0 for a log with none. */
+  recordBytes(log: number): number;
   /** Removes up to `limit` of the log's oldest records below `below`; returns how many went. */
   trimRecords(log: number, below: number, limit: number): number;
   /** Removes up to `limit` records of the log, and the log once empty; returns how many went. */
@@ -573,6 +575,10 @@ export class TableFile implements TableStore {
 
   lastRecord(log: number, below: number): number | undefined {
     return this.#logs.last(log, below);
+  }
+
+  recordBytes(log: number): number {
+    return this.#logs.bytes(log);
   }
 
   trimRecords(log: number, below: number, limit: number): number {

@@ -184,6 +184,10 @@ export class DerivingStore implements TableStore {
     return this.#inner.lastRecord(log, below);
   }
 
+  recordBytes(log: number): number {
+    return this.#inner.recordBytes(log);
+  }
+
   trimRecords(log: number, below: number, limit: number): number {
     return this.#inner.trimRecords(log, below, limit);
   }

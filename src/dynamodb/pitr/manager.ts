@@ -21,6 +21,7 @@ import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
 import { DamagedFileError } from '../../storage/damage.js';
 import type { DataDir } from '../../storage/data-dir.js';
 import { openEncryptedDatabase, type SqliteDatabase } from '../../storage/encrypted-db.js';
+import { hasRecord } from '../../storage/record-log.js';
 import { removeFiles, snapshotItems, startSnapshot } from '../../storage/snapshot.js';
 import type { StoredItem } from '../../storage/table-file.js';
 import { tableAlreadyExists, tableNotFound } from '../backups/errors.js';
@@ -30,7 +31,7 @@ import { type RestoredTable, sameKeyAs } from '../backups/manager.js';
 import { kmsValidationError } from '../kms-errors.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { TableManager } from '../tables.js';
-import { changesBetween, decodeChange, entriesBefore, LOG } from './change-log.js';
+import { changeLogOf, changesBetween, decodeChange, trimBefore } from './change-log.js';
 import { continuousBackupsUnavailable, invalidRestoreTime, pitrNotKept, pitrUnavailable } from './errors.js';
 import { snapshotKey } from './snapshot-key.js';
 import {
@@ -65,8 +66,8 @@ export interface PitrImage {
 }
 
 /**
- * Log entries are stamped when their write is derived; one made just before a snapshot was
- * pinned may commit just after (a cross-file transaction's staged writes). Entries this close
+ * Log records are stamped when their write is derived; one made just before a snapshot was
+ * pinned may commit just after (a cross-file transaction's staged writes). Records this close
  * before a snapshot are looked up in the snapshot's own copy of the log instead of assumed in it.
  */
 const PIN_SLACK_MS = 60_000;
@@ -140,7 +141,8 @@ export class PitrManager {
         PointInTimeRecovery: { ...(current.PointInTimeRecovery ?? state), RecoveryPeriodInDays: period },
       }));
     }
-    // The log starts now, in a keyspace of its own; history starts with the snapshot's pin.
+    // The log starts now, a record log of its own; history starts with the snapshot's pin.
+    const logStart = this.#options.clock.now();
     tables.update(account, name, (current) => {
       const space = freeSpace(current);
       return {
@@ -150,6 +152,7 @@ export class PitrManager {
           Enabled: true,
           RecoveryPeriodInDays: period,
           Space: space,
+          LogStart: logStart,
           Snapshots: [],
           ...(current.PointInTimeRecovery?.RetiredSpaces
             ? { RetiredSpaces: current.PointInTimeRecovery.RetiredSpaces }
@@ -161,7 +164,7 @@ export class PitrManager {
     try {
       await this.#snapshot(tables, scope, name, table.TableId, (use) => tables.lend(account, name, caller, use));
     } catch (error) {
-      // Not enabled after all: nothing of this enablement is kept but its (empty) keyspace.
+      // Not enabled after all: nothing of this enablement is kept but its (empty) log.
       tables.update(account, name, (current) =>
         current.TableId === table.TableId && current.PointInTimeRecovery
           ? { ...current, PointInTimeRecovery: retired(current.PointInTimeRecovery) }
@@ -181,26 +184,24 @@ export class PitrManager {
     const definition = tables.find(account, name);
     if (!definition) throw tableNotFound(name);
     const state = enabledPitr(definition);
-    if (!state || state.Space === undefined) throw pitrUnavailable(name);
+    const changeLog = changeLogOf(state);
+    if (!state || !changeLog) throw pitrUnavailable(name);
     const window = restorableWindow(definition, this.#options.clock.now());
     if (!window || at < window.earliest || at > window.latest) throw invalidRestoreTime();
     const snapshot = [...(state.Snapshots ?? [])].reverse().find((s) => s.takenAt <= at);
     if (!snapshot) throw invalidRestoreTime();
-    const space = state.Space;
     this.#read(snapshot.fileId, +1);
     let db: SqliteDatabase | undefined;
     try {
       await this.#copies.get(snapshot.fileId);
       const { store } = await tables.open(account, name, caller);
       db = await tables.lend(account, name, caller, (lent) => this.#openSnapshot(lent, snapshot));
-      const inSnapshot = db
-        .prepare('SELECT 1 FROM entry_keys WHERE space = ? AND hash = 0 AND pk = ? AND sk = ? AND tk = ?')
-        .pluck();
+      const inSnapshot = hasRecord(db, changeLog.log);
       // The final state at `at` of every item changed since the snapshot (null: deleted).
       const changed = new Map<string, StoredItem | null>();
-      for (const entry of changesBetween(store, space, snapshot.takenAt - PIN_SLACK_MS, at)) {
-        if (inSnapshot.get(space, LOG.partition, entry.sk, LOG.tk) !== undefined) continue;
-        const change = decodeChange(entry);
+      for (const record of changesBetween(store, changeLog, snapshot.takenAt - PIN_SLACK_MS, at)) {
+        if (inSnapshot(record.position)) continue;
+        const change = decodeChange(changeLog, record);
         changed.set(itemId(change), change.item ?? null);
       }
       const rows = snapshotItems(db);
@@ -305,7 +306,7 @@ export class PitrManager {
         if (!store || slices <= 0) break;
         let dropped = TRIM_SLICE;
         while (dropped === TRIM_SLICE && slices-- > 0) {
-          dropped = store.dropEntries(space, TRIM_SLICE);
+          dropped = store.dropRecords(space, TRIM_SLICE);
           await nextTurn();
         }
         if (dropped < TRIM_SLICE) {
@@ -344,7 +345,8 @@ export class PitrManager {
       const state = definition.PointInTimeRecovery;
       if (!state?.Enabled) return [];
       const store = open.get(definition.TableId);
-      const log = state.Space !== undefined && store ? store.spaceStats(state.Space).sizeBytes : 0;
+      const changeLog = changeLogOf(state);
+      const log = changeLog && store ? store.recordBytes(changeLog.log) : 0;
       const snapshots = (state.Snapshots ?? []).reduce((sum, s) => sum + s.bytes, 0);
       return [{ table: definition.TableArn, log, snapshots }];
     });
@@ -434,7 +436,7 @@ export class PitrManager {
 
   /**
    * Past the recovery window: the snapshot the window starts from is the newest ready one taken at
-   * or before the earliest restorable time; older snapshots go, and the log entries they hold.
+   * or before the earliest restorable time; older snapshots go, and the log records they hold.
    */
   async #trim(
     tables: TableManager,
@@ -447,7 +449,8 @@ export class PitrManager {
   ): Promise<number> {
     const window = restorableWindow(definition, now);
     const state = definition.PointInTimeRecovery;
-    if (!window || !state || state.Space === undefined) return slices;
+    const changeLog = changeLogOf(state);
+    if (!window || !state || !changeLog) return slices;
     const snapshots = state.Snapshots ?? [];
     const base = [...snapshots].reverse().find((s) => s.ready && s.takenAt <= window.earliest);
     if (!base) return slices;
@@ -461,16 +464,9 @@ export class PitrManager {
       this.#removeUnread(older);
     }
     if (!store) return slices;
-    const space = state.Space;
     let trimmed = TRIM_SLICE;
     while (trimmed === TRIM_SLICE && slices-- > 0) {
-      const old = entriesBefore(store, space, base.takenAt - PIN_SLACK_MS, TRIM_SLICE);
-      trimmed = old.length;
-      if (trimmed > 0) {
-        store.transaction(() => {
-          for (const entry of old) store.deleteEntry(entry);
-        });
-      }
+      trimmed = trimBefore(store, changeLog, base.takenAt - PIN_SLACK_MS, TRIM_SLICE);
       await nextTurn();
     }
     return slices;
@@ -561,7 +557,7 @@ function readableTables(tables: TableManager): ReturnType<TableManager['allTable
   }
 }
 
-/** The state once PITR is disabled: no history, the log's keyspace to drop. */
+/** The state once PITR is disabled: no history, the change log to drop. */
 function retired(state: PointInTimeRecoveryState): PointInTimeRecoveryState {
   const spaces = [...(state.RetiredSpaces ?? []), ...(state.Space !== undefined ? [state.Space] : [])];
   return {
@@ -571,7 +567,10 @@ function retired(state: PointInTimeRecoveryState): PointInTimeRecoveryState {
   };
 }
 
-/** A keyspace no index, stream or change log of the table has used. */
+/**
+ * A Space no index, stream or change log of the table has used: change logs and stream logs are
+ * both numbered by their Space, so this keeps them apart.
+ */
 function freeSpace(definition: TableDefinition): number {
   const used = [
     ...(definition.LocalSecondaryIndexes ?? []),

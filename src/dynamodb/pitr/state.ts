@@ -3,8 +3,9 @@
  * definition), and the ContinuousBackupsDescription DynamoDB answers with.
  *
  * History is a chain of snapshots of the table file (taken on a worker thread, see
- * storage/snapshot.ts) plus the table's own change log: one keyspace of the table file with an
- * entry per item write, written in the same SQLite transaction as the item (change-log.ts). A
+ * storage/snapshot.ts) plus the table's own change log: an append-only record log of the table
+ * file with a record per item write, written in the same SQLite transaction as the item
+ * (change-log.ts). A
  * table can be restored to any instant from its earliest restorable time (when PITR was last
  * enabled, or the start of the recovery window) to now.
  *
@@ -29,11 +30,16 @@ export interface PointInTimeRecoveryState {
   readonly RecoveryPeriodInDays: number;
   /** epoch ms since which history is kept (the first snapshot's time); unset while it is taken. */
   readonly EnabledAt?: number;
-  /** The keyspace of the change log in the table file (from NextIndexSpace: never reused). */
+  /**
+   * The number of the change log (a record log of the table file), from NextIndexSpace as every
+   * index's and stream's Space is: never reused, never a stream log's number.
+   */
   readonly Space?: number;
+  /** epoch ms the change log's positions count from (change-log.ts): when this enablement began. */
+  readonly LogStart?: number;
   /** Oldest first. */
   readonly Snapshots?: readonly PitrSnapshot[];
-  /** Keyspaces of change logs left by an earlier enablement, still being dropped. */
+  /** Numbers of change logs left by an earlier enablement, still being dropped. */
   readonly RetiredSpaces?: readonly number[];
 }
 

@@ -196,6 +196,11 @@ export class PgTableStore implements TableStore {
     return undefined;
   }
 
+  /** The keyspace's running totals: the records' bytes. */
+  recordBytes(log: number): number {
+    return this.spaceStats(logSpace(log)).sizeBytes;
+  }
+
   trimRecords(log: number, below: number, limit: number): number {
     const doomed = [...take(this.#logRange(log, 0, below, true), limit)];
     for (const entry of doomed)
