@@ -294,17 +294,22 @@ export class TableManager {
     }
   }
 
-  async #openAsService(entry: CatalogEntry<TableDefinition>): Promise<OpenTable | undefined> {
-    if (entry.definition.InaccessibleSince !== undefined) return undefined;
-    const open = this.#files.get(entry.id);
-    if (open) return this.#openTable(entry.definition, open);
-    let tableKey: Buffer;
+  /** The table key, decrypted as DynamoDB itself; undefined while KMS refuses it (background work waits). */
+  async #serviceTableKey(entry: CatalogEntry<TableDefinition>): Promise<Buffer | undefined> {
     try {
-      tableKey = await this.#keys.decryptAsService(target(entry), entry.definition.TableKey);
+      return await this.#keys.decryptAsService(target(entry), entry.definition.TableKey);
     } catch (error) {
       if (!(error instanceof KeyAccessError)) throw error;
       return undefined;
     }
+  }
+
+  async #openAsService(entry: CatalogEntry<TableDefinition>): Promise<OpenTable | undefined> {
+    if (entry.definition.InaccessibleSince !== undefined) return undefined;
+    const open = this.#files.get(entry.id);
+    if (open) return this.#openTable(entry.definition, open);
+    const tableKey = await this.#serviceTableKey(entry);
+    if (!tableKey) return undefined;
     try {
       // Deleted, taken offline or changed while KMS answered: only the current table is opened.
       const latest = this.#catalog.get(entry.scope, entry.name);
@@ -431,13 +436,8 @@ export class TableManager {
     const entry = this.#catalog.get(scope, name);
     if (entry?.id !== tableId || this.#damage.refusals.has(entry.id)) return undefined;
     if (entry.definition.InaccessibleSince !== undefined) return undefined;
-    let tableKey: Buffer;
-    try {
-      tableKey = await this.#keys.decryptAsService(target(entry), entry.definition.TableKey);
-    } catch (error) {
-      if (!(error instanceof KeyAccessError)) throw error;
-      return undefined;
-    }
+    const tableKey = await this.#serviceTableKey(entry);
+    if (!tableKey) return undefined;
     try {
       const latest = this.#catalog.get(scope, name);
       if (
