@@ -97,14 +97,11 @@ export const batchWriteItem: Operation<BatchWriteItemInput> = {
       const parts = collections ? [writes] : commitParts(writes);
       for (const [n, part] of parts.entries()) {
         // The part before is committed at the end of its turn (TableFile's group commit).
-        let writesOfPart = part;
-        if (n > 0) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          // The turn given away may have changed the table's indexes: this part commits against the
-          // definition current at its commit, like every other write.
-          table = env.tables.current(account, name, table);
-          if (table !== plan.table) writesOfPart = replan(part, table);
-        }
+        if (n > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        // A turn given away (by this table's part before, or an earlier table's) may have changed the
+        // table's indexes: each part commits against the definition current at its commit.
+        table = env.tables.current(account, name, table);
+        const writesOfPart = table === plan.table ? part : replan(part, table);
         const counted = countingIndexWrites(() =>
           table.store.transaction(() => {
             let sum = 0;
