@@ -147,12 +147,7 @@ export function openPinnedItems(file: string, key: Buffer): { items: IterableIte
     db.exec('BEGIN');
     // The first read starts the read transaction: the snapshot is fixed from here on.
     db.prepare('SELECT count(*) FROM item_keys').get();
-    const items = db
-      .prepare(
-        'SELECT k.hash AS hash, k.pk AS pk, k.sk AS sk, b.body AS body, b.size AS size ' +
-          'FROM item_keys k CROSS JOIN item_bodies b ON b.id = k.id ORDER BY k.hash, k.pk, k.sk',
-      )
-      .iterate() as IterableIterator<StoredItem>;
+    const items = snapshotItems(db);
     return {
       items,
       close: () => {
