@@ -130,7 +130,6 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
   server.on('connection', (socket: Socket) => {
     const id = nextConnectionId++;
     connectionIds.set(socket, id);
-    socket.once('close', () => options.onConnectionClosed?.(id));
     // Node's headersTimeout only runs once a request has begun: a connection that never sends a
     // byte would be held forever (10k of them hold 10k descriptors; found by the hostile-HTTP part
     // of the reliability suite). The first request's headers must arrive within the same bound of
@@ -144,6 +143,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
     socket.once('close', () => {
       clearTimeout(timer);
       awaitingFirstRequest.delete(socket);
+      options.onConnectionClosed?.(id);
     });
   });
 
