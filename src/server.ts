@@ -307,8 +307,6 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         ...(options.onInternalError ? { onError: options.onInternalError } : {}),
       });
   if (pitr) metrics.pitrBytes(() => pitr.diskUse(tableManager));
-  // Snapshots the last process did not finish copying are dropped.
-  pitr?.recover(tableManager);
   // Exports read PITR history and imports fill table files: not offered with engine storage yet.
   const transfers = pitr
     ? new TransferManager({
@@ -323,6 +321,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     : undefined;
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
+  // Snapshots the last process did not finish copying are dropped.
+  pitr?.recover(tableManager);
   // After the tables': an import cut short by the last stop leaves no half-filled table.
   await transfers?.recover(tableManager);
   // Requests being served: background work (index backfill) then takes only a small share of the loop.
