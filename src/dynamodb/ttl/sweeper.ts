@@ -11,8 +11,8 @@
  * DynamoDB itself (`writingAs({kind: 'ttl'})`), so a stream records it with the service's identity.
  * Until swept, an expired item is still returned by reads, as in DynamoDB.
  */
-import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Clock } from '../../core/clock.js';
+import { DutyCycle } from '../../core/duty-cycle.js';
 import type { Scope } from '../../core/scope.js';
 import { isUnitSignal, type UnitKind } from '../../storage/backend.js';
 import { DamagedFileError } from '../../storage/damage.js';
@@ -55,9 +55,8 @@ export interface TtlSweeperOptions {
 const MIN_DELETES_PER_SLICE = 4;
 const MAX_DELETES_PER_SLICE = 256;
 /**
- * The share of the event loop's time the sweeper takes while it has work: each slice is followed
- * by a pause as long as the slice and its commit took (kept local; a shared duty-cycled slicer
- * for background work is being written for index backfill and may take this over).
+ * The share of the event loop's time the sweeper takes while it has work, with requests or
+ * without: each slice is followed by a pause as long as the slice and its commit took.
  */
 const DUTY_CYCLE = 0.5;
 /** The time is read once per this many rows scanned, and once per this many deletes. */
@@ -83,6 +82,8 @@ export class TtlSweeper {
   readonly #onDeleted: (count: number) => void;
   readonly #onError: (error: unknown) => void;
   readonly #sliceMs: number;
+  /** Pauses between slices: DUTY_CYCLE of the loop, whether requests are served or not. */
+  readonly #cycle = new DutyCycle({ busyShare: DUTY_CYCLE, idleShare: DUTY_CYCLE });
   /**
    * Where the scan of each table (by id) goes on; null = from the start; absent = not known yet in
    * this process (read from the table file, where it is saved: position.ts).
@@ -150,12 +151,10 @@ export class TtlSweeper {
       const next: PassTable[] = [];
       for (const table of remaining) {
         if (this.#stopped) return;
-        const { more, busy } = await this.#tables.run(() => this.#sliceOf(table), 'write');
-        // Duty cycle: after a slice (and its commit) the event loop is left to requests at least as
-        // long; outside the unit of work, so an engine transaction is not held open meanwhile.
-        const rest = (busy * (1 - DUTY_CYCLE)) / DUTY_CYCLE;
-        if (rest >= 1) await sleep(Math.round(rest));
-        else await yieldToEventLoop();
+        const more = await this.#tables.run(() => this.#sliceOf(table), 'write');
+        // After a slice (and its commit) the event loop is left to requests at least as long;
+        // outside the unit of work, so an engine transaction is not held open meanwhile.
+        await this.#cycle.rest();
         if (more) next.push(table);
       }
       remaining = next;
@@ -185,36 +184,37 @@ export class TtlSweeper {
       .map((t) => ({ scope: t.scope, name: t.name, id: t.definition.TableId }));
   }
 
-  /** One slice of one table: whether the table has more to scan in this pass, and the ms it took. */
-  async #sliceOf(ref: PassTable): Promise<{ more: boolean; busy: number }> {
+  /** One slice of one table; true when the table has more to scan in this pass. */
+  async #sliceOf(ref: PassTable): Promise<boolean> {
     let more = false;
     let deleted = 0;
-    let busy = 0;
     try {
       // Opened again for every slice: between slices the table may have been deleted, taken offline or changed.
       const table = await this.#tables.openForTtl(ref.scope, ref.name, ref.id);
       const now = this.#clock.now();
       const attribute = table && expiryAttribute(table.definition.TimeToLive, now);
       // A file a crash left with staged transaction writes is settled by the next request first.
-      if (!table || !attribute || table.store.staged().length > 0) return { more: false, busy: 0 };
+      if (!table || !attribute || table.store.staged().length > 0) return false;
       const began = performance.now();
+      this.#cycle.start();
       ({ more, deleted } = this.#slice(ref.id, table, attribute, now));
       if (deleted > 0) {
         this.#onDeleted(deleted);
         // The deletes are committed with the next group commit, on the event loop too: part of the slice's cost.
         await table.store.durable();
       }
-      busy = performance.now() - began;
-      if (deleted > 0) this.#adapt(busy, deleted);
+      this.#cycle.stop();
+      if (deleted > 0) this.#adapt(performance.now() - began, deleted);
     } catch (error) {
+      this.#cycle.stop();
       if (isUnitSignal(error)) throw error;
       // What is saved stays: the next pass goes on from there.
       this.#positions.delete(ref.id);
       if (error instanceof DamagedFileError) this.#tables.damaged(error);
       else this.#onError(error);
-      return { more: false, busy };
+      return false;
     }
-    return { more, busy };
+    return more;
   }
 
   #adapt(busy: number, deleted: number): void {
