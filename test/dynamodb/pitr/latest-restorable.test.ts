@@ -58,7 +58,11 @@ describe('LatestRestorableDateTime', () => {
   it('is 5 minutes behind the current time, and never before the earliest restorable time', async () => {
     await enablePitr(ddb, 'Lagging');
     const justEnabled = await window();
-    assert.equal(justEnabled.latest, justEnabled.earliest, 'just enabled: the enablement is the one restorable instant');
+    assert.equal(
+      justEnabled.latest,
+      justEnabled.earliest,
+      'just enabled: the enablement is the one restorable instant',
+    );
     await put('old');
     server.clock.advance(6 * MINUTE);
     const { earliest, latest } = await window();
