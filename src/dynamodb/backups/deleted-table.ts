@@ -11,6 +11,7 @@
  */
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller } from '../../encryption/table-keys.js';
+import { AwsError } from '../../http/aws-error.js';
 import { enabledPitr } from '../pitr/state.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { TableManager } from '../tables.js';
@@ -51,7 +52,11 @@ export async function keepDeletedTableBackup(
     );
     arn = record.BackupArn;
   } catch (error) {
-    if (error instanceof KeyAccessError) return undefined;
+    // The table key is unusable for the caller (a disabled or deleted KMS key, or one its policy
+    // refuses): lend answers AccessDeniedException naming the KMS error.
+    if (error instanceof KeyAccessError || (error instanceof AwsError && error.code === 'AccessDeniedException')) {
+      return undefined;
+    }
     throw error;
   }
   await backups.settled(arn);
