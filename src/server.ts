@@ -362,6 +362,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       indexJobs.wake();
       await tableManager.run(() => trimStreams(tableManager, clock.now()), 'write');
       await pitr?.pass(tableManager);
+      // SYSTEM backups past their BackupExpiryDateTime (a deleted table's, 35 days on).
+      backups?.expire();
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);

@@ -239,6 +239,15 @@ export class TableFile implements TableStore {
   readonly #count: Statement;
   readonly #putCounted: (item: StoredItem) => StoredItem | undefined;
   readonly #deleteCounted: (hash: number, pk: Buffer, sk: Buffer) => StoredItem | undefined;
+  /** The same statements without a savepoint of their own, for use inside transaction(fn). */
+  readonly #putInline: (item: StoredItem) => StoredItem | undefined;
+  readonly #deleteInline: (hash: number, pk: Buffer, sk: Buffer) => StoredItem | undefined;
+  /**
+   * How many transaction(fn) calls are running: inside one, a put or delete is already undone
+   * with fn's savepoint if anything fails, so it takes no savepoint of its own (a PITR write,
+   * item and log record, is then one SAVEPOINT/RELEASE pair instead of two).
+   */
+  #transactionDepth = 0;
   /** One wrapper for every transaction(fn): better-sqlite3 builds four per db.transaction call. */
   readonly #inTransaction: (fn: () => unknown) => unknown;
   readonly #scanFrom: Statement;
@@ -296,14 +305,14 @@ export class TableFile implements TableStore {
     this.#count = db.prepare(
       'UPDATE counters SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE id = 0',
     );
-    this.#putCounted = db.transaction((item: StoredItem) => {
+    this.#putInline = (item: StoredItem) => {
       const previous = this.#row(item.hash, item.pk, item.sk);
       if (previous) updateBody.run(item.body, item.size, previous.id);
       else insertKey.run(item.hash, item.pk, item.sk, insertBody.run(item.body, item.size).lastInsertRowid);
       this.#count.run(previous ? 0 : 1, item.size - (previous?.size ?? 0));
       return previous;
-    });
-    this.#deleteCounted = db.transaction((hash: number, pk: Buffer, sk: Buffer) => {
+    };
+    this.#deleteInline = (hash: number, pk: Buffer, sk: Buffer) => {
       const previous = this.#row(hash, pk, sk);
       if (previous) {
         deleteKey.run(hash, pk, sk);
@@ -311,7 +320,9 @@ export class TableFile implements TableStore {
         this.#count.run(-1, -previous.size);
       }
       return previous;
-    });
+    };
+    this.#putCounted = db.transaction(this.#putInline);
+    this.#deleteCounted = db.transaction(this.#deleteInline);
     this.#inTransaction = db.transaction((fn: () => unknown) => fn());
     const inSegment = 'k.hash >= ? AND k.hash < ? ORDER BY k.hash, k.pk, k.sk';
     this.#scanFrom = db.prepare(`SELECT ${ITEM_COLUMNS} FROM ${ITEMS} WHERE ${inSegment}`);
@@ -362,12 +373,12 @@ export class TableFile implements TableStore {
 
   put(item: StoredItem): StoredItem | undefined {
     this.#joinGroup();
-    return this.#putCounted(item);
+    return this.#transactionDepth > 0 ? this.#putInline(item) : this.#putCounted(item);
   }
 
   delete(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
     this.#joinGroup();
-    return this.#deleteCounted(hash, pk, sk);
+    return this.#transactionDepth > 0 ? this.#deleteInline(hash, pk, sk) : this.#deleteCounted(hash, pk, sk);
   }
 
   durable(): Promise<void> {
@@ -594,7 +605,12 @@ export class TableFile implements TableStore {
   transaction<T>(fn: () => T): T {
     this.#joinGroup();
     // Inside the group's transaction this is a savepoint: a failed fn undoes only its own writes.
-    return this.#inTransaction(fn) as T;
+    this.#transactionDepth++;
+    try {
+      return this.#inTransaction(fn) as T;
+    } finally {
+      this.#transactionDepth--;
+    }
   }
 
   write(writes: readonly StoredWrite[], commitMarker?: string): void {

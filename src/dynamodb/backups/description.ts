@@ -13,6 +13,7 @@ export function backupDetails(record: BackupRecord, status: string = record.Back
     BackupStatus: status,
     BackupType: record.BackupType,
     BackupCreationDateTime: record.createdAt / 1000,
+    ...(record.expiresAt !== undefined ? { BackupExpiryDateTime: record.expiresAt / 1000 } : {}),
   };
 }
 

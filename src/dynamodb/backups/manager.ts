@@ -91,7 +91,14 @@ export class BackupManager implements ArchivalBackups {
    * CreateBackup: the snapshot is pinned before this returns (every write answered before is in
    * it, none made after), then copied in the background (CREATING → AVAILABLE).
    */
-  async create(tables: TableManager, account: string, tableName: string, name: string, caller: KeyCaller) {
+  async create(
+    tables: TableManager,
+    account: string,
+    tableName: string,
+    name: string,
+    caller: KeyCaller,
+    system?: { readonly expiresAt: number },
+  ) {
     if (this.#options.dataDir.inMemory) throw backupsUnavailable();
     const table = tables.find(account, tableName);
     if (!table) throw tableNotFound(tableName);
@@ -114,7 +121,8 @@ export class BackupManager implements ArchivalBackups {
           BackupArn: backupArn(lent.definition.TableArn, now),
           BackupName: name,
           BackupStatus: 'CREATING',
-          BackupType: 'USER',
+          BackupType: system ? 'SYSTEM' : 'USER',
+          ...(system ? { expiresAt: system.expiresAt } : {}),
           createdAt: now,
           accountId: account,
           region: lent.target.region,
@@ -146,6 +154,28 @@ export class BackupManager implements ArchivalBackups {
     // Answered once the copy's read transaction holds: what was answered before is in the backup.
     await pinned.catch(() => undefined);
     return record;
+  }
+
+  /**
+   * The sweep: SYSTEM backups past their BackupExpiryDateTime go (those being restored stay until
+   * a later sweep). Returns how many went.
+   */
+  expire(): number {
+    const now = this.#options.clock.now();
+    let removed = 0;
+    for (const { arn, record } of this.#catalog.all()) {
+      if (record.expiresAt === undefined || record.expiresAt > now) continue;
+      if (record.BackupStatus === 'CREATING' || this.#restoring.has(arn)) continue;
+      this.#catalog.delete(arn);
+      removeFiles(this.#file(record.fileId));
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Whether the backup is written in full (AVAILABLE): false for one whose copy failed. */
+  finished(arn: string): boolean {
+    return this.#catalog.get(arn)?.record.BackupStatus === 'AVAILABLE';
   }
 
   /** Resolves once the backup is no longer being written (for tests, the CLI and the bench). */

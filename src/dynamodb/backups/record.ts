@@ -6,7 +6,7 @@ import type { TableDefinition } from '../table-definition.js';
 import type { TableStats } from '../table-description.js';
 
 export type BackupStatus = 'CREATING' | 'AVAILABLE';
-/** USER: CreateBackup; SYSTEM: made by sealdb itself (archival). */
+/** USER: CreateBackup; SYSTEM: made by sealdb itself (archival, a deleted table's PITR backup). */
 export type BackupType = 'USER' | 'SYSTEM';
 
 export interface BackupRecord {
@@ -34,6 +34,11 @@ export interface BackupRecord {
    * was unusable, so no new data key could be wrapped.
    */
   readonly sameDataKeyAsTable?: boolean;
+  /**
+   * epoch ms: a SYSTEM backup that "expires automatically 35 days after its creation" (model
+   * documentation of BackupExpiryDateTime), removed by the sweep then. Absent: kept until deleted.
+   */
+  readonly expiresAt?: number;
 }
 
 /**

@@ -21,7 +21,7 @@ import { resourceInUse } from '../errors.js';
 import { kmsValidationError } from '../kms-errors.js';
 import { pitrNotKept, pitrUnavailable } from '../pitr/errors.js';
 import type { PitrImage } from '../pitr/manager.js';
-import { enabledPitr, restorableWindow } from '../pitr/state.js';
+import { enabledPitr, historyWindow } from '../pitr/state.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { NewTable, TableManager } from '../tables.js';
 import { checkKey, LocalBuckets } from './bucket.js';
@@ -410,11 +410,13 @@ export class TransferManager {
       }
       return now;
     }
-    const window = restorableWindow(table, now);
+    // Any instant of the history up to now (the default ExportTime is now): unlike a restore,
+    // not held to LatestRestorableDateTime.
+    const window = historyWindow(table, now);
     if (!window || at < window.earliest || at > window.latest) {
       // [I] in the words of InvalidRestoreTimeException's rule, for ExportTime.
       throw invalidExportTime(
-        `ExportTime must be between EarliestRestorableDateTime and LatestRestorableDateTime ` +
+        `ExportTime must be between EarliestRestorableDateTime and the current time ` +
           `(${new Date(window?.earliest ?? now).toISOString()} and ${new Date(window?.latest ?? now).toISOString()})`,
       );
     }

@@ -51,26 +51,9 @@ export class DerivingStore implements TableStore {
   #derived(previous: StoredItem | undefined, next: StoredItem | undefined): StoredWrite[] {
     const key = next ?? previous;
     if (!key) return [];
-    // The items are parsed only if a deriver reads them (the PITR change log copies the stored
-    // bodies and never does): parsing the old body would be most of that deriver's cost.
-    let oldItem: Item | undefined;
-    let newItem: Item | undefined;
-    const change: ItemChange = {
-      key,
-      origin: writeOrigin(),
-      ...(previous ? { previous } : {}),
-      ...(next ? { next } : {}),
-      get oldItem() {
-        if (previous && !oldItem) oldItem = fromStored(previous);
-        return oldItem;
-      },
-      get newItem() {
-        if (next && !newItem) newItem = itemOf(next);
-        return newItem;
-      },
-    };
     const [first, ...rest] = this.#derivers;
     if (!first) return [];
+    const change = new Change(key, writeOrigin(), previous, next);
     const writes = first.derive(change);
     for (const deriver of rest) writes.push(...deriver.derive(change));
     return writes;
@@ -230,6 +213,33 @@ export class DerivingStore implements TableStore {
 
   close(): void {
     this.#inner.close();
+  }
+}
+
+/**
+ * One change, its items parsed only if a deriver reads them (the PITR change log copies the
+ * stored bodies and never does: parsing the old body would be most of that deriver's cost). A
+ * class, not an object literal with getters: one per item write, so no closures nor spreads.
+ */
+class Change implements ItemChange {
+  #oldItem: Item | undefined;
+  #newItem: Item | undefined;
+
+  constructor(
+    readonly key: StoredKey,
+    readonly origin: WriteOrigin,
+    readonly previous: StoredItem | undefined,
+    readonly next: StoredItem | undefined,
+  ) {}
+
+  get oldItem(): Item | undefined {
+    if (this.previous && !this.#oldItem) this.#oldItem = fromStored(this.previous);
+    return this.#oldItem;
+  }
+
+  get newItem(): Item | undefined {
+    if (this.next && !this.#newItem) this.#newItem = itemOf(this.next);
+    return this.#newItem;
   }
 }
 

@@ -1,3 +1,4 @@
+import { keepDeletedTableBackup } from '../backups/deleted-table.js';
 import { validationError } from '../errors.js';
 import { checkTableDeletable } from '../indexes/index-updates.js';
 import type { Operation } from '../operation.js';
@@ -20,6 +21,10 @@ export const deleteTable: Operation<DeleteTableInput> = {
       );
     }
     checkTableDeletable(table);
+    // PITR's history outlives the table as a SYSTEM backup (backups/deleted-table.ts).
+    if (env.backups && env.pitr && !env.pitr.inMemory) {
+      await keepDeletedTableBackup(env.backups, env.tables, account, table, ctx, env.clock.now());
+    }
     const stats = env.tables.stats(table);
     const definition = await env.tables.delete(account, name);
     // DynamoDB's DeleteTable leaves out the schema and the creation time (as recorded AWS CLI

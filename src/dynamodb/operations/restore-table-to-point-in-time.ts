@@ -39,9 +39,12 @@ export const restoreTableToPointInTime: Operation<RestoreTableToPointInTimeInput
     if (env.tables.find(account, targetName)) throw tableAlreadyExists(targetName);
     const now = env.clock.now();
     const window = restorableWindow(source, now);
-    // Millisecond precision is kept: a time "to the second" is the instant that second begins.
-    const at = latest ? now : Math.round((input.RestoreDateTime as number) * 1000);
-    if (!window || at < window.earliest || at > window.latest) throw invalidRestoreTime();
+    if (!window) throw invalidRestoreTime();
+    // UseLatestRestorableTime restores to LatestRestorableDateTime (5 minutes before now, as
+    // DynamoDB's: state.ts), the instant DescribeContinuousBackups reports. Millisecond precision
+    // is kept: a time "to the second" is the instant that second begins.
+    const at = latest ? window.latest : Math.round((input.RestoreDateTime as number) * 1000);
+    if (at < window.earliest || at > window.latest) throw invalidRestoreTime();
     const table = restoredTable(source, targetName, input, now / 1000);
     const choice = input.SSESpecificationOverride ? keyChoice(input.SSESpecificationOverride) : undefined;
     const definition = await pitr.restore(env.tables, account, sourceName, at, table, choice, ctx);

@@ -95,19 +95,22 @@ export function changeLogDeriver(changeLog: ChangeLog, file: TableStore, clock: 
   };
 }
 
+/** One buffer, written once: the head, then (for a put) the stored body copied in after it. */
 function encodeChange(change: ItemChange): Buffer {
   const { hash, pk, sk } = change.key;
   const next = change.next;
-  const head = Buffer.allocUnsafe(1 + 4 + 2 + pk.length + 2 + sk.length + (next ? 4 : 0));
-  let at = head.writeUInt8(next ? PUT : DELETE, 0);
-  at = head.writeUInt32BE(hash, at);
-  at = head.writeUInt16BE(pk.length, at);
-  at += pk.copy(head, at);
-  at = head.writeUInt16BE(sk.length, at);
-  at += sk.copy(head, at);
-  if (!next) return head;
-  head.writeUInt32BE(next.size, at);
-  return Buffer.concat([head, next.body]);
+  const headLength = 1 + 4 + 2 + pk.length + 2 + sk.length + (next ? 4 : 0);
+  const record = Buffer.allocUnsafe(headLength + (next ? next.body.length : 0));
+  let at = record.writeUInt8(next ? PUT : DELETE, 0);
+  at = record.writeUInt32BE(hash, at);
+  at = record.writeUInt16BE(pk.length, at);
+  at += pk.copy(record, at);
+  at = record.writeUInt16BE(sk.length, at);
+  at += sk.copy(record, at);
+  if (!next) return record;
+  at = record.writeUInt32BE(next.size, at);
+  next.body.copy(record, at);
+  return record;
 }
 
 export function decodeChange(changeLog: ChangeLog, record: LogRecord): LoggedChange {

@@ -9,9 +9,11 @@ import { validationError } from '../errors.js';
 const DYNAMODB = 'com.amazonaws.dynamodb.v20120810';
 
 /**
- * [I] DynamoDB answers this while a new table's continuous backups are being set up ("Backups
- * are being enabled for the table: <name>. Please retry later", reported in
- * aws-amplify/amplify-backend#1654); sealdb answers it for a table that is not ACTIVE.
+ * DynamoDB answers this while a new table's continuous backups are being set up: "Backups are
+ * being enabled for the table: <name>. Please retry later" (reported in
+ * aws-amplify/amplify-backend#1654; recorded against the live service for CreateBackup and
+ * UpdateContinuousBackups in the first seconds after a table turns ACTIVE by ack-api-quirks'
+ * finding DDB-BACKUP-002, 2026-10-09). sealdb answers it for a table that is not ACTIVE.
  */
 export const continuousBackupsUnavailable = (name: string): AwsError =>
   new AwsError(
@@ -31,9 +33,11 @@ export const pitrNotKept = (): AwsError =>
   );
 
 /**
- * [I] The model's words for it: "Point in time recovery has not yet been enabled for this source
- * table"; the text DynamoDB sends starts "Point in time recovery is not enabled for table"
- * (deverrors.com's page on this exception quotes it in its address).
+ * The text DynamoDB sends, as moto's AWS-verified test of ExportTableToPointInTime records it
+ * (getmoto/moto tests/test_dynamodb/test_dynamodb_export_table.py,
+ * test_export_point_in_time_recovery_not_enabled, marked aws_verified: "Point in time recovery
+ * is not enabled for table '<name>'"); the model's documentation words it "Point in time
+ * recovery has not yet been enabled for this source table".
  */
 export const pitrUnavailable = (name: string): AwsError =>
   new AwsError(
@@ -43,7 +47,11 @@ export const pitrUnavailable = (name: string): AwsError =>
     DYNAMODB,
   );
 
-/** The model's documentation of InvalidRestoreTimeException, which names the rule. */
+/**
+ * The model's documentation of InvalidRestoreTimeException, which names the rule ("An invalid
+ * restore time was specified. RestoreDateTime must be between EarliestRestorableDateTime and
+ * LatestRestorableDateTime."); no recorded answer of the live service was found to quote.
+ */
 export const invalidRestoreTime = (): AwsError =>
   new AwsError(
     'InvalidRestoreTimeException',

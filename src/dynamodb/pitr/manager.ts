@@ -38,6 +38,7 @@ import {
   DAY_MS,
   DEFAULT_RECOVERY_PERIOD_DAYS,
   enabledPitr,
+  historyWindow,
   type PitrSnapshot,
   type PointInTimeRecoveryState,
   restorableWindow,
@@ -178,7 +179,7 @@ export class PitrManager {
   /**
    * A consistent read-only image of the table at `at` (epoch ms), read with the caller's access
    * to the table's key (a disabled or deleted key fails here, as the table's own reads do).
-   * InvalidRestoreTimeException outside [EarliestRestorableDateTime, LatestRestorableDateTime].
+   * InvalidRestoreTimeException outside the history (EarliestRestorableDateTime to now).
    */
   async image(tables: TableManager, account: string, name: string, at: number, caller: KeyCaller): Promise<PitrImage> {
     const definition = tables.find(account, name);
@@ -186,7 +187,9 @@ export class PitrManager {
     const state = enabledPitr(definition);
     const changeLog = changeLogOf(state);
     if (!state || !changeLog) throw pitrUnavailable(name);
-    const window = restorableWindow(definition, this.#options.clock.now());
+    // The history's own bounds: a restore has already held `at` to LatestRestorableDateTime, an
+    // export may ask for any instant up to now.
+    const window = historyWindow(definition, this.#options.clock.now());
     if (!window || at < window.earliest || at > window.latest) throw invalidRestoreTime();
     const snapshot = [...(state.Snapshots ?? [])].reverse().find((s) => s.takenAt <= at);
     if (!snapshot) throw invalidRestoreTime();

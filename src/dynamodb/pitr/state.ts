@@ -6,8 +6,9 @@
  * storage/snapshot.ts) plus the table's own change log: an append-only record log of the table
  * file with a record per item write, written in the same SQLite transaction as the item
  * (change-log.ts). A
- * table can be restored to any instant from its earliest restorable time (when PITR was last
- * enabled, or the start of the recovery window) to now.
+ * table's history covers every instant from its earliest restorable time (when PITR was last
+ * enabled, or the start of the recovery window) to now; restores take instants up to
+ * LatestRestorableDateTime, 5 minutes before now as DynamoDB's (`restorableWindow`).
  *
  * This module is the interface other features use (ExportTableToPointInTime): read a table's
  * state with `continuousBackupsOf` / `restorableWindow`, get a consistent image of a past second
@@ -60,16 +61,33 @@ export function enabledPitr(table: TablePitr): (PointInTimeRecoveryState & { Ena
 }
 
 /**
- * The instants a table can be restored to (epoch ms, both inclusive): from the later of the
- * enablement and the start of the recovery window, up to now. sealdb's change log is written with
- * each write, so the latest restorable time is now (DynamoDB's is "typically 5 minutes before the
- * current time", model documentation of LatestRestorableDateTime).
+ * How far LatestRestorableDateTime stays behind the current time: "LatestRestorableDateTime is
+ * typically 5 minutes before the current time" (DynamoDB API Reference,
+ * PointInTimeRecoveryDescription; the Developer Guide's "Enable point-in-time recovery in
+ * DynamoDB" says the same). sealdb's change log is written with each write, so it could restore
+ * to now; it answers as DynamoDB does, so code written against sealdb holds against DynamoDB.
  */
-export function restorableWindow(table: TablePitr, now: number): { earliest: number; latest: number } | undefined {
+export const LATEST_RESTORABLE_LAG_MS = 5 * 60 * 1000;
+
+/** The instants the table's history covers (epoch ms, both inclusive): its enablement or the window start, to now. */
+export function historyWindow(table: TablePitr, now: number): { earliest: number; latest: number } | undefined {
   const state = enabledPitr(table);
   if (!state) return undefined;
   const earliest = Math.max(state.EnabledAt, now - state.RecoveryPeriodInDays * DAY_MS);
   return { earliest: Math.min(earliest, now), latest: now };
+}
+
+/**
+ * The instants a table can be restored to (epoch ms, both inclusive): EarliestRestorableDateTime
+ * is the later of the enablement and the start of the recovery window; LatestRestorableDateTime
+ * is 5 minutes before now, but never before the earliest: right after PITR is enabled, the one
+ * restorable instant is the enablement ("you can only immediately restore that table using the
+ * LatestRestorableDateTime", Developer Guide, "Restore a table in DynamoDB").
+ */
+export function restorableWindow(table: TablePitr, now: number): { earliest: number; latest: number } | undefined {
+  const history = historyWindow(table, now);
+  if (!history) return undefined;
+  return { earliest: history.earliest, latest: Math.max(history.earliest, now - LATEST_RESTORABLE_LAG_MS) };
 }
 
 /**

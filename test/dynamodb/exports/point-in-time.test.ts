@@ -76,7 +76,7 @@ describe('ExportTableToPointInTime at an ExportTime', () => {
           }),
         ),
         'InvalidExportTimeException',
-        /ExportTime must be between EarliestRestorableDateTime and LatestRestorableDateTime/,
+        /ExportTime must be between EarliestRestorableDateTime and the current time/,
       );
       await rejectsWith(
         ddb.send(

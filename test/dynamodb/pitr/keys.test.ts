@@ -46,6 +46,8 @@ async function secureTable(server: TestServer, ddb: DynamoDBClient, kms: KMSClie
   const at = server.clock.now();
   server.clock.advance(1000);
   for (let i = 10; i < 15; i++) await put(i);
+  // LatestRestorableDateTime is 5 minutes behind the current time: `at` becomes restorable.
+  server.clock.advance(5 * MINUTE);
   return { key, at };
 }
 

@@ -94,6 +94,8 @@ describe('restore to a point in time', () => {
       model.delete(`c0/s${second}-0`);
       record();
     }
+    // LatestRestorableDateTime is 5 minutes behind the current time: every second above restorable.
+    server.clock.advance(1000 + 5 * 60_000);
   });
   after(async () => {
     ddb.destroy();
@@ -171,7 +173,8 @@ describe('restore to a point in time', () => {
       .ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
     const earliest = pitr?.EarliestRestorableDateTime?.getTime() as number;
     assert.ok(earliest > beforeHistory);
-    for (const at of [beforeHistory, earliest - 1, server.clock.now() + 60_000]) {
+    // Before the history, in the future, and within the last 5 minutes (after LatestRestorableDateTime).
+    for (const at of [beforeHistory, earliest - 1, server.clock.now() + 60_000, server.clock.now() - 60_000]) {
       await rejectsWith(
         ddb.send(
           new RestoreTableToPointInTimeCommand({
