@@ -2,12 +2,12 @@ import type { Operation } from '../../dynamodb/operation.js';
 import { PartlySerialized } from '../../http/service.js';
 import { ITERATOR_TTL_MS } from '../definition.js';
 import { expiredIterator, trimmedData } from '../errors.js';
-import { unpackRecord } from '../image-delta.js';
 import { decodeIterator, encodeIterator } from '../iterator.js';
 import { checkLimit, MAX_RECORDS_BYTES, MAX_RECORDS_LIMIT } from '../limits.js';
 import { openStream } from '../lookup.js';
 import { streamCounts } from '../metrics.js';
-import { sequenceAt, shardRecords } from '../record-store.js';
+import { recordJson } from '../record-codec.js';
+import { msAt, sequenceAt, shardRecords } from '../record-store.js';
 import { formatSequence, nextSequence, parseSequence, shardAt, trimHorizon } from '../shards.js';
 
 export interface GetRecordsInput {
@@ -41,7 +41,12 @@ export const getRecords: Operation<GetRecordsInput> = {
     let more = false;
     let lastPosition: number | undefined;
     for (const record of shardRecords(table.store, stream, shard.index, from)) {
-      const body = unpackRecord(record.body);
+      const body = recordJson(record.body, {
+        region: parts.region,
+        viewType: stream.StreamViewType,
+        sequence: sequenceAt(stream, record.position),
+        ms: msAt(stream, record.position),
+      });
       const size = body.length;
       if (bodies.length >= limit || (bodies.length > 0 && bytes + size > MAX_RECORDS_BYTES)) {
         more = true;
