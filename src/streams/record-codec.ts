@@ -111,45 +111,59 @@ export interface RecordContext {
   readonly ms: number;
 }
 
-/** The record as GetRecords sends it (JSON, UTF-8). */
+/** The record as GetRecords sends it (JSON, UTF-8), written into one buffer. */
 export function recordJson(stored: Buffer, context: RecordContext): Buffer {
   if (stored[0] !== COMPACT) return unpackRecord(stored);
   const flags = stored[1] as number;
   const envelope = envelopeOf(context.region, context.viewType);
-  const name = EVENTS[flags & EVENT_MASK] ?? 'MODIFY';
-  const chunks: Buffer[] = [
-    Buffer.from(
-      `{"eventID":"${stored.toString('hex', 2, 2 + ID_BYTES)}","eventName":"${name}${envelope.head}${Math.floor(context.ms / 1000)},"Keys":`,
-    ),
-  ];
-  const sizeBytes = stored.readUInt32BE(2 + ID_BYTES);
-  let at = HEAD;
-  const keysEnd = at + 4 + stored.readUInt32BE(at);
-  chunks.push(stored.subarray(at + 4, keysEnd));
-  at = keysEnd;
-  let image: Buffer | undefined;
+  // ASCII only (hex, an event name, a region, digits): one byte a character.
+  const head = `{"eventID":"${stored.toString('hex', 2, 2 + ID_BYTES)}","eventName":"${EVENTS[flags & EVENT_MASK] ?? 'MODIFY'}${envelope.head}${Math.floor(context.ms / 1000)},"Keys":`;
+  const rest = `,"SequenceNumber":"${context.sequence}","SizeBytes":${stored.readUInt32BE(2 + ID_BYTES)}`;
+  const tail = flags & SERVICE ? envelope.serviceTail : envelope.tail;
+  const keysAt = HEAD + 4;
+  const keysEnd = keysAt + stored.readUInt32BE(HEAD);
+  let at = keysEnd;
+  let newAt = 0;
+  let newEnd = 0;
   if (flags & NEW_IMAGE) {
-    const end = at + 4 + stored.readUInt32BE(at);
-    image = stored.subarray(at + 4, end);
-    chunks.push(NEW_IMAGE_KEY, image);
-    at = end;
+    newAt = at + 4;
+    newEnd = newAt + stored.readUInt32BE(at);
+    at = newEnd;
   }
+  let prefix = 0;
+  let suffix = 0;
+  let oldAt = 0;
+  let oldEnd = 0;
   if (flags & OLD_IMAGE) {
-    chunks.push(OLD_IMAGE_KEY);
-    if (flags & OLD_DELTA && image) {
-      const prefix = stored.readUInt32BE(at);
-      const suffix = stored.readUInt32BE(at + 4);
-      const end = at + 12 + stored.readUInt32BE(at + 8);
-      chunks.push(image.subarray(0, prefix), stored.subarray(at + 12, end), image.subarray(image.length - suffix));
+    if (flags & OLD_DELTA) {
+      prefix = stored.readUInt32BE(at);
+      suffix = stored.readUInt32BE(at + 4);
+      oldAt = at + 12;
+      oldEnd = oldAt + stored.readUInt32BE(at + 8);
     } else {
-      chunks.push(stored.subarray(at + 4, at + 4 + stored.readUInt32BE(at)));
+      oldAt = at + 4;
+      oldEnd = oldAt + stored.readUInt32BE(at);
     }
   }
-  chunks.push(
-    Buffer.from(`,"SequenceNumber":"${context.sequence}","SizeBytes":${sizeBytes}`),
-    flags & SERVICE ? envelope.serviceTail : envelope.tail,
-  );
-  return Buffer.concat(chunks);
+  let length = head.length + keysEnd - keysAt + rest.length + tail.length;
+  if (flags & NEW_IMAGE) length += NEW_IMAGE_KEY.length + newEnd - newAt;
+  if (flags & OLD_IMAGE) length += OLD_IMAGE_KEY.length + prefix + oldEnd - oldAt + suffix;
+  const out = Buffer.allocUnsafe(length);
+  let to = out.write(head, 0, 'latin1');
+  to += stored.copy(out, to, keysAt, keysEnd);
+  if (flags & NEW_IMAGE) {
+    to += NEW_IMAGE_KEY.copy(out, to);
+    to += stored.copy(out, to, newAt, newEnd);
+  }
+  if (flags & OLD_IMAGE) {
+    to += OLD_IMAGE_KEY.copy(out, to);
+    to += stored.copy(out, to, newAt, newAt + prefix);
+    to += stored.copy(out, to, oldAt, oldEnd);
+    to += stored.copy(out, to, newEnd - suffix, newEnd);
+  }
+  to += out.write(rest, to, 'latin1');
+  tail.copy(out, to);
+  return out;
 }
 
 const NEW_IMAGE_KEY = Buffer.from(',"NewImage":');

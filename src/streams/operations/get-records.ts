@@ -10,6 +10,11 @@ import { recordJson } from '../record-codec.js';
 import { msAt, sequenceAt, shardRecords } from '../record-store.js';
 import { formatSequence, nextSequence, parseSequence, shardAt, trimHorizon } from '../shards.js';
 
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+const EMPTY = Buffer.alloc(0);
+
 export interface GetRecordsInput {
   ShardIterator: string;
   Limit?: number;
@@ -35,7 +40,7 @@ export const getRecords: Operation<GetRecordsInput> = {
       throw trimmedData();
     }
     const limit = input.Limit ?? MAX_RECORDS_LIMIT;
-    const bodies: string[] = [];
+    const bodies: Buffer[] = [];
     let bytes = 0;
     let last: string | undefined;
     let more = false;
@@ -52,7 +57,7 @@ export const getRecords: Operation<GetRecordsInput> = {
         more = true;
         break;
       }
-      bodies.push(body.toString('utf8'));
+      bodies.push(body);
       bytes += size;
       lastPosition = record.position;
     }
@@ -61,7 +66,11 @@ export const getRecords: Operation<GetRecordsInput> = {
     const next = last === undefined ? from : nextSequence(last);
     // A closed shard read to its end has no next iterator: the consumer moves on to its children.
     const ended = shard.closed && !more;
-    const records = `[${bodies.join(',')}]`;
+    // One decode of the whole array, not one string per record.
+    const chunks: Buffer[] = [OPEN];
+    for (let i = 0; i < bodies.length; i++) chunks.push(i === 0 ? EMPTY : COMMA, bodies[i] as Buffer);
+    chunks.push(CLOSE);
+    const records = Buffer.concat(chunks).toString('utf8');
     return new PartlySerialized(
       { Records: records },
       ended
