@@ -32,7 +32,7 @@ import { indexSchemas, type TableIndexSchemas } from './indexes/schema.js';
 import { DerivingStore, type WriteDeriver } from './item-changes/deriving-store.js';
 import { kmsAccessDenied } from './kms-errors.js';
 import { changeLogDeriver, changeLogOf } from './pitr/change-log.js';
-import { type TableDefinition, type TableStatus, tableArn, tableArnRegion } from './table-definition.js';
+import { type TableDefinition, type TableStatus, tableArn } from './table-definition.js';
 import type { TableStats } from './table-description.js';
 import { type KeyAttributes, keyAttributes } from './table-schema.js';
 
@@ -864,9 +864,7 @@ export class TableManager {
     if (known?.definition === definition) return { definition, keys, store: known.store, indexes };
     const derivers: WriteDeriver[] = [];
     if (indexes.maintained.length > 0) derivers.push(indexDeriver(indexes.maintained));
-    // Service-side opens (TTL, backfill) may reach another region's table through this manager.
-    const region = tableArnRegion(definition.TableArn) ?? this.region;
-    const stream = streamDeriver(definition, file, keys, this.#clock, region);
+    const stream = streamDeriver(definition, file, keys, this.#clock);
     if (stream) derivers.push(stream);
     const pitr = definition.PointInTimeRecovery;
     const changeLog = pitr?.Enabled ? changeLogOf(pitr) : undefined;

@@ -1,9 +1,8 @@
 /**
  * The stream deriver: every item change that changes data becomes one stream record, written as a
- * keyspace entry in the same SQLite transaction (or staged set) as the item, so a record exists
+ * log record in the same SQLite transaction (or staged set) as the item, so a record exists
  * exactly when its write committed, once, in commit order per item.
  */
-import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { AttributeValue, Item } from '../dynamodb/attribute-value.js';
 import type { ItemChange, WriteDeriver } from '../dynamodb/item-changes/deriving-store.js';
@@ -13,8 +12,8 @@ import { compareNumbers } from '../dynamodb/number.js';
 import type { KeyAttributes } from '../dynamodb/table-schema.js';
 import type { StoredItem, StoredWrite, TableStore } from '../storage/table-file.js';
 import { enabledStream, type StreamDefinition, type TableStreams } from './definition.js';
-import { packRecord } from './image-delta.js';
 import { streamCounts } from './metrics.js';
+import { encodeRecord } from './record-codec.js';
 import { lastPositionOf, positionAt } from './record-store.js';
 import { SequenceClock } from './shards.js';
 
@@ -39,32 +38,22 @@ function sequenceClock(file: TableStore, stream: StreamDefinition): SequenceCloc
   return clock;
 }
 
-/** DynamoDB's identity on the records of its own deletes (TTL expiry). */
-const SERVICE_IDENTITY = ',"userIdentity":{"PrincipalId":"dynamodb.amazonaws.com","Type":"Service"}';
-
-/** The deriver of a table's enabled stream; undefined when it has none (its writes then pay nothing). */
+/**
+ * The deriver of a table's enabled stream; undefined when it has none (its writes then pay
+ * nothing). A record's awsRegion, like the rest of what every record of the stream shares, is put
+ * around it when it is read (record-codec.ts).
+ */
 export function streamDeriver(
   table: TableStreams,
   file: TableStore,
   keys: KeyAttributes,
   clock: Clock,
-  region: string,
 ): WriteDeriver | undefined {
   const stream = enabledStream(table);
   if (!stream) return undefined;
   const view = stream.StreamViewType;
   const withNew = view === 'NEW_IMAGE' || view === 'NEW_AND_OLD_IMAGES';
   const withOld = view === 'OLD_IMAGE' || view === 'NEW_AND_OLD_IMAGES';
-  // The record is assembled as bytes around the stored bodies (already the images' JSON): no image
-  // is decoded, re-encoded or copied more than once.
-  const head = Buffer.from(
-    `","eventVersion":"1.1","eventSource":"aws:dynamodb","awsRegion":${JSON.stringify(region)},"dynamodb":{"ApproximateCreationDateTime":`,
-  );
-  const newImage = Buffer.from(',"NewImage":');
-  const oldImage = Buffer.from(',"OldImage":');
-  const tail = Buffer.from(`,"StreamViewType":"${view}"}`);
-  const serviceTail = Buffer.from(`,"StreamViewType":"${view}"}${SERVICE_IDENTITY}}`);
-  const end = Buffer.from('}');
   return {
     derive(change: ItemChange): StoredWrite[] {
       const { previous, next } = change;
@@ -72,35 +61,20 @@ export function streamDeriver(
       const item = (change.newItem ?? change.oldItem) as Item;
       const keyItem = keyOf(item, keys);
       let size = itemSize(keyItem);
-      const now = clock.now();
-      const { ms, counter, sequence } = sequenceClock(file, stream).next(now);
-      const eventName = !previous ? 'INSERT' : !next ? 'REMOVE' : 'MODIFY';
-      const parts: Buffer[] = [
-        Buffer.from(`{"eventID":"${randomUUID().replaceAll('-', '')}","eventName":"${eventName}`),
-        head,
-        Buffer.from(`${Math.floor(ms / 1000)},"Keys":${JSON.stringify(keyItem)}`),
-      ];
-      let newAt = -1;
-      if (withNew && next) {
-        parts.push(newImage);
-        newAt = parts.reduce((length, part) => length + part.length, 0);
-        parts.push(next.body);
-        size += next.size;
-      }
-      const old = withOld && previous ? previous.body : undefined;
-      if (old) size += (previous as StoredItem).size;
-      const rest: Buffer[] = [Buffer.from(`,"SequenceNumber":"${sequence}","SizeBytes":${size}`)];
-      if (change.origin.kind === 'ttl') rest.push(serviceTail);
-      else rest.push(tail, end);
-      let body: Buffer;
-      if (old && newAt >= 0 && next) {
-        // Both images: the OldImage is stored as what differs from the NewImage (image-delta.ts).
-        parts.push(oldImage);
-        body = packRecord(Buffer.concat(parts), newAt, next.body.length, old, Buffer.concat(rest));
-      } else {
-        if (old) parts.push(oldImage, old);
-        body = Buffer.concat([...parts, ...rest]);
-      }
+      // The images are the stored bodies (already their JSON): none is decoded or re-encoded.
+      const newImage = withNew && next ? next.body : undefined;
+      if (newImage) size += (next as StoredItem).size;
+      const oldImage = withOld && previous ? previous.body : undefined;
+      if (oldImage) size += (previous as StoredItem).size;
+      const { ms, counter } = sequenceClock(file, stream).next(clock.now());
+      const body = encodeRecord({
+        eventName: !previous ? 'INSERT' : !next ? 'REMOVE' : 'MODIFY',
+        service: change.origin.kind === 'ttl',
+        sizeBytes: size,
+        keys: Buffer.from(JSON.stringify(keyItem)),
+        ...(newImage ? { newImage } : {}),
+        ...(oldImage ? { oldImage } : {}),
+      });
       streamCounts.written++;
       return [{ appendRecord: { log: stream.Space, position: positionAt(stream, ms, counter), body } }];
     },

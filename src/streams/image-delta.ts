@@ -1,4 +1,8 @@
 /**
+ * Stream records of format 1, as sealdb stored them before the compact format 2 (record-codec.ts,
+ * which writes every new record): still read, so records written before an upgrade stay readable
+ * until they expire; packRecord is kept for the tests that make such records.
+ *
  * A NEW_AND_OLD_IMAGES record of a MODIFY holds the item twice, and the two images mostly agree
  * (an update changes a few attributes; a replacing PutItem usually keeps the attribute order), so
  * the stored record keeps of the OldImage only what differs from the NewImage: their common prefix

@@ -3,7 +3,8 @@
  * stream, numbered by the stream's Space), each record at a position that encodes its sequence
  * number: (ms since the stream's creation) · 4096 + counter. Positions so order the records as
  * their sequence numbers do, and a shard (a time range) is a position range. The body of a
- * record is exactly what GetRecords sends, so reading never parses or re-serialises an image.
+ * record holds its images as stored (record-codec.ts), so reading never parses or re-serialises
+ * an image.
  * (Up to 4096 records per millisecond and 69 years per stream fit below 2^53.)
  */
 import type { LogRecord, TableStore } from '../storage/table-file.js';
@@ -19,6 +20,10 @@ export function positionOf(stream: StreamDefinition, sequence: string): number {
   if (ms < stream.CreatedAt) return 0;
   return positionAt(stream, ms, Math.min(counter, COUNTER_SPAN));
 }
+
+/** The time (epoch ms) of the record at a position. */
+export const msAt = (stream: StreamDefinition, position: number): number =>
+  stream.CreatedAt + Math.floor(position / COUNTER_SPAN);
 
 export function sequenceAt(stream: StreamDefinition, position: number): string {
   const counter = position % COUNTER_SPAN;

@@ -56,7 +56,7 @@ export class SequenceClock {
     this.#counter = last && last.ms >= first ? last.counter : -1;
   }
 
-  next(now: number): { readonly ms: number; readonly counter: number; readonly sequence: string } {
+  next(now: number): SequencePosition {
     if (now > this.#ms) {
       this.#ms = now;
       this.#counter = 0;
@@ -66,7 +66,7 @@ export class SequenceClock {
       this.#ms++;
       this.#counter = 0;
     }
-    return { ms: this.#ms, counter: this.#counter, sequence: formatSequence(this.#ms, this.#counter) };
+    return { ms: this.#ms, counter: this.#counter };
   }
 }
 

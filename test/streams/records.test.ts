@@ -27,7 +27,8 @@ import { keyAttributes } from '../../src/dynamodb/table-schema.js';
 import { TableFile } from '../../src/storage/table-file.js';
 import type { TableStreams } from '../../src/streams/definition.js';
 import { streamDeriver } from '../../src/streams/deriver.js';
-import { shardRecords } from '../../src/streams/record-store.js';
+import { recordJson } from '../../src/streams/record-codec.js';
+import { msAt, sequenceAt, shardRecords } from '../../src/streams/record-store.js';
 import { rejectsWith } from '../helpers/assert-aws.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { readStream, streamsClient } from './stream-helpers.js';
@@ -347,10 +348,7 @@ describe('stream records', () => {
     );
     const table = (await ddb.send(new DescribeTableCommand({ TableName: 'nostream' }))).Table;
     assert.equal(table?.LatestStreamArn, undefined);
-    assert.equal(
-      streamDeriver({}, TableFile.open(':memory:', randomBytes(32)), KEYS, new ManualClock(), 'us-east-1'),
-      undefined,
-    );
+    assert.equal(streamDeriver({}, TableFile.open(':memory:', randomBytes(32)), KEYS, new ManualClock()), undefined);
   });
 });
 
@@ -365,7 +363,7 @@ describe('stream records of DynamoDB’s own deletes', () => {
       Streams: [{ StreamLabel: 'label', StreamViewType: 'NEW_AND_OLD_IMAGES', Space: 7, CreatedAt: clock.now() }],
     };
     const stream = (table.Streams ?? [])[0];
-    const deriver = streamDeriver(table, file, KEYS, clock, 'eu-west-1');
+    const deriver = streamDeriver(table, file, KEYS, clock);
     assert.ok(deriver && stream);
     const store = new DerivingStore(file, [deriver]);
     const item = (pk: string): Item => ({ pk: { S: pk }, ttl: { N: '1' } });
@@ -375,9 +373,20 @@ describe('stream records of DynamoDB’s own deletes', () => {
     store.put(removed);
     writingAs({ kind: 'ttl' }, () => store.delete(expiring.hash, expiring.pk, expiring.sk));
     store.delete(removed.hash, removed.pk, removed.sk);
+    // The region, like the rest of the envelope, is put around the stored record when it is read.
+    const context = (position: number) => ({
+      region: 'eu-west-1',
+      viewType: stream.StreamViewType,
+      sequence: sequenceAt(stream, position),
+      ms: msAt(stream, position),
+    });
     const records = [...shardRecords(file, stream, 0, undefined)].map(
       (entry) =>
-        JSON.parse(entry.body.toString('utf8')) as { eventName: string; userIdentity?: unknown; awsRegion: string },
+        JSON.parse(recordJson(entry.body, context(entry.position)).toString('utf8')) as {
+          eventName: string;
+          userIdentity?: unknown;
+          awsRegion: string;
+        },
     );
     assert.deepEqual(
       records.map((r) => [r.eventName, r.userIdentity, r.awsRegion]),

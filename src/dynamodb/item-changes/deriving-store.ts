@@ -51,11 +51,14 @@ export class DerivingStore implements TableStore {
   #derived(previous: StoredItem | undefined, next: StoredItem | undefined): StoredWrite[] {
     const key = next ?? previous;
     if (!key) return [];
-    const [first, ...rest] = this.#derivers;
+    const derivers = this.#derivers;
+    const first = derivers[0];
     if (!first) return [];
-    const change = new Change(key, writeOrigin(), previous, next);
+    const change = new LazyChange(key, writeOrigin(), previous, next);
     const writes = first.derive(change);
-    for (const deriver of rest) writes.push(...deriver.derive(change));
+    for (let i = 1; i < derivers.length; i++) {
+      for (const write of (derivers[i] as WriteDeriver).derive(change)) writes.push(write);
+    }
     return writes;
   }
 
@@ -217,20 +220,25 @@ export class DerivingStore implements TableStore {
 }
 
 /**
- * One change, its items parsed only if a deriver reads them (the PITR change log copies the
- * stored bodies and never does: parsing the old body would be most of that deriver's cost). A
- * class, not an object literal with getters: one per item write, so no closures nor spreads.
+ * One item change, its items parsed only if a deriver reads them (the PITR change log copies the
+ * stored bodies and never does; parsing the old body would be most of that deriver's cost). A
+ * class, not an object literal with getters: every write makes one, and a literal with accessors
+ * is a slow dictionary-mode object (it showed in the stream benchmark's profile).
  */
-class Change implements ItemChange {
+class LazyChange implements ItemChange {
+  readonly key: StoredKey;
+  readonly origin: WriteOrigin;
+  readonly previous: StoredItem | undefined;
+  readonly next: StoredItem | undefined;
   #oldItem: Item | undefined;
   #newItem: Item | undefined;
 
-  constructor(
-    readonly key: StoredKey,
-    readonly origin: WriteOrigin,
-    readonly previous: StoredItem | undefined,
-    readonly next: StoredItem | undefined,
-  ) {}
+  constructor(key: StoredKey, origin: WriteOrigin, previous: StoredItem | undefined, next: StoredItem | undefined) {
+    this.key = key;
+    this.origin = origin;
+    this.previous = previous;
+    this.next = next;
+  }
 
   get oldItem(): Item | undefined {
     if (this.previous && !this.#oldItem) this.#oldItem = fromStored(this.previous);

@@ -2,13 +2,18 @@ import type { Operation } from '../../dynamodb/operation.js';
 import { PartlySerialized } from '../../http/service.js';
 import { ITERATOR_TTL_MS } from '../definition.js';
 import { expiredIterator, trimmedData } from '../errors.js';
-import { unpackRecord } from '../image-delta.js';
 import { decodeIterator, encodeIterator } from '../iterator.js';
 import { checkLimit, MAX_RECORDS_BYTES, MAX_RECORDS_LIMIT } from '../limits.js';
 import { openStream } from '../lookup.js';
 import { streamCounts } from '../metrics.js';
-import { sequenceAt, shardRecords } from '../record-store.js';
+import { recordJson } from '../record-codec.js';
+import { msAt, sequenceAt, shardRecords } from '../record-store.js';
 import { formatSequence, nextSequence, parseSequence, shardAt, trimHorizon } from '../shards.js';
+
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+const EMPTY = Buffer.alloc(0);
 
 export interface GetRecordsInput {
   ShardIterator: string;
@@ -35,19 +40,24 @@ export const getRecords: Operation<GetRecordsInput> = {
       throw trimmedData();
     }
     const limit = input.Limit ?? MAX_RECORDS_LIMIT;
-    const bodies: string[] = [];
+    const bodies: Buffer[] = [];
     let bytes = 0;
     let last: string | undefined;
     let more = false;
     let lastPosition: number | undefined;
     for (const record of shardRecords(table.store, stream, shard.index, from)) {
-      const body = unpackRecord(record.body);
+      const body = recordJson(record.body, {
+        region: parts.region,
+        viewType: stream.StreamViewType,
+        sequence: sequenceAt(stream, record.position),
+        ms: msAt(stream, record.position),
+      });
       const size = body.length;
       if (bodies.length >= limit || (bodies.length > 0 && bytes + size > MAX_RECORDS_BYTES)) {
         more = true;
         break;
       }
-      bodies.push(body.toString('utf8'));
+      bodies.push(body);
       bytes += size;
       lastPosition = record.position;
     }
@@ -56,7 +66,11 @@ export const getRecords: Operation<GetRecordsInput> = {
     const next = last === undefined ? from : nextSequence(last);
     // A closed shard read to its end has no next iterator: the consumer moves on to its children.
     const ended = shard.closed && !more;
-    const records = `[${bodies.join(',')}]`;
+    // One decode of the whole array, not one string per record.
+    const chunks: Buffer[] = [OPEN];
+    for (let i = 0; i < bodies.length; i++) chunks.push(i === 0 ? EMPTY : COMMA, bodies[i] as Buffer);
+    chunks.push(CLOSE);
+    const records = Buffer.concat(chunks).toString('utf8');
     return new PartlySerialized(
       { Records: records },
       ended
