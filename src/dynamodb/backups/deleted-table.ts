@@ -35,7 +35,6 @@ export async function keepDeletedTableBackup(
   account: string,
   table: TableDefinition,
   caller: KeyCaller,
-  now: number,
 ): Promise<string | undefined> {
   if (table.TableStatus !== 'ACTIVE' || !enabledPitr(table)) return undefined;
   let arn: string;
@@ -46,9 +45,8 @@ export async function keepDeletedTableBackup(
       table.TableName,
       deletedTableBackupName(table.TableName),
       caller,
-      {
-        expiresAt: now + DELETED_TABLE_BACKUP_RETENTION_MS,
-      },
+      // Counted from the backup's own creation time, which BackupCreationDateTime shows.
+      { retentionMs: DELETED_TABLE_BACKUP_RETENTION_MS },
     );
     arn = record.BackupArn;
   } catch (error) {

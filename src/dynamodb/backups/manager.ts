@@ -97,7 +97,7 @@ export class BackupManager implements ArchivalBackups {
     tableName: string,
     name: string,
     caller: KeyCaller,
-    system?: { readonly expiresAt: number },
+    system?: { readonly retentionMs: number },
   ) {
     if (this.#options.dataDir.inMemory) throw backupsUnavailable();
     const table = tables.find(account, tableName);
@@ -122,7 +122,7 @@ export class BackupManager implements ArchivalBackups {
           BackupName: name,
           BackupStatus: 'CREATING',
           BackupType: system ? 'SYSTEM' : 'USER',
-          ...(system ? { expiresAt: system.expiresAt } : {}),
+          ...(system ? { expiresAt: now + system.retentionMs } : {}),
           createdAt: now,
           accountId: account,
           region: lent.target.region,

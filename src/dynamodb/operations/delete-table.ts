@@ -23,7 +23,7 @@ export const deleteTable: Operation<DeleteTableInput> = {
     checkTableDeletable(table);
     // PITR's history outlives the table as a SYSTEM backup (backups/deleted-table.ts).
     if (env.backups && env.pitr && !env.pitr.inMemory) {
-      await keepDeletedTableBackup(env.backups, env.tables, account, table, ctx, env.clock.now());
+      await keepDeletedTableBackup(env.backups, env.tables, account, table, ctx);
     }
     const stats = env.tables.stats(table);
     const definition = await env.tables.delete(account, name);
