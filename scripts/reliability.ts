@@ -3,6 +3,7 @@
  * its seed printed, results in test-results/reliability.json. `npm run soak` runs the soak alone.
  *
  *   node dist/scripts/reliability.js [--part crash,tamper,fuzz,http,auth,soak] [--seed N] [--quick]
+ *     [--kinds "table file,…"] [--digest-every N]
  *
  * The seed of a part is derived from the run's seed (SEALDB_RELIABILITY_SEED or --seed), so one
  * number replays the whole run; a part can be replayed alone with the seed it printed and --part.
@@ -23,6 +24,8 @@ interface Args {
   kinds: string[] | undefined;
   seed: number;
   quick: boolean;
+  /** Fuzz: refused requests between comparisons of the data (1 names the very case that changed it). */
+  digestEvery: number | undefined;
   partSeeded: boolean;
 }
 
@@ -33,16 +36,25 @@ function parseArgs(argv: string[]): Args {
   let seed: number | undefined;
   let quick = false;
   let kinds: string[] | undefined;
+  let digestEvery: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--part') parts = new Set((argv[++i] ?? '').split(','));
     else if (a === '--seed') seed = Number(argv[++i]);
     else if (a === '--quick') quick = true;
     else if (a === '--kinds') kinds = (argv[++i] ?? '').split(',');
+    else if (a === '--digest-every') digestEvery = Number(argv[++i]);
     else throw new Error(`unknown argument ${a}`);
   }
   for (const p of parts) if (![...ALL, 'soak'].includes(p)) throw new Error(`unknown part ${p}`);
-  return { parts, kinds, seed: seed ?? runSeed(), quick, partSeeded: seed !== undefined && parts.size === 1 };
+  return {
+    parts,
+    kinds,
+    seed: seed ?? runSeed(),
+    quick,
+    digestEvery,
+    partSeeded: seed !== undefined && parts.size === 1,
+  };
 }
 
 async function main(): Promise<void> {
@@ -77,7 +89,9 @@ async function main(): Promise<void> {
   await runPart('tamper', (seed) =>
     runTamper({ seed, placesPerKind: q ? 4 : 50, ...(args.kinds ? { kinds: args.kinds } : {}), log }),
   );
-  await runPart('fuzz', (seed) => runFuzz({ seed, cases: q ? 1000 : 10_000, log }));
+  await runPart('fuzz', (seed) =>
+    runFuzz({ seed, cases: q ? 1000 : 10_000, ...(args.digestEvery ? { digestEvery: args.digestEvery } : {}), log }),
+  );
   await runPart('http', (seed) =>
     runHostileHttp({ seed, idleConnections: q ? 1000 : 10_000, slowTimeoutScale: q ? 'short' : 'real', log }),
   );

@@ -366,8 +366,16 @@ export function readCheckRecord(file: string): CheckRecord {
   if (record.sha256 !== undefined && record.sha256 !== checkSum(record as CheckRecord)) {
     throw damaged('its SHA-256 does not match its content: a byte was changed');
   }
+  // The checksum covers the fields, not the text around them (whitespace, escapes): the file must
+  // also be exactly what writeCheckRecord writes of them, so that no byte of it can change unseen.
+  if (text !== checkRecordText(record as CheckRecord)) {
+    throw damaged('its text is not in the form sealdb writes (a byte outside the values was changed)');
+  }
   return record as CheckRecord;
 }
+
+/** The one text sealdb writes for a record (readCheckRecord refuses any other). */
+const checkRecordText = (record: CheckRecord): string => `${JSON.stringify(record, null, 2)}\n`;
 
 /**
  * Complete or absent after a crash: written under a temporary name, flushed, then renamed.
@@ -375,7 +383,7 @@ export function readCheckRecord(file: string): CheckRecord {
  */
 export function writeCheckRecord(file: string, record: CheckRecord, step: (name: string) => void = () => {}): void {
   const temp = `${file}.tmp`;
-  writeFileSyncedSync(temp, `${JSON.stringify(record, null, 2)}\n`, 'w');
+  writeFileSyncedSync(temp, checkRecordText(record), 'w');
   step('temp-written');
   renameSync(temp, file);
   step('renamed');
