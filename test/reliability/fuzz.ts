@@ -38,6 +38,7 @@ import {
   type PartResult,
   Rng,
   scanAll,
+  sleep,
 } from './common.js';
 import { awsShapedError, keepAliveAgent, post, sign, type WireAnswer } from './wire.js';
 
@@ -594,7 +595,17 @@ export async function runFuzz(options: FuzzOptions): Promise<PartResult> {
         counts.refusalsUnverified += pendingBefore;
         refusedSince = [];
         await reset();
+        // What an accepted request started may still be settling (a table deleting or updating,
+        // an index filling): the new baseline is taken once two readings agree, so that a later
+        // change is not blamed on the refusals that follow.
         digest = await stateDigest(ddb, kms, targets.keyId);
+        for (let tries = 0; tries < 20; tries++) {
+          await sleep(25);
+          const again = await stateDigest(ddb, kms, targets.keyId);
+          if (again === digest) break;
+          await reset();
+          digest = await stateDigest(ddb, kms, targets.keyId);
+        }
       }
       if (crashes.length > 0) fail(`uncaught: ${crashes.splice(0).map(errorText).join('; ')}`);
       if ((n + 1) % 2000 === 0) log(`fuzz: ${n + 1}/${options.cases} cases, ${failures.length} failure(s)`);
