@@ -143,3 +143,22 @@ describe('the -commits record', () => {
     }
   });
 });
+
+describe('root-check.json', () => {
+  it('every byte changed, as seed 20261202 changed bytes 104 and 105 (inside the name "sha256"), is refused', async () => {
+    const { readCheckRecord, sealRecord } = await import('../../src/encryption/root-of-trust.js');
+    const file = join(scratch, 'root-check.json');
+    const record = sealRecord({ version: 1, kind: 'key-file', check: Buffer.alloc(32, 7).toString('base64') });
+    const text = Buffer.from(`${JSON.stringify(record, null, 2)}\n`);
+    writeFileSync(file, text);
+    assert.deepEqual(readCheckRecord(file), record);
+    for (let at = 0; at < text.length; at++) {
+      for (const mask of [0x01, 0x20, 0xab, 0xec]) {
+        const bytes = Buffer.from(text);
+        bytes[at] = (bytes[at] as number) ^ mask;
+        writeFileSync(file, bytes);
+        assert.throws(() => readCheckRecord(file), /the root key check file .* is damaged/, `byte ${at} ^${mask}`);
+      }
+    }
+  });
+});
