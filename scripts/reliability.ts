@@ -147,10 +147,14 @@ async function main(): Promise<void> {
   process.exitCode = failures.length === 0 ? 0 : 1;
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 2;
-});
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 2;
+  })
+  // The results are written: a process left over by a failed part (a server that never started)
+  // must not keep the run, or its lane, waiting.
+  .finally(() => process.exit());
 
 /** One lane's work: a child run of this script. `alone`: run after the others, by itself. */
 interface Unit {
