@@ -149,6 +149,8 @@ export interface RunningServer {
   sweep(): Promise<void>;
   /** Runs one slice of every table's GSI work (backfill, drop); true while work remains. */
   indexJobsStep(): Promise<boolean>;
+  /** Resolves once the full page checks of the files opened so far have ended (their damage reported). */
+  pageChecks(): Promise<void>;
   /** Stops accepting requests, answers those in flight, then closes every file. */
   close(): Promise<void>;
 }
@@ -267,6 +269,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         (definition) => tableArnRegion(definition.TableArn) ?? options.region,
       );
   const checkpointer = dataDir.inMemory ? undefined : new Checkpointer();
+  // Table and backup files are page-checked whole in the background (catalogs at open, in full).
+  const pageChecker = engine ? undefined : checkpointer?.pageChecker;
   tables = new TableManager({
     catalog,
     dataDir,
@@ -278,6 +282,13 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       durability,
       onWalSync: metrics.walSync,
       ...(checkpointer ? { checkpointer } : {}),
+      ...(pageChecker
+        ? {
+            pageChecker,
+            // Takes the table out of service and tells the operator once, naming the file.
+            onDamage: (error: DamagedFileError) => void tables?.damaged(error),
+          }
+        : {}),
     },
     // The operator's log line (once per damaged file) and a metric naming the file.
     onDamagedFile: (error, kind) => {
@@ -296,6 +307,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         keys,
         clock,
         ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+        ...(pageChecker ? { pageChecker } : {}),
       });
   if (backups) tableManager.archivalBackups = backups;
   const pitr = engine
@@ -437,6 +449,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     endpoint: `http://${hostForUrl}:${port}`,
     indexJobsStep: () => indexJobs.step(),
     sweep: sweepNow,
+    pageChecks: () => pageChecker?.idle() ?? Promise.resolve(),
     close() {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
@@ -449,6 +462,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await transfers?.close();
         await backups?.close();
         await pitr?.close();
+        // A check still running is dropped: it runs again when the file is next opened.
+        pageChecker?.stop();
         await indexJobs.stop();
         await tableManager.close();
         await checkpointer?.stop();

@@ -174,6 +174,8 @@ export class TableManager {
         await this.#keys.retireGrant(target, record);
         throw resourceInUse(`Table already exists: ${table.TableName}`);
       }
+      // Damage its full page check finds later is told against this table.
+      this.#damage.tableOfFile.set(this.#file(id), { id, name: table.TableName });
       const store = this.#backend.openTable(id, this.#file(id), dataKey, this.#storage);
       this.#catalog.put({ scope, name: table.TableName, id, definition, wrappedKey });
       this.#files.set(id, store);

@@ -332,8 +332,21 @@ const isBase64Of = (value: unknown, bytes: number): boolean =>
   Buffer.from(value, 'base64').length === bytes &&
   Buffer.from(value, 'base64').toString('base64') === value;
 
+/** The members a record may have (an unknown one, e.g. a renamed `sha256`, would slip past the checksum). */
+const RECORD_MEMBERS = new Set([
+  'version',
+  'kind',
+  'scryptSalt',
+  'wrappedMasterKey',
+  'pkcs11',
+  'rotation',
+  'check',
+  'sha256',
+]);
+
 export function readCheckRecord(file: string): CheckRecord {
-  const text = readFileSync(file, 'utf8');
+  const bytes = readFileSync(file);
+  const text = bytes.toString('utf8');
   // What the damaged file still says it was made with chooses the advice.
   const kindHint = /"kind"\s*:\s*"(key-file|passphrase|pkcs11)"/.exec(text)?.[1] as CheckRecord['kind'] | undefined;
   const sealsMasterKey = kindHint === 'pkcs11' || /"version"\s*:\s*2/.test(text) || text.includes('wrappedMasterKey');
@@ -347,6 +360,8 @@ export function readCheckRecord(file: string): CheckRecord {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw damaged('it is not a JSON object');
   const record = parsed as Partial<CheckRecord>;
+  const unknown = Object.keys(record).find((name) => !RECORD_MEMBERS.has(name));
+  if (unknown !== undefined) throw damaged(`it has a member sealdb never writes (${JSON.stringify(unknown)})`);
   if (record.version !== 1 && record.version !== 2) {
     throw damaged(`version is ${JSON.stringify(record.version)}, not 1 or 2`);
   }
@@ -366,8 +381,17 @@ export function readCheckRecord(file: string): CheckRecord {
   if (record.sha256 !== undefined && record.sha256 !== checkSum(record as CheckRecord)) {
     throw damaged('its SHA-256 does not match its content: a byte was changed');
   }
+  // The checksum covers the fields, not the text around them (whitespace, escapes): the file must
+  // also be exactly what writeCheckRecord writes of them, so that no byte of it can change unseen.
+  // Compared as bytes: bytes that are not UTF-8 decode to U+FFFD, which would re-serialise alike.
+  if (!bytes.equals(Buffer.from(checkRecordText(record as CheckRecord), 'utf8'))) {
+    throw damaged('its text is not in the form sealdb writes (a byte outside the values was changed)');
+  }
   return record as CheckRecord;
 }
+
+/** The one text sealdb writes for a record (readCheckRecord refuses any other). */
+const checkRecordText = (record: CheckRecord): string => `${JSON.stringify(record, null, 2)}\n`;
 
 /**
  * Complete or absent after a crash: written under a temporary name, flushed, then renamed.
@@ -375,7 +399,7 @@ export function readCheckRecord(file: string): CheckRecord {
  */
 export function writeCheckRecord(file: string, record: CheckRecord, step: (name: string) => void = () => {}): void {
   const temp = `${file}.tmp`;
-  writeFileSyncedSync(temp, `${JSON.stringify(record, null, 2)}\n`, 'w');
+  writeFileSyncedSync(temp, checkRecordText(record), 'w');
   step('temp-written');
   renameSync(temp, file);
   step('renamed');

@@ -7,7 +7,7 @@ import {
   checkCredentialScope,
   checkRequestTime,
   credentialRegion,
-  parseAuthorization,
+  parseSignature,
   type SignedRequest,
   type SignedRequestHead,
   verifyPayloadSignature,
@@ -106,7 +106,7 @@ export class LocalAuthenticator implements Authenticator {
    * region: it selects the region the request acts in, so it must be a region name.
    */
   authenticate(request: AuthRequest, _expectedService?: string): Identity {
-    const parsed = parseAuthorization(request.headers);
+    const parsed = parseSignature(request);
     return { principal: rootPrincipal(this.defaultAccountId, parsed.accessKeyId), region: credentialRegion(parsed) };
   }
 }
@@ -150,7 +150,8 @@ export class StrictAuthenticator implements Authenticator {
   }
 
   beginAuthentication(head: AuthRequestHead, expectedService: string): PendingAuthentication {
-    const parsed = parseAuthorization(head.headers);
+    // In the Authorization header or, presigned, in the query string (sigv4.ts parseSignature).
+    const parsed = parseSignature(head);
     // The order of checks follows DynamoDB's, so clients see the same first error.
     checkRequestTime(parsed, this.clock);
     checkCredentialScope(parsed, expectedService);
@@ -163,7 +164,8 @@ export class StrictAuthenticator implements Authenticator {
       },
       finish: () => {
         verifyPayloadSignature(parsed, head, hash.digest('hex'), entry.secretAccessKey, this.clock);
-        // Only long-term keys are configured, so no session token can be valid.
+        // Only long-term keys are configured, so no session token can be valid (in a header or,
+        // presigned, in X-Amz-Security-Token, which the signature covers as any query parameter).
         if (parsed.securityToken !== undefined) {
           throw invalidToken('The security token included in the request is invalid');
         }
@@ -202,7 +204,7 @@ export class SharedDbAuthenticator implements Authenticator {
   authenticate(request: AuthRequest, expectedService: string): Identity {
     if (!this.verifier) {
       // Like DynamoDB Local -sharedDb: the region is ignored, so any credential scope will do.
-      return { principal: rootPrincipal(DEFAULT_ACCOUNT_ID, parseAuthorization(request.headers).accessKeyId) };
+      return { principal: rootPrincipal(DEFAULT_ACCOUNT_ID, parseSignature(request).accessKeyId) };
     }
     return shared(this.verifier.authenticate(request, expectedService));
   }

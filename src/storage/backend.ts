@@ -46,7 +46,9 @@ export class EmbeddedBackend implements StorageBackend {
 
   removeTable(_id: string, file: string): void {
     if (this.inMemory) return;
-    for (const suffix of ['', '-wal', '-shm', COMMIT_RECORD_SUFFIX]) rmSync(`${file}${suffix}`, { force: true });
+    for (const suffix of ['', '-wal', '-shm', COMMIT_RECORD_SUFFIX, `${COMMIT_RECORD_SUFFIX}.tmp`]) {
+      rmSync(`${file}${suffix}`, { force: true });
+    }
   }
 
   run<T>(fn: () => Promise<T>): Promise<T> {

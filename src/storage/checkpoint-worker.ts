@@ -13,6 +13,7 @@
 import { existsSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { disablePageEncryptionForBenchmark, openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+import { type PageCheckRequest, startPageCheck, stopPageChecks } from './page-check-worker.js';
 
 /** A worker thread has its own module state: the benchmark-only switch is handed over. */
 export interface CheckpointWorkerData {
@@ -27,6 +28,7 @@ if (settings.pageEncryption === false) disablePageEncryptionForBenchmark();
 export type CheckpointMessage =
   | { readonly type: 'open'; readonly file: string; readonly key: Uint8Array }
   | { readonly type: 'close'; readonly file: string }
+  | PageCheckRequest
   | { readonly type: 'stop' };
 
 /** To the main thread: the log of `file` is copied but for frames written in the last moments. */
@@ -101,7 +103,9 @@ function checkpointAll(): void {
 const timer = setInterval(checkpointAll, INTERVAL_MS);
 
 parentPort?.on('message', (message: CheckpointMessage) => {
-  if (message.type === 'open') {
+  if (message.type === 'check') {
+    startPageCheck(message, (answer) => parentPort?.postMessage(answer));
+  } else if (message.type === 'open') {
     const key = Buffer.from(message.key.buffer, message.key.byteOffset, message.key.byteLength);
     try {
       if (!databases.has(message.file)) {
@@ -119,6 +123,7 @@ parentPort?.on('message', (message: CheckpointMessage) => {
     databases.get(message.file)?.close();
     databases.delete(message.file);
   } else {
+    stopPageChecks();
     clearInterval(timer);
     for (const db of databases.values()) {
       try {

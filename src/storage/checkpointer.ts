@@ -2,6 +2,8 @@
 import { Worker } from 'node:worker_threads';
 import type { CaughtUpMessage, CheckpointMessage, CheckpointWorkerData } from './checkpoint-worker.js';
 import { pageEncryptionEnabled } from './encrypted-db.js';
+import type { PageCheckAnswer } from './page-check-worker.js';
+import { PageChecker } from './page-checker.js';
 
 /** A log this large is started over once the worker has copied it (8 KiB pages, plus frame headers). */
 const DEFAULT_WAL_LIMIT_BYTES = 16 * 1024 * 1024;
@@ -12,6 +14,8 @@ export class Checkpointer {
   /** The log size past which it is restarted (see TableFile); the last resort is a multiple of it. */
   readonly walLimitBytes: number;
   readonly #caughtUp = new Map<string, () => void>();
+  /** Full page checks of table and backup files, run on this worker's thread between checkpoints. */
+  readonly pageChecker: PageChecker;
 
   constructor(options: { readonly walLimitBytes?: number } = {}) {
     this.walLimitBytes = options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES;
@@ -21,9 +25,13 @@ export class Checkpointer {
         restartFrames: Math.max(1, Math.floor(this.walLimitBytes / FRAME_BYTES)),
       } satisfies CheckpointWorkerData,
     });
-    this.#worker.on('message', (message: CaughtUpMessage | 'stopped') => {
-      if (typeof message === 'object' && message.type === 'caught-up') this.#caughtUp.get(message.file)?.();
+    this.pageChecker = new PageChecker((request, transfer) => this.#post(request, transfer));
+    this.#worker.on('message', (message: CaughtUpMessage | PageCheckAnswer | 'stopped') => {
+      if (typeof message !== 'object') return;
+      if (message.type === 'caught-up') this.#caughtUp.get(message.file)?.();
+      else if (message.type === 'done') this.pageChecker.answered(message);
     });
+    this.#worker.on('exit', () => this.pageChecker.stop('the checkpoint worker stopped'));
     // The worker must never keep the process alive on its own.
     this.#worker.unref();
   }
@@ -54,6 +62,7 @@ export class Checkpointer {
       };
       this.#worker.on('message', on);
     });
+    this.pageChecker.stop();
     // Kept alive until the last checkpoint is done (the caught-up listener does not hold the loop).
     this.#worker.ref();
     this.#post({ type: 'stop' });

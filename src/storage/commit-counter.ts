@@ -14,10 +14,18 @@
  * commit (the frames are in the OS's page cache, which outlives the process); such a record
  * holds only within the boot it was written in, since an OS crash may lose both log frames and
  * the record in any order. In `fsync` durability it is written after the log is flushed, and
- * holds across boots. A record that is torn, missing, of another boot (process durability) or of
+ * holds across boots. A record that is missing, of another boot (process durability) or of
  * another log generation vouches for nothing, and the check falls back to wal-check's alone.
  *
  * The record holds no data: log salts, a frame number and a boot id (48 bytes, owner-only).
+ *
+ * It is verified strictly whenever its database is opened (issue 17): a record that is there must
+ * be exactly the 48 bytes sealdb writes, every byte accounted for (magic, version, flag, the zero
+ * padding, the CRC over the rest), or the database is refused, naming the record. No crash leaves
+ * anything else: the record is created whole (written under a temporary name, flushed, renamed)
+ * and from then on rewritten in place with one 48-byte write, which a killed process cannot tear
+ * and a disk writes within one sector. A record of another boot or log generation is still a
+ * whole record: it is valid, and vouches for nothing (above).
  *
  * What it does not cover: in `process` durability after an OS crash or reboot the newest
  * transaction's damage is again indistinguishable from a torn tail (that mode promises nothing
@@ -25,9 +33,20 @@
  * a commit and its record leaves that one commit unguarded (still recovered, if undamaged).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
+import { DamagedFileError } from './damage.js';
 import type { Durability } from './wal-sync.js';
 
 /** Appended to the database file's name (like SQLite's `-wal` and `-shm`). */
@@ -109,13 +128,13 @@ export class CommitRecorder {
       return;
     }
     try {
-      this.#record ??= openSync(
-        `${this.databaseFile}${COMMIT_RECORD_SUFFIX}`,
-        constants.O_RDWR | constants.O_CREAT,
-        0o600,
-      );
       encodeRecord(this.#recordBytes, position, this.flushed);
-      writeSync(this.#record, this.#recordBytes, 0, RECORD_BYTES, 0);
+      const file = `${this.databaseFile}${COMMIT_RECORD_SUFFIX}`;
+      if (this.#record === undefined && !existsSync(file)) createWhole(file, this.#recordBytes);
+      else {
+        this.#record ??= openSync(file, constants.O_RDWR, 0o600);
+        writeSync(this.#record, this.#recordBytes, 0, RECORD_BYTES, 0);
+      }
       this.#last = position;
     } catch {
       // A record that cannot be written only leaves the newest commits unguarded, as before.
@@ -146,6 +165,23 @@ export function openCommitRecorder(
   return new CommitRecorder(databaseFile, flushed, !(flushed && walSyncedAfterCommit));
 }
 
+/**
+ * A new record file appears whole or not at all: an empty or partial `-commits` is never left by
+ * a crash, so the strict check never mistakes one for damage. Flushed before the rename (once per
+ * database file), so that an OS crash cannot leave the name pointing at unwritten bytes either.
+ */
+function createWhole(file: string, bytes: Buffer): void {
+  const temp = `${file}.tmp`;
+  const fd = openSync(temp, 'w', 0o600);
+  try {
+    writeSync(fd, bytes, 0, RECORD_BYTES, 0);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, file);
+}
+
 function encodeRecord(target: Buffer, position: WalPosition, flushed: boolean): void {
   target.fill(0);
   target.writeUInt32BE(MAGIC, 0);
@@ -158,16 +194,29 @@ function encodeRecord(target: Buffer, position: WalPosition, flushed: boolean): 
   target.writeUInt32BE(crc32(target.subarray(0, RECORD_BYTES - 4)), RECORD_BYTES - 4);
 }
 
-/** The database's commit record, if there is a whole one. */
+/**
+ * The database's commit record; undefined when there is none. Throws DamagedFileError (for the
+ * database, naming the record) when the file is there but is not, byte for byte, a record sealdb
+ * wrote: see the header comment for why no crash leaves such a file.
+ */
 export function readCommitRecord(databaseFile: string): CommitRecord | undefined {
+  const file = `${databaseFile}${COMMIT_RECORD_SUFFIX}`;
   let bytes: Buffer;
   try {
-    bytes = readFileSync(`${databaseFile}${COMMIT_RECORD_SUFFIX}`);
-  } catch {
-    return undefined;
+    bytes = readFileSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
   }
-  if (bytes.length !== RECORD_BYTES || bytes.readUInt32BE(0) !== MAGIC || bytes[4] !== VERSION) return undefined;
-  if (crc32(bytes.subarray(0, RECORD_BYTES - 4)) !== bytes.readUInt32BE(RECORD_BYTES - 4)) return undefined;
+  const problem = recordProblem(bytes);
+  if (problem !== undefined) {
+    throw new DamagedFileError(
+      databaseFile,
+      `its commit record ${file} is damaged (${problem}): it is not what sealdb wrote. It holds no data, only how far ` +
+        `the write-ahead log was committed; with sealdb stopped, restore it with the data directory from a backup, or, ` +
+        `once sure that nothing else in the data directory was changed, delete it (the next commit writes it anew)`,
+    );
+  }
   return {
     salt1: bytes.readUInt32BE(8),
     salt2: bytes.readUInt32BE(12),
@@ -177,13 +226,32 @@ export function readCommitRecord(databaseFile: string): CommitRecord | undefined
   };
 }
 
+/** Why `bytes` is not a record encodeRecord wrote, or undefined when it is one. */
+function recordProblem(bytes: Buffer): string | undefined {
+  if (bytes.length !== RECORD_BYTES) return `${bytes.length} bytes, not ${RECORD_BYTES}`;
+  if (crc32(bytes.subarray(0, RECORD_BYTES - 4)) !== bytes.readUInt32BE(RECORD_BYTES - 4)) {
+    return 'its CRC does not match its content';
+  }
+  if (bytes.readUInt32BE(0) !== MAGIC) return 'its magic number is wrong';
+  if (bytes[4] !== VERSION) return `version ${bytes[4]}, not ${VERSION}`;
+  if (bytes[5] !== 0 && bytes[5] !== 1) return `flag ${bytes[5]}, not 0 or 1`;
+  // The bytes encodeRecord leaves zero (6-7, 20-23, 40-43) must be zero.
+  for (const [from, to] of [
+    [6, 8],
+    [20, 24],
+    [40, 44],
+  ] as const) {
+    for (let i = from; i < to; i++) if (bytes[i] !== 0) return `byte ${i} is not zero`;
+  }
+  return undefined;
+}
+
 /**
- * The frames a log of generation `salts` must recover, per the database's record; undefined when
- * the record vouches for nothing about this log (none, torn, another generation, or, for a
- * record of process durability, another boot).
+ * The frames a log of generation `salts` must recover, per the database's record (readCommitRecord);
+ * undefined when the record vouches for nothing about this log (none, another generation, or,
+ * for a record of process durability, another boot).
  */
-export function recordedFrames(databaseFile: string, salts: readonly [number, number]): number | undefined {
-  const record = readCommitRecord(databaseFile);
+export function recordedFrames(record: CommitRecord | undefined, salts: readonly [number, number]): number | undefined {
   if (!record || record.salt1 !== salts[0] || record.salt2 !== salts[1]) return undefined;
   if (!record.flushed && record.boot !== bootId()) return undefined;
   return record.frames;

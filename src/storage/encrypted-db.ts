@@ -6,7 +6,8 @@
 import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { asDamage, DamagedFileError, isDamage } from './damage.js';
-import { assertWalIntact } from './wal-check.js';
+import { checkFilePagesNow, describePageProblem } from './page-auth.js';
+import { assertWalIntact, walPageNumbers } from './wal-check.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -97,7 +98,7 @@ export function openEncryptedDatabase(options: OpenOptions): SqliteDatabase {
     db.pragma('temp_store = MEMORY');
     if (cacheKiB !== undefined) db.pragma(`cache_size = -${Math.floor(cacheKiB)}`);
     if (autoCheckpointPages !== undefined) db.pragma(`wal_autocheckpoint = ${Math.floor(autoCheckpointPages)}`);
-    if (options.checkPages && file !== ':memory:') checkEveryPage(db, file);
+    if (options.checkPages && file !== ':memory:') checkEveryPage(db, file, key);
     return db;
   } catch (error) {
     db.close();
@@ -108,14 +109,27 @@ export function openEncryptedDatabase(options: OpenOptions): SqliteDatabase {
   }
 }
 
-function checkEveryPage(db: SqliteDatabase, file: string): void {
+/**
+ * SQLite's quick_check reads every page of every b-tree, but not the free pages (those of deleted
+ * rows): their bytes are authenticated from the file itself (page-auth.ts). Nothing else writes
+ * the file during this call, so a page that fails is damaged unless the log holds its newest copy.
+ */
+function checkEveryPage(db: SqliteDatabase, file: string, key: Buffer): void {
   const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
   const problems = rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
-  if (problems.length === 0) return;
-  throw new DamagedFileError(
+  const restore = `Stop sealdb and restore ${file} from a backup of the data directory`;
+  if (problems.length > 0) {
+    throw new DamagedFileError(file, `its pages fail SQLite's check (${problems.join('; ')}). ${restore}`);
+  }
+  if (!pageEncryption) return;
+  const problem = checkFilePagesNow({
     file,
-    `its pages fail SQLite's check (${problems.join('; ')}). Stop sealdb and restore ${file} from a backup of the data directory`,
-  );
+    key,
+    expectedPages: db.pragma('page_count', { simple: true }) as number,
+    superseded: () => walPageNumbers(`${file}-wal`),
+    live: false,
+  });
+  if (problem) throw new DamagedFileError(file, `${describePageProblem(problem)}. ${restore}`);
 }
 
 /**

@@ -10,6 +10,8 @@ import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { asDamage, DamagedFileError, naming } from './damage.js';
 import { openEncryptedDatabase, pageEncryptionEnabled, type SqliteDatabase, WrongKeyError } from './encrypted-db.js';
+import { describePageProblem } from './page-auth.js';
+import type { PageChecker } from './page-checker.js';
 import type { SnapshotWorkerData, SnapshotWorkerMessage } from './snapshot-worker.js';
 import type { StoredItem } from './table-file.js';
 
@@ -85,8 +87,15 @@ export function startSnapshot(options: SnapshotOptions): Snapshot {
 /**
  * The items of a backup file, in key order (the table file's layout: see TableFile). Read on a
  * connection of its own, without TableFile's open-time work (its counters check reads every page).
+ * With a checker, every page of the file is also authenticated in the background (a restore reads
+ * only the item pages; the index and stream pages it rebuilds would go unchecked): `verified`
+ * rejects, naming the file, when one is not what sealdb wrote.
  */
-export function openBackupItems(file: string, key: Buffer): { items: IterableIterator<StoredItem>; close(): void } {
+export function openBackupItems(
+  file: string,
+  key: Buffer,
+  checker?: PageChecker,
+): { items: IterableIterator<StoredItem>; close(): void; verified?: Promise<void> } {
   // Damage is named (the restore's failure report says which backup file to replace).
   let db: ReturnType<typeof openEncryptedDatabase>;
   try {
@@ -99,6 +108,16 @@ export function openBackupItems(file: string, key: Buffer): { items: IterableIte
     throw error;
   }
   try {
+    let verified: Promise<void> | undefined;
+    if (checker) {
+      // Before the items' statement starts: it keeps the connection busy until it ends.
+      const expected = naming(file, () => db.pragma('page_count', { simple: true }) as number);
+      verified = checker.check(file, key, expected, false).then((outcome) => {
+        if (outcome.problem) throw new DamagedFileError(file, describePageProblem(outcome.problem));
+      });
+      // Awaited by the restore at its end; one that failed earlier has reported already.
+      verified.catch(() => undefined);
+    }
     const rows = naming(file, () => snapshotItems(db));
     function* items(): IterableIterator<StoredItem> {
       try {
@@ -113,6 +132,7 @@ export function openBackupItems(file: string, key: Buffer): { items: IterableIte
         rows.return?.();
         db.close();
       },
+      ...(verified ? { verified } : {}),
     };
   } catch (error) {
     db.close();

@@ -8,7 +8,10 @@ import { statSync } from 'node:fs';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { Checkpointer } from './checkpointer.js';
 import { type CommitRecorder, openCommitRecorder } from './commit-counter.js';
+import { DamagedFileError } from './damage.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
+import { describePageProblem } from './page-auth.js';
+import type { PageChecker } from './page-checker.js';
 import { type LogRecord, RecordLogs } from './record-log.js';
 import { type Durability, WalSync } from './wal-sync.js';
 
@@ -230,6 +233,13 @@ export interface TableFileOptions {
   readonly durability?: Durability;
   /** Told after each WAL flush in `fsync` durability (a metric). */
   readonly onWalSync?: () => void;
+  /**
+   * Checks every page of the file once it is open, in the background (absent in memory):
+   * SQLite authenticates only the pages it reads, never a free page.
+   */
+  readonly pageChecker?: PageChecker;
+  /** Told when that check finds the file damaged (the table is then taken out of service). */
+  readonly onDamage?: (error: DamagedFileError) => void;
 }
 
 export class TableFile implements TableStore {
@@ -357,6 +367,13 @@ export class TableFile implements TableStore {
       table.#restartWanted = true;
     });
     table.#commits = commits;
+    if (options.pageChecker && file !== ':memory:') {
+      const { onDamage } = options;
+      const expected = db.pragma('page_count', { simple: true }) as number;
+      void options.pageChecker.check(file, key, expected, true).then((outcome) => {
+        if (outcome.problem) onDamage?.(new DamagedFileError(file, describePageProblem(outcome.problem)));
+      });
+    }
     return table;
   }
 

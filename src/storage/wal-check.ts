@@ -16,7 +16,7 @@
  * words in the byte order the magic names.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { COMMIT_RECORD_SUFFIX, recordedFrames } from './commit-counter.js';
+import { COMMIT_RECORD_SUFFIX, readCommitRecord, recordedFrames } from './commit-counter.js';
 import { DamagedFileError } from './damage.js';
 
 const WAL_HEADER_BYTES = 32;
@@ -85,17 +85,30 @@ export class DamagedWalError extends DamagedFileError {
  * committed transaction, which nothing in the log itself tells from a torn tail.
  */
 export function assertWalIntact(databaseFile: string): void {
+  // The record is verified whether or not there is a log to hold it against (issue 17).
+  const record = readCommitRecord(databaseFile);
   const report = checkWal(`${databaseFile}-wal`);
   if (report.damage) throw new DamagedWalError(databaseFile, report.damage);
   if (!report.salts) return;
-  const recorded = recordedFrames(databaseFile, report.salts);
+  const recorded = recordedFrames(record, report.salts);
   if (recorded === undefined || report.recoveredFrames >= recorded) return;
   const failure = report.firstFailure ?? { frame: report.recoveredFrames + 1, reason: 'missing' };
   throw new DamagedWalError(databaseFile, { ...failure, commitsAfter: 0, recordedFrames: recorded });
 }
 
-/** Scans a log file; a missing or empty one is intact. */
-export function checkWal(walFile: string): WalReport {
+/**
+ * The pages whose newest committed version is in the log (its frames up to the last commit that
+ * SQLite's recovery keeps): a checkpoint will copy them over the database file's own, which may
+ * be stale or torn (a checkpoint killed mid-write) without harm. Empty for a missing log.
+ */
+export function walPageNumbers(walFile: string): Set<number> {
+  const pages: number[] = [];
+  const report = checkWal(walFile, pages);
+  return new Set(pages.slice(0, report.damage ? 0 : report.recoveredFrames));
+}
+
+/** Scans a log file; a missing or empty one is intact. `pages` gets each frame's page number, in order. */
+export function checkWal(walFile: string, pages?: number[]): WalReport {
   let fd: number;
   try {
     fd = openSync(walFile, 'r');
@@ -104,7 +117,7 @@ export function checkWal(walFile: string): WalReport {
     throw error;
   }
   try {
-    return scan(fd, fstatSync(fd).size);
+    return scan(fd, fstatSync(fd).size, pages);
   } finally {
     closeSync(fd);
   }
@@ -119,13 +132,13 @@ interface Header {
   readonly valid: boolean;
 }
 
-function scan(fd: number, size: number): WalReport {
+function scan(fd: number, size: number, pages?: number[]): WalReport {
   if (size < WAL_HEADER_BYTES) return { recoveredFrames: 0 };
   const headerBytes = Buffer.alloc(WAL_HEADER_BYTES);
   readSync(fd, headerBytes, 0, WAL_HEADER_BYTES, 0);
   const candidates = headerCandidates(headerBytes);
   const header = candidates.find((h) => h.valid);
-  if (header) return scanFrames(fd, size, header, false);
+  if (header) return scanFrames(fd, size, header, false, pages);
   // SQLite ignores a log whose header fails, with every frame in it. A frame that checks out
   // under the header's stored checksum proves the header was damaged, not torn: try each byte
   // order and page size the damaged header might have meant.
@@ -181,7 +194,7 @@ function decodePageSize(raw: number): number | undefined {
  * commit frame (SQLite rewrites spilled frames in place and fixes their checksums last): that is
  * the newest transaction, never acknowledged, and stays a torn tail.
  */
-function scanFrames(fd: number, size: number, header: Header, headerDamaged: boolean): WalReport {
+function scanFrames(fd: number, size: number, header: Header, headerDamaged: boolean, pages?: number[]): WalReport {
   const frameBytes = FRAME_HEADER_BYTES + header.pageSize;
   const framesPerBatch = Math.max(1, Math.floor(BATCH_BYTES / frameBytes));
   const batch = Buffer.alloc(framesPerBatch * frameBytes);
@@ -207,6 +220,7 @@ function scanFrames(fd: number, size: number, header: Header, headerDamaged: boo
       const frame = first + i;
       const at = i * frameBytes;
       const pageNumber = batch.readUInt32BE(at);
+      pages?.push(pageNumber);
       const commitSize = batch.readUInt32BE(at + 4);
       const saltsMatch = batch.readUInt32BE(at + 8) === salts[0] && batch.readUInt32BE(at + 12) === salts[1];
       const stored: [number, number] = [batch.readUInt32BE(at + 16), batch.readUInt32BE(at + 20)];

@@ -39,7 +39,12 @@ export function spawnSealdb(args: readonly string[], options: SpawnOptions = {})
 /** Resolves with the endpoint once the startup banner is complete (its auth line ends it). */
 export function bannerEndpoint(child: ChildProcess, output: () => string): Promise<string> {
   return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sealdb did not start:\n${output()}`)), 20_000);
+    // Generous (a shared 2-core VM at load 20 took 18 s to restart after a kill -9); a server that
+    // does not make it is killed, or it would keep the test process alive after the failure.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sealdb did not start within 60 s:\n${output()}`));
+    }, 60_000);
     const check = () => {
       const match = /listening on (http:\/\/\S+)[\s\S]*\nauth: .*\n/.exec(output());
       if (match) {

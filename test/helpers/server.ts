@@ -102,6 +102,8 @@ export interface TestServer {
   sweep(): Promise<void>;
   /** One slice of every table's GSI work (backfill, drop); true while work remains. */
   indexJobsStep(): Promise<boolean>;
+  /** Resolves once the background full page checks of the files opened so far have ended. */
+  pageChecks(): Promise<void>;
   /** Stops the server; the data directory stays until `cleanup`. */
   close(): Promise<void>;
   /** Stops the server and deletes its data directory and root key. */
@@ -166,6 +168,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     }),
     sweep: () => server.sweep(),
     indexJobsStep: () => server.indexJobsStep(),
+    pageChecks: () => server.pageChecks(),
     close: () => server.close(),
     async cleanup() {
       await server.close();

@@ -231,11 +231,48 @@ export async function runAuthIsolation(options: AuthIsolationOptions): Promise<P
           build: () => signedWith(service, { credentials: { ...ALICE, sessionToken: 'FQoGZXIvYXdzEXAMPLETOKEN' } }),
         },
         {
-          // sealdb takes only the Authorization header form (see the README's auth section).
+          // AWS takes SigV4 in the query string for every service (src/http/sigv4.ts parseSignature).
           name: 'presigned query-string signature',
           service,
-          expect: 'MissingAuthenticationTokenException',
           build: () => signedWith(service, { presignSeconds: 300 }),
+        },
+        {
+          name: 'presigned, forged signature',
+          service,
+          expect: 'InvalidSignatureException',
+          build: () => {
+            const r = signedWith(service, { presignSeconds: 300 });
+            return {
+              ...r,
+              path: r.path.replace(
+                /X-Amz-Signature=([0-9a-f]+)/,
+                (_, sig: string) => `X-Amz-Signature=${flipHex(sig)}`,
+              ),
+            };
+          },
+        },
+        {
+          // Non-S3 services keep the fixed 15-minute window, whatever X-Amz-Expires says.
+          name: 'presigned 16 minutes ago with a week of X-Amz-Expires',
+          service,
+          expect: 'InvalidSignatureException',
+          build: () => signedWith(service, { presignSeconds: 604_800, date: new Date(s.clock.now() - 16 * MINUTE) }),
+        },
+        {
+          name: 'presigned with X-Amz-Expires beyond a week',
+          service,
+          expect: 'IncompleteSignatureException',
+          build: () => signedWith(service, { presignSeconds: 604_801 }),
+        },
+        {
+          name: 'presigned with a session token',
+          service,
+          expect: 'UnrecognizedClientException',
+          build: () =>
+            signedWith(service, {
+              presignSeconds: 300,
+              credentials: { ...ALICE, sessionToken: 'FQoGZXIvYXdzEXAMPLETOKEN' },
+            }),
         },
       );
     }

@@ -400,7 +400,13 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<PartResul
     );
     if (server && server.child.exitCode === null && server.child.signalCode === null) await server.stop('SIGKILL');
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    // A server that was still starting when the run stopped may write a moment longer: the
+    // failure above must still be reported, so a directory that will not go is left behind.
+    try {
+      rmSync(scratch, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    } catch (error) {
+      fail('cleanup', `could not remove ${scratch}: ${errorText(error)}`);
+    }
   }
   const sorted = [...restartMs].sort((a, b) => a - b);
   return {

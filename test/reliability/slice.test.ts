@@ -39,6 +39,15 @@ export const TAMPER_REGRESSIONS: readonly TamperCase[] = [
   { kind: 'backup catalog key', mode: 'flip', at: 83, mask: 0x16 },
   { kind: 'backup catalog key', mode: 'flip', at: 4, mask: 0x72 },
   { kind: 'audit open hour', mode: 'truncate', at: 2413 },
+  // Seed 20261202 (tamper seed 1870190979), after the checks of this second round: the
+  // name "sha256" changed (so no checksum was asked for), invalid UTF-8 that re-serialised alike.
+  { kind: 'root check', mode: 'flip', at: 104, mask: 0xab },
+  { kind: 'root check', mode: 'flip', at: 105, mask: 0xec },
+  // Unreported before (every read still exact): whitespace of root-check.json, any byte of a
+  // -commits record (test/storage/tamper-regressions.test.ts covers free pages and every byte).
+  { kind: 'root check', mode: 'flip', at: 1, mask: 0x07 },
+  { kind: 'table commit record', mode: 'flip', at: 30, mask: 0x01 },
+  { kind: 'table commit record', mode: 'truncate', at: 0 },
 ];
 
 describe('reliability slice (npm run test:reliability at a small size)', () => {

@@ -14,6 +14,8 @@ export interface FillOptions {
   readonly account: string;
   readonly definition: TableDefinition;
   readonly items: Iterator<StoredItem>;
+  /** Rejects when the source file proves damaged (its full page check): the restore then fails. */
+  readonly verified?: Promise<void>;
   readonly caller: KeyCaller;
   /** Most work per slice before yielding to requests. */
   readonly sliceMs: number;
@@ -42,6 +44,8 @@ export async function fillRestoredTable(options: FillOptions): Promise<void> {
     await store.durable();
     await nextTurn();
   }
+  // Every item was read and authenticated; the pages a restore does not read are checked apart.
+  await options.verified;
   tables.update(account, definition.TableName, (current) => {
     if (current.TableId !== definition.TableId) return current;
     const summary = current.RestoreSummary;

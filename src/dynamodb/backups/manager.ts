@@ -18,6 +18,7 @@ import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice, TableKeyRecord, TableKeyService } from '../../encryption/table-keys.js';
 import type { BackupCatalog, BackupCatalogEntry } from '../../storage/backup-catalog.js';
 import type { DataDir } from '../../storage/data-dir.js';
+import type { PageChecker } from '../../storage/page-checker.js';
 import { openBackupItems, removeFiles, startSnapshot } from '../../storage/snapshot.js';
 import type { StoredItem } from '../../storage/table-file.js';
 import { kmsValidationError } from '../kms-errors.js';
@@ -44,6 +45,8 @@ export interface BackupManagerOptions {
   readonly onError?: (error: unknown) => void;
   /** Most work per slice of a restore before yielding to requests (default 8 ms). */
   readonly sliceMs?: number;
+  /** Authenticates every page of a backup file while a restore reads it (absent: not checked). */
+  readonly pageChecker?: PageChecker;
 }
 
 export interface ListFilter {
@@ -65,6 +68,8 @@ const BACKUP_PURPOSE = 'backup';
 interface BackupItems {
   readonly items: IterableIterator<StoredItem>;
   close(): void;
+  /** Rejects when the full page check finds the backup file damaged. */
+  readonly verified?: Promise<void>;
 }
 
 export class BackupManager implements ArchivalBackups {
@@ -284,6 +289,7 @@ export class BackupManager implements ArchivalBackups {
       account,
       definition,
       items: source.items,
+      ...(source.verified ? { verified: source.verified } : {}),
       caller,
       sliceMs: this.#options.sliceMs ?? 8,
       stopped: () => this.#closing,
@@ -349,7 +355,7 @@ export class BackupManager implements ArchivalBackups {
     }
     const dataKey = unwrapDataKey(tableKey, entry.wrappedKey, record.dataKeyScope);
     try {
-      return openBackupItems(this.#file(record.fileId), dataKey);
+      return openBackupItems(this.#file(record.fileId), dataKey, this.#options.pageChecker);
     } finally {
       dataKey.fill(0);
     }
