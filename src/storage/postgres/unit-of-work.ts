@@ -158,6 +158,16 @@ export interface Fence {
   readonly token: bigint;
 }
 
+/** Fences the current unit's writes by a lease (checked at its commit). */
+export function fenceUnit(fence: Fence): void {
+  currentUnit().fence = fence;
+}
+
+/** The fence of the unit running now, if any (undefined outside a unit). */
+export function unitFence(): Fence | undefined {
+  return current.getStore()?.fence;
+}
+
 /** The fence no longer stands (the lease moved or expired): the unit's writes were rolled back. */
 export class FenceLost extends Error {
   constructor(readonly lease: string) {
