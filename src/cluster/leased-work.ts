@@ -30,7 +30,10 @@ export function leasedTtlTables(tables: TtlTables, leases: LeaseKeeper, name: st
   };
 }
 
-/** Runs `fn` as one fenced unit of work if this node holds (or can take) the lease; else skips it. */
+/**
+ * Runs `fn` as one fenced unit of work if this node holds (or can take) the lease; else, or when
+ * the lease moved before its commit, skips it (undefined).
+ */
 export async function runLeased<T>(
   leases: LeaseKeeper,
   name: string,
@@ -39,10 +42,16 @@ export async function runLeased<T>(
 ): Promise<T | undefined> {
   const fence = await leases.ensure(name);
   if (!fence) return undefined;
-  return run(() => {
-    fenceUnit(fence);
-    return fn();
-  }, 'write');
+  try {
+    return await run(() => {
+      fenceUnit(fence);
+      return fn();
+    }, 'write');
+  } catch (error) {
+    // The lease moved while the work ran: nothing of it was committed, and the new holder does it.
+    if (error instanceof FenceLost) return undefined;
+    throw error;
+  }
 }
 
 /** A unit of leased work found its lease gone at commit: expected when a lease moves, not a fault. */
