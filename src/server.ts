@@ -6,6 +6,8 @@
 import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { type AuditTrail, createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
+import { isFenceLost, LEASES, leasedTtlTables, runLeased } from './cluster/leased-work.js';
+import { LeaseKeeper, type LeaseTiming } from './cluster/leases.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { RequestActivity } from './core/duty-cycle.js';
 import { BackupManager } from './dynamodb/backups/manager.js';
@@ -114,6 +116,11 @@ export interface ServerOptions {
   readonly indexJobs?: Pick<IndexJobsOptions, 'mode' | 'sliceMs' | 'sliceItems' | 'busyShare'>;
   /** Real milliseconds between the TTL sweeper's passes over tables with TTL enabled (default 10 s; 0 = only `sweep()`). */
   readonly ttlSweepIntervalMs?: number;
+  /**
+   * Engine storage: the leases that keep background work (TTL sweeps, stream trimming) on one
+   * node at a time (src/cluster/leases.ts). Default: 15 s expiry, renewed every 5 s.
+   */
+  readonly leases?: Partial<LeaseTiming>;
   /**
    * Test only: `POST /_sealdb/time` moves the server's clock forward (over `clock`) and runs the
    * sweep; without it that call is refused. With strict auth it is only taken from loopback.
@@ -337,6 +344,17 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   pitr?.recover(tableManager);
   // After the tables': an import cut short by the last stop leaves no half-filled table.
   await transfers?.recover(tableManager);
+  // Engine storage: TTL sweeps and stream trimming run on the one node holding their lease.
+  const leases = engine
+    ? new LeaseKeeper({
+        engine: engine.engine,
+        clock,
+        names: [LEASES.ttl, LEASES.streams],
+        ...(options.leases ? { timing: options.leases } : {}),
+        ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+      })
+    : undefined;
+  await leases?.start();
   // Requests being served: background work (index backfill) then takes only a small share of the loop.
   const activity = new RequestActivity();
   const indexJobs = new IndexJobs({
@@ -372,7 +390,9 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       await tableManager.run(() => tableManager.sweep(), 'write');
       // Tables the sweep brought back may have index work waiting for their key.
       indexJobs.wake();
-      await tableManager.run(() => trimStreams(tableManager, clock.now()), 'write');
+      const trim = () => trimStreams(tableManager, clock.now());
+      if (leases) await runLeased(leases, LEASES.streams, (fn, kind) => tableManager.run(fn, kind), trim);
+      else await tableManager.run(trim, 'write');
       await pitr?.pass(tableManager);
       // SYSTEM backups past their BackupExpiryDateTime (a deleted table's, 35 days on).
       backups?.expire();
@@ -381,11 +401,15 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     sweeping = sweeping.then(run, run);
     return sweeping;
   };
+  // A lease lost between a slice's start and its commit only means another node sweeps now.
+  const onBackgroundError = (error: unknown) => {
+    if (!isFenceLost(error)) options.onInternalError?.(error);
+  };
   const ttl = new TtlSweeper({
-    tables: tableManager,
+    tables: leases ? leasedTtlTables(tableManager, leases) : tableManager,
     clock,
     onDeleted: metrics.ttlDeleted,
-    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+    onError: onBackgroundError,
   });
   // On request (tests, the time endpoint) a TTL pass follows, so items the new time expires are gone when it answers.
   const sweepNow = () => sweep().then(() => ttl.pass());
@@ -433,7 +457,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
           sweep().catch((error: unknown) => {
             // Reported once, when found, rather than at every pass.
             if (error instanceof DamagedFileError) tableManager.damaged(error);
-            else options.onInternalError?.(error);
+            else onBackgroundError(error);
           });
         }, interval)
       : undefined;
@@ -454,6 +478,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
         await ttl.stop();
+        // Given up before the engine's pool closes, so another node takes the work over at once.
+        await leases?.stop();
         const stopped = new Promise<void>((resolve) => http.server.close(() => resolve()));
         http.server.closeIdleConnections();
         await http.drain();

@@ -33,6 +33,8 @@ export interface StartFlags {
   kmsEndpoint?: string;
   kmsKeyId?: string;
   kmsGraceSeconds?: string;
+  leaseSeconds?: string;
+  ttlSweepSeconds?: string;
 }
 
 interface ConfigFile {
@@ -57,6 +59,8 @@ interface ConfigFile {
   kmsEndpoint?: string;
   kmsKeyId?: string;
   kmsGraceSeconds?: number;
+  leaseSeconds?: number;
+  ttlSweepSeconds?: number;
 }
 
 /** What each config-file key must hold; anything else in the file is refused, naming the key. */
@@ -88,6 +92,8 @@ const CONFIG_FILE_KEYS: Record<keyof ConfigFile, (value: unknown) => string | un
   kmsEndpoint: expectString,
   kmsKeyId: expectString,
   kmsGraceSeconds: (v) => (typeof v === 'number' ? undefined : 'must be a number'),
+  leaseSeconds: (v) => (typeof v === 'number' ? undefined : 'must be a number'),
+  ttlSweepSeconds: (v) => (typeof v === 'number' ? undefined : 'must be a number'),
 };
 
 function expectString(value: unknown): string | undefined {
@@ -122,6 +128,10 @@ export interface ResolvedConfig {
   rootKeyDescription: string;
   /** Where table keys come from. */
   kms: KmsConfig;
+  /** Engine storage: how long a background-work lease stands unrenewed (renewed every third of it). */
+  leases?: { ttlMs: number };
+  /** Real milliseconds between TTL passes (undefined: the server's default). */
+  ttlSweepIntervalMs?: number;
 }
 
 export const DEFAULTS = { host: '127.0.0.1', port: 8000, dataDir: './sealdb-data', region: 'us-east-1' } as const;
@@ -181,8 +191,15 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
     pick(flags.storage, env.SEALDB_STORAGE || undefined, file.storage, 'embedded'),
     inMemory,
   );
+  const leaseText = flags.leaseSeconds ?? (env.SEALDB_LEASE_SECONDS || undefined) ?? file.leaseSeconds?.toString();
+  const leaseSeconds = leaseText === undefined ? undefined : positiveSeconds('--lease-seconds', leaseText);
+  const ttlText =
+    flags.ttlSweepSeconds ?? (env.SEALDB_TTL_SWEEP_SECONDS || undefined) ?? file.ttlSweepSeconds?.toString();
+  const ttlSweepSeconds = ttlText === undefined ? undefined : positiveSeconds('--ttl-sweep-seconds', ttlText);
   return {
     ...(storage !== undefined ? { storage } : {}),
+    ...(leaseSeconds !== undefined ? { leases: { ttlMs: Math.round(leaseSeconds * 1000) } } : {}),
+    ...(ttlSweepSeconds !== undefined ? { ttlSweepIntervalMs: Math.round(ttlSweepSeconds * 1000) } : {}),
     host: pick(flags.host, env.SEALDB_HOST, file.host, DEFAULTS.host),
     port,
     dataDir: inMemory ? undefined : pick(flags.dataDir, env.SEALDB_DATA_DIR, file.dataDir, DEFAULTS.dataDir),
@@ -205,6 +222,13 @@ export function resolveConfig(flags: StartFlags, env: NodeJS.ProcessEnv = proces
           : `key file ${resolve(rootKeyFile)}`,
     kms,
   };
+}
+
+function positiveSeconds(flag: string, text: string): number {
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new Error(`${flag} must be a positive number of seconds, not ${text}`);
+  return seconds;
 }
 
 /** `embedded` (the default) or an engine URL; an engine needs a root of trust that outlives the process. */

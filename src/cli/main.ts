@@ -37,6 +37,14 @@ program
     'where tables live: embedded (default, encrypted files in the data directory) or postgres://… (a PostgreSQL-compatible engine shared by many nodes; env SEALDB_STORAGE)',
   )
   .option(
+    '--lease-seconds <seconds>',
+    'engine storage: how long a node holds the lease of background work (TTL sweeps, stream trimming) without renewing it; renewed every third of it (default 15; env SEALDB_LEASE_SECONDS)',
+  )
+  .option(
+    '--ttl-sweep-seconds <seconds>',
+    'seconds between passes of the TTL sweeper over tables with Time to Live enabled (default 10; env SEALDB_TTL_SWEEP_SECONDS)',
+  )
+  .option(
     '--region <region>',
     'default region, for requests whose SigV4 credential scope names none (default us-east-1; env SEALDB_REGION)',
   )

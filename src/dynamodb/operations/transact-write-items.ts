@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AwsError } from '../../http/aws-error.js';
+import { whenCommitted } from '../../storage/backend.js';
 import type { IndexUnits } from '../capacity.js';
 import { consumedCapacity, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
 import { validationError } from '../errors.js';
@@ -125,7 +126,11 @@ export const transactWriteItems: Operation<TransactWriteItemsInput> = {
       ...capacity(input.ReturnConsumedCapacity, actions, outcomes, of),
       ...(input.ReturnItemCollectionMetrics === 'SIZE' ? transactionMetrics(actions, outcomes) : {}),
     };
-    if (tokenKey !== undefined) seen.set(tokenKey, { fingerprint, expiresAt: now + TOKEN_LIFETIME_MS, response });
+    // Only once committed: over the engine a unit whose commit fails is run again from the start,
+    // and must not then answer from its own first attempt's memo with nothing written.
+    if (tokenKey !== undefined) {
+      whenCommitted(() => seen.set(tokenKey, { fingerprint, expiresAt: now + TOKEN_LIFETIME_MS, response }));
+    }
     return response;
   },
 };

@@ -151,7 +151,15 @@ export class TtlSweeper {
       const next: PassTable[] = [];
       for (const table of remaining) {
         if (this.#stopped) return;
-        const more = await this.#tables.run(() => this.#sliceOf(table), 'write');
+        // A slice whose commit fails (over the engine: a lease lost meanwhile, see src/cluster) is
+        // reported and its table left for the next pass, as a failure inside the slice is.
+        const more = await this.#tables
+          .run(() => this.#sliceOf(table), 'write')
+          .catch((error: unknown) => {
+            this.#positions.delete(table.id);
+            this.#onError(error);
+            return false;
+          });
         // After a slice (and its commit) the event loop is left to requests at least as long;
         // outside the unit of work, so an engine transaction is not held open meanwhile.
         await this.#cycle.rest();

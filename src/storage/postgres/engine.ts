@@ -9,6 +9,8 @@
 import pg from 'pg';
 import {
   type CatalogWrite,
+  type Fence,
+  FenceLost,
   Miss,
   type PendingRow,
   runWithUnit,
@@ -83,6 +85,9 @@ export class Engine {
         // Bumped by every catalog change: a node's cached catalog is good while the epoch stands.
         `CREATE TABLE IF NOT EXISTS ${s}.catalog_epoch (id INT PRIMARY KEY, n BIGINT NOT NULL)`,
         `INSERT INTO ${s}.catalog_epoch (id, n) VALUES (0, 0) ON CONFLICT (id) DO NOTHING`,
+        // Leases of background work (src/cluster/leases.ts): one holder at a time, fenced by token.
+        `CREATE TABLE IF NOT EXISTS ${s}.leases (
+          name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL, token BIGINT NOT NULL)`,
       ]) {
         try {
           await client.query(sql);
@@ -122,6 +127,7 @@ export class Engine {
           }
         }
         await this.#commit(unit);
+        for (const effect of unit.afterCommit.splice(0)) effect();
         return result;
       } catch (thrown) {
         let error = thrown;
@@ -201,6 +207,7 @@ export class Engine {
     if (unit.writes.size > 0 || unit.catalogWrites.size > 0 || unit.dropTables.length > 0) {
       // A read that wrote after all (a table found inaccessible is marked so): in a transaction of its own.
       if (unit.mode === 'read') unit.mode = 'write';
+      if (unit.fence) await this.#checkFence(unit, unit.fence);
       for (const tbl of unit.dropTables)
         await this.query(unit, `DELETE FROM ${this.schema}.rows WHERE tbl = $1`, [tbl]);
       // In key order: two units writing the same rows lock them in the same order, never in a cycle.
@@ -217,6 +224,19 @@ export class Engine {
       throw error;
     }
     client.release();
+  }
+
+  /**
+   * In the unit's transaction: a lease taken over since (its row changed) makes this read
+   * conflict with the taker's write under SERIALIZABLE, so at most one holder's work commits.
+   */
+  async #checkFence(unit: UnitOfWork, fence: Fence): Promise<void> {
+    const held = await this.query(
+      unit,
+      `SELECT 1 FROM ${this.schema}.leases WHERE name = $1 AND holder = $2 AND token = $3`,
+      [fence.name, fence.holder, fence.token.toString()],
+    );
+    if (held.rows.length === 0) throw new FenceLost(fence.name);
   }
 
   async #rollback(unit: UnitOfWork): Promise<void> {

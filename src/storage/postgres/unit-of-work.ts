@@ -67,6 +67,13 @@ export class UnitOfWork {
   readonly catalogOverlay = new Map<string, unknown>();
   /** Tables whose rows all go at commit (DeleteTable). */
   readonly dropTables: string[] = [];
+  /**
+   * Node-side effects of the attempt (memos such as a transaction's ClientRequestToken), made
+   * only once its commit succeeded: an attempt run again must not find its own earlier run's.
+   */
+  readonly afterCommit: (() => void)[] = [];
+  /** A lease the unit's writes are fenced by: checked in its transaction at commit (src/cluster). */
+  fence: Fence | undefined;
 
   mode: UnitMode;
 
@@ -86,6 +93,7 @@ export class UnitOfWork {
   /** Before a run again after a Miss: what the unit fetched stays, what it wrote is made again. */
   discardWrites(): void {
     this.dropTables.length = 0;
+    this.afterCommit.length = 0;
     this.writes.clear();
     this.catalogWrites.clear();
     this.catalogOverlay.clear();
@@ -127,6 +135,44 @@ export class StaleCatalog extends Error {
   constructor() {
     super('the catalog changed (internal to the engine-backed store)');
     this.name = 'StaleCatalog';
+  }
+}
+
+/**
+ * Runs `fn` once the current unit of work has committed (at once outside one: the embedded
+ * store has committed, or will with its group commit, by the time the request answers).
+ */
+export function whenCommitted(fn: () => void): void {
+  const unit = current.getStore();
+  if (unit) unit.afterCommit.push(fn);
+  else fn();
+}
+
+/**
+ * A lease (src/cluster/leases.ts) as held when the unit's work began: the commit checks, in the
+ * unit's own SERIALIZABLE transaction, that the lease row still names this holder with this token.
+ */
+export interface Fence {
+  readonly name: string;
+  readonly holder: string;
+  readonly token: bigint;
+}
+
+/** Fences the current unit's writes by a lease (checked at its commit). */
+export function fenceUnit(fence: Fence): void {
+  currentUnit().fence = fence;
+}
+
+/** The fence of the unit running now, if any (undefined outside a unit). */
+export function unitFence(): Fence | undefined {
+  return current.getStore()?.fence;
+}
+
+/** The fence no longer stands (the lease moved or expired): the unit's writes were rolled back. */
+export class FenceLost extends Error {
+  constructor(readonly lease: string) {
+    super(`the lease '${lease}' is no longer held by this node; its work was not committed`);
+    this.name = 'FenceLost';
   }
 }
 

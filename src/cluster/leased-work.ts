@@ -1,0 +1,58 @@
+/**
+ * Background work of engine storage run only while this node holds its lease (leases.ts): each
+ * unit of work the work runs is fenced by the lease, so if the lease moved meanwhile the unit's
+ * commit fails with FenceLost and nothing of it is written. The embedded store runs its work
+ * unwrapped (one node, nothing to share).
+ */
+import type { TtlTables } from '../dynamodb/ttl/sweeper.js';
+import type { UnitKind } from '../storage/backend.js';
+import { FenceLost, fenceUnit, unitFence } from '../storage/postgres/unit-of-work.js';
+import type { LeaseKeeper } from './leases.js';
+
+/** The lease names of the background work on engine storage. */
+export const LEASES = { ttl: 'ttl-sweep', streams: 'stream-trim' } as const;
+
+/** The TTL sweeper's view of the tables: none while another node holds the TTL lease. */
+export function leasedTtlTables(tables: TtlTables, leases: LeaseKeeper, name: string = LEASES.ttl): TtlTables {
+  return {
+    // Both run inside `run` below: without the lease the pass finds no table and a slice none to sweep.
+    allTables: () => (unitFence()?.name === name ? tables.allTables() : []),
+    openForTtl: async (scope, table, id) =>
+      unitFence()?.name === name ? tables.openForTtl(scope, table, id) : undefined,
+    damaged: (error) => tables.damaged(error),
+    async run<T>(fn: () => Promise<T>, kind: UnitKind): Promise<T> {
+      const fence = await leases.ensure(name);
+      return tables.run(() => {
+        if (fence) fenceUnit(fence);
+        return fn();
+      }, kind);
+    },
+  };
+}
+
+/**
+ * Runs `fn` as one fenced unit of work if this node holds (or can take) the lease; else, or when
+ * the lease moved before its commit, skips it (undefined).
+ */
+export async function runLeased<T>(
+  leases: LeaseKeeper,
+  name: string,
+  run: <R>(fn: () => Promise<R>, kind: UnitKind) => Promise<R>,
+  fn: () => Promise<T>,
+): Promise<T | undefined> {
+  const fence = await leases.ensure(name);
+  if (!fence) return undefined;
+  try {
+    return await run(() => {
+      fenceUnit(fence);
+      return fn();
+    }, 'write');
+  } catch (error) {
+    // The lease moved while the work ran: nothing of it was committed, and the new holder does it.
+    if (error instanceof FenceLost) return undefined;
+    throw error;
+  }
+}
+
+/** A unit of leased work found its lease gone at commit: expected when a lease moves, not a fault. */
+export const isFenceLost = (error: unknown): boolean => error instanceof FenceLost;

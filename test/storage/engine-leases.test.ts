@@ -1,0 +1,181 @@
+/**
+ * Leases of background work over engine storage (src/cluster/leases.ts): with three node
+ * processes over one PostgreSQL schema, TTL expiry is done by the lease holder only, and goes on
+ * on a surviving node once the holder is SIGKILLed (its lease expires, another node takes it
+ * with a higher fencing token).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import pg from 'pg';
+import { TEST_POSTGRES } from '../helpers/engine.js';
+import { type SealdbProcess, startSealdbProcess } from '../helpers/process.js';
+import { dropTestSchema, testStorageUrl } from '../helpers/server.js';
+
+const TABLE = 'leased';
+
+interface Lease {
+  readonly holder: string;
+  readonly token: number;
+}
+
+describe('engine storage: leases of background work move when their holder dies', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'sealdb-leases-'));
+  const storage = testStorageUrl(TEST_POSTGRES) as string;
+  const nodes: { process: SealdbProcess; client: DynamoDBClient }[] = [];
+  let engine: pg.Client;
+  const schema = new URL(storage).searchParams.get('schema') as string;
+
+  before(async () => {
+    for (let i = 0; i < 3; i++) {
+      const process = await startSealdbProcess([
+        '--storage',
+        storage,
+        '--root-key-file',
+        join(scratch, 'root.key'),
+        '--data-dir',
+        join(scratch, `node-${i}`),
+        // Short, so a lease moves within seconds of its holder's death.
+        '--lease-seconds',
+        '3',
+        '--ttl-sweep-seconds',
+        '0.2',
+      ]);
+      const client = new DynamoDBClient({
+        endpoint: process.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
+        maxAttempts: 1,
+      });
+      nodes.push({ process, client });
+    }
+    const url = new URL(storage);
+    url.searchParams.delete('schema');
+    engine = new pg.Client({ connectionString: url.toString() });
+    await engine.connect();
+    const ddb = (nodes[0] as (typeof nodes)[number]).client;
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: TABLE,
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    await ddb.send(
+      new UpdateTimeToLiveCommand({
+        TableName: TABLE,
+        TimeToLiveSpecification: { Enabled: true, AttributeName: 'expires' },
+      }),
+    );
+  });
+
+  after(async () => {
+    await engine.end();
+    for (const node of nodes) {
+      node.client.destroy();
+      if (node.process.child.exitCode === null && node.process.child.signalCode === null) await node.process.stop();
+    }
+    rmSync(scratch, { recursive: true, force: true });
+    await dropTestSchema(storage);
+  });
+
+  const lease = async (name: string): Promise<Lease | undefined> => {
+    const result = await engine.query<{ holder: string; token: string }>(
+      `SELECT holder, token FROM "${schema}".leases WHERE name = $1`,
+      [name],
+    );
+    const row = result.rows[0];
+    return row ? { holder: row.holder, token: Number(row.token) } : undefined;
+  };
+  /** The node whose process the lease row names (holders are host/pid/tag). */
+  const holderIndex = (held: Lease): number =>
+    nodes.findIndex((n) => held.holder.split('/')[1] === String(n.process.child.pid));
+  const deletedBy = async (i: number): Promise<number> => {
+    const text = await fetch(`${(nodes[i] as (typeof nodes)[number]).process.endpoint}/metrics`).then((r) => r.text());
+    const match = /^sealdb_ttl_deleted_items_total(?:\{[^}]*\})? (\d+)/m.exec(text);
+    return Number(match?.[1] ?? 0);
+  };
+  const putExpired = async (via: number, prefix: string, count: number) => {
+    const past = Math.floor(Date.now() / 1000) - 3600;
+    for (let i = 0; i < count; i++) {
+      await (nodes[via] as (typeof nodes)[number]).client.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: { pk: { S: 'p' }, sk: { S: `${prefix}-${i}` }, expires: { N: `${past}` } },
+        }),
+      );
+    }
+  };
+  const remaining = async (via: number): Promise<number> => {
+    const page = await (nodes[via] as (typeof nodes)[number]).client.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': { S: 'p' } },
+        ConsistentRead: true,
+      }),
+    );
+    return page.Count ?? 0;
+  };
+
+  it('expires items on the lease holder only, then on a survivor once the holder is SIGKILLed', async () => {
+    const first = await lease('ttl-sweep');
+    assert.ok(first, 'a node took the TTL lease');
+    const holder = holderIndex(first);
+    assert.ok(holder >= 0, `the holder ${first.holder} is one of the nodes`);
+    // The stream-trim lease exists too (the sweep timer's work), held by one node.
+    assert.ok(await lease('stream-trim'));
+
+    await putExpired((holder + 1) % 3, 'before', 12);
+    await waitFor(async () => (await remaining(0)) === 0, 30_000);
+    // Every expiry was done by the holder: the other nodes deleted nothing.
+    const counts = await Promise.all([0, 1, 2].map(deletedBy));
+    assert.equal(counts[holder], 12, `deletes per node: ${counts.join(', ')}`);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      12,
+      `deletes per node: ${counts.join(', ')}`,
+    );
+
+    (nodes[holder] as (typeof nodes)[number]).process.child.kill('SIGKILL');
+    const survivor = (holder + 1) % 3;
+    await putExpired(survivor, 'after', 12);
+    await waitFor(async () => (await remaining(survivor)) === 0, 30_000);
+    const moved = await lease('ttl-sweep');
+    assert.ok(moved);
+    const next = holderIndex(moved);
+    assert.ok(next >= 0 && next !== holder, `the lease moved to a survivor (${moved.holder})`);
+    assert.ok(moved.token > first.token, `a new holder has a higher fencing token (${first.token} → ${moved.token})`);
+    const survivors = [0, 1, 2].filter((i) => i !== holder);
+    const after = await Promise.all(survivors.map(deletedBy));
+    assert.equal(after[survivors.indexOf(next)], 12, `deletes per survivor: ${after.join(', ')}`);
+    assert.equal(
+      after.reduce((a, b) => a + b, 0),
+      12,
+    );
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
