@@ -1,6 +1,6 @@
 /**
  * `npm run test:postgres`: the parameterised suite over the PostgreSQL engine. Runs the
- * DynamoDB, Streams, KMS, encryption and HTTP test files with SEALDB_TEST_STORAGE set, so the
+ * DynamoDB, Streams, KMS, encryption, HTTP and audit trail (CloudTrail) test files with SEALDB_TEST_STORAGE set, so the
  * shared test-server helper stores every server's tables in a schema of its own in the engine.
  * Left out, with the reason (README, "Engine storage: what is left"):
  */
@@ -18,10 +18,20 @@ const EMBEDDED_ONLY: Record<string, string> = {
   'streams/at-rest.test.js':
     'inspects the data directory for plaintext (the engine has its own: test/storage/engine.test.ts)',
   'streams/shards.test.js': 'trimming scans records in shard order, which the keyed engine order does not give yet',
+  'cloudtrail/cli.test.js':
+    'sealdb audit verify/lookup read the trail files of a data directory (the engine trail: PgTrailStore.verify, test/storage/engine-kms-audit.test.ts)',
+  'cloudtrail/damaged-keys.test.js':
+    'damages the root check, signing key and public key files of a data directory (the engine keeps the signing key sealed in a row)',
+  'cloudtrail/durability.test.js':
+    'kills a sealdb process on a data directory and reads its files (over the engine: test/storage/engine-kms-audit.test.ts kills two nodes)',
+  'cloudtrail/integrity.test.js':
+    'tampers with the log, digest and open hour files of a data directory (the engine: a moved or changed record row, test/storage/engine-kms-audit.test.ts)',
+  'cloudtrail/verify-open-hour.test.js':
+    'damages open hour files, which the engine trail does not have (records are rows)',
 };
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'test');
-const roots = ['dynamodb', 'streams', 'kms', 'encryption', 'http'];
+const roots = ['dynamodb', 'streams', 'kms', 'encryption', 'http', 'cloudtrail'];
 const files: string[] = [];
 const walk = (folder: string): void => {
   for (const name of readdirSync(folder).sort()) {

@@ -188,8 +188,9 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     options.dataDir,
   );
   if (root.createdKeyFile) options.onRootKeyCreated?.(root.createdKeyFile);
+  // Engine storage keeps the signing key in the engine, with the trail.
   const auditSigner =
-    options.dataDir === undefined
+    options.dataDir === undefined || options.storage !== undefined
       ? undefined
       : await openAuditSigner(options.dataDir, root, options.onAuditWarning).catch((error: unknown) => {
           root.destroy();
@@ -198,6 +199,18 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   const dataDir = new DataDir(options.dataDir);
   const durability = options.durability ?? 'process';
   const kmsConfig = options.kms ?? { mode: 'builtin' };
+  // With engine storage everything a restart must find lives in the engine: tables and catalog,
+  // the KMS key store and the audit trail. Loaded only then: the embedded store never loads the
+  // PostgreSQL client.
+  const engine =
+    options.storage !== undefined
+      ? await (await import('./storage/postgres/backend.js')).EngineBackend.open({ url: options.storage }).catch(
+          (error: unknown) => {
+            root.destroy();
+            throw error;
+          },
+        )
+      : undefined;
   const kms: KmsService | undefined =
     kmsConfig.mode === 'builtin'
       ? createKmsService({
@@ -206,6 +219,9 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
           clock,
           region: options.region,
           durability,
+          ...(engine
+            ? { store: engine.keyStore(root), runUnit: <T>(work: () => Promise<T>) => engine.runService(work) }
+            : {}),
         })
       : undefined;
   // Late-bound: the metrics read the tables, which are built after the key service they count.
@@ -218,6 +234,14 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(options.onAuditWarning ? { onWarning: options.onAuditWarning } : {}),
     ...(auditSigner ? { signer: auditSigner } : {}),
     onDigestFailure: metrics.auditDigestFailure,
+    ...(engine
+      ? {
+          store: engine.trailStore(root, clock, {
+            ...(options.onAuditWarning ? { warn: options.onAuditWarning } : {}),
+            onDigestFailure: metrics.auditDigestFailure,
+          }),
+        }
+      : {}),
   });
   // A root rotation killed between its switch and its audit record is recorded now (the trail stays open).
   if (options.dataDir !== undefined) await recordPendingRotation(options.dataDir, root, async () => keepOpen(audit));
@@ -262,11 +286,6 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   );
   // A table stored before the catalog kept regions is in the region its ARN names (the server's
   // region when it was created, which its KMS key shares): there it keeps working.
-  // Loaded only with engine storage: the embedded store never loads the PostgreSQL client.
-  const engine =
-    options.storage !== undefined
-      ? await (await import('./storage/postgres/backend.js')).EngineBackend.open({ url: options.storage })
-      : undefined;
   const catalog = engine
     ? engine.catalog<TableDefinition>(root)
     : Catalog.open<TableDefinition>(
@@ -497,6 +516,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         kms?.close();
         external?.close();
         await audit.close();
+        await engine?.closeServices();
         root.destroy();
       })();
       return closing;

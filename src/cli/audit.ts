@@ -2,6 +2,7 @@
  * `sealdb audit …`: verify the trail offline, export it in CloudTrail's plain format, and read
  * events in the terminal, from a data directory (needs its root key) or a running server.
  */
+import type { KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -20,6 +21,7 @@ import { callCloudTrail, type RemoteCredentials } from '../cloudtrail/remote-cli
 import { readPublicKeyFile } from '../cloudtrail/signing-key.js';
 import { DiskTrailReader } from '../cloudtrail/trail-reader.js';
 import type { VerifyProblem, VerifyResult } from '../cloudtrail/verify.js';
+import { systemClock } from '../core/clock.js';
 import { RootOfTrust } from '../encryption/root-of-trust.js';
 import { DEFAULT_ACCOUNT_ID } from '../http/auth.js';
 import { resolveConfig } from './config.js';
@@ -44,6 +46,7 @@ interface VerifyFlags extends DataDirFlags {
   account?: string;
   publicKey?: string;
   export?: string;
+  storage?: string;
   json?: boolean;
 }
 
@@ -136,6 +139,11 @@ async function runVerify(flags: VerifyFlags, io: AuditCliIo): Promise<void> {
   };
   let result: VerifyResult;
   let where: string;
+  const storage = flags.storage ?? (process.env.SEALDB_STORAGE || undefined);
+  if (flags.export === undefined && storage !== undefined && storage !== 'embedded') {
+    await runEngineVerify(flags, storage, range.publicKey, io);
+    return;
+  }
   if (flags.export !== undefined) {
     where = flags.export;
     result = await verifyExport(flags.export, range);
@@ -151,6 +159,38 @@ async function runVerify(flags: VerifyFlags, io: AuditCliIo): Promise<void> {
   if (flags.json) io.out(JSON.stringify(result, null, 2));
   else printVerification(result, where, io);
   if (!result.ok) process.exitCode = 1;
+}
+
+/** The trail a cluster keeps in its engine (storage/postgres/pg-trail-store.ts), checked with the cluster's root key. */
+async function runEngineVerify(
+  flags: VerifyFlags,
+  storage: string,
+  publicKey: KeyObject | undefined,
+  io: AuditCliIo,
+): Promise<void> {
+  const { root } = openDataDir(flags);
+  const { EngineBackend } = await import('../storage/postgres/backend.js');
+  try {
+    const engine = await EngineBackend.open({ url: storage });
+    try {
+      const result = await engine.trailStore(root, systemClock).verify(publicKey);
+      if (flags.json) io.out(JSON.stringify(result, null, 2));
+      else {
+        io.out(`audit trail: the engine at ${new URL(storage).host}`);
+        for (const p of result.problems) io.out(`PROBLEM    ${p}`);
+        for (const a of result.accounts) {
+          io.out(`account ${a.accountId} (${a.region}): ${a.digests} digest(s), ${a.logFiles} log file(s)`);
+        }
+        io.out(result.ok ? 'OK: every digest and record verifies' : `FAILED: ${result.problems.length} problem(s)`);
+      }
+      if (!result.ok) process.exitCode = 1;
+    } finally {
+      await engine.close();
+      await engine.closeServices();
+    }
+  } finally {
+    root.destroy();
+  }
 }
 
 async function runExport(flags: DataDirFlags & { out: string }, io: AuditCliIo): Promise<void> {
@@ -347,6 +387,7 @@ export function registerAuditCommands(program: Command, io: AuditCliIo = console
     .option('--account <id>', 'only this account')
     .option('--public-key <pem>', 'a trusted copy of public-key.pem (default: the one in the trail)')
     .option('--export <dir>', 'verify an exported trail (needs no root key)')
+    .option('--storage <url>', 'verify the trail a cluster keeps in its engine (postgres://…; env SEALDB_STORAGE)')
     .option('--json', 'print the result as JSON')
     .action((flags: VerifyFlags) => runVerify(flags, io));
 

@@ -33,6 +33,17 @@ export interface AuditTrailOptions {
   readonly signer?: DigestSigner;
   /** Told about each failed attempt to write a digest (a metric; a warning goes to `onWarning`). */
   readonly onDigestFailure?: () => void;
+  /**
+   * Where the trail is kept instead of `dataDir` (engine storage: storage/postgres/pg-trail-store.ts,
+   * shared by every node), with the signing key it keeps.
+   */
+  readonly store?: SignedTrailStore;
+}
+
+/** A trail store that also keeps the digest signing key (ListPublicKeys). */
+export interface SignedTrailStore extends TrailStore {
+  /** Undefined while the trail has no key yet. */
+  signer(): Promise<DigestSigner | undefined>;
 }
 
 export interface AuditTrail {
@@ -73,8 +84,9 @@ export async function openAuditSigner(
 const defaultWarning = (message: string): void => console.error(`sealdb: audit trail: ${message}`);
 
 export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
-  const disk =
-    options.dataDir === undefined
+  const disk: SignedTrailStore | undefined =
+    options.store ??
+    (options.dataDir === undefined
       ? undefined
       : new DiskTrailStore({
           dataDir: options.dataDir,
@@ -83,7 +95,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
           ...(options.onWarning ? { warn: options.onWarning } : {}),
           ...(options.signer ? { signer: options.signer } : {}),
           ...(options.onDigestFailure ? { onDigestFailure: options.onDigestFailure } : {}),
-        });
+        }));
   const store: TrailStore = disk ?? new MemoryTrailStore(options.clock);
   const key = options.root.deriveKey(NEXT_TOKEN_PURPOSE);
   const tokens = new NextTokenCodec(key);

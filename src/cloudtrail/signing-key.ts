@@ -135,6 +135,42 @@ export class DigestSigner {
       }
       return undefined;
     }
+    return DigestSigner.unseal(stored, root, file);
+  }
+
+  /**
+   * A signing key kept elsewhere than a trail folder (engine storage keeps it in the engine, for
+   * every node): its stored JSON, unsealed and checked as `open` checks the file's. `label` names
+   * where it was read from in errors.
+   */
+  static fromStored(text: string, root: RootOfTrust, label: string): DigestSigner {
+    return DigestSigner.unseal(parseStored(label, text), root, label);
+  }
+
+  /** A new signing key and the JSON to keep it in (its private key sealed under the root of trust). */
+  static generate(root: RootOfTrust, now: number): { readonly signer: DigestSigner; readonly stored: string } {
+    const kek = root.deriveKey(WRAP_PURPOSE);
+    try {
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
+      const signer = new DigestSigner(privateKey, now);
+      const der = privateKey.export({ type: 'pkcs8', format: 'der' });
+      try {
+        const record: StoredSigningKey = {
+          version: 1,
+          fingerprint: signer.fingerprint,
+          createdAt: new Date(now).toISOString(),
+          wrappedPrivateKey: wrapKey(kek, der, aad(signer.fingerprint)).toString('base64'),
+        };
+        return { signer, stored: `${JSON.stringify(record, null, 2)}\n` };
+      } finally {
+        der.fill(0);
+      }
+    } finally {
+      kek.fill(0);
+    }
+  }
+
+  private static unseal(stored: StoredSigningKey, root: RootOfTrust, file: string): DigestSigner {
     const kek = root.deriveKey(WRAP_PURPOSE);
     let der: Buffer;
     try {
@@ -181,27 +217,10 @@ export class DigestSigner {
       await existing.exportPublicKey(trailDir, onRestored);
       return existing;
     }
-    const kek = root.deriveKey(WRAP_PURPOSE);
-    try {
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
-      const signer = new DigestSigner(privateKey, now);
-      const der = privateKey.export({ type: 'pkcs8', format: 'der' });
-      try {
-        const record: StoredSigningKey = {
-          version: 1,
-          fingerprint: signer.fingerprint,
-          createdAt: new Date(now).toISOString(),
-          wrappedPrivateKey: wrapKey(kek, der, aad(signer.fingerprint)).toString('base64'),
-        };
-        await writeFileDurably(join(trailDir, PRIVATE_KEY_FILE), Buffer.from(`${JSON.stringify(record, null, 2)}\n`));
-      } finally {
-        der.fill(0);
-      }
-      await signer.exportPublicKey(trailDir);
-      return signer;
-    } finally {
-      kek.fill(0);
-    }
+    const { signer, stored } = DigestSigner.generate(root, now);
+    await writeFileDurably(join(trailDir, PRIVATE_KEY_FILE), Buffer.from(stored));
+    await signer.exportPublicKey(trailDir);
+    return signer;
   }
 
   /**
@@ -240,6 +259,10 @@ async function readStored(path: string): Promise<StoredSigningKey | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  return parseStored(path, text);
+}
+
+function parseStored(path: string, text: string): StoredSigningKey {
   if (text.trim() === '') throw new SigningKeyError(path, 'is empty');
   let parsed: Partial<StoredSigningKey>;
   try {

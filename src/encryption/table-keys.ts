@@ -114,7 +114,7 @@ export class TableKeyService {
     }
     const keyId =
       choice.kind === 'MANAGED'
-        ? this.kms.managedKeyId({ accountId: table.accountId, region: table.region })
+        ? await this.kms.managedKeyId({ accountId: table.accountId, region: table.region })
         : choice.keyId;
     // Asked of the table region's KMS: a key of another region is not found there, as in AWS.
     const described = await this.#call('DescribeKey', { KeyId: keyId }, this.#asCaller(caller, table));

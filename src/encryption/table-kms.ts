@@ -28,7 +28,7 @@ export interface TableKms {
    * (created on first use). External: the predefined alias, which KMS resolves (creating the key
    * on first use, as AWS KMS does for `alias/aws/<service>`).
    */
-  managedKeyId(scope: Scope): string;
+  managedKeyId(scope: Scope): string | Promise<string>;
   /**
    * The grantee and retiring principal of DynamoDB's grant on a key of `keyAccountId`. Built in:
    * the DynamoDB service principal of the region. External: sealdb calls with its own

@@ -38,7 +38,7 @@ export interface KmsService {
    * The account's AWS managed key for a service (`alias/aws/dynamodb`) in a region, created on
    * first use with KeyManager AWS and its fixed policy; returns the key ARN. Not itself an audited KMS call.
    */
-  ensureAwsManagedKey(scope: Scope, service: AwsManagedService): string;
+  ensureAwsManagedKey(scope: Scope, service: AwsManagedService): Promise<string>;
   /** Closes the store and zeroes cached key material. */
   close(): void;
 }

@@ -15,7 +15,7 @@ export interface NewKey {
 export function createKey(env: KmsEnvironment, spec: NewKey): KeyRecord {
   const now = env.clock.now();
   const key: KeyRecord = {
-    keyId: randomUUID(),
+    keyId: env.store.fresh(randomUUID),
     accountId: spec.accountId,
     region: env.region,
     creationMs: now,

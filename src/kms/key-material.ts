@@ -12,7 +12,11 @@ import type { KeyMaterialRecord, RotationType } from './types.js';
 const MATERIAL_PURPOSE = 'sealdb/kms-material/v1';
 
 const aad = (keyId: string, version: number) => `sealdb/kms/material/${keyId}/v${version}`;
-const cacheKey = (keyId: string, version: number) => `${keyId}/${version}`;
+/**
+ * With the material id: a version made by a unit of work that was then run again (engine storage)
+ * has another id than the version that was committed, so its copy is never served for it.
+ */
+const cacheKey = (keyId: string, version: number, materialId: string) => `${keyId}/${version}/${materialId}`;
 
 export class KeyMaterialVault {
   readonly #kek: Buffer;
@@ -27,28 +31,30 @@ export class KeyMaterialVault {
 
   /** Generates a new 256-bit material version and stores it wrapped. */
   create(keyId: string, version: number, createdMs: number, rotationType?: RotationType): KeyMaterialRecord {
-    const material = randomBytes(32);
+    const material = this.store.fresh(() => randomBytes(32));
     const record: KeyMaterialRecord = {
       keyId,
       version,
-      materialId: randomBytes(32).toString('hex'),
+      materialId: this.store.fresh(() => randomBytes(32).toString('hex')),
       wrapped: wrapKey(this.#kek, material, aad(keyId, version)),
       createdMs,
       ...(rotationType ? { rotationType } : {}),
     };
     this.store.addMaterial(record);
-    this.#cache.set(cacheKey(keyId, version), material);
+    this.#cache.set(cacheKey(keyId, version, record.materialId), material);
     return record;
   }
 
   /** The plaintext material of one version, or undefined if that version does not exist (any more). */
   material(keyId: string, version: number): Buffer | undefined {
-    const cached = this.#cache.get(cacheKey(keyId, version));
-    if (cached) return cached;
+    // The record is read every time (one indexed read): only it says which material the version is.
     const record = this.store.getMaterial(keyId, version);
     if (!record) return undefined;
+    const slot = cacheKey(keyId, version, record.materialId);
+    const cached = this.#cache.get(slot);
+    if (cached) return cached;
     const material = unwrapKey(this.#kek, record.wrapped, aad(keyId, version));
-    this.#cache.set(cacheKey(keyId, version), material);
+    this.#cache.set(slot, material);
     return material;
   }
 

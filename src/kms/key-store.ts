@@ -43,6 +43,12 @@ export interface KeyStore {
   deleteGrant(grantId: string): void;
 
   transaction<T>(fn: () => T): T;
+  /**
+   * Makes a value a stored row is named or made by (a new key id, grant id, key material) once
+   * per call: over the engine a call may run again (a unit of work after a Miss), and must then
+   * name the same rows. The embedded store runs each call once: it just makes it.
+   */
+  fresh<T>(make: () => T): T;
   close(): void;
 }
 
@@ -328,6 +334,10 @@ class SqliteKeyStore implements KeyStore {
       this.#statements.set(sql, statement);
     }
     return statement;
+  }
+
+  fresh<T>(make: () => T): T {
+    return make();
   }
 
   transaction<T>(fn: () => T): T {

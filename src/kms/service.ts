@@ -52,7 +52,20 @@ export interface KmsServiceOptions {
   /** The default region, for in-process calls that name none. */
   region: string;
   durability?: Durability;
+  /**
+   * Where keys are kept: absent, the encrypted SQLite file under `dataDir`; with engine storage,
+   * the engine's store (storage/postgres/pg-key-store.ts), shared by every node.
+   */
+  store?: KeyStore;
+  /**
+   * Runs a call's work against the store: at once for the embedded file; as one retried
+   * SERIALIZABLE unit of work over the engine (whose store calls answer only inside one). The
+   * work may run more than once, so it keeps its effects in the store (and the caches it fills).
+   */
+  runUnit?: <T>(work: () => Promise<T>) => Promise<T>;
 }
+
+const runAtOnce = <T>(work: () => Promise<T>): Promise<T> => work();
 
 interface Origin {
   readonly caller: Caller;
@@ -103,10 +116,12 @@ export class KmsServiceImpl {
   readonly #vault: KeyMaterialVault;
   readonly #grantTokens: GrantTokenCodec;
   readonly #listeners: KmsCallListener[] = [];
+  readonly #runUnit: <T>(work: () => Promise<T>) => Promise<T>;
   #closed = false;
 
   constructor(options: KmsServiceOptions) {
-    this.#store = openKeyStore(options.root, options.dataDir, options.durability);
+    this.#store = options.store ?? openKeyStore(options.root, options.dataDir, options.durability);
+    this.#runUnit = options.runUnit ?? runAtOnce;
     this.#vault = new KeyMaterialVault(options.root, this.#store);
     this.#grantTokens = new GrantTokenCodec(options.root.deriveKey(GRANT_TOKEN_PURPOSE));
     this.#env = {
@@ -116,7 +131,8 @@ export class KmsServiceImpl {
       clock: options.clock,
       region: options.region,
     };
-    sweep(this.#env);
+    // The engine's store is read only inside a unit: there the first call's sweep does this.
+    if (!options.runUnit) sweep(this.#env);
     this.handler = {
       targetPrefix: 'TrentService',
       contentType: 'application/x-amz-json-1.1',
@@ -144,8 +160,10 @@ export class KmsServiceImpl {
   }
 
   /** The account's AWS managed key for a service in a region (created on first use), as a key ARN. */
-  ensureAwsManagedKey(scope: Scope, service: AwsManagedService): string {
-    const key = ensureAwsManagedKey(this.#inRegion(scope.region), scope.accountId, service);
+  async ensureAwsManagedKey(scope: Scope, service: AwsManagedService): Promise<string> {
+    const key = await this.#runUnit(async () =>
+      ensureAwsManagedKey(this.#inRegion(scope.region), scope.accountId, service),
+    );
     return keyArn(key.region, key.accountId, key.keyId);
   }
 
@@ -187,7 +205,7 @@ export class KmsServiceImpl {
     origin: Origin,
     mode: Mode,
   ): Promise<Record<string, unknown>> {
-    const scope = new CallScope();
+    let scope = new CallScope();
     const decoded: Buffer[] = [];
     let output: object | undefined;
     let failure: unknown;
@@ -200,10 +218,15 @@ export class KmsServiceImpl {
         }
         throw unsupported(`${operation} is not supported by sealdb.`);
       }
-      sweep(this.#env);
       const input = mode === 'wire' ? this.#wireInput(operation, raw, decoded) : this.#internalInput(operation, raw);
       const env = this.#inRegion(origin.region);
-      output = await op.execute({ input: input as never, caller: origin.caller, env, scope });
+      output = await this.#runUnit(async () => {
+        // Each run of the unit starts afresh: what an earlier run touched (a key it created and
+        // then discarded) is not the call's.
+        scope = new CallScope();
+        sweep(this.#env);
+        return op.execute({ input: input as never, caller: origin.caller, env, scope });
+      });
     } catch (error) {
       failure = error;
     }

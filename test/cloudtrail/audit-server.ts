@@ -11,10 +11,11 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { verifyDataDir } from '../../src/cloudtrail/offline.js';
 import type { ManualClock } from '../../src/core/clock.js';
 import { RootOfTrust } from '../../src/encryption/root-of-trust.js';
 import type { AccountConfig } from '../../src/http/auth.js';
-import { startTestServer } from '../helpers/server.js';
+import { dropTestSchema, startTestServer } from '../helpers/server.js';
 
 export interface Credentials {
   readonly accessKeyId: string;
@@ -38,6 +39,8 @@ export interface AuditTestServer {
   readonly dataDir: string;
   readonly rootKeyFile: string;
   readonly region: string;
+  /** The engine URL the trail (and everything else) is kept in; undefined: the data directory. */
+  readonly storage: string | undefined;
   /** What the trail warned about (damage it found and worked around). */
   readonly warnings: readonly string[];
   kmsClient(credentials?: Credentials): KMSClient;
@@ -92,6 +95,7 @@ export async function startAuditServer(options: AuditServerOptions = {}): Promis
     dataDir: server.dataDir,
     rootKeyFile: server.rootKeyFile,
     region: server.region,
+    storage: server.storage,
     warnings,
     kmsClient(credentials = LOCAL) {
       const client = new KMSClient(config(credentials));
@@ -119,9 +123,39 @@ export async function startAuditServer(options: AuditServerOptions = {}): Promis
         await close();
       } finally {
         rmSync(scratch, { recursive: true, force: true });
+        if (server.storage && !options.reuse) await dropTestSchema(server.storage);
       }
     },
   };
+}
+
+/**
+ * Verifies the server's whole trail where it is kept: the data directory's files (as `sealdb
+ * audit verify`), or the engine's rows (PgTrailStore.verify). The server may be running.
+ */
+export async function verifyTrail(
+  server: AuditTestServer,
+): Promise<{ problems: readonly unknown[]; logFiles: number }> {
+  const root = server.openRoot();
+  try {
+    if (!server.storage) {
+      const result = await verifyDataDir(server.dataDir, root);
+      return { problems: result.problems, logFiles: result.accounts.reduce((n, a) => n + a.logFiles, 0) };
+    }
+    const { EngineBackend } = await import('../../src/storage/postgres/backend.js');
+    const { ManualClock } = await import('../../src/core/clock.js');
+    const engine = await EngineBackend.open({ url: server.storage });
+    try {
+      const store = engine.trailStore(root, new ManualClock());
+      const result = await store.verify();
+      return { problems: result.problems, logFiles: result.accounts.reduce((n, a) => n + a.logFiles, 0) };
+    } finally {
+      await engine.close();
+      await engine.closeServices();
+    }
+  } finally {
+    root.destroy();
+  }
 }
 
 /** Parses the CloudTrailEvent JSON of a LookupEvents event. */

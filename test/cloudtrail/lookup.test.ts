@@ -377,7 +377,10 @@ test('an in-memory server serves lookups without touching the disk', async () =>
       events.map((e) => e.EventName),
       ['CreateKey', 'CreateKey'],
     );
-    assert.deepEqual((await server.trailClient().send(new ListPublicKeysCommand({}))).PublicKeyList, []);
+    // In memory there are no digests, so no signing key; with engine storage the trail (digests,
+    // signing key) is kept in the engine whatever the data directory.
+    const keys = (await server.trailClient().send(new ListPublicKeysCommand({}))).PublicKeyList;
+    assert.equal(keys?.length, server.storage ? 1 : 0);
   } finally {
     await server.cleanup();
   }

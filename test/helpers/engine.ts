@@ -12,7 +12,8 @@ export const TEST_POSTGRES =
 
 /**
  * Nodes over one engine schema, started with the same root key (as a cluster's nodes are), each
- * with its own data directory (its audit trail and KMS key store stay per node for now).
+ * with its own data directory (which holds only the root check: keys and the audit trail are in
+ * the engine too).
  */
 export async function startCluster(count: number, options: TestServerOptions = {}): Promise<TestServer[]> {
   const storage = testStorageUrl(TEST_POSTGRES) as string;

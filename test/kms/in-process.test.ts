@@ -110,9 +110,9 @@ describe('in-process calls', () => {
 
 describe('the AWS managed key alias/aws/dynamodb', () => {
   test('is created once per account with KeyManager AWS, its description and fixed policy', async () => {
-    const arn = kms.ensureAwsManagedKey({ accountId: ACCOUNT, region: REGION }, 'dynamodb');
-    assert.equal(kms.ensureAwsManagedKey({ accountId: ACCOUNT, region: REGION }, 'dynamodb'), arn);
-    assert.notEqual(kms.ensureAwsManagedKey({ accountId: OTHER, region: REGION }, 'dynamodb'), arn);
+    const arn = await kms.ensureAwsManagedKey({ accountId: ACCOUNT, region: REGION }, 'dynamodb');
+    assert.equal(await kms.ensureAwsManagedKey({ accountId: ACCOUNT, region: REGION }, 'dynamodb'), arn);
+    assert.notEqual(await kms.ensureAwsManagedKey({ accountId: OTHER, region: REGION }, 'dynamodb'), arn);
     const { KeyMetadata } = (await kms.call('DescribeKey', { KeyId: 'alias/aws/dynamodb' }, as(root))) as {
       KeyMetadata: Record<string, unknown>;
     };
@@ -139,7 +139,7 @@ describe('the AWS managed key alias/aws/dynamodb', () => {
   });
 
   test('is usable only through DynamoDB from its own account', async () => {
-    const arn = kms.ensureAwsManagedKey({ accountId: ACCOUNT, region: REGION }, 'dynamodb');
+    const arn = await kms.ensureAwsManagedKey({ accountId: ACCOUNT, region: REGION }, 'dynamodb');
     const denied = (who: string, action: string) =>
       `User: ${who} is not authorized to perform: kms:${action} on resource: ${arn} because no resource-based policy allows the kms:${action} action`;
     await rejectsWith(
@@ -180,7 +180,7 @@ describe('the AWS managed key alias/aws/dynamodb', () => {
   });
 
   test('nobody may change its policy, disable, delete, rotate or repoint it', async () => {
-    const arn = kms.ensureAwsManagedKey({ accountId: ACCOUNT, region: REGION }, 'dynamodb');
+    const arn = await kms.ensureAwsManagedKey({ accountId: ACCOUNT, region: REGION }, 'dynamodb');
     const open = JSON.stringify({
       Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'kms:*', Resource: '*' }],
     });
@@ -207,7 +207,7 @@ describe('the AWS managed key alias/aws/dynamodb', () => {
   });
 
   test("DynamoDB's grant: created via DynamoDB, used and retired by the service principal", async () => {
-    const arn = kms.ensureAwsManagedKey({ accountId: ACCOUNT, region: REGION }, 'dynamodb');
+    const arn = await kms.ensureAwsManagedKey({ accountId: ACCOUNT, region: REGION }, 'dynamodb');
     const grant = await kms.call(
       'CreateGrant',
       {

@@ -75,7 +75,7 @@ export const createGrantOperation = defineOperation<CreateGrantInput, { GrantTok
         : undefined;
     const grant: GrantRecord = existing ?? {
       ...spec,
-      grantId: randomBytes(32).toString('hex'),
+      grantId: env.store.fresh(() => randomBytes(32).toString('hex')),
       creationMs: env.clock.now(),
       issuingAccount: accountRootArn(caller.principal.accountId),
     };

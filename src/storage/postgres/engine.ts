@@ -88,6 +88,16 @@ export class Engine {
         // Leases of background work (src/cluster/leases.ts): one holder at a time, fenced by token.
         `CREATE TABLE IF NOT EXISTS ${s}.leases (
           name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL, token BIGINT NOT NULL)`,
+        // The audit trail (pg-trail-store.ts): trail = keyed hash of (account, region).
+        `CREATE TABLE IF NOT EXISTS ${s}.audit_trails (trail BYTEA PRIMARY KEY, sealed BYTEA NOT NULL)`,
+        `CREATE TABLE IF NOT EXISTS ${s}.audit_hours (
+          trail BYTEA NOT NULL, hour BIGINT NOT NULL, closed BOOLEAN NOT NULL, PRIMARY KEY (trail, hour))`,
+        `CREATE TABLE IF NOT EXISTS ${s}.audit_records (
+          trail BYTEA NOT NULL, hour BIGINT NOT NULL, pos BIGINT NOT NULL, sealed BYTEA NOT NULL,
+          PRIMARY KEY (trail, hour, pos))`,
+        `CREATE TABLE IF NOT EXISTS ${s}.audit_digests (
+          trail BYTEA NOT NULL, end_ms BIGINT NOT NULL, sealed BYTEA NOT NULL, PRIMARY KEY (trail, end_ms))`,
+        `CREATE TABLE IF NOT EXISTS ${s}.audit_signing_key (id INT PRIMARY KEY, stored BYTEA NOT NULL)`,
       ]) {
         try {
           await client.query(sql);

@@ -74,6 +74,9 @@ export class UnitOfWork {
   readonly afterCommit: (() => void)[] = [];
   /** A lease the unit's writes are fenced by: checked in its transaction at commit (src/cluster). */
   fence: Fence | undefined;
+  /** Values made by `stable`, in the order a run asks for them. */
+  readonly #made: unknown[] = [];
+  #madeAt = 0;
 
   mode: UnitMode;
 
@@ -87,11 +90,26 @@ export class UnitOfWork {
     this.catalogEpoch = undefined;
     this.catalogUnchecked = undefined;
     this.fetched.clear();
+    this.#made.length = 0;
     this.discardWrites();
+  }
+
+  /**
+   * A value made once per unit: a run again after a Miss gets the same one at the same turn, so
+   * a new random id (a KMS key's, a grant's) is the same id the rows fetched for it were asked
+   * for. A serialization failure starts afresh, with new values.
+   */
+  stable<T>(make: () => T): T {
+    if (this.#madeAt < this.#made.length) return this.#made[this.#madeAt++] as T;
+    const value = make();
+    this.#made.push(value);
+    this.#madeAt++;
+    return value;
   }
 
   /** Before a run again after a Miss: what the unit fetched stays, what it wrote is made again. */
   discardWrites(): void {
+    this.#madeAt = 0;
     this.dropTables.length = 0;
     this.afterCommit.length = 0;
     this.writes.clear();
