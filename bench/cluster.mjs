@@ -8,17 +8,14 @@
 // 50% PutItem / 50% GetItem of small items over 10 000 keys, clients spread round robin over the
 // nodes, each on its own keep-alive connection. Results: bench/results/cluster.md (and stdout).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg, callDynamoDb, cpuSeconds } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const arg = (name, fallback) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : fallback;
-};
 const dist = resolve(arg('--dist', join(here, '..', 'dist')));
 const storageBase = arg(
   '--storage',
@@ -27,7 +24,6 @@ const storageBase = arg(
 const seconds = Number(arg('--seconds', '10'));
 const clients = Number(arg('--clients', '24'));
 const KEYS = 10_000;
-const CLOCK_TICK_MS = 10; // USER_HZ = 100 on Linux
 
 function startNode(scratch, i, storage) {
   const child = spawn(
@@ -56,49 +52,6 @@ function startNode(scratch, i, storage) {
   });
 }
 
-const amzDate = new Date()
-  .toISOString()
-  .replace(/\.\d{3}Z$/, 'Z')
-  .replace(/[-:]/g, '');
-const authorization = `AWS4-HMAC-SHA256 Credential=AKIDLOCAL/${amzDate.slice(0, 8)}/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
-
-function call(port, agent, operation, body) {
-  const text = JSON.stringify(body);
-  return new Promise((resolveCall, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/',
-        agent,
-        headers: {
-          'content-type': 'application/x-amz-json-1.0',
-          'x-amz-target': `DynamoDB_20120810.${operation}`,
-          'x-amz-date': amzDate,
-          authorization,
-          'content-length': Buffer.byteLength(text),
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          if (res.statusCode !== 200) reject(new Error(`${operation}: ${res.statusCode} ${Buffer.concat(chunks)}`));
-          else resolveCall();
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(text);
-  });
-}
-
-const cpuMs = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
-};
-
 async function setup(label, count, engine) {
   const scratch = mkdtempSync(join(tmpdir(), 'sealdb-cluster-'));
   const schema = `bench_cluster_${process.pid}_${count}`;
@@ -112,18 +65,18 @@ async function setup(label, count, engine) {
   for (let i = 0; i < count; i++) nodes.push(await startNode(scratch, i, storage));
   const agents = nodes.map(() => new Agent({ keepAlive: true, maxSockets: clients }));
   const first = nodes[0];
-  await call(first.port, agents[0], 'CreateTable', {
+  await callDynamoDb(first.port, agents[0], 'CreateTable', {
     TableName: 'bench',
     AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
     KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     BillingMode: 'PAY_PER_REQUEST',
   });
   const item = (k) => ({ TableName: 'bench', Item: { id: { S: `k${k}` }, v: { S: 'x'.repeat(100) } } });
-  for (let k = 0; k < 500; k++) await call(first.port, agents[0], 'PutItem', item(k)); // warm-up
+  for (let k = 0; k < 500; k++) await callDynamoDb(first.port, agents[0], 'PutItem', item(k)); // warm-up
   const latencies = [];
   const perNode = nodes.map(() => 0);
   let errors = 0;
-  const cpu0 = nodes.map((n) => cpuMs(n.child.pid));
+  const cpu0 = nodes.map((n) => cpuSeconds(n.child.pid) * 1000);
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   await Promise.all(
@@ -133,8 +86,12 @@ async function setup(label, count, engine) {
         const k = Math.floor(Math.random() * KEYS);
         const started = performance.now();
         try {
-          if (i % 2 === 0) await call(nodes[n].port, agents[n], 'PutItem', item(k));
-          else await call(nodes[n].port, agents[n], 'GetItem', { TableName: 'bench', Key: { id: { S: `k${k}` } } });
+          if (i % 2 === 0) await callDynamoDb(nodes[n].port, agents[n], 'PutItem', item(k));
+          else
+            await callDynamoDb(nodes[n].port, agents[n], 'GetItem', {
+              TableName: 'bench',
+              Key: { id: { S: `k${k}` } },
+            });
           latencies.push(performance.now() - started);
           perNode[n]++;
         } catch {
@@ -144,7 +101,7 @@ async function setup(label, count, engine) {
     }),
   );
   const wall = (performance.now() - t0) / 1000;
-  const cpu = nodes.map((n, i) => cpuMs(n.child.pid) - (cpu0[i] ?? 0));
+  const cpu = nodes.map((n, i) => cpuSeconds(n.child.pid) * 1000 - (cpu0[i] ?? 0));
   latencies.sort((a, b) => a - b);
   const done = latencies.length;
   const result = {

@@ -9,17 +9,14 @@
 // /proc/<pid>/stat around each loop (Linux only). Sequential PutItems make one group commit
 // each: the per-commit costs are counted in full, never shared by a group.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg, callDynamoDb, cpuSeconds } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const arg = (name, fallback) => {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? process.argv[at + 1] : fallback;
-};
 const dist = resolve(arg('--dist', join(here, '..', 'dist')));
 const durability = arg('--durability', 'process');
 const requests = Number(arg('--requests', '4000'));
@@ -32,7 +29,6 @@ const storage = storageBase
       return url.toString();
     })()
   : undefined;
-const CLOCK_TICK_MS = 10; // USER_HZ = 100 on Linux
 
 const scratch = mkdtempSync(join(tmpdir(), 'sealdb-cpu-'));
 const child = spawn(
@@ -63,48 +59,7 @@ const port = await new Promise((resolvePort, reject) => {
 });
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-const amzDate = new Date()
-  .toISOString()
-  .replace(/\.\d{3}Z$/, 'Z')
-  .replace(/[-:]/g, '');
-const authorization = `AWS4-HMAC-SHA256 Credential=AKIDLOCAL/${amzDate.slice(0, 8)}/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
-
-function call(operation, body) {
-  const text = JSON.stringify(body);
-  return new Promise((resolveCall, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/',
-        agent,
-        headers: {
-          'content-type': 'application/x-amz-json-1.0',
-          'x-amz-target': `DynamoDB_20120810.${operation}`,
-          'x-amz-date': amzDate,
-          authorization,
-          'content-length': Buffer.byteLength(text),
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          if (res.statusCode !== 200) reject(new Error(`${operation}: ${res.statusCode} ${Buffer.concat(chunks)}`));
-          else resolveCall();
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(text);
-  });
-}
-
-const cpuMs = () => {
-  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
-};
+const call = (operation, body) => callDynamoDb(port, agent, operation, body);
 
 await call('CreateTable', {
   TableName: 'cpu',
@@ -119,11 +74,11 @@ const item = (i) => ({
 for (let i = 0; i < 500; i++) await call('PutItem', item(i)); // warm-up
 
 async function measure(name, make) {
-  const cpu0 = cpuMs();
+  const cpu0 = cpuSeconds(child.pid) * 1000;
   const t0 = performance.now();
   for (let i = 0; i < requests; i++) await call(name, make(i));
   const wall = performance.now() - t0;
-  const cpu = cpuMs() - cpu0;
+  const cpu = cpuSeconds(child.pid) * 1000 - cpu0;
   console.log(
     `${name}: ${requests} requests, server CPU ${((cpu / requests) * 1000).toFixed(0)} µs/request, wall ${((wall / requests) * 1000).toFixed(0)} µs/request`,
   );
