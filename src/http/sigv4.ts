@@ -109,23 +109,14 @@ export function parseAuthorization(headers: HeaderMap): ParsedSignature {
     );
   }
 
-  const signedHeaders = (params.get('SignedHeaders') as string).split(';').map((h) => h.toLowerCase());
-  if (!signedHeaders.includes('host')) {
-    throw invalid("'Host' must be a 'SignedHeader' in the AWS Authorization.");
-  }
+  const signedHeaders = signedHeaderNames(params.get('SignedHeaders') as string);
 
   if (algorithm !== SIGV4_ALGORITHM) {
     throw incomplete(`Unsupported AWS 'algorithm': '${algorithm}' (only ${SIGV4_ALGORITHM} for now). `);
   }
 
   const credential = params.get('Credential') as string;
-  const scope = credential.replace(/\/+$/, '').split('/');
-  if (scope.length !== 5) {
-    throw incomplete(
-      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${credential}'`,
-    );
-  }
-  const [accessKeyId, scopeDate, region, service, terminator] = scope as [string, string, string, string, string];
+  const { accessKeyId, scopeDate, region, service, terminator } = credentialScope(credential);
   const securityToken = getHeader(headers, 'x-amz-security-token');
   return {
     algorithm,
@@ -139,6 +130,33 @@ export function parseAuthorization(headers: HeaderMap): ParsedSignature {
     amzDate: date,
     ...(securityToken !== undefined ? { securityToken } : {}),
   };
+}
+
+/** The SignedHeaders list, lower case; `host` must be one of them (as AWS requires). */
+function signedHeaderNames(list: string): string[] {
+  const names = list.split(';').map((h) => h.toLowerCase());
+  if (!names.includes('host')) {
+    throw invalid("'Host' must be a 'SignedHeader' in the AWS Authorization.");
+  }
+  return names;
+}
+
+/** The five parts of a Credential (`keyid/date/region/service/aws4_request`). */
+function credentialScope(credential: string): {
+  accessKeyId: string;
+  scopeDate: string;
+  region: string;
+  service: string;
+  terminator: string;
+} {
+  const scope = credential.replace(/\/+$/, '').split('/');
+  if (scope.length !== 5) {
+    throw incomplete(
+      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${credential}'`,
+    );
+  }
+  const [accessKeyId, scopeDate, region, service, terminator] = scope as [string, string, string, string, string];
+  return { accessKeyId, scopeDate, region, service, terminator };
 }
 
 /** The query string's parameters, decoded (the first of a repeated name). */
@@ -224,18 +242,9 @@ function parseQueryAuthorization(params: Map<string, string>): ParsedSignature {
       );
     }
   }
-  const signedHeaders = (params.get('X-Amz-SignedHeaders') as string).split(';').map((h) => h.toLowerCase());
-  if (!signedHeaders.includes('host')) {
-    throw invalid("'Host' must be a 'SignedHeader' in the AWS Authorization.");
-  }
+  const signedHeaders = signedHeaderNames(params.get('X-Amz-SignedHeaders') as string);
   const credential = params.get('X-Amz-Credential') as string;
-  const scope = credential.replace(/\/+$/, '').split('/');
-  if (scope.length !== 5) {
-    throw incomplete(
-      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${credential}'`,
-    );
-  }
-  const [accessKeyId, scopeDate, region, service, terminator] = scope as [string, string, string, string, string];
+  const { accessKeyId, scopeDate, region, service, terminator } = credentialScope(credential);
   const securityToken = params.get('X-Amz-Security-Token');
   return {
     algorithm,
