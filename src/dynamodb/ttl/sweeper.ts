@@ -153,13 +153,16 @@ export class TtlSweeper {
         if (this.#stopped) return;
         // A slice whose commit fails (over the engine: a lease lost meanwhile, see src/cluster) is
         // reported and its table left for the next pass, as a failure inside the slice is.
-        const more = await this.#tables
+        const { more, deleted } = await this.#tables
           .run(() => this.#sliceOf(table), 'write')
           .catch((error: unknown) => {
             this.#positions.delete(table.id);
             this.#onError(error);
-            return false;
+            return { more: false, deleted: 0 };
           });
+        // Counted once the unit has committed: over the engine a unit whose commit meets a
+        // serialization conflict runs again, and its first attempt's deletes were never made.
+        if (deleted > 0) this.#onDeleted(deleted);
         // After a slice (and its commit) the event loop is left to requests at least as long;
         // outside the unit of work, so an engine transaction is not held open meanwhile.
         await this.#cycle.rest();
@@ -192,8 +195,8 @@ export class TtlSweeper {
       .map((t) => ({ scope: t.scope, name: t.name, id: t.definition.TableId }));
   }
 
-  /** One slice of one table; true when the table has more to scan in this pass. */
-  async #sliceOf(ref: PassTable): Promise<boolean> {
+  /** One slice of one table: whether the table has more to scan in this pass, and how many items it deleted. */
+  async #sliceOf(ref: PassTable): Promise<{ more: boolean; deleted: number }> {
     let more = false;
     let deleted = 0;
     try {
@@ -202,12 +205,11 @@ export class TtlSweeper {
       const now = this.#clock.now();
       const attribute = table && expiryAttribute(table.definition.TimeToLive, now);
       // A file a crash left with staged transaction writes is settled by the next request first.
-      if (!table || !attribute || table.store.staged().length > 0) return false;
+      if (!table || !attribute || table.store.staged().length > 0) return { more: false, deleted: 0 };
       const began = performance.now();
       this.#cycle.start();
       ({ more, deleted } = this.#slice(ref.id, table, attribute, now));
       if (deleted > 0) {
-        this.#onDeleted(deleted);
         // The deletes are committed with the next group commit, on the event loop too: part of the slice's cost.
         await table.store.durable();
       }
@@ -220,9 +222,9 @@ export class TtlSweeper {
       this.#positions.delete(ref.id);
       if (error instanceof DamagedFileError) this.#tables.damaged(error);
       else this.#onError(error);
-      return false;
+      return { more: false, deleted: 0 };
     }
-    return more;
+    return { more, deleted };
   }
 
   #adapt(busy: number, deleted: number): void {
