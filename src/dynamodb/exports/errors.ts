@@ -51,3 +51,28 @@ export const ITEM_VALIDATION_FAILED = {
   message:
     'Some of the items failed validation checks and were not imported. Please check CloudWatch error logs for more details.',
 } as const;
+
+/**
+ * INCREMENTAL_EXPORT's rules. The rules are AWS's: the window is ExportFromTime (inclusive) to
+ * ExportToTime (exclusive) (API Reference, IncrementalExportSpecification), "from 15 minutes up
+ * to 24 hours" long (AWS Database Blog, "Introducing incremental export from Amazon DynamoDB to
+ * Amazon S3"; Developer Guide, S3DataExport.HowItWorks), inside the PITR window ("you can
+ * export data from any time within the point in time recovery window", API Reference,
+ * ExportTableToPointInTime). [I] The texts: no recorded answer of the live service was found
+ * (moto, LocalStack and scylladb's conformance tests do not build incremental exports).
+ */
+export const incrementalRule = {
+  specWithoutType: 'IncrementalExportSpecification can only be specified when ExportType is INCREMENTAL_EXPORT',
+  noFromTime: 'ExportFromTime must be specified in IncrementalExportSpecification for an INCREMENTAL_EXPORT',
+  exportTimeGiven: 'ExportTime cannot be specified for an INCREMENTAL_EXPORT: use IncrementalExportSpecification',
+  order: 'ExportFromTime must be earlier than ExportToTime',
+  tooShort: 'The incremental export period must be at least 15 minutes (ExportToTime - ExportFromTime)',
+  tooLong: 'The incremental export period must be at most 24 hours (ExportToTime - ExportFromTime)',
+} as const;
+
+/** [I] The incremental window outside the table's PITR history, in the words of the full export's rule. */
+export const invalidIncrementalWindow = (earliest: number, latest: number): AwsError =>
+  invalidExportTime(
+    `ExportFromTime and ExportToTime must be between EarliestRestorableDateTime and the current time ` +
+      `(${new Date(earliest).toISOString()} and ${new Date(latest).toISOString()})`,
+  );
