@@ -32,11 +32,13 @@ import {
   ITEM_VALIDATION_FAILED,
   importConflict,
   importNotFound,
+  incrementalFromTooEarly,
+  incrementalLength,
   incrementalRule,
+  incrementalToInFuture,
   invalidExportArn,
   invalidExportTime,
   invalidImportArn,
-  invalidIncrementalWindow,
   invalidNextToken,
   NO_SUCH_BUCKET,
   noExportDir,
@@ -90,7 +92,13 @@ export interface ExportRequest {
   readonly format: ExportFormat;
   readonly type?: 'FULL_EXPORT' | 'INCREMENTAL_EXPORT';
   /** INCREMENTAL_EXPORT: the window (epoch ms; `to` absent: now) and the view. */
-  readonly incremental?: { readonly from: number; readonly to?: number; readonly view: ExportViewType };
+  readonly incremental?: {
+    readonly from: number;
+    readonly to?: number;
+    readonly view: ExportViewType;
+    /** An ExportTime came with it (refused once the window is checked). */
+    readonly exportTime?: true;
+  };
 }
 
 export interface ImportRequest {
@@ -188,14 +196,16 @@ export class TransferManager {
         throw exportConflict();
       }
     }
-    // ExportTableToPointInTime needs point-in-time recovery (PointInTimeRecoveryUnavailableException).
     const pitr = this.#options.pitr;
-    if (pitr && !enabledPitr(table)) throw pitrUnavailable(request.tableName);
     if (this.#options.dataDir.inMemory) throw pitrNotKept();
+    // Without PITR an incremental export's window lies outside the (absent) history: the window's
+    // error, not PointInTimeRecoveryUnavailableException, as the live service answers (DDB-EXPORT-001).
     if (request.incremental) {
       if (!pitr) throw pitrNotKept();
       return this.#startIncremental(tables, account, table, request, request.incremental, pitr, buckets, caller, now);
     }
+    // ExportTableToPointInTime needs point-in-time recovery (PointInTimeRecoveryUnavailableException).
+    if (pitr && !enabledPitr(table)) throw pitrUnavailable(request.tableName);
     const exportTime = this.#exportTime(table, request, now);
     const arn = transferArn(table.TableArn, 'export', now);
     // The snapshot is pinned before the answer: the table as it is now (a read transaction of its
@@ -324,8 +334,8 @@ export class TransferManager {
     const match = EXPORT_ARN.exec(arn);
     if (!match) throw invalidExportArn(arn);
     const record = this.#catalog.get(arn)?.record;
-    if (record?.kind !== 'export' || record.accountId !== account || record.region !== region)
-      throw exportNotFound(arn);
+    if (record?.kind !== 'export' || record.accountId !== account) throw exportNotFound(arn);
+    if (record.region !== region) throw exportNotFound(arn, true);
     return record;
   }
 
@@ -334,7 +344,7 @@ export class TransferManager {
     const all = this.#records('export', account, region).filter(
       (r) => tableArn === undefined || r.TableArn === tableArn,
     ) as ExportRecord[];
-    return page(all, (r) => r.ExportArn, limit, nextToken, 'ListExports');
+    return page(all, (r) => r.ExportArn, limit, nextToken);
   }
 
   // -------------------------------------------------------------------------
@@ -452,7 +462,7 @@ export class TransferManager {
     const all = this.#records('import', account, region).filter(
       (r) => tableArn === undefined || r.TableArn === tableArn,
     ) as ImportRecord[];
-    return page(all, (r) => r.ImportArn, limit, nextToken, 'ListImports');
+    return page(all, (r) => r.ImportArn, limit, nextToken);
   }
 
   /** Resolves once every job running now has finished (tests, the CLI). */
@@ -487,13 +497,7 @@ export class TransferManager {
     // Any instant of the history up to now (the default ExportTime is now): unlike a restore,
     // not held to LatestRestorableDateTime.
     const window = historyWindow(table, now);
-    if (!window || at < window.earliest || at > window.latest) {
-      // [I] in the words of InvalidRestoreTimeException's rule, for ExportTime.
-      throw invalidExportTime(
-        `ExportTime must be between EarliestRestorableDateTime and the current time ` +
-          `(${new Date(window?.earliest ?? now).toISOString()} and ${new Date(window?.latest ?? now).toISOString()})`,
-      );
-    }
+    if (!window || at < window.earliest || at > window.latest) throw invalidExportTime();
     return at;
   }
 
@@ -509,13 +513,14 @@ export class TransferManager {
   ): IncrementalWindow {
     const from = spec.from;
     const to = spec.to ?? now;
-    if (from >= to) throw validationError(incrementalRule.order);
-    if (to - from < MIN_INCREMENTAL_MS) throw validationError(incrementalRule.tooShort);
-    if (to - from > MAX_INCREMENTAL_MS) throw validationError(incrementalRule.tooLong);
+    // In the live service's order (errors.ts): the start, the end, then the length (an inverted
+    // window is "less than 15 minutes").
     const history = historyWindow(table, now);
-    if (!history || from < history.earliest || to > history.latest) {
-      throw invalidIncrementalWindow(history?.earliest ?? now, history?.latest ?? now);
-    }
+    if (!history || from < history.earliest) throw incrementalFromTooEarly(from);
+    if (to > history.latest) throw incrementalToInFuture(to);
+    if (to - from < MIN_INCREMENTAL_MS) throw incrementalLength(false);
+    if (to - from > MAX_INCREMENTAL_MS) throw incrementalLength(true);
+    if (spec.exportTime) throw validationError(incrementalRule.exportTimeGiven);
     return { from, to, view: spec.view };
   }
 
@@ -590,18 +595,12 @@ function failureOf(error: unknown): { code: string; message: string } {
  * A page of records; the NextToken is the hex of the last ARN shown, padded to the model's
  * pattern for ListImports (`([0-9a-f]{16})+`, at least 112 characters).
  */
-function page<R>(
-  all: R[],
-  arn: (r: R) => string,
-  limit: number,
-  nextToken: string | undefined,
-  operation: 'ListExports' | 'ListImports',
-) {
+function page<R>(all: R[], arn: (r: R) => string, limit: number, nextToken: string | undefined) {
   let start = 0;
   if (nextToken !== undefined) {
     const after = decodeToken(nextToken);
     const at = after === undefined ? -1 : all.findIndex((r) => arn(r) === after);
-    if (at < 0) throw invalidNextToken(operation);
+    if (at < 0) throw invalidNextToken(nextToken);
     start = at + 1;
   }
   const items = all.slice(start, start + limit);

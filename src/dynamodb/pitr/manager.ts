@@ -211,9 +211,12 @@ export class PitrManager {
     // The history's own bounds: a restore has already held `at` to LatestRestorableDateTime, an
     // export may ask for any instant up to now.
     const window = historyWindow(definition, this.#options.clock.now());
-    if (!window || at < window.earliest || at > window.latest) throw invalidRestoreTime();
+    const now = this.#options.clock.now();
+    if (!window || at < window.earliest || at > window.latest) {
+      throw invalidRestoreTime(at, window?.earliest ?? now, window?.latest ?? now);
+    }
     const snapshot = [...(state.Snapshots ?? [])].reverse().find((s) => s.takenAt <= at);
-    if (!snapshot) throw invalidRestoreTime();
+    if (!snapshot) throw invalidRestoreTime(at, window.earliest, window.latest);
     this.#read(snapshot.fileId, +1);
     let db: SqliteDatabase | undefined;
     try {
@@ -276,7 +279,9 @@ export class PitrManager {
     const changeLog = changeLogOf(state);
     if (!state || !changeLog) throw pitrUnavailable(name);
     const window = historyWindow(definition, this.#options.clock.now());
-    if (!window || from < window.earliest || to > window.latest) throw invalidRestoreTime();
+    if (!window || from < window.earliest || to > window.latest) {
+      throw invalidRestoreTime(from, window?.earliest ?? from, window?.latest ?? to);
+    }
     const { store } = await tables.open(account, name, caller);
     // The final state of each item written in the window, in the log's (commit) order.
     const changed = new Map<string, WindowChange>();

@@ -246,7 +246,7 @@ describe('ExportTableToPointInTime INCREMENTAL_EXPORT', () => {
     }
   });
 
-  it('refuses windows and parameters DynamoDB refuses', async () => {
+  it('refuses windows and parameters as DynamoDB does, in its words', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'sealdb-incr-v-'));
     const exportDir = join(scratch, 's3');
     const server = await startTestServer({ scratch, exportDir });
@@ -256,26 +256,35 @@ describe('ExportTableToPointInTime INCREMENTAL_EXPORT', () => {
       const created = await ddb.send(new CreateTableCommand({ TableName: 'Plain', ...SCHEMA }));
       const tableArn = created.TableDescription?.TableArn as string;
       const base = { TableArn: tableArn, S3Bucket: 'changes' };
-      const incremental = (spec: ExportTableToPointInTimeCommandInput['IncrementalExportSpecification']) =>
+      const incremental = (
+        spec: ExportTableToPointInTimeCommandInput['IncrementalExportSpecification'],
+        extra: Partial<ExportTableToPointInTimeCommandInput> = {},
+      ) =>
         ddb.send(
           new ExportTableToPointInTimeCommand({
             ...base,
             ExportType: 'INCREMENTAL_EXPORT',
             IncrementalExportSpecification: spec,
+            ...extra,
           }),
         );
-      // PITR first: as for a full export.
+      const seconds = (ms: number) => `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
+      const fromTooEarly = (from: number) =>
+        `Incremental export period from time cannot be less than the table creation time : ${seconds(from)}`;
+      // Without PITR the window lies outside the (absent) history: the window's error.
       server.clock.advance(MINUTE);
+      const early = server.clock.now() - 30 * MINUTE;
       await rejectsWith(
-        incremental({ ExportFromTime: new Date(server.clock.now() - 30 * MINUTE) }),
-        'PointInTimeRecoveryUnavailableException',
-        /Point in time recovery is not enabled/,
+        incremental({ ExportFromTime: new Date(early) }),
+        'InvalidExportTimeException',
+        fromTooEarly(early),
       );
       await enablePitr(ddb, 'Plain');
       const enabledAt = server.clock.now();
       server.clock.advance(2 * 60 * MINUTE);
       const now = server.clock.now();
 
+      // The pairing of ExportType and the specification.
       await rejectsWith(
         ddb.send(
           new ExportTableToPointInTimeCommand({
@@ -284,80 +293,72 @@ describe('ExportTableToPointInTime INCREMENTAL_EXPORT', () => {
           }),
         ),
         'ValidationException',
-        /IncrementalExportSpecification can only be specified when ExportType is INCREMENTAL_EXPORT/,
+        'Invalid Request: Export Type expected to be Incremental Export when incremental export specification is provided',
+      );
+      await rejectsWith(
+        incremental({ ExportFromTime: new Date(now - 30 * MINUTE) }, { ExportType: 'FULL_EXPORT' }),
+        'ValidationException',
+        'Invalid Request: When Export Type is Full Export , Incremental Export Specification should not be provided',
       );
       await rejectsWith(
         ddb.send(new ExportTableToPointInTimeCommand({ ...base, ExportType: 'INCREMENTAL_EXPORT' })),
         'ValidationException',
-        /ExportFromTime must be specified/,
+        'Invalid Request: Incremental Export Specification expected when export type is set as Incremental Export',
       );
+      for (const spec of [{}, { ExportViewType: 'NEW_IMAGE' as const }, { ExportToTime: new Date(now) }]) {
+        await rejectsWith(
+          incremental(spec),
+          'ValidationException',
+          'Invalid Request: ExportFromTime must be provided in IncrementalExportSpecification',
+        );
+      }
       await rejectsWith(
-        incremental({ ExportToTime: new Date(now) }),
+        incremental({ ExportFromTime: new Date(now - 30 * MINUTE), ExportViewType: 'NEW_IMAGES' as 'NEW_IMAGE' }),
         'ValidationException',
-        /ExportFromTime must be specified/,
+        /incrementalExportSpecification\.exportViewType/,
       );
+
+      // The window: its start, its end, then its length, all InvalidExportTimeException.
+      const before = enabledAt - MINUTE;
       await rejectsWith(
-        ddb.send(
-          new ExportTableToPointInTimeCommand({
-            ...base,
-            ExportType: 'INCREMENTAL_EXPORT',
-            ExportTime: new Date(now),
-            IncrementalExportSpecification: { ExportFromTime: new Date(now - 30 * MINUTE) },
-          }),
-        ),
-        'ValidationException',
-        /ExportTime cannot be specified for an INCREMENTAL_EXPORT/,
+        incremental({ ExportFromTime: new Date(before), ExportToTime: new Date(enabledAt + 20 * MINUTE) }),
+        'InvalidExportTimeException',
+        fromTooEarly(before),
+      );
+      const future = now + 10 * MINUTE;
+      await rejectsWith(
+        incremental({ ExportFromTime: new Date(now - 10 * MINUTE), ExportToTime: new Date(future) }),
+        'InvalidExportTimeException',
+        `Incremental export period to time cannot be greater than the current time : ${seconds(future)}`,
+      );
+      const short = 'Difference between export period from time and export period to time is less than 15 minutes';
+      await rejectsWith(
+        incremental({ ExportFromTime: new Date(now - 14 * MINUTE), ExportToTime: new Date(now) }),
+        'InvalidExportTimeException',
+        short,
+      );
+      // A defaulted ExportToTime (now) counts; an inverted window is too short as well.
+      await rejectsWith(
+        incremental({ ExportFromTime: new Date(now - 10 * MINUTE) }),
+        'InvalidExportTimeException',
+        short,
       );
       await rejectsWith(
         incremental({ ExportFromTime: new Date(now - 20 * MINUTE), ExportToTime: new Date(now - 40 * MINUTE) }),
-        'ValidationException',
-        /ExportFromTime must be earlier than ExportToTime/,
-      );
-      await rejectsWith(
-        incremental({ ExportFromTime: new Date(now), ExportToTime: new Date(now) }),
-        'ValidationException',
-        /ExportFromTime must be earlier than ExportToTime/,
-      );
-      await rejectsWith(
-        incremental({ ExportFromTime: new Date(now - 14 * MINUTE), ExportToTime: new Date(now) }),
-        'ValidationException',
-        /at least 15 minutes/,
-      );
-      // Defaulted ExportToTime (now) counts too.
-      await rejectsWith(
-        incremental({ ExportFromTime: new Date(now - 10 * MINUTE) }),
-        'ValidationException',
-        /at least 15 minutes/,
-      );
-      await rejectsWith(
-        incremental({ ExportFromTime: new Date(now - 25 * 60 * MINUTE), ExportToTime: new Date(now) }),
-        'ValidationException',
-        /at most 24 hours/,
-      );
-      await rejectsWith(
-        ddb.send(
-          new ExportTableToPointInTimeCommand({
-            ...base,
-            ExportType: 'INCREMENTAL_EXPORT',
-            IncrementalExportSpecification: {
-              ExportFromTime: new Date(now - 30 * MINUTE),
-              ExportViewType: 'OLD_IMAGE' as 'NEW_IMAGE',
-            },
-          }),
-        ),
-        'ValidationException',
-        /exportViewType/i,
-      );
-      // Outside the PITR window: before its enablement, or ending in the future.
-      await rejectsWith(
-        incremental({ ExportFromTime: new Date(enabledAt - MINUTE), ExportToTime: new Date(enabledAt + 20 * MINUTE) }),
         'InvalidExportTimeException',
-        /between EarliestRestorableDateTime and the current time/,
+        short,
+      );
+      server.clock.advance(24 * 60 * MINUTE);
+      const later = server.clock.now();
+      await rejectsWith(
+        incremental({ ExportFromTime: new Date(later - 25 * 60 * MINUTE), ExportToTime: new Date(later) }),
+        'InvalidExportTimeException',
+        'Difference between export period from time and export period to time is greater than 24 hours',
       );
       await rejectsWith(
-        incremental({ ExportFromTime: new Date(now - 10 * MINUTE), ExportToTime: new Date(now + 10 * MINUTE) }),
-        'InvalidExportTimeException',
-        /between EarliestRestorableDateTime and the current time/,
+        incremental({ ExportFromTime: new Date(later - 30 * MINUTE) }, { ExportTime: new Date(later) }),
+        'ValidationException',
+        /ExportTime cannot be provided/,
       );
       // A window at the very start of the history is fine (and empty).
       const started = await incremental({
@@ -367,6 +368,33 @@ describe('ExportTableToPointInTime INCREMENTAL_EXPORT', () => {
       const done = await exportFinished(ddb, started.ExportDescription?.ExportArn as string);
       assert.equal(done.ExportStatus, 'COMPLETED', done.FailureMessage);
       assert.equal(done.ItemCount, 0);
+      // ExportTime is not shown for an incremental export (as DynamoDB shows it: DDB-EXPORT-019).
+      assert.equal(done.ExportTime, undefined);
+      // Replaying its ClientToken with another window conflicts.
+      const token = 'incremental-token';
+      await incremental(
+        { ExportFromTime: new Date(enabledAt), ExportToTime: new Date(enabledAt + 16 * MINUTE) },
+        { ClientToken: token },
+      );
+      await rejectsWith(
+        incremental(
+          { ExportFromTime: new Date(enabledAt), ExportToTime: new Date(enabledAt + 17 * MINUTE) },
+          { ClientToken: token },
+        ),
+        'ExportConflictException',
+        'Export conflict: Duplicate request detected with conflicting parameters',
+      );
+      await rejectsWith(
+        incremental(
+          {
+            ExportFromTime: new Date(enabledAt),
+            ExportToTime: new Date(enabledAt + 16 * MINUTE),
+            ExportViewType: 'NEW_IMAGE',
+          },
+          { ClientToken: token },
+        ),
+        'ExportConflictException',
+      );
     } finally {
       ddb.destroy();
       await server.close();
