@@ -23,8 +23,14 @@ export const exportConflict = (): AwsError =>
     DYNAMODB,
   );
 
+/** "Import conflict: Duplicate request detected with conflicting parameters" (ack-api-quirks, DDB-IMPORT-017). */
 export const importConflict = (): AwsError =>
-  new AwsError('ImportConflictException', 'Duplicate request detected with conflicting parameters', 400, DYNAMODB);
+  new AwsError(
+    'ImportConflictException',
+    'Import conflict: Duplicate request detected with conflicting parameters',
+    400,
+    DYNAMODB,
+  );
 
 export const invalidExportArn = (arn: string): AwsError => validationError(`Invalid Export ARN: ${arn}`);
 export const invalidImportArn = (arn: string): AwsError => validationError(`Invalid Import ARN: ${arn}`);
