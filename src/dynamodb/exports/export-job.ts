@@ -36,6 +36,8 @@ import {
 import type { KmsSealer } from './kms-sealer.js';
 import type { ExportRecord } from './records.js';
 
+const INCREMENTAL_MIN_BILLED_BYTES = 10_000_000;
+
 /** Plaintext bytes per data file before a new one is begun (files are sealed whole, in memory). */
 export const DATA_FILE_BYTES = 32 * 1024 * 1024;
 
@@ -217,6 +219,10 @@ export async function runExport(options: ExportJobOptions): Promise<ExportResult
   await put(filesKey, manifestFiles);
   await put(`${folder}manifest-files.md5`, Buffer.from(md5(manifestFiles).toString('base64'), 'utf8'));
   const endTime = options.now();
+  // An incremental export bills the change data it processed, at least 10 MB (Developer Guide,
+  // S3DataExport.HowItWorks); an empty one is described with BilledSizeBytes 10000000
+  // (ack-api-quirks, DDB-EXPORT-019).
+  if (record.incremental) billed = Math.max(INCREMENTAL_MIN_BILLED_BYTES, billed);
   const summary = {
     version: '2020-06-30',
     exportArn: record.ExportArn,

@@ -368,6 +368,8 @@ describe('ExportTableToPointInTime INCREMENTAL_EXPORT', () => {
       const done = await exportFinished(ddb, started.ExportDescription?.ExportArn as string);
       assert.equal(done.ExportStatus, 'COMPLETED', done.FailureMessage);
       assert.equal(done.ItemCount, 0);
+      // Billed at least 10 MB, as DynamoDB bills an incremental export.
+      assert.equal(done.BilledSizeBytes, 10_000_000);
       // ExportTime is not shown for an incremental export (as DynamoDB shows it: DDB-EXPORT-019).
       assert.equal(done.ExportTime, undefined);
       // Replaying its ClientToken with another window conflicts.
