@@ -18,11 +18,28 @@ export const backupNotFound = (arn: string): AwsError =>
 export const tableAlreadyExists = (name: string): AwsError =>
   new AwsError('TableAlreadyExistsException', `Table already exists: ${name}`, 400, DYNAMODB);
 
-/** [I] The model's words for it: another backup control-plane operation holds the backup. */
+/**
+ * Another backup control-plane operation holds the backup. While it feeds a restore, the live
+ * service answers DeleteBackup "Backup is being used to restore table: <arn>" and a second
+ * RestoreTableFromBackup "Backup is being used to restore another table: <arn>" (ack-api-quirks,
+ * backup.md, finding DDB-BACKUP-010, recorded 2026-10-09; sealdb lets restores of one backup
+ * run side by side, so only the first is answered). [I] "Backup is being created: <arn>"
+ * while it is still CREATING (on AWS a small table's backup is AVAILABLE ~50 ms after the call,
+ * DDB-BACKUP-003, so no answer was recorded).
+ */
 export const backupInUse = (arn: string, doing: 'being created' | 'being restored'): AwsError =>
-  new AwsError('BackupInUseException', `Backup is ${doing}: ${arn}`, 400, DYNAMODB);
+  new AwsError(
+    'BackupInUseException',
+    doing === 'being created' ? `Backup is being created: ${arn}` : `Backup is being used to restore table: ${arn}`,
+    400,
+    DYNAMODB,
+  );
 
-/** [I] CreateBackup on a table that is not ACTIVE (being created or restored, archived, ...). */
+/**
+ * [I] CreateBackup on a table that is not ACTIVE (archived, inaccessible, ...). On AWS a CREATING
+ * table answers TableNotFoundException and an UPDATING or DELETING one is backed up
+ * (ack-api-quirks, backup.md, DDB-BACKUP-001); no TableInUseException text was recorded.
+ */
 export const tableInUse = (name: string, status: string): AwsError =>
   new AwsError('TableInUseException', `Table is in ${status} state: ${name}`, 400, DYNAMODB);
 

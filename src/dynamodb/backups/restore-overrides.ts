@@ -6,7 +6,7 @@
  * entries then are not rebuilt) but not add or change any: "The indexes provided should match
  * existing secondary indexes" (model documentation of GlobalSecondaryIndexOverride).
  */
-import { invalidParameter } from '../errors.js';
+import { invalidParameter, validationError } from '../errors.js';
 import type { SecondaryIndexDefinition } from '../indexes/definition.js';
 import type { BillingMode, TableDefinition } from '../table-definition.js';
 import type { KeySchemaElement } from '../table-schema.js';
@@ -53,8 +53,8 @@ export function restoredTable(
       'ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED',
     );
   }
-  const local = kept(source.LocalSecondaryIndexes, overrides.LocalSecondaryIndexOverride, 'local');
-  const global = kept(source.GlobalSecondaryIndexes, overrides.GlobalSecondaryIndexOverride, 'global').map(
+  const local = kept(source.LocalSecondaryIndexes, overrides.LocalSecondaryIndexOverride);
+  const global = kept(source.GlobalSecondaryIndexes, overrides.GlobalSecondaryIndexOverride).map(
     ({ index, override }) => {
       const { ProvisionedThroughput: sourceThroughput, WarmThroughput: _w, ...rest } = index;
       const indexCapacity = override?.ProvisionedThroughput ?? sourceThroughput ?? capacity;
@@ -103,21 +103,23 @@ export function restoredTable(
 function kept(
   indexes: SecondaryIndexDefinition[] | undefined,
   overrides: IndexOverride[] | undefined,
-  kind: 'local' | 'global',
 ): { index: SecondaryIndexDefinition; override?: IndexOverride }[] {
   const live = (indexes ?? [])
     .filter((index) => index.IndexStatus !== 'DELETING' && !index.Backfilling)
     .map(({ Backfilling: _b, ...index }) => ({ ...index, IndexStatus: 'ACTIVE' as const }));
   if (!overrides) return live.map((index) => ({ index }));
-  const label = kind === 'local' ? 'Local' : 'Global';
+  // An override that matches no index of the source, in the live service's words (ack-api-quirks,
+  // table-restore.md, the RestoreTableFromBackup ValidationException catalogue, recorded
+  // 2026-10-09). AWS matches an override by its KeySchema and Projection (a rename is allowed);
+  // sealdb matches it by name, and answers the same text for a name or a shape it cannot match.
+  const unmatched = (name: string) =>
+    validationError(
+      `Invalid Request: Index ${name} does not match a secondary index that existed in the source table ` +
+        'and cannot be created during the restore operation',
+    );
   return overrides.map((override) => {
     const index = live.find((i) => i.IndexName === override.IndexName);
-    // [I] sealdb's words: no recorded AWS answer for an index override that is not in the backup.
-    if (!index) {
-      throw invalidParameter(
-        `${label} secondary index ${override.IndexName} is not in the backup: a restore can only leave indexes out`,
-      );
-    }
+    if (!index) throw unmatched(override.IndexName);
     const sameKeys =
       JSON.stringify(index.KeySchema.map((k) => [k.AttributeName, k.KeyType])) ===
       JSON.stringify(override.KeySchema.map((k) => [k.AttributeName, k.KeyType]));
@@ -125,11 +127,7 @@ function kept(
       (override.Projection.ProjectionType ?? 'ALL') === index.Projection.ProjectionType &&
       JSON.stringify([...(override.Projection.NonKeyAttributes ?? [])].sort()) ===
         JSON.stringify([...(index.Projection.NonKeyAttributes ?? [])].sort());
-    if (!sameKeys || !sameProjection) {
-      throw invalidParameter(
-        `${label} secondary index ${override.IndexName} does not match the backup's: a restore cannot change an index`,
-      );
-    }
+    if (!sameKeys || !sameProjection) throw unmatched(override.IndexName);
     return { index, override };
   });
 }

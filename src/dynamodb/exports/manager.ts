@@ -17,12 +17,13 @@ import type { BackupCatalog } from '../../storage/backup-catalog.js';
 import type { DataDir } from '../../storage/data-dir.js';
 import { openPinnedItems } from '../../storage/snapshot.js';
 import { tableNotFound } from '../backups/errors.js';
-import { resourceInUse } from '../errors.js';
+import { resourceInUse, validationError } from '../errors.js';
 import { kmsValidationError } from '../kms-errors.js';
 import { pitrNotKept, pitrUnavailable } from '../pitr/errors.js';
-import type { PitrImage } from '../pitr/manager.js';
+import type { PitrChanges, PitrImage } from '../pitr/manager.js';
 import { enabledPitr, historyWindow } from '../pitr/state.js';
 import type { TableDefinition } from '../table-definition.js';
+import { keyAttributes } from '../table-schema.js';
 import type { NewTable, TableManager } from '../tables.js';
 import { checkKey, LocalBuckets } from './bucket.js';
 import {
@@ -31,6 +32,10 @@ import {
   ITEM_VALIDATION_FAILED,
   importConflict,
   importNotFound,
+  incrementalFromTooEarly,
+  incrementalLength,
+  incrementalRule,
+  incrementalToInFuture,
   invalidExportArn,
   invalidExportTime,
   invalidImportArn,
@@ -38,15 +43,31 @@ import {
   NO_SUCH_BUCKET,
   noExportDir,
 } from './errors.js';
-import { runExport } from './export-job.js';
+import { type ExportSource, type IncrementalSource, runExport } from './export-job.js';
 import type { ExportFormat, InputFormat } from './formats.js';
 import { runImport } from './import-job.js';
 import type { KmsSealer } from './kms-sealer.js';
-import type { ExportRecord, ImportRecord, S3Destination, TransferRecord } from './records.js';
+import type {
+  ExportRecord,
+  ExportViewType,
+  ImportRecord,
+  IncrementalWindow,
+  S3Destination,
+  TransferRecord,
+} from './records.js';
 
 /** What exports use of point-in-time recovery (src/dynamodb/pitr): the table as it was at an instant. */
 export interface PitrImages {
   image(tables: TableManager, account: string, name: string, at: number, caller: KeyCaller): Promise<PitrImage>;
+  /** The items changed in [from, to), with their images before and after (an incremental export). */
+  changes(
+    tables: TableManager,
+    account: string,
+    name: string,
+    from: number,
+    to: number,
+    caller: KeyCaller,
+  ): Promise<PitrChanges>;
 }
 
 export interface TransferManagerOptions {
@@ -70,6 +91,14 @@ export interface ExportRequest {
   readonly destination: S3Destination;
   readonly format: ExportFormat;
   readonly type?: 'FULL_EXPORT' | 'INCREMENTAL_EXPORT';
+  /** INCREMENTAL_EXPORT: the window (epoch ms; `to` absent: now) and the view. */
+  readonly incremental?: {
+    readonly from: number;
+    readonly to?: number;
+    readonly view: ExportViewType;
+    /** An ExportTime came with it (refused once the window is checked). */
+    readonly exportTime?: true;
+  };
 }
 
 export interface ImportRequest {
@@ -87,6 +116,9 @@ export interface ImportRequest {
 const TOKEN_WINDOW_MS = 8 * 60 * 60 * 1000;
 /** Without point-in-time recovery, how far from now an ExportTime may be and still mean "now". */
 const NOW_TOLERANCE_MS = 60 * 1000;
+/** An incremental export's window: 15 minutes to 24 hours (sources in errors.ts, incrementalRule). */
+const MIN_INCREMENTAL_MS = 15 * 60 * 1000;
+const MAX_INCREMENTAL_MS = 24 * 60 * 60 * 1000;
 const PAGE = 25;
 
 const EXPORT_ARN =
@@ -164,10 +196,16 @@ export class TransferManager {
         throw exportConflict();
       }
     }
-    // ExportTableToPointInTime needs point-in-time recovery (PointInTimeRecoveryUnavailableException).
     const pitr = this.#options.pitr;
-    if (pitr && !enabledPitr(table)) throw pitrUnavailable(request.tableName);
     if (this.#options.dataDir.inMemory) throw pitrNotKept();
+    // Without PITR an incremental export's window lies outside the (absent) history: the window's
+    // error, not PointInTimeRecoveryUnavailableException, as the live service answers (DDB-EXPORT-001).
+    if (request.incremental) {
+      if (!pitr) throw pitrNotKept();
+      return this.#startIncremental(tables, account, table, request, request.incremental, pitr, buckets, caller, now);
+    }
+    // ExportTableToPointInTime needs point-in-time recovery (PointInTimeRecoveryUnavailableException).
+    if (pitr && !enabledPitr(table)) throw pitrUnavailable(request.tableName);
     const exportTime = this.#exportTime(table, request, now);
     const arn = transferArn(table.TableArn, 'export', now);
     // The snapshot is pinned before the answer: the table as it is now (a read transaction of its
@@ -199,6 +237,53 @@ export class TransferManager {
       ...(request.type ? { ExportType: request.type } : {}),
     };
     this.#put(record);
+    this.#write(record, source, buckets, caller);
+    return record;
+  }
+
+  /** An INCREMENTAL_EXPORT: the window checked, its changes gathered before the answer. */
+  async #startIncremental(
+    tables: TableManager,
+    account: string,
+    table: TableDefinition,
+    request: ExportRequest,
+    spec: NonNullable<ExportRequest['incremental']>,
+    pitr: PitrImages,
+    buckets: LocalBuckets,
+    caller: KeyCaller,
+    now: number,
+  ): Promise<ExportRecord> {
+    const window = this.#incrementalWindow(table, spec, now);
+    const changes = await pitr.changes(tables, account, request.tableName, window.from, window.to, caller);
+    const definition = changes.definition;
+    const record: ExportRecord = {
+      kind: 'export',
+      accountId: account,
+      region: tables.region,
+      ExportArn: transferArn(table.TableArn, 'export', now),
+      ExportStatus: 'IN_PROGRESS',
+      startTime: now,
+      exportTime: window.to,
+      TableArn: definition.TableArn,
+      TableId: definition.TableId,
+      ClientToken: request.clientToken ?? randomUUID(),
+      destination: request.destination,
+      ExportFormat: request.format,
+      ExportType: 'INCREMENTAL_EXPORT',
+      incremental: window,
+    };
+    this.#put(record);
+    const source = {
+      changes: changes.changes,
+      keys: keyAttributes(definition.KeySchema, definition.AttributeDefinitions),
+      close: () => changes.close(),
+    };
+    this.#write(record, source, buckets, caller);
+    return record;
+  }
+
+  /** Runs the export job of `record` off the request path, and records how it ended. */
+  #write(record: ExportRecord, source: ExportSource | IncrementalSource, buckets: LocalBuckets, caller: KeyCaller) {
     this.#run(async () => {
       if (!buckets.bucketExists(record.destination.S3Bucket)) {
         source.close();
@@ -243,15 +328,14 @@ export class TransferManager {
         if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
       }
     });
-    return record;
   }
 
   describeExport(account: string, region: string, arn: string): ExportRecord {
     const match = EXPORT_ARN.exec(arn);
     if (!match) throw invalidExportArn(arn);
     const record = this.#catalog.get(arn)?.record;
-    if (record?.kind !== 'export' || record.accountId !== account || record.region !== region)
-      throw exportNotFound(arn);
+    if (record?.kind !== 'export' || record.accountId !== account) throw exportNotFound(arn);
+    if (record.region !== region) throw exportNotFound(arn, true);
     return record;
   }
 
@@ -260,7 +344,7 @@ export class TransferManager {
     const all = this.#records('export', account, region).filter(
       (r) => tableArn === undefined || r.TableArn === tableArn,
     ) as ExportRecord[];
-    return page(all, (r) => r.ExportArn, limit, nextToken, 'ListExports');
+    return page(all, (r) => r.ExportArn, limit, nextToken);
   }
 
   // -------------------------------------------------------------------------
@@ -378,7 +462,7 @@ export class TransferManager {
     const all = this.#records('import', account, region).filter(
       (r) => tableArn === undefined || r.TableArn === tableArn,
     ) as ImportRecord[];
-    return page(all, (r) => r.ImportArn, limit, nextToken, 'ListImports');
+    return page(all, (r) => r.ImportArn, limit, nextToken);
   }
 
   /** Resolves once every job running now has finished (tests, the CLI). */
@@ -413,14 +497,31 @@ export class TransferManager {
     // Any instant of the history up to now (the default ExportTime is now): unlike a restore,
     // not held to LatestRestorableDateTime.
     const window = historyWindow(table, now);
-    if (!window || at < window.earliest || at > window.latest) {
-      // [I] in the words of InvalidRestoreTimeException's rule, for ExportTime.
-      throw invalidExportTime(
-        `ExportTime must be between EarliestRestorableDateTime and the current time ` +
-          `(${new Date(window?.earliest ?? now).toISOString()} and ${new Date(window?.latest ?? now).toISOString()})`,
-      );
-    }
+    if (!window || at < window.earliest || at > window.latest) throw invalidExportTime();
     return at;
+  }
+
+  /**
+   * An incremental export's window: ExportToTime defaults to "the latest time with data
+   * available" (model: IncrementalExportSpecification), which for sealdb's log is now; 15
+   * minutes to 24 hours long, inside the table's history.
+   */
+  #incrementalWindow(
+    table: TableDefinition,
+    spec: NonNullable<ExportRequest['incremental']>,
+    now: number,
+  ): IncrementalWindow {
+    const from = spec.from;
+    const to = spec.to ?? now;
+    // In the live service's order (errors.ts): the start, the end, then the length (an inverted
+    // window is "less than 15 minutes").
+    const history = historyWindow(table, now);
+    if (!history || from < history.earliest) throw incrementalFromTooEarly(from);
+    if (to > history.latest) throw incrementalToInFuture(to);
+    if (to - from < MIN_INCREMENTAL_MS) throw incrementalLength(false);
+    if (to - from > MAX_INCREMENTAL_MS) throw incrementalLength(true);
+    if (spec.exportTime) throw validationError(incrementalRule.exportTimeGiven);
+    return { from, to, view: spec.view };
   }
 
   #byToken(kind: 'export' | 'import', account: string, region: string, token: string, now: number) {
@@ -465,8 +566,14 @@ function sameExport(r: ExportRecord, table: TableDefinition, request: ExportRequ
     d.S3Prefix === n.S3Prefix &&
     (d.S3SseAlgorithm ?? 'AES256') === (n.S3SseAlgorithm ?? 'AES256') &&
     d.S3SseKmsKeyId === n.S3SseKmsKeyId &&
-    (request.exportTime === undefined || request.exportTime === r.exportTime)
+    (request.exportTime === undefined || request.exportTime === r.exportTime) &&
+    sameWindow(r.incremental, request.incremental)
   );
+}
+
+function sameWindow(r: IncrementalWindow | undefined, n: ExportRequest['incremental']): boolean {
+  if (!r || !n) return r === undefined && n === undefined;
+  return r.from === n.from && r.view === n.view && (n.to === undefined || n.to === r.to);
 }
 
 /**
@@ -488,18 +595,12 @@ function failureOf(error: unknown): { code: string; message: string } {
  * A page of records; the NextToken is the hex of the last ARN shown, padded to the model's
  * pattern for ListImports (`([0-9a-f]{16})+`, at least 112 characters).
  */
-function page<R>(
-  all: R[],
-  arn: (r: R) => string,
-  limit: number,
-  nextToken: string | undefined,
-  operation: 'ListExports' | 'ListImports',
-) {
+function page<R>(all: R[], arn: (r: R) => string, limit: number, nextToken: string | undefined) {
   let start = 0;
   if (nextToken !== undefined) {
     const after = decodeToken(nextToken);
     const at = after === undefined ? -1 : all.findIndex((r) => arn(r) === after);
-    if (at < 0) throw invalidNextToken(operation);
+    if (at < 0) throw invalidNextToken(nextToken);
     start = at + 1;
   }
   const items = all.slice(start, start + limit);

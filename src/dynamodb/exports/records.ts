@@ -33,6 +33,16 @@ export interface ExportRecord {
   ItemCount?: number;
   /** The resolved ARN of S3SseKmsKeyId, once the first file is sealed. */
   kmsKeyArn?: string;
+  /** An INCREMENTAL_EXPORT's window (epoch ms, `to` exclusive) and view. */
+  readonly incremental?: IncrementalWindow;
+}
+
+export type ExportViewType = 'NEW_IMAGE' | 'NEW_AND_OLD_IMAGES';
+
+export interface IncrementalWindow {
+  readonly from: number;
+  readonly to: number;
+  readonly view: ExportViewType;
 }
 
 export interface ImportErrorEntry {
@@ -80,7 +90,8 @@ export function exportDescription(r: ExportRecord): Record<string, unknown> {
     ...(r.ExportManifest ? { ExportManifest: r.ExportManifest } : {}),
     TableArn: r.TableArn,
     TableId: r.TableId,
-    ExportTime: seconds(r.exportTime),
+    // An incremental export is of a window, which IncrementalExportSpecification names.
+    ...(r.incremental ? {} : { ExportTime: seconds(r.exportTime) }),
     ClientToken: r.ClientToken,
     S3Bucket: r.destination.S3Bucket,
     ...(r.destination.S3BucketOwner ? { S3BucketOwner: r.destination.S3BucketOwner } : {}),
@@ -92,6 +103,15 @@ export function exportDescription(r: ExportRecord): Record<string, unknown> {
     ...(r.BilledSizeBytes !== undefined ? { BilledSizeBytes: r.BilledSizeBytes } : {}),
     ...(r.ItemCount !== undefined ? { ItemCount: r.ItemCount } : {}),
     ...(r.ExportType ? { ExportType: r.ExportType } : {}),
+    ...(r.incremental
+      ? {
+          IncrementalExportSpecification: {
+            ExportFromTime: seconds(r.incremental.from),
+            ExportToTime: seconds(r.incremental.to),
+            ExportViewType: r.incremental.view,
+          },
+        }
+      : {}),
   };
 }
 

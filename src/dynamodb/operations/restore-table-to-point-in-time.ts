@@ -36,15 +36,18 @@ export const restoreTableToPointInTime: Operation<RestoreTableToPointInTimeInput
     const source = env.tables.find(account, sourceName);
     if (!source) throw tableNotFound(sourceName);
     if (!enabledPitr(source)) throw pitrUnavailable(sourceName);
-    if (env.tables.find(account, targetName)) throw tableAlreadyExists(targetName);
     const now = env.clock.now();
     const window = restorableWindow(source, now);
-    if (!window) throw invalidRestoreTime();
     // UseLatestRestorableTime restores to LatestRestorableDateTime (5 minutes before now, as
     // DynamoDB's: state.ts), the instant DescribeContinuousBackups reports. Millisecond precision
     // is kept: a time "to the second" is the instant that second begins.
-    const at = latest ? window.latest : Math.round((input.RestoreDateTime as number) * 1000);
-    if (at < window.earliest || at > window.latest) throw invalidRestoreTime();
+    const at = latest && window ? window.latest : Math.round((input.RestoreDateTime as number) * 1000);
+    // The time is checked before the target: "target exists + bad time ->
+    // InvalidRestoreTimeException" (ack-api-quirks, table-restore.md, DDB-TABLE-100).
+    if (!window || at < window.earliest || at > window.latest) {
+      throw invalidRestoreTime(at, window?.earliest ?? now, window?.latest ?? now);
+    }
+    if (env.tables.find(account, targetName)) throw tableAlreadyExists(targetName);
     const table = restoredTable(source, targetName, input, now / 1000);
     const choice = input.SSESpecificationOverride ? keyChoice(input.SSESpecificationOverride) : undefined;
     const definition = await pitr.restore(env.tables, account, sourceName, at, table, choice, ctx);

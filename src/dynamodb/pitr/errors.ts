@@ -47,27 +47,46 @@ export const pitrUnavailable = (name: string): AwsError =>
     DYNAMODB,
   );
 
+/** An instant as DynamoDB's messages quote it: ISO 8601 to the second (`2026-10-08T23:16:33Z`). */
+export const isoSeconds = (ms: number): string =>
+  `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
+
 /**
- * The model's documentation of InvalidRestoreTimeException, which names the rule ("An invalid
- * restore time was specified. RestoreDateTime must be between EarliestRestorableDateTime and
- * LatestRestorableDateTime."); no recorded answer of the live service was found to quote.
+ * The rule is the model's (InvalidRestoreTimeException: "RestoreDateTime must be between
+ * EarliestRestorableDateTime and LatestRestorableDateTime"); the text as the live service answers
+ * it, quoting the three instants to the second: "RestoreDateTime '2026-10-06T23:16:32Z' must be
+ * within EarliestRestorableDateTime '2026-10-08T23:16:33Z' and LatestRestor…" (ack-api-quirks,
+ * table-restore.md, finding DDB-TABLE-100, recorded 2026-10-09; the recording is cut there, and
+ * [I] its tail, "LatestRestorableDateTime '…'", is completed after its first half).
  */
-export const invalidRestoreTime = (): AwsError =>
+export const invalidRestoreTime = (at: number, earliest: number, latest: number): AwsError =>
   new AwsError(
     'InvalidRestoreTimeException',
-    'RestoreDateTime must be between EarliestRestorableDateTime and LatestRestorableDateTime',
+    `RestoreDateTime '${isoSeconds(at)}' must be within EarliestRestorableDateTime '${isoSeconds(earliest)}' ` +
+      `and LatestRestorableDateTime '${isoSeconds(latest)}'`,
     400,
     DYNAMODB,
   );
 
-/** [I] Both or neither of SourceTableName and SourceTableArn. */
+/**
+ * Both or neither of SourceTableName and SourceTableArn: "Must provide exactly one of:
+ * sourceTableArn, sourceTableName", as the live service answers (ack-api-quirks, service.md,
+ * the ValidationException catalogue, recorded 2026-10-09). [I] The "Invalid Request: " before it,
+ * which the catalogue lists it under with the other RestoreTableToPointInTime rules.
+ */
 export const oneSourceTable = (): AwsError =>
-  validationError('Exactly one of SourceTableName and SourceTableArn must be provided');
+  validationError('Invalid Request: Must provide exactly one of: sourceTableArn, sourceTableName');
 
-/** [I] Both or neither of RestoreDateTime and UseLatestRestorableTime. */
+/**
+ * Both or neither of RestoreDateTime and UseLatestRestorableTime, in the live service's words
+ * (ack-api-quirks, table-restore.md, finding DDB-TABLE-100, recorded 2026-10-09: the "neither"
+ * text whole, the "both" text up to "Pleas…"; the rest of it as the stackd emulator, written
+ * against the same recordings, completes it).
+ */
 export const oneRestoreTime = (both: boolean): AwsError =>
   validationError(
     both
-      ? 'RestoreDateTime cannot be specified when UseLatestRestorableTime is true'
-      : 'Either RestoreDateTime or UseLatestRestorableTime must be specified',
+      ? 'Invalid Request: Both RestoreDateTime and UseLatestRestorableTime cannot be set for point-in-time restore ' +
+          'request. Please specify either RestoreDateTime time or UseLatestRestorableTime'
+      : 'Invalid Request: Either one of RestoreDateTime or UseLatestRestorableTime must be specified, but not both',
   );

@@ -66,6 +66,27 @@ export interface PitrImage {
   close(): void;
 }
 
+/** One item's change over an incremental export's window (PitrManager.changes). */
+export interface WindowChange {
+  readonly hash: number;
+  readonly pk: Buffer;
+  readonly sk: Buffer;
+  /** Microseconds since the epoch of the item's last write in the window. */
+  readonly micros: number;
+  /** The item at the window's end; absent: deleted. */
+  readonly item?: StoredItem;
+  /** The item just before the window began; absent: it did not exist. */
+  old?: StoredItem;
+}
+
+/** The changes of a window, valid until `close`. */
+export interface PitrChanges {
+  readonly definition: TableDefinition;
+  /** `undefined` entries carry no change: the reader may yield there. */
+  readonly changes: IterableIterator<WindowChange | undefined>;
+  close(): void;
+}
+
 /**
  * Log records are stamped when their write is derived; one made just before a snapshot was
  * pinned may commit just after (a cross-file transaction's staged writes). Records this close
@@ -190,9 +211,12 @@ export class PitrManager {
     // The history's own bounds: a restore has already held `at` to LatestRestorableDateTime, an
     // export may ask for any instant up to now.
     const window = historyWindow(definition, this.#options.clock.now());
-    if (!window || at < window.earliest || at > window.latest) throw invalidRestoreTime();
+    const now = this.#options.clock.now();
+    if (!window || at < window.earliest || at > window.latest) {
+      throw invalidRestoreTime(at, window?.earliest ?? now, window?.latest ?? now);
+    }
     const snapshot = [...(state.Snapshots ?? [])].reverse().find((s) => s.takenAt <= at);
-    if (!snapshot) throw invalidRestoreTime();
+    if (!snapshot) throw invalidRestoreTime(at, window.earliest, window.latest);
     this.#read(snapshot.fileId, +1);
     let db: SqliteDatabase | undefined;
     try {
@@ -231,6 +255,70 @@ export class PitrManager {
       this.#read(snapshot.fileId, -1);
       throw error;
     }
+  }
+
+  /**
+   * The items changed from `from` (inclusive) to `to` (exclusive, epoch ms), compacted to one
+   * change per item as an incremental export shows them: the item as it was just before `from`
+   * (`old`, absent if it did not exist), as it is just before `to` (`item`, absent if deleted),
+   * and the instant of its last write in the window. The old images come from the image of the
+   * table just before `from`, read in full: yielded `undefined` every few hundred rows so a
+   * reader working in slices can yield between them.
+   */
+  async changes(
+    tables: TableManager,
+    account: string,
+    name: string,
+    from: number,
+    to: number,
+    caller: KeyCaller,
+  ): Promise<PitrChanges> {
+    const definition = tables.find(account, name);
+    if (!definition) throw tableNotFound(name);
+    const state = enabledPitr(definition);
+    const changeLog = changeLogOf(state);
+    if (!state || !changeLog) throw pitrUnavailable(name);
+    const window = historyWindow(definition, this.#options.clock.now());
+    if (!window || from < window.earliest || to > window.latest) {
+      throw invalidRestoreTime(from, window?.earliest ?? from, window?.latest ?? to);
+    }
+    const { store } = await tables.open(account, name, caller);
+    // The final state of each item written in the window, in the log's (commit) order.
+    const changed = new Map<string, WindowChange>();
+    for (const record of changesBetween(store, changeLog, from, to - 1)) {
+      const change = decodeChange(changeLog, record);
+      const id = itemId(change);
+      const micros = change.time * 1000 + Math.min(record.position % 4096, 999);
+      changed.delete(id);
+      changed.set(id, {
+        hash: change.hash,
+        pk: Buffer.from(change.pk),
+        sk: Buffer.from(change.sk),
+        micros,
+        ...(change.item ? { item: { ...change.item, body: Buffer.from(change.item.body) } } : {}),
+      });
+    }
+    if (changed.size === 0) return { definition, changes: [][Symbol.iterator](), close: () => undefined };
+    // Just before `from` (the image at T holds the writes stamped up to T).
+    const before = await this.image(tables, account, name, Math.max(window.earliest, from - 1), caller);
+    const changes = (function* (): IterableIterator<WindowChange | undefined> {
+      let skipped = 0;
+      for (const row of before.items) {
+        const change = changed.get(itemId(row));
+        if (change) change.old = row;
+        else if (++skipped % 256 === 0) yield undefined;
+      }
+      before.close();
+      yield* changed.values();
+    })();
+    return {
+      definition,
+      changes,
+      close: () => {
+        changes.return?.();
+        before.close();
+      },
+    };
   }
 
   /** RestoreTableToPointInTime: the new table is CREATING until every item of the image is in. */

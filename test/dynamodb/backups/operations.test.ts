@@ -268,7 +268,7 @@ describe('on-demand backup operations', () => {
         }),
       ),
       'ValidationException',
-      'One or more parameter values were invalid: Global secondary index byNew is not in the backup: a restore can only leave indexes out',
+      'Invalid Request: Index byNew does not match a secondary index that existed in the source table and cannot be created during the restore operation',
     );
     await rejectsWith(
       ddb.send(
@@ -285,7 +285,7 @@ describe('on-demand backup operations', () => {
         }),
       ),
       'ValidationException',
-      "One or more parameter values were invalid: Global secondary index byStatus does not match the backup's: a restore cannot change an index",
+      'Invalid Request: Index byStatus does not match a secondary index that existed in the source table and cannot be created during the restore operation',
     );
     await rejectsWith(
       ddb.send(

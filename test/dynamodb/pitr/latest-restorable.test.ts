@@ -83,7 +83,7 @@ describe('LatestRestorableDateTime', () => {
         }),
       ),
       'InvalidRestoreTimeException',
-      'RestoreDateTime must be between EarliestRestorableDateTime and LatestRestorableDateTime',
+      /^RestoreDateTime '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ' must be within EarliestRestorableDateTime '[^']+Z' and LatestRestorableDateTime '[^']+Z'$/,
     );
     const { latest } = await window();
     await ddb.send(

@@ -26,6 +26,9 @@ const order = (pk: string, sk: string, status: string, total: number): Item => (
 const id = (item: Item) => `${item.pk?.S}/${item.sk?.S}`;
 
 /** RestoreTableToPointInTime to several seconds around a burst of writes (the clock moved, not slept). */
+/** An instant as DynamoDB's messages quote it, to the second. */
+const seconds = (ms: number): string => `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
+
 describe('restore to a point in time', () => {
   let server: TestServer;
   let ddb: DynamoDBClient;
@@ -184,7 +187,7 @@ describe('restore to a point in time', () => {
           }),
         ),
         'InvalidRestoreTimeException',
-        'RestoreDateTime must be between EarliestRestorableDateTime and LatestRestorableDateTime',
+        /^RestoreDateTime '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ' must be within EarliestRestorableDateTime '[^']+Z' and LatestRestorableDateTime '[^']+Z'$/,
       );
     }
     await rejectsWith(
@@ -224,6 +227,7 @@ describe('restore to a point in time', () => {
     await rejectsWith(
       ddb.send(new RestoreTableToPointInTimeCommand({ TargetTableName: 'Never', UseLatestRestorableTime: true })),
       'ValidationException',
+      'Invalid Request: Must provide exactly one of: sourceTableArn, sourceTableName',
     );
     await rejectsWith(
       ddb.send(
@@ -235,10 +239,28 @@ describe('restore to a point in time', () => {
         }),
       ),
       'ValidationException',
+      'Invalid Request: Both RestoreDateTime and UseLatestRestorableTime cannot be set for point-in-time restore ' +
+        'request. Please specify either RestoreDateTime time or UseLatestRestorableTime',
     );
     await rejectsWith(
       ddb.send(new RestoreTableToPointInTimeCommand({ SourceTableName: 'Orders', TargetTableName: 'Never' })),
       'ValidationException',
+      'Invalid Request: Either one of RestoreDateTime or UseLatestRestorableTime must be specified, but not both',
+    );
+    // The time is checked before the target (as the live service does).
+    await rejectsWith(
+      ddb.send(
+        new RestoreTableToPointInTimeCommand({
+          SourceTableName: 'Orders',
+          TargetTableName: 'Orders-at-0',
+          RestoreDateTime: new Date(beforeHistory),
+        }),
+      ),
+      'InvalidRestoreTimeException',
+      new RegExp(
+        `^RestoreDateTime '${seconds(beforeHistory)}' must be within EarliestRestorableDateTime '${seconds(earliest)}' ` +
+          `and LatestRestorableDateTime '[^']+Z'$`,
+      ),
     );
   });
 });
