@@ -54,6 +54,9 @@ import { DynamoDbStreamsService } from './streams/service.js';
 import { trimStreams } from './streams/trimmer.js';
 import { TIME_PATH, timeEndpoint } from './time-travel/time-endpoint.js';
 
+/** Connections the kernel may hold completed for sealdb before it accepts them (see the listen call). */
+const LISTEN_BACKLOG = 4096;
+
 export type AuthConfig =
   | { readonly mode: 'local' }
   | { readonly mode: 'strict'; readonly accounts: readonly AccountConfig[] };
@@ -461,7 +464,11 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
 
   await new Promise<void>((resolve, reject) => {
     http.server.once('error', reject);
-    http.server.listen(options.port, options.host, () => {
+    // Node's default backlog is 511: a burst of new connections beyond it while the event loop is
+    // busy overflows the kernel's queue, and a client whose handshake completed by SYN cookie is
+    // then dropped without a word (the hostile-HTTP part's 10k idle connections under load: the
+    // server never saw them). The kernel caps it at net.core.somaxconn.
+    http.server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
       http.server.off('error', reject);
       resolve();
     });
