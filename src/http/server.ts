@@ -32,6 +32,8 @@ const MAX_JSON_DEPTH = 100;
 const HEADERS_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 const TIMEOUT_CHECK_INTERVAL_MS = 5_000;
+/** How often connections that never sent a request are looked at: at most this late a close. */
+const NEVER_USED_SWEEP_MS = 1_000;
 const JSON_CONTENT_TYPES = new Set(['application/json', 'application/x-amz-json-1.0', 'application/x-amz-json-1.1']);
 
 export interface HttpServerOptions {
@@ -88,15 +90,10 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
   };
 
   const headersTimeout = Math.min(HEADERS_TIMEOUT_MS, requestTimeout);
-  /** Connections whose first request's headers have not arrived yet. */
-  const awaitingFirstRequest = new WeakMap<Socket, NodeJS.Timeout>();
+  const neverUsed = new NeverUsedConnections(headersTimeout);
   const server = createServer(serverOptions, (req, res) => {
     // Its headers are in: from here Node's own request and keep-alive timeouts take over.
-    const firstRequestTimer = awaitingFirstRequest.get(req.socket);
-    if (firstRequestTimer) {
-      clearTimeout(firstRequestTimer);
-      awaitingFirstRequest.delete(req.socket);
-    }
+    neverUsed.used(req.socket);
     // A monotonic duration, not a point in time: the injectable clock is not needed for it.
     const started = onRequestComplete ? performance.now() : 0;
     inFlight++;
@@ -133,19 +130,14 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
     // Node's headersTimeout only runs once a request has begun: a connection that never sends a
     // byte would be held forever (10k of them hold 10k descriptors; found by the hostile-HTTP part
     // of the reliability suite). The first request's headers must arrive within the same bound of
-    // the connection; after that Node's own request and keep-alive timeouts apply. A timer of its
-    // own, as the socket's idle timeout did not always fire (test/http/idle-connections, under load).
-    const timer = setTimeout(() => {
-      if (awaitingFirstRequest.delete(socket)) socket.destroy();
-    }, headersTimeout);
-    timer.unref();
-    awaitingFirstRequest.set(socket, timer);
+    // the connection's accept; after that Node's own request and keep-alive timeouts apply.
+    neverUsed.accepted(socket);
     socket.once('close', () => {
-      clearTimeout(timer);
-      awaitingFirstRequest.delete(socket);
+      neverUsed.used(socket);
       options.onConnectionClosed?.(id);
     });
   });
+  server.once('close', () => neverUsed.stop());
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const id = requestId();
@@ -343,6 +335,51 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
             drained = resolve;
           }),
   };
+}
+
+/**
+ * Connections accepted whose first request's headers have not arrived, closed once they are
+ * `timeoutMs` old. One sweep a second over them in order of accept (so it stops at the first one
+ * not yet due), rather than a timer or an idle timeout per socket: the socket's idle timeout did
+ * not always fire under load (test/http/idle-connections), and 10k idle connections are 10k
+ * timers to arm and clear. The deadline is measured from the accept on a monotonic clock, so a
+ * late sweep closes what is due all at once and never early.
+ */
+class NeverUsedConnections {
+  /** Socket → when it was accepted (performance.now()); a Map keeps the order of insertion. */
+  private readonly since = new Map<Socket, number>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  accepted(socket: Socket): void {
+    this.since.set(socket, performance.now());
+    if (!this.sweeper) {
+      this.sweeper = setInterval(() => this.sweep(), Math.min(NEVER_USED_SWEEP_MS, this.timeoutMs));
+      this.sweeper.unref();
+    }
+  }
+
+  /** Its first request began, or it closed: no longer watched. */
+  used(socket: Socket): void {
+    this.since.delete(socket);
+    if (this.since.size === 0) this.stop();
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private sweep(): void {
+    const due = performance.now() - this.timeoutMs;
+    for (const [socket, at] of this.since) {
+      if (at > due) break;
+      this.since.delete(socket);
+      socket.destroy();
+    }
+    if (this.since.size === 0) this.stop();
+  }
 }
 
 /**

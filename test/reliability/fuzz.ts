@@ -471,6 +471,14 @@ export async function runFuzz(options: FuzzOptions): Promise<PartResult> {
   const acceptedBy: Record<string, number> = {};
   const operations = new Set<string>();
   let server: TestServer | undefined;
+  /** Wall time per phase, summed: where the part's time goes. */
+  const phaseMs: Record<string, number> = {};
+  let mark = performance.now();
+  const phase = (name: string) => {
+    const now = performance.now();
+    phaseMs[name] = (phaseMs[name] ?? 0) + (now - mark);
+    mark = now;
+  };
   try {
     server = await startTestServer();
     const ddb = ddbClient(server.endpoint, 4);
@@ -531,6 +539,7 @@ export async function runFuzz(options: FuzzOptions): Promise<PartResult> {
     // Draw every case's valid body from fast-check with the part's seed, one operation after another.
     const perOp = Math.ceil(options.cases / all.length);
     const bodies = all.map(({ arb }, i) => fc.sample(arb, { seed: options.seed + i, numRuns: perOp }));
+    phase('setup');
     for (let n = 0; n < options.cases; n++) {
       const which = n % all.length;
       const { service, op } = all[which] as (typeof all)[number];
@@ -558,7 +567,9 @@ export async function runFuzz(options: FuzzOptions): Promise<PartResult> {
       });
       // A request that may be accepted changes the data legitimately: the refusals before it are
       // compared first.
+      phase('build');
       if (MAY_BE_ACCEPTED.has(mutation)) await compareRefused();
+      phase('compare');
       const pendingBefore = refusedSince.length;
       const errorsBefore = server.internalErrors.length;
       let answer: WireAnswer;
@@ -568,6 +579,7 @@ export async function runFuzz(options: FuzzOptions): Promise<PartResult> {
         fail(`no answer: ${errorText(error)}`);
         continue;
       }
+      phase('request');
       if (server.internalErrors.length > errorsBefore) {
         fail(`server reported an internal error: ${errorText(server.internalErrors.at(-1))}`);
       }
@@ -589,6 +601,7 @@ export async function runFuzz(options: FuzzOptions): Promise<PartResult> {
         // costs five requests, which made the checks most of the part's time. A change names its
         // run of cases, each replayable with the seed (and --digest-every 1 pins it to one case).
         if (refusedSince.length >= digestEvery) await compareRefused();
+        phase('compare');
       } else {
         // Accepted where no mutation of its kind ever was: the refusals since the last comparison
         // can no longer be told apart from what it changed (counted, none in the runs so far).
@@ -606,6 +619,7 @@ export async function runFuzz(options: FuzzOptions): Promise<PartResult> {
           await reset();
           digest = await stateDigest(ddb, kms, targets.keyId);
         }
+        phase('settle after accepted');
       }
       if (crashes.length > 0) fail(`uncaught: ${crashes.splice(0).map(errorText).join('; ')}`);
       if ((n + 1) % 2000 === 0) log(`fuzz: ${n + 1}/${options.cases} cases, ${failures.length} failure(s)`);
@@ -633,6 +647,7 @@ export async function runFuzz(options: FuzzOptions): Promise<PartResult> {
       byService: JSON.stringify(byService),
       byMutation: JSON.stringify(byMutation),
       acceptedByMutation: JSON.stringify(acceptedBy),
+      phaseMs: JSON.stringify(Object.fromEntries(Object.entries(phaseMs).map(([k, v]) => [k, Math.round(v)]))),
     },
     failures,
   };
