@@ -468,9 +468,9 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   await new Promise<void>((resolve, reject) => {
     http.server.once('error', reject);
     // Node's default backlog is 511: a burst of new connections beyond it while the event loop is
-    // busy overflows the kernel's queue, and a client whose handshake completed by SYN cookie is
-    // then dropped without a word (the hostile-HTTP part's 10k idle connections under load: the
-    // server never saw them). The kernel caps it at net.core.somaxconn.
+    // busy would overflow the kernel's queue. A precaution (the hostile-HTTP part's 10k idle
+    // connections never overflowed it; what they showed was the harness, see hostile-http.ts).
+    // The kernel caps it at net.core.somaxconn.
     http.server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
       http.server.off('error', reject);
       resolve();
