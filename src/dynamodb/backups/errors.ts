@@ -22,15 +22,18 @@ export const tableAlreadyExists = (name: string): AwsError =>
  * Another backup control-plane operation holds the backup. While it feeds a restore, the live
  * service answers DeleteBackup "Backup is being used to restore table: <arn>" and a second
  * RestoreTableFromBackup "Backup is being used to restore another table: <arn>" (ack-api-quirks,
- * backup.md, finding DDB-BACKUP-010, recorded 2026-10-09; sealdb lets restores of one backup
- * run side by side, so only the first is answered). [I] "Backup is being created: <arn>"
+ * backup.md, finding DDB-BACKUP-010, recorded 2026-10-09): a backup feeds one restore at a time. [I] "Backup is being created: <arn>"
  * while it is still CREATING (on AWS a small table's backup is AVAILABLE ~50 ms after the call,
  * DDB-BACKUP-003, so no answer was recorded).
  */
-export const backupInUse = (arn: string, doing: 'being created' | 'being restored'): AwsError =>
+export const backupInUse = (arn: string, doing: 'being created' | 'being restored' | 'restoring another'): AwsError =>
   new AwsError(
     'BackupInUseException',
-    doing === 'being created' ? `Backup is being created: ${arn}` : `Backup is being used to restore table: ${arn}`,
+    doing === 'being created'
+      ? `Backup is being created: ${arn}`
+      : doing === 'being restored'
+        ? `Backup is being used to restore table: ${arn}`
+        : `Backup is being used to restore another table: ${arn}`,
     400,
     DYNAMODB,
   );

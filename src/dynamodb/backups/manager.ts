@@ -77,7 +77,7 @@ export class BackupManager implements ArchivalBackups {
   readonly #catalog: BackupCatalog<BackupRecord>;
   /** Backups being written and restores running, by ARN / by job: awaited at close. */
   readonly #creating = new Map<string, Promise<void>>();
-  readonly #restoring = new Map<string, number>();
+  readonly #restoring = new Set<string>();
   readonly #jobs = new Set<Promise<void>>();
   #closing = false;
 
@@ -253,14 +253,20 @@ export class BackupManager implements ArchivalBackups {
     if (!entry || entry.record.accountId !== account || entry.record.region !== region) throw backupNotFound(arn);
     const record = entry.record;
     if (record.BackupStatus === 'CREATING') throw backupInUse(arn, 'being created');
+    // One restore of a backup at a time, as AWS (errors.ts): held from here, before the first await.
+    if (this.#restoring.has(arn)) throw backupInUse(arn, 'restoring another');
     if (tables.find(account, table.TableName)) throw tableAlreadyExists(table.TableName);
-    const source = await this.#openBackup(entry, caller);
-    this.#restoring.set(arn, (this.#restoring.get(arn) ?? 0) + 1);
+    this.#restoring.add(arn);
+    let source: BackupItems;
+    try {
+      source = await this.#openBackup(entry, caller);
+    } catch (error) {
+      this.#restoring.delete(arn);
+      throw error;
+    }
     const release = () => {
       source.close();
-      const left = (this.#restoring.get(arn) ?? 1) - 1;
-      if (left > 0) this.#restoring.set(arn, left);
-      else this.#restoring.delete(arn);
+      this.#restoring.delete(arn);
     };
     let definition: TableDefinition;
     try {

@@ -106,7 +106,16 @@ describe('backups taken while writes continue', () => {
     assert.ok(sentAfter.length > 0, 'writes went on while the backup was copied');
 
     await ddb.send(new RestoreTableFromBackupCommand({ TargetTableName: 'BusyCopy', BackupArn: arn }));
+    // A backup feeds one restore at a time (3 MB: still filling BusyCopy in slices).
+    await rejectsWith(
+      ddb.send(new RestoreTableFromBackupCommand({ TargetTableName: 'BusyCopy2', BackupArn: arn })),
+      'BackupInUseException',
+      `Backup is being used to restore another table: ${arn}`,
+    );
     await tableActive(ddb, 'BusyCopy');
+    // Free again once that restore is done.
+    await ddb.send(new RestoreTableFromBackupCommand({ TargetTableName: 'BusyCopy2', BackupArn: arn }));
+    await tableActive(ddb, 'BusyCopy2');
     const restored = await scanAll(ddb, 'BusyCopy');
     for (const id of ackedBefore) assert.ok(restored.has(id), `${id} was answered before the backup`);
     for (const id of sentAfter) assert.ok(!restored.has(id), `${id} was sent after the backup answered`);
