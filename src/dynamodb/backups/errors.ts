@@ -39,9 +39,9 @@ export const backupInUse = (arn: string, doing: 'being created' | 'being restore
   );
 
 /**
- * [I] CreateBackup on a table that is not ACTIVE (archived, inaccessible, ...). On AWS a CREATING
- * table answers TableNotFoundException and an UPDATING or DELETING one is backed up
- * (ack-api-quirks, backup.md, DDB-BACKUP-001); no TableInUseException text was recorded.
+ * [I] CreateBackup on a table that is neither ACTIVE nor UPDATING (archived, inaccessible, ...).
+ * On AWS a CREATING table answers TableNotFoundException (manager.ts) and an UPDATING or DELETING
+ * one is backed up (ack-api-quirks, backup.md, DDB-BACKUP-001); no TableInUseException text was recorded.
  */
 export const tableInUse = (name: string, status: string): AwsError =>
   new AwsError('TableInUseException', `Table is in ${status} state: ${name}`, 400, DYNAMODB);

@@ -107,7 +107,12 @@ export class BackupManager implements ArchivalBackups {
     if (this.#options.dataDir.inMemory) throw backupsUnavailable();
     const table = tables.find(account, tableName);
     if (!table) throw tableNotFound(tableName);
-    if (table.TableStatus !== 'ACTIVE') throw tableInUse(tableName, table.TableStatus);
+    // AWS: a CREATING table (here: one still being restored) is not found, an UPDATING one is
+    // backed up (ack-api-quirks, backup.md, DDB-BACKUP-001; errors.ts).
+    if (table.TableStatus === 'CREATING') throw tableNotFound(tableName);
+    if (table.TableStatus !== 'ACTIVE' && table.TableStatus !== 'UPDATING') {
+      throw tableInUse(tableName, table.TableStatus);
+    }
     const now = this.#options.clock.now();
     const fileId = randomUUID();
     const file = this.#file(fileId);

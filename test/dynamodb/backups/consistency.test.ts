@@ -112,6 +112,12 @@ describe('backups taken while writes continue', () => {
       'BackupInUseException',
       `Backup is being used to restore another table: ${arn}`,
     );
+    // A table still CREATING is not found by CreateBackup, as on AWS.
+    await rejectsWith(
+      ddb.send(new CreateBackupCommand({ TableName: 'BusyCopy', BackupName: 'too-early' })),
+      'TableNotFoundException',
+      'Table not found: BusyCopy',
+    );
     await tableActive(ddb, 'BusyCopy');
     // Free again once that restore is done.
     await ddb.send(new RestoreTableFromBackupCommand({ TargetTableName: 'BusyCopy2', BackupArn: arn }));
