@@ -206,7 +206,9 @@ describe('index entries that refer to their item', () => {
         old.prepare('INSERT INTO item_keys VALUES (1, ?, ?, ?)').run(Buffer.from(`pk-${n}`), NONE, n);
         // Entry body ids that are also item body ids: a copy must never be taken for a reference.
         old.prepare('INSERT INTO entry_bodies (id, body, size) VALUES (?, ?, ?)').run(n, body, body.length);
-        old.prepare('INSERT INTO entry_keys VALUES (1, 2, ?, ?, ?, ?)').run(Buffer.from('g'), NONE, Buffer.from(`pk-${n}`), n);
+        old
+          .prepare('INSERT INTO entry_keys VALUES (1, 2, ?, ?, ?, ?)')
+          .run(Buffer.from('g'), NONE, Buffer.from(`pk-${n}`), n);
       }
       old.prepare('INSERT INTO entry_counters VALUES (1, 3, 21)').run();
       old.close();
