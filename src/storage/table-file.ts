@@ -67,6 +67,13 @@ export interface KeyspaceEntry extends EntryKey {
   readonly body: Buffer;
   readonly size: number;
   /**
+   * Set when the body is that of this stored item of the same table (an ALL projection), as it is
+   * now or will be once the write set that holds this entry is applied: a store may then keep a
+   * reference to the item's row instead of a second copy (the embedded file does), and must then
+   * answer reads with the item's body. `body` and `size` still hold the item's own.
+   */
+  readonly item?: ItemKey;
+  /**
    * A hint from the writer: no entry has this key yet (a new item's index entry), so the store
    * need not look for one first. A wrong hint costs a second statement, never a wrong write.
    */
@@ -208,20 +215,34 @@ function createItemTables(db: SqliteDatabase): void {
 
 /**
  * Secondary keyspaces (index entries) use the same split of small key rows and appended bodies as
- * items, for the same reason, with running totals per space.
+ * items, for the same reason, with running totals per space. An entry whose body is its item's
+ * (an ALL projection) has no body row of its own: `item_size` is set (the size it was counted
+ * at) and `id` is then the row id of the item's body in item_bodies, so an indexed write appends
+ * no second copy of the item. Item bodies keep their row id when the item is replaced in place,
+ * and an item's entries go in the same write set as the item.
  */
 function createEntryTables(db: SqliteDatabase): void {
   db.exec(`CREATE TABLE IF NOT EXISTS entry_bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL, size INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS entry_keys (
       space INTEGER NOT NULL, hash INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, tk BLOB NOT NULL,
-      id INTEGER NOT NULL, PRIMARY KEY (space, hash, pk, sk, tk)) WITHOUT ROWID;
+      id INTEGER NOT NULL, item_size INTEGER, PRIMARY KEY (space, hash, pk, sk, tk)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS entry_counters (
       space INTEGER PRIMARY KEY, item_count INTEGER NOT NULL, size_bytes INTEGER NOT NULL);`);
+  // Files of builds before item references: their entries all have body rows (item_size NULL),
+  // which stay readable as they are; adding a nullable column rewrites no row.
+  const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('entry_keys') as string[];
+  if (!columns.includes('item_size')) db.exec('ALTER TABLE entry_keys ADD COLUMN item_size INTEGER');
 }
 
-const ENTRIES = 'entry_keys k CROSS JOIN entry_bodies b ON b.id = k.id';
+const ENTRIES = 'entry_keys k';
+/** An entry's body is its own row's or, with item_size set, its item's (one lookup either way). */
 const ENTRY_COLUMNS =
-  'k.space AS space, k.hash AS hash, k.pk AS pk, k.sk AS sk, k.tk AS tk, b.body AS body, b.size AS size';
+  'k.space AS space, k.hash AS hash, k.pk AS pk, k.sk AS sk, k.tk AS tk, ' +
+  'CASE WHEN k.item_size IS NULL THEN (SELECT body FROM entry_bodies WHERE id = k.id) ' +
+  'ELSE (SELECT body FROM item_bodies WHERE id = k.id) END AS body, ' +
+  'coalesce(k.item_size, (SELECT size FROM entry_bodies WHERE id = k.id)) AS size';
+/** The size an entry was counted at. */
+const ENTRY_SIZE = 'coalesce(k.item_size, (SELECT size FROM entry_bodies WHERE id = k.id))';
 
 /** CROSS JOIN makes SQLite walk the keys (in key order) and fetch each body by its row id. */
 const ITEMS = 'item_keys k CROSS JOIN item_bodies b ON b.id = k.id';
@@ -267,6 +288,12 @@ export class TableFile implements TableStore {
   #entryStatements: EntryStatements | undefined;
   #recordLogs: RecordLogs | undefined;
   #partitionSize: Statement | undefined;
+  #itemIdOf: Statement | undefined;
+  /**
+   * The row id of the body of the item written last, for the entries of that item that follow it
+   * in its write set (an ALL projection refers to it): most indexed writes so look up no key.
+   */
+  #lastItem: (ItemKey & { readonly id: number }) | undefined;
   #group: { readonly done: Promise<void>; resolve(): void; reject(error: unknown): void } | undefined;
 
   readonly #onClose: (() => void) | undefined;
@@ -317,13 +344,22 @@ export class TableFile implements TableStore {
     );
     this.#putInline = (item: StoredItem) => {
       const previous = this.#row(item.hash, item.pk, item.sk);
-      if (previous) updateBody.run(item.body, item.size, previous.id);
-      else insertKey.run(item.hash, item.pk, item.sk, insertBody.run(item.body, item.size).lastInsertRowid);
+      this.#lastItem = undefined;
+      let id: number;
+      if (previous) {
+        updateBody.run(item.body, item.size, previous.id);
+        id = previous.id;
+      } else {
+        id = Number(insertBody.run(item.body, item.size).lastInsertRowid);
+        insertKey.run(item.hash, item.pk, item.sk, id);
+      }
       this.#count.run(previous ? 0 : 1, item.size - (previous?.size ?? 0));
+      this.#lastItem = { hash: item.hash, pk: item.pk, sk: item.sk, id };
       return previous;
     };
     this.#deleteInline = (hash: number, pk: Buffer, sk: Buffer) => {
       const previous = this.#row(hash, pk, sk);
+      this.#lastItem = undefined;
       if (previous) {
         deleteKey.run(hash, pk, sk);
         deleteBody.run(previous.id);
@@ -331,9 +367,11 @@ export class TableFile implements TableStore {
       }
       return previous;
     };
-    this.#putCounted = db.transaction(this.#putInline);
+    const putCounted = db.transaction(this.#putInline);
+    this.#putCounted = (item) => this.#forgettingOnFailure(() => putCounted(item));
     this.#deleteCounted = db.transaction(this.#deleteInline);
-    this.#inTransaction = db.transaction((fn: () => unknown) => fn());
+    const inTransaction = db.transaction((fn: () => unknown) => fn());
+    this.#inTransaction = (fn) => this.#forgettingOnFailure(() => inTransaction(fn));
     const inSegment = 'k.hash >= ? AND k.hash < ? ORDER BY k.hash, k.pk, k.sk';
     this.#scanFrom = db.prepare(`SELECT ${ITEM_COLUMNS} FROM ${ITEMS} WHERE ${inSegment}`);
     this.#scanAfter = db.prepare(
@@ -379,6 +417,24 @@ export class TableFile implements TableStore {
 
   get(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
     return this.#row(hash, pk, sk);
+  }
+
+  /** A write rolled back may have taken the remembered item's body row with it. */
+  #forgettingOnFailure<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      this.#lastItem = undefined;
+      throw error;
+    }
+  }
+
+  /** The row id of a stored item's body, if the item is stored. */
+  #itemId(key: ItemKey): number | undefined {
+    const last = this.#lastItem;
+    if (last && last.hash === key.hash && last.pk.equals(key.pk) && last.sk.equals(key.sk)) return last.id;
+    this.#itemIdOf ??= this.#db.prepare('SELECT id FROM item_keys WHERE hash = ? AND pk = ? AND sk = ?').pluck();
+    return this.#itemIdOf.get(key.hash, key.pk, key.sk) as number | undefined;
   }
 
   /** The stored item with the row id of its body. */
@@ -449,6 +505,7 @@ export class TableFile implements TableStore {
       this.#db.exec('COMMIT');
       this.#commits?.committed();
     } catch (error) {
+      this.#lastItem = undefined;
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       throw error;
     }
@@ -543,7 +600,7 @@ export class TableFile implements TableStore {
   }
 
   get #entries(): EntryStatements {
-    this.#entryStatements ??= new EntryStatements(this.#db);
+    this.#entryStatements ??= new EntryStatements(this.#db, (key) => this.#itemId(key));
     return this.#entryStatements;
   }
 
@@ -702,7 +759,11 @@ function encodeWrites(writes: readonly StoredWrite[]): Buffer {
       writes.map((w) => {
         if ('put' in w) return { put: [w.put.hash, b64(w.put.pk), b64(w.put.sk), b64(w.put.body), w.put.size] };
         if ('delete' in w) return { delete: [w.delete.hash, b64(w.delete.pk), b64(w.delete.sk)] };
-        if ('putEntry' in w) return { putEntry: [...entryKey(w.putEntry), b64(w.putEntry.body), w.putEntry.size] };
+        if ('putEntry' in w) {
+          const { item } = w.putEntry;
+          const of = item ? [item.hash, b64(item.pk), b64(item.sk)] : [];
+          return { putEntry: [...entryKey(w.putEntry), b64(w.putEntry.body), w.putEntry.size, ...of] };
+        }
         if ('appendRecord' in w) {
           return { appendRecord: [w.appendRecord.log, w.appendRecord.position, b64(w.appendRecord.body)] };
         }
@@ -717,7 +778,7 @@ type EncodedEntryKey = [number, number, string, string, string];
 type EncodedWrite =
   | { put: [number, string, string, string, number] }
   | { delete: [number, string, string] }
-  | { putEntry: [...EncodedEntryKey, string, number] }
+  | { putEntry: [...EncodedEntryKey, string, number] | [...EncodedEntryKey, string, number, number, string, string] }
   | { appendRecord: [number, number, string] }
   | { deleteEntry: EncodedEntryKey };
 
@@ -740,8 +801,10 @@ function decodeWrites(blob: Buffer): StoredWrite[] {
       return { delete: { hash, pk: bytes(pk), sk: bytes(sk) } };
     }
     if ('putEntry' in w) {
-      const [space, hash, pk, sk, tk, body, size] = w.putEntry;
-      return { putEntry: { ...entryKey([space, hash, pk, sk, tk]), body: bytes(body), size } };
+      const [space, hash, pk, sk, tk, body, size, itemHash, itemPk, itemSk] = w.putEntry;
+      const item =
+        itemHash === undefined ? {} : { item: { hash: itemHash, pk: bytes(itemPk ?? ''), sk: bytes(itemSk ?? '') } };
+      return { putEntry: { ...entryKey([space, hash, pk, sk, tk]), body: bytes(body), size, ...item } };
     }
     if ('appendRecord' in w) {
       const [log, position, body] = w.appendRecord;
@@ -751,14 +814,23 @@ function decodeWrites(blob: Buffer): StoredWrite[] {
   });
 }
 
+/** An entry row as found: `itemSize` set when its body is its item's (row `id` of item_bodies). */
+interface FoundEntry {
+  readonly id: number;
+  readonly itemSize: number | null;
+  readonly size: number;
+}
+
 /** The statements of the secondary keyspaces, with their running totals kept in the same transaction. */
 class EntryStatements {
   readonly #db: SqliteDatabase;
+  readonly #itemId: (key: ItemKey) => number | undefined;
   readonly #find: Statement;
   readonly #insertBody: Statement;
   readonly #insertKey: Statement;
   readonly #insertKeyIfNew: Statement;
   readonly #updateBody: Statement;
+  readonly #updateKey: Statement;
   readonly #deleteBody: Statement;
   readonly #deleteKey: Statement;
   readonly #count: Statement;
@@ -769,16 +841,24 @@ class EntryStatements {
   readonly #queries = new Map<string, Statement>();
   #partitionSize: Statement | undefined;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, itemId: (key: ItemKey) => number | undefined) {
     this.#db = db;
+    this.#itemId = itemId;
     const key = 'k.space = ? AND k.hash = ? AND k.pk = ? AND k.sk = ? AND k.tk = ?';
-    this.#find = db.prepare(`SELECT k.id AS id, b.size AS size FROM ${ENTRIES} WHERE ${key}`);
+    this.#find = db.prepare(
+      `SELECT k.id AS id, k.item_size AS itemSize, ${ENTRY_SIZE} AS size FROM ${ENTRIES} WHERE ${key}`,
+    );
     this.#insertBody = db.prepare('INSERT INTO entry_bodies (body, size) VALUES (?, ?)');
-    this.#insertKey = db.prepare('INSERT INTO entry_keys (space, hash, pk, sk, tk, id) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#insertKey = db.prepare(
+      'INSERT INTO entry_keys (space, hash, pk, sk, tk, id, item_size) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     this.#insertKeyIfNew = db.prepare(
-      'INSERT INTO entry_keys (space, hash, pk, sk, tk, id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      'INSERT INTO entry_keys (space, hash, pk, sk, tk, id, item_size) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
     );
     this.#updateBody = db.prepare('UPDATE entry_bodies SET body = ?, size = ? WHERE id = ?');
+    this.#updateKey = db.prepare(
+      'UPDATE entry_keys SET id = ?, item_size = ? WHERE space = ? AND hash = ? AND pk = ? AND sk = ? AND tk = ?',
+    );
     this.#deleteBody = db.prepare('DELETE FROM entry_bodies WHERE id = ?');
     this.#deleteKey = db.prepare(
       'DELETE FROM entry_keys WHERE space = ? AND hash = ? AND pk = ? AND sk = ? AND tk = ?',
@@ -790,8 +870,8 @@ class EntryStatements {
       'SELECT item_count AS itemCount, size_bytes AS sizeBytes FROM entry_counters WHERE space = ?',
     );
     this.#someOfSpace = db.prepare(
-      'SELECT k.hash AS hash, k.pk AS pk, k.sk AS sk, k.tk AS tk, k.id AS id, b.size AS size ' +
-        `FROM ${ENTRIES} WHERE k.space = ? LIMIT ?`,
+      'SELECT k.hash AS hash, k.pk AS pk, k.sk AS sk, k.tk AS tk, k.id AS id, k.item_size AS itemSize, ' +
+        `${ENTRY_SIZE} AS size FROM ${ENTRIES} WHERE k.space = ? LIMIT ?`,
     );
     const inSegment = 'k.space = ? AND k.hash >= ? AND k.hash < ? ORDER BY k.hash, k.pk, k.sk, k.tk';
     this.#scanFrom = db.prepare(`SELECT ${ENTRY_COLUMNS} FROM ${ENTRIES} WHERE ${inSegment}`);
@@ -801,34 +881,43 @@ class EntryStatements {
   }
 
   put(entry: KeyspaceEntry): void {
+    const { space, hash, pk, sk, tk, size } = entry;
+    // The item's own body row when the entry's body is the item's; a copy only if it is not stored.
+    const itemId = entry.item ? this.#itemId(entry.item) : undefined;
     if (entry.fresh) {
-      const id = this.#insertBody.run(entry.body, entry.size).lastInsertRowid;
-      if (this.#insertKeyIfNew.run(entry.space, entry.hash, entry.pk, entry.sk, entry.tk, id).changes === 1) {
-        this.#count.run(entry.space, 1, entry.size);
+      const id = itemId ?? Number(this.#insertBody.run(entry.body, size).lastInsertRowid);
+      const itemSize = itemId === undefined ? null : size;
+      if (this.#insertKeyIfNew.run(space, hash, pk, sk, tk, id, itemSize).changes === 1) {
+        this.#count.run(space, 1, size);
         return;
       }
-      this.#deleteBody.run(id);
+      if (itemId === undefined) this.#deleteBody.run(id);
     }
-    const previous = this.#find.get(entry.space, entry.hash, entry.pk, entry.sk, entry.tk) as
-      | { id: number; size: number }
-      | undefined;
+    const previous = this.#find.get(space, hash, pk, sk, tk) as FoundEntry | undefined;
     if (previous) {
-      this.#updateBody.run(entry.body, entry.size, previous.id);
-      this.#count.run(entry.space, 0, entry.size - previous.size);
+      if (itemId !== undefined) {
+        this.#updateKey.run(itemId, size, space, hash, pk, sk, tk);
+        if (previous.itemSize === null) this.#deleteBody.run(previous.id);
+      } else if (previous.itemSize === null) {
+        this.#updateBody.run(entry.body, size, previous.id);
+      } else {
+        const id = this.#insertBody.run(entry.body, size).lastInsertRowid;
+        this.#updateKey.run(id, null, space, hash, pk, sk, tk);
+      }
+      this.#count.run(space, 0, size - previous.size);
       return;
     }
-    const id = this.#insertBody.run(entry.body, entry.size).lastInsertRowid;
-    this.#insertKey.run(entry.space, entry.hash, entry.pk, entry.sk, entry.tk, id);
-    this.#count.run(entry.space, 1, entry.size);
+    if (itemId !== undefined) this.#insertKey.run(space, hash, pk, sk, tk, itemId, size);
+    else this.#insertKey.run(space, hash, pk, sk, tk, this.#insertBody.run(entry.body, size).lastInsertRowid, null);
+    this.#count.run(space, 1, size);
   }
 
   delete(key: EntryKey): void {
-    const previous = this.#find.get(key.space, key.hash, key.pk, key.sk, key.tk) as
-      | { id: number; size: number }
-      | undefined;
+    const previous = this.#find.get(key.space, key.hash, key.pk, key.sk, key.tk) as FoundEntry | undefined;
     if (!previous) return;
     this.#deleteKey.run(key.space, key.hash, key.pk, key.sk, key.tk);
-    this.#deleteBody.run(previous.id);
+    // A reference leaves the item's body to the item.
+    if (previous.itemSize === null) this.#deleteBody.run(previous.id);
     this.#count.run(key.space, -1, -previous.size);
   }
 
@@ -878,16 +967,16 @@ class EntryStatements {
 
   partitionSize(space: number, hash: number, pk: Buffer): number {
     this.#partitionSize ??= this.#db.prepare(
-      `SELECT coalesce(sum(b.size), 0) AS size FROM ${ENTRIES} WHERE k.space = ? AND k.hash = ? AND k.pk = ?`,
+      `SELECT coalesce(sum(${ENTRY_SIZE}), 0) AS size FROM ${ENTRIES} WHERE k.space = ? AND k.hash = ? AND k.pk = ?`,
     );
     return (this.#partitionSize.get(space, hash, pk) as { size: number }).size;
   }
 
   drop(space: number, limit: number): number {
-    const rows = this.#someOfSpace.all(space, limit) as (Omit<EntryKey, 'space'> & { id: number; size: number })[];
+    const rows = this.#someOfSpace.all(space, limit) as (Omit<EntryKey, 'space'> & FoundEntry)[];
     for (const row of rows) {
       this.#deleteKey.run(space, row.hash, row.pk, row.sk, row.tk);
-      this.#deleteBody.run(row.id);
+      if (row.itemSize === null) this.#deleteBody.run(row.id);
     }
     if (rows.length < limit) this.#db.prepare('DELETE FROM entry_counters WHERE space = ?').run(space);
     else this.#count.run(space, -rows.length, -rows.reduce((sum, r) => sum + r.size, 0));

@@ -85,6 +85,169 @@ describe('table file counters', () => {
   });
 });
 
+describe('index entries that refer to their item', () => {
+  const NONE = Buffer.alloc(0);
+  const item = (n: number, body: string) => ({
+    hash: 1,
+    pk: Buffer.from(`pk-${n}`),
+    sk: NONE,
+    body: Buffer.from(body),
+    size: body.length,
+  });
+  const entryOf = (n: number, indexKey: string, stored: ReturnType<typeof item>, fresh = false) => ({
+    space: 1,
+    hash: 2,
+    pk: Buffer.from(indexKey),
+    sk: NONE,
+    tk: Buffer.from(`pk-${n}`),
+    body: stored.body,
+    size: stored.size,
+    item: { hash: stored.hash, pk: stored.pk, sk: stored.sk },
+    ...(fresh ? { fresh } : {}),
+  });
+  const bodiesOf = (space: number, indexKey: string, table: TableFile) =>
+    [...table.queryEntries({ space, hash: 2, pk: Buffer.from(indexKey), forward: true })].map((e) => [
+      e.tk.toString(),
+      e.body.toString(),
+      e.size,
+    ]);
+  const entryBodyRows = (file: string, key: Buffer) => {
+    const db = openEncryptedDatabase({ file, key, mustExist: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM entry_bodies').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('keeps no second copy, reads the item as it is now, and leaves it when entries go', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdb-entry-refs-'));
+    const file = join(dir, 't.db');
+    const key = randomBytes(32);
+    try {
+      const table = TableFile.open(file, key);
+      const first = item(1, '{"v":"one"}');
+      const second = item(2, '{"v":"two!"}');
+      table.write([{ put: first }, { put: second }, { putEntry: entryOf(1, 'g', first, true) }]);
+      table.write([{ putEntry: entryOf(2, 'g', second, true) }]);
+      assert.deepEqual(bodiesOf(1, 'g', table), [
+        ['pk-1', '{"v":"one"}', 11],
+        ['pk-2', '{"v":"two!"}', 12],
+      ]);
+      assert.deepEqual(table.spaceStats(1), { itemCount: 2, sizeBytes: 23 });
+      // The item replaced in place, its entry rewritten at the same key: the new body, the new size.
+      const longer = item(1, '{"v":"one, longer"}');
+      table.write([{ put: longer }, { putEntry: entryOf(1, 'g', longer) }]);
+      assert.deepEqual(bodiesOf(1, 'g', table)[0], ['pk-1', '{"v":"one, longer"}', 19]);
+      assert.deepEqual(table.spaceStats(1), { itemCount: 2, sizeBytes: 31 });
+      assert.equal(table.partitionSize(1, first.pk, []), 19);
+      // A scan of the keyspace reads the same bodies.
+      const scanned = [...table.scanEntries({ space: 1, fromHash: 0, toHash: 2 ** 32 })].map((e) => e.body.toString());
+      assert.deepEqual(scanned, ['{"v":"one, longer"}', '{"v":"two!"}']);
+      // Deleting an entry, or dropping the keyspace, leaves the items' bodies alone.
+      table.deleteEntry({ space: 1, hash: 2, pk: Buffer.from('g'), sk: NONE, tk: Buffer.from('pk-1') });
+      assert.deepEqual(table.spaceStats(1), { itemCount: 1, sizeBytes: 12 });
+      assert.equal(table.get(1, first.pk, NONE)?.body.toString(), '{"v":"one, longer"}');
+      assert.equal(table.dropEntries(1, 10), 1);
+      assert.deepEqual(table.spaceStats(1), { itemCount: 0, sizeBytes: 0 });
+      assert.equal(table.get(1, second.pk, NONE)?.body.toString(), '{"v":"two!"}');
+      assert.deepEqual(table.stats(), { itemCount: 2, sizeBytes: 31 });
+      table.close();
+      assert.equal(entryBodyRows(file, key), 0, 'no entry wrote a body row of its own');
+    } finally {
+      key.fill(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps a copy for an entry whose item is not stored, and forgets items rolled back', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdb-entry-refs-'));
+    const file = join(dir, 't.db');
+    const key = randomBytes(32);
+    try {
+      const table = TableFile.open(file, key);
+      const ghost = item(7, '{"v":"ghost"}');
+      assert.throws(() =>
+        table.transaction(() => {
+          table.put(ghost);
+          throw new Error('abort');
+        }),
+      );
+      table.putEntry(entryOf(7, 'g', ghost, true));
+      assert.deepEqual(bodiesOf(1, 'g', table), [['pk-7', '{"v":"ghost"}', 13]]);
+      assert.equal(table.get(1, ghost.pk, NONE), undefined);
+      table.close();
+      assert.equal(entryBodyRows(file, key), 1);
+    } finally {
+      key.fill(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads, rewrites and deletes the entries of a file written before entries referred to items', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdb-entry-legacy-'));
+    const file = join(dir, 't.db');
+    const key = randomBytes(32);
+    try {
+      const old = openEncryptedDatabase({ file, key });
+      old.exec(`CREATE TABLE item_bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL, size INTEGER NOT NULL);
+        CREATE TABLE item_keys (
+          hash INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, id INTEGER NOT NULL,
+          PRIMARY KEY (hash, pk, sk)) WITHOUT ROWID;
+        CREATE TABLE entry_bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL, size INTEGER NOT NULL);
+        CREATE TABLE entry_keys (
+          space INTEGER NOT NULL, hash INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, tk BLOB NOT NULL,
+          id INTEGER NOT NULL, PRIMARY KEY (space, hash, pk, sk, tk)) WITHOUT ROWID;
+        CREATE TABLE entry_counters (
+          space INTEGER PRIMARY KEY, item_count INTEGER NOT NULL, size_bytes INTEGER NOT NULL);`);
+      for (const n of [1, 2, 3]) {
+        const body = `{"v":${n}}`;
+        old.prepare('INSERT INTO item_bodies (id, body, size) VALUES (?, ?, ?)').run(n, body, body.length);
+        old.prepare('INSERT INTO item_keys VALUES (1, ?, ?, ?)').run(Buffer.from(`pk-${n}`), NONE, n);
+        // Entry body ids that are also item body ids: a copy must never be taken for a reference.
+        old.prepare('INSERT INTO entry_bodies (id, body, size) VALUES (?, ?, ?)').run(n, body, body.length);
+        old
+          .prepare('INSERT INTO entry_keys VALUES (1, 2, ?, ?, ?, ?)')
+          .run(Buffer.from('g'), NONE, Buffer.from(`pk-${n}`), n);
+      }
+      old.prepare('INSERT INTO entry_counters VALUES (1, 3, 21)').run();
+      old.close();
+
+      let table = TableFile.open(file, key);
+      assert.deepEqual(bodiesOf(1, 'g', table), [
+        ['pk-1', '{"v":1}', 7],
+        ['pk-2', '{"v":2}', 7],
+        ['pk-3', '{"v":3}', 7],
+      ]);
+      // The item changes and its entry now refers to it: the old copy goes.
+      const changed = item(1, '{"v":"1b"}');
+      table.write([{ put: changed }, { putEntry: entryOf(1, 'g', changed) }]);
+      // An old entry deleted with its item.
+      table.write([
+        { delete: { hash: 1, pk: Buffer.from('pk-2'), sk: NONE } },
+        { deleteEntry: { space: 1, hash: 2, pk: Buffer.from('g'), sk: NONE, tk: Buffer.from('pk-2') } },
+      ]);
+      assert.deepEqual(bodiesOf(1, 'g', table), [
+        ['pk-1', '{"v":"1b"}', 10],
+        ['pk-3', '{"v":3}', 7],
+      ]);
+      assert.deepEqual(table.spaceStats(1), { itemCount: 2, sizeBytes: 17 });
+      table.close();
+      assert.equal(entryBodyRows(file, key), 1, "only pk-3's old copy is left");
+      table = TableFile.open(file, key);
+      assert.deepEqual(bodiesOf(1, 'g', table)[1], ['pk-3', '{"v":3}', 7]);
+      assert.equal(table.dropEntries(1, 10), 2);
+      assert.equal(table.get(1, Buffer.from('pk-1'), NONE)?.body.toString(), '{"v":"1b"}');
+      assert.equal(table.get(1, Buffer.from('pk-3'), NONE)?.body.toString(), '{"v":3}');
+      table.close();
+      assert.equal(entryBodyRows(file, key), 0);
+    } finally {
+      key.fill(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('table file layout', () => {
   it('moves the items of a file in the earlier one-table layout over when it opens it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealdb-legacy-'));

@@ -25,7 +25,7 @@ import { fromStored } from '../item-codec.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { OpenTable, TableManager } from '../tables.js';
 import type { SecondaryIndexDefinition } from './definition.js';
-import { checkIndexKeys, indexEntry } from './entries.js';
+import { allEntry, checkIndexKeys, indexEntry } from './entries.js';
 import { indexEntryKey } from './entry-key.js';
 import { indexWork, withIndexActive, withoutIndex } from './index-updates.js';
 import type { IndexSchema } from './schema.js';
@@ -289,7 +289,7 @@ function backfillEntry(index: IndexSchema, row: StoredItem): KeyspaceEntry | und
   if (index.projection.ProjectionType !== 'ALL') return indexEntry(index, item, row);
   // The whole item: its stored body and size are the entry's (the same JSON format), no re-encoding.
   const key = indexEntryKey(index, item, row);
-  return key && { ...key, body: row.body, size: row.size };
+  return key && allEntry(key, row);
 }
 
 function keysFit(index: IndexSchema, item: Item): boolean {

@@ -61,7 +61,9 @@ const typeOf = (value: AttributeValue): string => Object.keys(value)[0] ?? '';
 /**
  * The index entry of an item, or undefined when the item is not in that index. With the item's
  * stored row, an ALL projection reuses its body (the same JSON of the same item) instead of
- * serialising the item once more per index.
+ * serialising the item once more per index, and names the item, so that storage may refer to
+ * the item's row instead of keeping a second copy of it (the item and its entries are written
+ * in one atomic set, and so are an item's deletion and its entries').
  */
 export function indexEntry(
   index: IndexSchema,
@@ -71,9 +73,14 @@ export function indexEntry(
 ): KeyspaceEntry | undefined {
   const key = indexEntryKey(index, item, tableKey);
   if (!key) return undefined;
-  if (row && index.projection.ProjectionType === 'ALL') return { ...key, body: row.body, size: row.size };
+  if (row && index.projection.ProjectionType === 'ALL') return allEntry(key, row);
   const projected = projectForIndex(index, item);
   return { ...key, body: Buffer.from(JSON.stringify(projected), 'utf8'), size: itemSize(projected) };
+}
+
+/** The entry of an ALL projection: the item's stored body and size, and which item it is. */
+export function allEntry(key: EntryKey, row: StoredItem): KeyspaceEntry {
+  return { ...key, body: row.body, size: row.size, item: { hash: row.hash, pk: row.pk, sk: row.sk } };
 }
 
 export interface IndexChange {

@@ -116,6 +116,11 @@ export class PgTableStore implements TableStore {
     return this.#stats(currentUnit(), ITEMS);
   }
 
+  /**
+   * An entry naming its item (an ALL projection) is kept whole all the same: a reference would
+   * make every index read fetch its items' rows in a second engine round trip, while here the
+   * entry is one more sealed row of the same commit.
+   */
   putEntry(entry: KeyspaceEntry): void {
     const { space, hash, pk, sk, tk, body, size } = entry;
     this.#buffer(currentUnit(), space, { hash, pk, sk, tk, body }, size);
