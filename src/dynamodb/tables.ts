@@ -16,7 +16,7 @@ import { UnwrapError } from '../encryption/key-wrap.js';
 import { TABLE_KEY_REFRESH_MS } from '../encryption/table-key-cache.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { AwsError } from '../http/aws-error.js';
-import { EmbeddedBackend, type StorageBackend, type UnitKind } from '../storage/backend.js';
+import { EmbeddedBackend, type StorageBackend, type UnitKind, whenRolledBack } from '../storage/backend.js';
 import type { CatalogEntry, TableCatalog } from '../storage/catalog.js';
 import { asDamage, DamagedFileError, type DamagedFileKind, namingStore } from '../storage/damage.js';
 import type { DataDir } from '../storage/data-dir.js';
@@ -791,7 +791,7 @@ export class TableManager {
     if (failure) this.#markInaccessible(entry, failure);
   }
 
-  #markInaccessible(entry: CatalogEntry<TableDefinition>, error: KeyAccessError): void {
+  #markInaccessible(entry: CatalogEntry<TableDefinition>, error: KeyAccessError, again = true): void {
     const latest = this.#catalog.get(entry.scope, entry.name);
     if (!latest || latest.id !== entry.id || latest.definition.InaccessibleSince !== undefined) return;
     const stats = this.#closeFile(entry.id, latest.definition);
@@ -805,6 +805,14 @@ export class TableManager {
       ...(error.keyDestroyed ? { KeyDestroyed: true } : {}),
     };
     this.#catalog.put({ ...latest, definition });
+    // Over the engine the request that found the key unusable fails, and its unit rolls this
+    // mark back with it: it is made again in a unit of its own before the error is answered. Left
+    // unmade (the engine failed too), the next request that finds the key unusable makes it.
+    if (again && this.sharedStorage) {
+      whenRolledBack(() =>
+        this.run(async () => this.#markInaccessible(entry, error, false), 'write').catch(() => undefined),
+      );
+    }
   }
 
   #fileFor(entry: CatalogEntry<TableDefinition>, tableKey: Buffer): TableStore {
