@@ -69,9 +69,7 @@ export const batchWriteItem: Operation<BatchWriteItemInput> = {
   async execute({ input, ctx, env, prepared }) {
     // Checked in the JSON worker for a large body, the same way.
     // Once per request (over the engine, a run again after a fetch reuses them).
-    const requests = prepared
-      ? preparedWrites(prepared)
-      : oncePerUnit(() => checkWriteRequests(input.RequestItems));
+    const requests = prepared ? preparedWrites(prepared) : oncePerUnit(() => checkWriteRequests(input.RequestItems));
     const slicer = new Slicer();
 
     // Every table and every key is checked before the first write: a bad request writes nothing.
