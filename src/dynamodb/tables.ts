@@ -16,7 +16,7 @@ import { UnwrapError } from '../encryption/key-wrap.js';
 import { TABLE_KEY_REFRESH_MS } from '../encryption/table-key-cache.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { AwsError } from '../http/aws-error.js';
-import { EmbeddedBackend, type StorageBackend, type UnitKind, whenRolledBack } from '../storage/backend.js';
+import { EmbeddedBackend, oncePerUnit, type StorageBackend, type UnitKind, whenRolledBack } from '../storage/backend.js';
 import type { CatalogEntry, TableCatalog } from '../storage/catalog.js';
 import { asDamage, DamagedFileError, type DamagedFileKind, namingStore } from '../storage/damage.js';
 import type { DataDir } from '../storage/data-dir.js';
@@ -492,26 +492,30 @@ export class TableManager {
     }
     const dataKey = unwrapDataKey(oldKey, entry.wrappedKey, dataKeyScope(current));
     try {
-      const { record, tableKey } = await this.#keys.create(table, choice, caller, current.TableKey.generation + 1);
-      try {
-        const wrappedKey = wrapDataKey(tableKey, dataKey, dataKeyScope(current));
-        const latest = this.#entry(account, name, 'control').definition;
-        const { PreviousKmsKeyArn: _, ...rest } = latest;
-        const definition: TableDefinition = {
-          ...rest,
-          TableKey: record,
-          SseChanges: [...latest.SseChanges.filter((t) => this.#clock.now() - t < DAY_MS), this.#clock.now()],
-          // Shown while the switch is reported, so a move to the owned key still names the key left.
-          ...(current.TableKey.kmsKeyArn ? { PreviousKmsKeyArn: current.TableKey.kmsKeyArn } : {}),
-        };
-        this.#catalog.put({ ...entry, definition, wrappedKey });
-        this.#keys.evictTable(current.TableId);
-        this.#keyChecks.set(current.TableId, this.#clock.now());
-        await this.#keys.retireGrant(table, current.TableKey);
-        return definition;
-      } finally {
-        tableKey.fill(0);
-      }
+      // Once per request: over the engine a run again after a fetch takes no second grant (only
+      // the last run's would be kept, and retired when the table leaves the key).
+      const { record, wrappedKey } = await oncePerUnit(async () => {
+        const made = await this.#keys.create(table, choice, caller, current.TableKey.generation + 1);
+        try {
+          return { record: made.record, wrappedKey: wrapDataKey(made.tableKey, dataKey, dataKeyScope(current)) };
+        } finally {
+          made.tableKey.fill(0);
+        }
+      });
+      const latest = this.#entry(account, name, 'control').definition;
+      const { PreviousKmsKeyArn: _, ...rest } = latest;
+      const definition: TableDefinition = {
+        ...rest,
+        TableKey: record,
+        SseChanges: [...latest.SseChanges.filter((t) => this.#clock.now() - t < DAY_MS), this.#clock.now()],
+        // Shown while the switch is reported, so a move to the owned key still names the key left.
+        ...(current.TableKey.kmsKeyArn ? { PreviousKmsKeyArn: current.TableKey.kmsKeyArn } : {}),
+      };
+      this.#catalog.put({ ...entry, definition, wrappedKey });
+      this.#keys.evictTable(current.TableId);
+      this.#keyChecks.set(current.TableId, this.#clock.now());
+      await oncePerUnit(() => this.#keys.retireGrant(table, current.TableKey));
+      return definition;
     } finally {
       dataKey.fill(0);
     }
