@@ -16,7 +16,13 @@ import { UnwrapError } from '../encryption/key-wrap.js';
 import { TABLE_KEY_REFRESH_MS } from '../encryption/table-key-cache.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { AwsError } from '../http/aws-error.js';
-import { EmbeddedBackend, oncePerUnit, type StorageBackend, type UnitKind, whenRolledBack } from '../storage/backend.js';
+import {
+  EmbeddedBackend,
+  oncePerUnit,
+  type StorageBackend,
+  type UnitKind,
+  whenRolledBack,
+} from '../storage/backend.js';
 import type { CatalogEntry, TableCatalog } from '../storage/catalog.js';
 import { asDamage, DamagedFileError, type DamagedFileKind, namingStore } from '../storage/damage.js';
 import type { DataDir } from '../storage/data-dir.js';
