@@ -16,7 +16,13 @@ import { UnwrapError } from '../encryption/key-wrap.js';
 import { TABLE_KEY_REFRESH_MS } from '../encryption/table-key-cache.js';
 import type { KeyCaller, KeyChoice, TableKeyService, TableKeyTarget } from '../encryption/table-keys.js';
 import type { AwsError } from '../http/aws-error.js';
-import { EmbeddedBackend, type StorageBackend, type UnitKind } from '../storage/backend.js';
+import {
+  EmbeddedBackend,
+  oncePerUnit,
+  type StorageBackend,
+  type UnitKind,
+  whenRolledBack,
+} from '../storage/backend.js';
 import type { CatalogEntry, TableCatalog } from '../storage/catalog.js';
 import { asDamage, DamagedFileError, type DamagedFileKind, namingStore } from '../storage/damage.js';
 import type { DataDir } from '../storage/data-dir.js';
@@ -492,26 +498,30 @@ export class TableManager {
     }
     const dataKey = unwrapDataKey(oldKey, entry.wrappedKey, dataKeyScope(current));
     try {
-      const { record, tableKey } = await this.#keys.create(table, choice, caller, current.TableKey.generation + 1);
-      try {
-        const wrappedKey = wrapDataKey(tableKey, dataKey, dataKeyScope(current));
-        const latest = this.#entry(account, name, 'control').definition;
-        const { PreviousKmsKeyArn: _, ...rest } = latest;
-        const definition: TableDefinition = {
-          ...rest,
-          TableKey: record,
-          SseChanges: [...latest.SseChanges.filter((t) => this.#clock.now() - t < DAY_MS), this.#clock.now()],
-          // Shown while the switch is reported, so a move to the owned key still names the key left.
-          ...(current.TableKey.kmsKeyArn ? { PreviousKmsKeyArn: current.TableKey.kmsKeyArn } : {}),
-        };
-        this.#catalog.put({ ...entry, definition, wrappedKey });
-        this.#keys.evictTable(current.TableId);
-        this.#keyChecks.set(current.TableId, this.#clock.now());
-        await this.#keys.retireGrant(table, current.TableKey);
-        return definition;
-      } finally {
-        tableKey.fill(0);
-      }
+      // Once per request: over the engine a run again after a fetch takes no second grant (only
+      // the last run's would be kept, and retired when the table leaves the key).
+      const { record, wrappedKey } = await oncePerUnit(async () => {
+        const made = await this.#keys.create(table, choice, caller, current.TableKey.generation + 1);
+        try {
+          return { record: made.record, wrappedKey: wrapDataKey(made.tableKey, dataKey, dataKeyScope(current)) };
+        } finally {
+          made.tableKey.fill(0);
+        }
+      });
+      const latest = this.#entry(account, name, 'control').definition;
+      const { PreviousKmsKeyArn: _, ...rest } = latest;
+      const definition: TableDefinition = {
+        ...rest,
+        TableKey: record,
+        SseChanges: [...latest.SseChanges.filter((t) => this.#clock.now() - t < DAY_MS), this.#clock.now()],
+        // Shown while the switch is reported, so a move to the owned key still names the key left.
+        ...(current.TableKey.kmsKeyArn ? { PreviousKmsKeyArn: current.TableKey.kmsKeyArn } : {}),
+      };
+      this.#catalog.put({ ...entry, definition, wrappedKey });
+      this.#keys.evictTable(current.TableId);
+      this.#keyChecks.set(current.TableId, this.#clock.now());
+      await oncePerUnit(() => this.#keys.retireGrant(table, current.TableKey));
+      return definition;
     } finally {
       dataKey.fill(0);
     }
@@ -791,7 +801,7 @@ export class TableManager {
     if (failure) this.#markInaccessible(entry, failure);
   }
 
-  #markInaccessible(entry: CatalogEntry<TableDefinition>, error: KeyAccessError): void {
+  #markInaccessible(entry: CatalogEntry<TableDefinition>, error: KeyAccessError, again = true): void {
     const latest = this.#catalog.get(entry.scope, entry.name);
     if (!latest || latest.id !== entry.id || latest.definition.InaccessibleSince !== undefined) return;
     const stats = this.#closeFile(entry.id, latest.definition);
@@ -805,6 +815,14 @@ export class TableManager {
       ...(error.keyDestroyed ? { KeyDestroyed: true } : {}),
     };
     this.#catalog.put({ ...latest, definition });
+    // Over the engine the request that found the key unusable fails, and its unit rolls this
+    // mark back with it: it is made again in a unit of its own before the error is answered. Left
+    // unmade (the engine failed too), the next request that finds the key unusable makes it.
+    if (again && this.sharedStorage) {
+      whenRolledBack(() =>
+        this.run(async () => this.#markInaccessible(entry, error, false), 'write').catch(() => undefined),
+      );
+    }
   }
 
   #fileFor(entry: CatalogEntry<TableDefinition>, tableKey: Buffer): TableStore {

@@ -3,18 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import type { TableDefinition } from '../../src/dynamodb/table-definition.js';
-import { RootOfTrust } from '../../src/encryption/root-of-trust.js';
-import { Catalog } from '../../src/storage/catalog.js';
-import { DataDir } from '../../src/storage/data-dir.js';
 import { rejectsWith } from '../helpers/assert-aws.js';
-import { filesContaining } from '../helpers/files.js';
+import { placesHolding } from '../helpers/at-rest.js';
+import { withCatalog } from '../helpers/catalog.js';
 import { startTestServer } from '../helpers/server.js';
 
 const KEY_TYPES = ['owned', 'managed', 'customer'] as const;
 
 describe('encryption at rest under each key type', () => {
-  it('leaves no canary of keys, values or attribute names in the data directory', async () => {
+  it('leaves no canary of keys, values or attribute names at rest (data directory, or the engine)', async () => {
     const server = await startTestServer();
     const canary = `canary${randomBytes(10).toString('hex')}`;
     const ddb = new DynamoDBClient(server.clientConfig());
@@ -62,9 +59,9 @@ describe('encryption at rest under each key type', () => {
         );
         assert.equal(got.Item?.[`${canary}-attr`]?.S, `${canary}-value`);
       }
-      assert.deepEqual(filesContaining(server.dataDir, canary), []);
+      assert.deepEqual(await placesHolding(server, [canary]), []);
       await server.close();
-      assert.deepEqual(filesContaining(server.dataDir, canary), []);
+      assert.deepEqual(await placesHolding(server, [canary]), []);
     } finally {
       ddb.destroy();
       kms.destroy();
@@ -95,17 +92,7 @@ describe('encryption at rest under each key type', () => {
 
     // Tamper with the catalog as someone holding the root key could: give one table the
     // other's encrypted table key, then (starting again from the original) its wrapped data key.
-    const withCatalog = <T>(fn: (catalog: Catalog<TableDefinition>) => T): T => {
-      const root = RootOfTrust.open({ kind: 'key-file', path: first.rootKeyFile }, first.dataDir);
-      const catalog = Catalog.open<TableDefinition>(new DataDir(first.dataDir), root);
-      try {
-        return fn(catalog);
-      } finally {
-        catalog.close();
-        root.destroy();
-      }
-    };
-    const [victim, thief] = withCatalog((c) => {
+    const [victim, thief] = await withCatalog(first, (c) => {
       const scope = { accountId: '000000000000', region: 'us-east-1' };
       return [c.get(scope, 'victim'), c.get(scope, 'thief')];
     });
@@ -116,7 +103,7 @@ describe('encryption at rest under each key type', () => {
     };
     try {
       for (const field of ['TableKey', 'wrappedKey'] as const) {
-        withCatalog((c) => c.put(tampered[field]));
+        await withCatalog(first, (c) => c.put(tampered[field]));
         const server = await startTestServer({ dataDir: first.dataDir, rootKeyFile: first.rootKeyFile });
         const client = new DynamoDBClient(server.clientConfig());
         try {
@@ -142,7 +129,7 @@ describe('encryption at rest under each key type', () => {
         }
       }
       // Put back, the thief table reads its own data again.
-      withCatalog((c) => c.put(thief));
+      await withCatalog(first, (c) => c.put(thief));
       const server = await startTestServer({ dataDir: first.dataDir, rootKeyFile: first.rootKeyFile });
       const client = new DynamoDBClient(server.clientConfig());
       assert.equal(

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CreateTableCommand,
@@ -18,6 +16,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import { DisableKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { rejectsWith } from '../helpers/assert-aws.js';
+import { tablesWithData } from '../helpers/at-rest.js';
 import { createKey } from '../helpers/kms.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { allShards, HOUR, readStream, streamsClient } from './stream-helpers.js';
@@ -31,11 +30,6 @@ const table = (name: string, stream: boolean, kmsKey?: string) =>
     ...(stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } } : {}),
     ...(kmsKey ? { SSESpecification: { Enabled: true, SSEType: 'KMS', KMSMasterKeyId: kmsKey } } : {}),
   });
-
-const tableFiles = (server: TestServer) =>
-  existsSync(join(server.dataDir, 'tables'))
-    ? readdirSync(join(server.dataDir, 'tables')).filter((f) => f.endsWith('.db'))
-    : [];
 
 const keysOf = async (streams: DynamoDBStreamsClient, arn: string) =>
   (await readStream(streams, arn)).map((r) => `${r.eventName}:${r.dynamodb?.Keys?.pk?.S}`);
@@ -101,7 +95,7 @@ describe('the stream of a deleted table', () => {
       'ENABLED',
     );
     assert.deepEqual((await ddb.send(new ListTablesCommand({}))).TableNames, ['gone']);
-    assert.equal(tableFiles(server).length, 2);
+    assert.equal((await tablesWithData(server)).length, 2);
 
     // 24 hours after the delete the old stream and its file are gone; the new table stays.
     server.clock.advance(24 * HOUR);
@@ -116,7 +110,7 @@ describe('the stream of a deleted table', () => {
       (await streams.send(new ListStreamsCommand({ TableName: 'gone' }))).Streams?.map((s) => s.StreamArn),
       [newArn],
     );
-    assert.deepEqual(tableFiles(server), [`${again.TableDescription?.TableId}.db`]);
+    assert.deepEqual(await tablesWithData(server), [again.TableDescription?.TableId]);
     assert.equal((await ddb.send(new DescribeTableCommand({ TableName: 'gone' }))).Table?.TableStatus, 'ACTIVE');
   });
 
@@ -126,7 +120,7 @@ describe('the stream of a deleted table', () => {
     const arn = (await streams.send(new ListStreamsCommand({ TableName: 'restarted' }))).Streams?.[0]
       ?.StreamArn as string;
     await ddb.send(new DeleteTableCommand({ TableName: 'restarted' }));
-    const files = tableFiles(server).length;
+    const files = (await tablesWithData(server)).length;
     await server.close();
     server = await startTestServer({
       scratch: server.scratch,
@@ -143,15 +137,17 @@ describe('the stream of a deleted table', () => {
     server.clock.advance(24 * HOUR);
     await server.sweep();
     await rejectsWith(streams.send(new ListStreamsCommand({ TableName: 'restarted' })), 'ResourceNotFoundException');
-    assert.equal(tableFiles(server).length, files - 1);
+    assert.equal((await tablesWithData(server)).length, files - 1);
   });
 
   it('of a table with no stream: the table goes at once, file and all', async () => {
-    const before = tableFiles(server).length;
+    const before = (await tablesWithData(server)).length;
     await ddb.send(table('plain', false));
-    assert.equal(tableFiles(server).length, before + 1);
+    // An item, so that the table has rows over the engine too.
+    await ddb.send(new PutItemCommand({ TableName: 'plain', Item: { pk: { S: 'p' } } }));
+    assert.equal((await tablesWithData(server)).length, before + 1);
     await ddb.send(new DeleteTableCommand({ TableName: 'plain' }));
-    assert.equal(tableFiles(server).length, before);
+    assert.equal((await tablesWithData(server)).length, before);
     await rejectsWith(streams.send(new ListStreamsCommand({ TableName: 'plain' })), 'ResourceNotFoundException');
   });
 

@@ -1,5 +1,6 @@
 import { Slicer } from '../../core/slicer.js';
 import { AwsError } from '../../http/aws-error.js';
+import { oncePerUnit } from '../../storage/backend.js';
 import type { StoredItem } from '../../storage/table-file.js';
 import type { Item } from '../attribute-value.js';
 import { consumedCapacity, type IndexUnits, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
@@ -67,7 +68,8 @@ export const batchWriteItem: Operation<BatchWriteItemInput> = {
   name: 'BatchWriteItem',
   async execute({ input, ctx, env, prepared }) {
     // Checked in the JSON worker for a large body, the same way.
-    const requests = prepared ? preparedWrites(prepared) : checkWriteRequests(input.RequestItems);
+    // Once per request (over the engine, a run again after a fetch reuses them).
+    const requests = prepared ? preparedWrites(prepared) : oncePerUnit(() => checkWriteRequests(input.RequestItems));
     const slicer = new Slicer();
 
     // Every table and every key is checked before the first write: a bad request writes nothing.

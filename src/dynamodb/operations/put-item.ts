@@ -1,3 +1,4 @@
+import { oncePerUnit } from '../../storage/backend.js';
 import type { Item } from '../attribute-value.js';
 import { consumedCapacity, type ReturnConsumedCapacity, writeUnits } from '../capacity.js';
 import { singleWriteCondition, type WriteConditionInput, writeIfCondition } from '../condition.js';
@@ -31,7 +32,8 @@ export const putItem: Operation<PutItemInput> = {
     const condition = singleWriteCondition(input);
     // Values and size are checked before the table is looked up, as DynamoDB does (for a large
     // body, in the JSON worker: its error, if any, is thrown here).
-    const values = prepared ? preparedPutItem(prepared) : checkPutValues(input.Item);
+    // Once per request: over the engine a run again after a fetch reuses the checked item.
+    const values = prepared ? preparedPutItem(prepared) : oncePerUnit(() => checkPutValues(input.Item));
 
     const table = await openRecovered(env, ctx, ctx.principal.accountId, name);
     const { KeySchema, AttributeDefinitions } = table.definition;

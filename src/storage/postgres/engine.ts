@@ -150,7 +150,10 @@ export class Engine {
           );
         }
         await this.#rollback(unit);
-        if (!isRetryable(error) || attempt >= MAX_ATTEMPTS) throw error;
+        if (!isRetryable(error) || attempt >= MAX_ATTEMPTS) {
+          for (const work of unit.afterRollback.splice(0)) await work();
+          throw error;
+        }
         attempt++;
         this.counters.retries++;
         unit.reset();

@@ -72,6 +72,11 @@ export class UnitOfWork {
    * only once its commit succeeded: an attempt run again must not find its own earlier run's.
    */
   readonly afterCommit: (() => void)[] = [];
+  /**
+   * Work to run once the unit has failed for good and rolled back, before its error is thrown:
+   * a write the request's own failure must not undo (a table found inaccessible is marked so).
+   */
+  readonly afterRollback: (() => Promise<void>)[] = [];
   /** A lease the unit's writes are fenced by: checked in its transaction at commit (src/cluster). */
   fence: Fence | undefined;
   /** Values made by `stable`, in the order a run asks for them. */
@@ -112,6 +117,7 @@ export class UnitOfWork {
     this.#madeAt = 0;
     this.dropTables.length = 0;
     this.afterCommit.length = 0;
+    this.afterRollback.length = 0;
     this.writes.clear();
     this.catalogWrites.clear();
     this.catalogOverlay.clear();
@@ -146,6 +152,24 @@ export function currentUnit(): UnitOfWork {
 
 export function runWithUnit<T>(unit: UnitOfWork, fn: () => Promise<T>): Promise<T> {
   return current.run(unit, fn);
+}
+
+/**
+ * A value worked out once per request: over the engine, a run again after a Miss gets the one
+ * its first run made (checks of the request that need no table need not run per fetch). Made
+ * again after a serialization failure; outside a unit (the embedded store) made at once.
+ */
+export function oncePerUnit<T>(make: () => T): T {
+  const unit = current.getStore();
+  return unit ? unit.stable(make) : make();
+}
+
+/**
+ * Runs `work` once the current unit has failed and rolled back (not at all outside a unit, nor
+ * when it commits: the embedded store's writes and a committed unit's stand already).
+ */
+export function whenRolledBack(work: () => Promise<void>): void {
+  current.getStore()?.afterRollback.push(work);
 }
 
 /** The catalog changed under a unit that used the node's cached copy: the unit runs again. */
