@@ -21,7 +21,7 @@ import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
 import { type TableDefinition, tableArnRegion } from './dynamodb/table-definition.js';
 import { TableManager } from './dynamodb/tables.js';
-import { TtlSweeper } from './dynamodb/ttl/sweeper.js';
+import { type TtlSliceTiming, TtlSweeper } from './dynamodb/ttl/sweeper.js';
 import { DEFAULT_KMS_GRACE_MS, KmsOutage } from './encryption/kms-outage.js';
 import { type RootKeySource, RootOfTrust } from './encryption/root-of-trust.js';
 import { recordPendingRotation } from './encryption/root-rotation.js';
@@ -119,6 +119,8 @@ export interface ServerOptions {
   readonly indexJobs?: Pick<IndexJobsOptions, 'mode' | 'sliceMs' | 'sliceItems' | 'busyShare'>;
   /** Real milliseconds between the TTL sweeper's passes over tables with TTL enabled (default 10 s; 0 = only `sweep()`). */
   readonly ttlSweepIntervalMs?: number;
+  /** Told what each TTL slice that deleted held the event loop for (bench:ttl). */
+  readonly onTtlSlice?: (timing: TtlSliceTiming) => void;
   /**
    * Engine storage: the leases that keep background work (TTL sweeps, stream trimming) on one
    * node at a time (src/cluster/leases.ts). Default: 15 s expiry, renewed every 5 s.
@@ -435,6 +437,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     clock,
     onDeleted: metrics.ttlDeleted,
     onError: onBackgroundError,
+    ...(options.onTtlSlice ? { onSlice: options.onTtlSlice } : {}),
   });
   // On request (tests, the time endpoint) a TTL pass follows, so items the new time expires are gone when it answers.
   const sweepNow = () => sweep().then(() => ttl.pass());

@@ -43,17 +43,35 @@ export interface TtlSweeperOptions {
   readonly onError?: (error: unknown) => void;
   /** Real milliseconds one synchronous slice may take, scan and deletes together (default 4). */
   readonly sliceMs?: number;
+  /** Told what each slice that deleted took on the event loop (for bench:ttl). */
+  readonly onSlice?: (timing: TtlSliceTiming) => void;
+}
+
+/** What one slice held the event loop for, in real milliseconds. */
+export interface TtlSliceTiming {
+  readonly deleted: number;
+  /** The synchronous scan and delete statements. */
+  readonly sliceMs: number;
+  /** The group commit that followed (its pages encrypted and written), in the next turn. */
+  readonly commitMs: number;
 }
 
 /**
- * Deletes per slice, adapted between these bounds. The slice's time budget bounds the delete
- * statements, not the commit that follows on the event loop (it encrypts every page the deletes
- * dirtied, a few per delete with an index, far more than the statements cost on a loaded
- * machine), so the count is lowered while a slice and its commit take over twice the budget and
- * raised again while they take less than it.
+ * Deletes per slice, within these bounds. The slice's time budget bounds the delete statements,
+ * not the group commit that follows on the event loop: it encrypts and writes every page the
+ * deletes dirtied, one or two per delete on a plain table (the bodies of items next in key order
+ * lie on unrelated pages), more with indexes, which costs far more than the statements (a commit
+ * of 256 deletes on a plain table took ~22 ms of CPU on the 2-vCPU bench machine, the scan and
+ * statements before it ~6 ms). So the count is sized before the slice from what a delete's share of
+ * the commit cost on this table so far (`#commitMsPerDelete`), for a commit of at most the slice's
+ * budget, and never past the upper bound whatever the estimate says.
  */
-const MIN_DELETES_PER_SLICE = 4;
-const MAX_DELETES_PER_SLICE = 256;
+const MIN_DELETES_PER_SLICE = 16;
+const MAX_DELETES_PER_SLICE = 128;
+/** Commits whose per-delete cost the estimate is the median of. */
+const COMMIT_SAMPLES = 9;
+/** A delete's share of the commit before any was measured on a table (ms; ~0.1 measured plain). */
+const INITIAL_COMMIT_MS_PER_DELETE = 0.125;
 /**
  * The share of the event loop's time the sweeper takes while it has work, with requests or
  * without: each slice is followed by a pause as long as the slice and its commit took.
@@ -96,8 +114,9 @@ export class TtlSweeper {
   #queued: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  /** The deletes a slice may make now (see MAX_DELETES_PER_SLICE). */
-  #deletesPerSlice = 32;
+  /** Per table (by id): the commit's milliseconds per delete, as last measured (see MAX_DELETES_PER_SLICE). */
+  readonly #commitMsPerDelete = new Map<string, number[]>();
+  readonly #onSlice: ((timing: TtlSliceTiming) => void) | undefined;
 
   constructor(options: TtlSweeperOptions) {
     this.#tables = options.tables;
@@ -105,6 +124,7 @@ export class TtlSweeper {
     this.#onDeleted = options.onDeleted ?? (() => undefined);
     this.#onError = options.onError ?? (() => undefined);
     this.#sliceMs = options.sliceMs ?? 4;
+    this.#onSlice = options.onSlice;
   }
 
   /**
@@ -188,6 +208,7 @@ export class TtlSweeper {
       if (!live.has(id)) {
         this.#positions.delete(id);
         this.#savedAt.delete(id);
+        this.#commitMsPerDelete.delete(id);
       }
     }
     return all
@@ -206,15 +227,22 @@ export class TtlSweeper {
       const attribute = table && expiryAttribute(table.definition.TimeToLive, now);
       // A file a crash left with staged transaction writes is settled by the next request first.
       if (!table || !attribute || table.store.staged().length > 0) return { more: false, deleted: 0 };
-      const began = performance.now();
       this.#cycle.start();
+      const began = performance.now();
       ({ more, deleted } = this.#slice(ref.id, table, attribute, now));
       if (deleted > 0) {
-        // The deletes are committed with the next group commit, on the event loop too: part of the slice's cost.
+        const sliceEnd = performance.now();
+        // The deletes are committed by the group commit (a setImmediate queued by the first of
+        // them, or before it by a request), on the event loop too: part of the slice's cost. An
+        // immediate queued now runs right after it, so the commit is timed without the WAL flush
+        // that durable() also waits for (off the loop, in fsync durability).
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const commitMs = performance.now() - sliceEnd;
         await table.store.durable();
+        this.#learn(ref.id, commitMs, deleted);
+        this.#onSlice?.({ deleted, sliceMs: sliceEnd - began, commitMs });
       }
       this.#cycle.stop();
-      if (deleted > 0) this.#adapt(performance.now() - began, deleted);
     } catch (error) {
       this.#cycle.stop();
       if (isUnitSignal(error)) throw error;
@@ -227,12 +255,32 @@ export class TtlSweeper {
     return { more, deleted };
   }
 
-  #adapt(busy: number, deleted: number): void {
-    if (busy > 2 * this.#sliceMs) {
-      this.#deletesPerSlice = Math.max(MIN_DELETES_PER_SLICE, Math.floor(deleted / 2));
-    } else if (busy < this.#sliceMs && deleted >= this.#deletesPerSlice) {
-      this.#deletesPerSlice = Math.min(MAX_DELETES_PER_SLICE, Math.ceil(this.#deletesPerSlice * 1.25));
-    }
+  /**
+   * Takes in what a commit of `deleted` deletes took. The estimate is the median of the last
+   * COMMIT_SAMPLES commits: a commit timed in real time also counts the time another process held
+   * the CPU, and on a loaded machine one such outlier (a single dearer commit counting at once)
+   * drove the batch to its floor and the sweep to 162 deletes/s (bench/results/ttl.md); a median
+   * follows a table whose commits really grow dearer within a few slices.
+   */
+  #learn(id: string, commitMs: number, deleted: number): void {
+    const samples = this.#commitMsPerDelete.get(id) ?? [];
+    samples.push(commitMs / deleted);
+    if (samples.length > COMMIT_SAMPLES) samples.shift();
+    this.#commitMsPerDelete.set(id, samples);
+  }
+
+  #perDelete(id: string): number {
+    const samples = this.#commitMsPerDelete.get(id);
+    if (!samples || samples.length === 0) return INITIAL_COMMIT_MS_PER_DELETE;
+    const sorted = [...samples].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] as number;
+  }
+
+  /** The deletes a slice of this table may make: a commit of about the slice's budget. */
+  #deletesFor(id: string): number {
+    const perDelete = this.#perDelete(id);
+    const fit = Math.floor(this.#sliceMs / perDelete);
+    return Math.max(MIN_DELETES_PER_SLICE, Math.min(MAX_DELETES_PER_SLICE, fit));
   }
 
   /**
@@ -247,6 +295,7 @@ export class TtlSweeper {
     // parsed (bodies are JSON.stringify'd items, item-codec.ts toStored, so the name is spelled so).
     const needle = Buffer.from(`${JSON.stringify(attribute)}:`, 'utf8');
     const expired: ScanPosition[] = [];
+    const limit = this.#deletesFor(id);
     let known = this.#positions.get(id);
     if (known === undefined) known = savedPosition(table.store) ?? null;
     let position: ScanPosition | undefined = known ?? undefined;
@@ -258,10 +307,7 @@ export class TtlSweeper {
       position = { hash: row.hash, pk: row.pk, sk: row.sk };
       if (expiredRow(row, needle, attribute, now)) expired.push(position);
       scanned++;
-      if (
-        expired.length >= this.#deletesPerSlice ||
-        (scanned % ROWS_PER_CHECK === 0 && performance.now() > scanUntil)
-      ) {
+      if (expired.length >= limit || (scanned % ROWS_PER_CHECK === 0 && performance.now() > scanUntil)) {
         more = true;
         break;
       }
