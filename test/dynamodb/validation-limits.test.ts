@@ -4,39 +4,13 @@
  * DynamoDB words them (Coral's `N validation errors detected`, recorded by dynalite's tests).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import {
-  BatchWriteItemCommand,
-  CreateTableCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
+import { describe, it } from 'node:test';
+import { BatchWriteItemCommand, GetItemCommand, PutItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { rejectsWith } from '../helpers/assert-aws.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useServerWithTable } from '../helpers/table-fixture.js';
 
 describe('validation of large and over-long requests', () => {
-  let server: TestServer;
-  let ddb: DynamoDBClient;
-
-  before(async () => {
-    server = await startTestServer();
-    ddb = new DynamoDBClient(server.clientConfig());
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: 'Limits',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-  });
-
-  after(async () => {
-    ddb.destroy();
-    await server.cleanup();
-  });
+  const fixture = useServerWithTable('Limits');
 
   it('reports a too long WriteRequests list first, then what is wrong inside its elements', async () => {
     const requests: WriteRequest[] = Array.from({ length: 26 }, (_, i) => ({
@@ -48,7 +22,7 @@ describe('validation of large and over-long requests', () => {
     const writeRequest = `com\\.amazonaws\\.dynamodb\\.v20120810\\.WriteRequest@${hash}`;
     const attributeValue = `com\\.amazonaws\\.dynamodb\\.v20120810\\.AttributeValue@${hash}`;
     await rejectsWith(
-      ddb.send(new BatchWriteItemCommand({ RequestItems: { Limits: requests } })),
+      fixture.ddb.send(new BatchWriteItemCommand({ RequestItems: { Limits: requests } })),
       'ValidationException',
       new RegExp(
         `^2 validation errors detected: Value '\\[(${writeRequest}, ){25}${writeRequest}\\]' at 'requestItems\\.Limits\\.member' failed to satisfy constraint: Member must have length less than or equal to 25; ` +
@@ -63,7 +37,7 @@ describe('validation of large and over-long requests', () => {
       { DeleteRequest: {} },
     ] as WriteRequest[];
     await rejectsWith(
-      ddb.send(new BatchWriteItemCommand({ RequestItems: { Limits: requests } })),
+      fixture.ddb.send(new BatchWriteItemCommand({ RequestItems: { Limits: requests } })),
       'ValidationException',
       "1 validation error detected: Value null at 'requestItems.Limits.member.2.member.deleteRequest.key' failed to satisfy constraint: Member must not be null",
     );
@@ -72,13 +46,17 @@ describe('validation of large and over-long requests', () => {
   it('counts code points, not UTF-16 units, for a long attribute name', async () => {
     // 40,000 emoji: 80,000 UTF-16 units but 40,000 code points, within AttributeName's 65535.
     const name = '\u{1F600}'.repeat(40_000);
-    await ddb.send(new PutItemCommand({ TableName: 'Limits', Item: { id: { S: 'emoji' }, [name]: { S: 'v' } } }));
-    const got = await ddb.send(new GetItemCommand({ TableName: 'Limits', Key: { id: { S: 'emoji' } } }));
+    await fixture.ddb.send(
+      new PutItemCommand({ TableName: 'Limits', Item: { id: { S: 'emoji' }, [name]: { S: 'v' } } }),
+    );
+    const got = await fixture.ddb.send(new GetItemCommand({ TableName: 'Limits', Key: { id: { S: 'emoji' } } }));
     assert.equal(got.Item?.[name]?.S, 'v');
 
     const tooLong = '\u{1F600}'.repeat(65_536);
     await rejectsWith(
-      ddb.send(new PutItemCommand({ TableName: 'Limits', Item: { id: { S: 'emoji2' }, [tooLong]: { S: 'v' } } })),
+      fixture.ddb.send(
+        new PutItemCommand({ TableName: 'Limits', Item: { id: { S: 'emoji2' }, [tooLong]: { S: 'v' } } }),
+      ),
       'ValidationException',
       /^1 validation error detected: Value '\{.*\}' at 'item' failed to satisfy constraint: Map keys must satisfy constraint: \[Member must have length less than or equal to 65535\]$/su,
     );
@@ -86,7 +64,7 @@ describe('validation of large and over-long requests', () => {
 
   it("refuses an over-sized item with DynamoDB's size message, not a model one", async () => {
     await rejectsWith(
-      ddb.send(
+      fixture.ddb.send(
         new PutItemCommand({ TableName: 'Limits', Item: { id: { S: 'huge' }, v: { S: 'y'.repeat(2_000_000) } } }),
       ),
       'ValidationException',

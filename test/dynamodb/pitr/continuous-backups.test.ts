@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   CreateTableCommand,
   DescribeContinuousBackupsCommand,
@@ -7,7 +7,8 @@ import {
   UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { rejectsWith } from '../../helpers/assert-aws.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServer } from '../../helpers/server.js';
+import { useServerWithTable } from '../../helpers/table-fixture.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 const MINUTE = 60 * 1000;
@@ -19,28 +20,10 @@ function ms(date: Date | undefined): number {
 
 /** UpdateContinuousBackups and DescribeContinuousBackups: shapes, errors, EarliestRestorableDateTime. */
 describe('continuous backups settings', () => {
-  let server: TestServer;
-  let ddb: DynamoDBClient;
-
-  before(async () => {
-    server = await startTestServer();
-    ddb = new DynamoDBClient(server.clientConfig());
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: 'Settings',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-  });
-  after(async () => {
-    ddb.destroy();
-    await server.cleanup();
-  });
+  const fixture = useServerWithTable('Settings');
 
   it('a new table has continuous backups ENABLED and point-in-time recovery DISABLED', async () => {
-    const out = await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' }));
+    const out = await fixture.ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' }));
     assert.deepEqual(out.ContinuousBackupsDescription, {
       ContinuousBackupsStatus: 'ENABLED',
       PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'DISABLED' },
@@ -49,12 +32,12 @@ describe('continuous backups settings', () => {
 
   it('a missing table is TableNotFoundException for both operations', async () => {
     await rejectsWith(
-      ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Nope' })),
+      fixture.ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Nope' })),
       'TableNotFoundException',
       /^Table not found: Nope$/,
     );
     await rejectsWith(
-      ddb.send(
+      fixture.ddb.send(
         new UpdateContinuousBackupsCommand({
           TableName: 'Nope',
           PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -68,7 +51,7 @@ describe('continuous backups settings', () => {
   it('RecoveryPeriodInDays outside 1–35 and a missing PointInTimeRecoveryEnabled are ValidationExceptions', async () => {
     for (const days of [0, 36]) {
       await rejectsWith(
-        ddb.send(
+        fixture.ddb.send(
           new UpdateContinuousBackupsCommand({
             TableName: 'Settings',
             PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: days },
@@ -79,7 +62,7 @@ describe('continuous backups settings', () => {
       );
     }
     await rejectsWith(
-      ddb.send(
+      fixture.ddb.send(
         new UpdateContinuousBackupsCommand({
           TableName: 'Settings',
           PointInTimeRecoverySpecification: {} as { PointInTimeRecoveryEnabled: boolean },
@@ -87,7 +70,7 @@ describe('continuous backups settings', () => {
       ),
       'ValidationException',
     );
-    const out = await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' }));
+    const out = await fixture.ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' }));
     assert.equal(
       out.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus,
       'DISABLED',
@@ -95,8 +78,8 @@ describe('continuous backups settings', () => {
   });
 
   it('enabling starts history now (35 days by default); the window then slides with the clock', async () => {
-    const enabledAt = server.clock.now();
-    const { ContinuousBackupsDescription: enabled } = await ddb.send(
+    const enabledAt = fixture.server.clock.now();
+    const { ContinuousBackupsDescription: enabled } = await fixture.ddb.send(
       new UpdateContinuousBackupsCommand({
         TableName: 'Settings',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -107,34 +90,37 @@ describe('continuous backups settings', () => {
     assert.equal(pitr?.PointInTimeRecoveryStatus, 'ENABLED');
     assert.equal(pitr?.RecoveryPeriodInDays, 35);
     const earliest = ms(pitr?.EarliestRestorableDateTime);
-    assert.ok(earliest >= enabledAt - 1 && earliest <= server.clock.now(), `earliest ${earliest} vs ${enabledAt}`);
+    assert.ok(
+      earliest >= enabledAt - 1 && earliest <= fixture.server.clock.now(),
+      `earliest ${earliest} vs ${enabledAt}`,
+    );
     // Just enabled: the latest restorable time is not 5 minutes back, before the history began,
     // but the enablement itself, the one instant there is to restore to.
     assert.equal(ms(pitr?.LatestRestorableDateTime), earliest);
     // Ten days on: history still begins at the enablement.
-    server.clock.advance(10 * DAY);
-    let described = (await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' })))
+    fixture.server.clock.advance(10 * DAY);
+    let described = (await fixture.ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' })))
       .ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
     assert.equal(ms(described?.EarliestRestorableDateTime), earliest);
     // "LatestRestorableDateTime is typically 5 minutes before the current time" (API Reference).
     const latest = ms(described?.LatestRestorableDateTime);
-    assert.ok(Math.abs(latest - (server.clock.now() - 5 * MINUTE)) < 2000, `latest ${latest}`);
+    assert.ok(Math.abs(latest - (fixture.server.clock.now() - 5 * MINUTE)) < 2000, `latest ${latest}`);
     // A shorter window: the earliest time is now - 3 days.
-    const { ContinuousBackupsDescription: shorter } = await ddb.send(
+    const { ContinuousBackupsDescription: shorter } = await fixture.ddb.send(
       new UpdateContinuousBackupsCommand({
         TableName: 'Settings',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 3 },
       }),
     );
     assert.equal(shorter?.PointInTimeRecoveryDescription?.RecoveryPeriodInDays, 3);
-    described = (await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' })))
+    described = (await fixture.ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Settings' })))
       .ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
     const windowStart = ms(described?.EarliestRestorableDateTime);
-    assert.ok(Math.abs(windowStart - (server.clock.now() - 3 * DAY)) < 2000, `${windowStart}`);
+    assert.ok(Math.abs(windowStart - (fixture.server.clock.now() - 3 * DAY)) < 2000, `${windowStart}`);
   });
 
   it('disabling forgets the history; enabling again starts it anew', async () => {
-    const { ContinuousBackupsDescription: off } = await ddb.send(
+    const { ContinuousBackupsDescription: off } = await fixture.ddb.send(
       new UpdateContinuousBackupsCommand({
         TableName: 'Settings',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
@@ -144,9 +130,9 @@ describe('continuous backups settings', () => {
       ContinuousBackupsStatus: 'ENABLED',
       PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'DISABLED' },
     });
-    server.clock.advance(60_000);
-    const again = server.clock.now();
-    const { ContinuousBackupsDescription: on } = await ddb.send(
+    fixture.server.clock.advance(60_000);
+    const again = fixture.server.clock.now();
+    const { ContinuousBackupsDescription: on } = await fixture.ddb.send(
       new UpdateContinuousBackupsCommand({
         TableName: 'Settings',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 1 },

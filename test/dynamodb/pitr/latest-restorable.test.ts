@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
-  CreateTableCommand,
   DescribeContinuousBackupsCommand,
   DescribeTableCommand,
-  DynamoDBClient,
   PutItemCommand,
   RestoreTableToPointInTimeCommand,
 } from '@aws-sdk/client-dynamodb';
 import { rejectsWith } from '../../helpers/assert-aws.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { useServerWithTable } from '../../helpers/table-fixture.js';
 import { tableActive } from '../backups/helpers.js';
 import { enablePitr } from './helpers.js';
 
@@ -21,42 +19,24 @@ const MINUTE = 60_000;
  * UseLatestRestorableTime restores to, and the bound a RestoreDateTime must keep.
  */
 describe('LatestRestorableDateTime', () => {
-  let server: TestServer;
-  let ddb: DynamoDBClient;
-
-  before(async () => {
-    server = await startTestServer();
-    ddb = new DynamoDBClient(server.clientConfig());
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: 'Lagging',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-  });
-  after(async () => {
-    ddb.destroy();
-    await server.cleanup();
-  });
+  const fixture = useServerWithTable('Lagging');
 
   const window = async () => {
-    const pitr = (await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Lagging' })))
+    const pitr = (await fixture.ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'Lagging' })))
       .ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
     return {
       earliest: pitr?.EarliestRestorableDateTime?.getTime() as number,
       latest: pitr?.LatestRestorableDateTime?.getTime() as number,
     };
   };
-  const put = (id: string) => ddb.send(new PutItemCommand({ TableName: 'Lagging', Item: { id: { S: id } } }));
+  const put = (id: string) => fixture.ddb.send(new PutItemCommand({ TableName: 'Lagging', Item: { id: { S: id } } }));
   const ids = async (table: string) => {
-    const { Table } = await ddb.send(new DescribeTableCommand({ TableName: table }));
+    const { Table } = await fixture.ddb.send(new DescribeTableCommand({ TableName: table }));
     return { count: Table?.ItemCount, restoredTo: Table?.RestoreSummary?.RestoreDateTime?.getTime() };
   };
 
   it('is 5 minutes behind the current time, and never before the earliest restorable time', async () => {
-    await enablePitr(ddb, 'Lagging');
+    await enablePitr(fixture.ddb, 'Lagging');
     const justEnabled = await window();
     assert.equal(
       justEnabled.latest,
@@ -64,18 +44,18 @@ describe('LatestRestorableDateTime', () => {
       'just enabled: the enablement is the one restorable instant',
     );
     await put('old');
-    server.clock.advance(6 * MINUTE);
+    fixture.server.clock.advance(6 * MINUTE);
     const { earliest, latest } = await window();
     assert.equal(earliest, justEnabled.earliest);
-    const lag = server.clock.now() - latest;
+    const lag = fixture.server.clock.now() - latest;
     assert.ok(lag >= 5 * MINUTE && lag < 5 * MINUTE + 2000, `lag ${lag}`);
   });
 
   it('UseLatestRestorableTime leaves out the last 5 minutes of writes; a RestoreDateTime within them fails', async () => {
     await put('recent');
-    const recentAt = server.clock.now();
+    const recentAt = fixture.server.clock.now();
     await rejectsWith(
-      ddb.send(
+      fixture.ddb.send(
         new RestoreTableToPointInTimeCommand({
           SourceTableName: 'Lagging',
           TargetTableName: 'TooRecent',
@@ -86,14 +66,14 @@ describe('LatestRestorableDateTime', () => {
       /^RestoreDateTime '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ' must be within EarliestRestorableDateTime '[^']+Z' and LatestRestorableDateTime '[^']+Z'$/,
     );
     const { latest } = await window();
-    await ddb.send(
+    await fixture.ddb.send(
       new RestoreTableToPointInTimeCommand({
         SourceTableName: 'Lagging',
         TargetTableName: 'Latest',
         UseLatestRestorableTime: true,
       }),
     );
-    await tableActive(ddb, 'Latest');
+    await tableActive(fixture.ddb, 'Latest');
     const restored = await ids('Latest');
     assert.equal(restored.count, 1, "'old' only: 'recent' is within the last 5 minutes");
     // Restored to the instant DescribeContinuousBackups reported (within the time between the calls).
@@ -103,24 +83,24 @@ describe('LatestRestorableDateTime', () => {
     );
 
     // Five minutes on, the same request takes the recent write too.
-    server.clock.advance(5 * MINUTE + 1000);
-    await ddb.send(
+    fixture.server.clock.advance(5 * MINUTE + 1000);
+    await fixture.ddb.send(
       new RestoreTableToPointInTimeCommand({
         SourceTableName: 'Lagging',
         TargetTableName: 'LaterLatest',
         UseLatestRestorableTime: true,
       }),
     );
-    await tableActive(ddb, 'LaterLatest');
+    await tableActive(fixture.ddb, 'LaterLatest');
     assert.equal((await ids('LaterLatest')).count, 2);
-    await ddb.send(
+    await fixture.ddb.send(
       new RestoreTableToPointInTimeCommand({
         SourceTableName: 'Lagging',
         TargetTableName: 'AtRecent',
         RestoreDateTime: new Date(recentAt),
       }),
     );
-    await tableActive(ddb, 'AtRecent');
+    await tableActive(fixture.ddb, 'AtRecent');
     assert.equal((await ids('AtRecent')).count, 2);
   });
 });
