@@ -256,11 +256,12 @@ export class TtlSweeper {
   }
 
   /**
-   * Takes in what a commit of `deleted` deletes took. The estimate is the median of the last
-   * COMMIT_SAMPLES commits: a commit timed in real time also counts the time another process held
-   * the CPU, and on a loaded machine one such outlier (a single dearer commit counting at once)
-   * drove the batch to its floor and the sweep to 162 deletes/s (bench/results/ttl.md); a median
-   * follows a table whose commits really grow dearer within a few slices.
+   * Takes in what a commit of `deleted` deletes took. The estimate is the lower quartile of the
+   * last COMMIT_SAMPLES commits: a commit timed in real time also counts GC pauses and the time
+   * another process held the CPU, and with one outlier counting at once the batch sat at its floor
+   * (162 deletes/s at load 11-22; the median: ~1,000/s on a quiet machine, bench/results/ttl.md).
+   * An estimate that is low is bounded by MAX_DELETES_PER_SLICE (a commit of 128 plain deletes
+   * measured 8-13 ms of CPU).
    */
   #learn(id: string, commitMs: number, deleted: number): void {
     const samples = this.#commitMsPerDelete.get(id) ?? [];
@@ -273,7 +274,7 @@ export class TtlSweeper {
     const samples = this.#commitMsPerDelete.get(id);
     if (!samples || samples.length === 0) return INITIAL_COMMIT_MS_PER_DELETE;
     const sorted = [...samples].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] as number;
+    return sorted[Math.floor(sorted.length / 4)] as number;
   }
 
   /** The deletes a slice of this table may make: a commit of about the slice's budget. */
