@@ -246,6 +246,9 @@ export class PitrManager {
           if (closed) return;
           closed = true;
           items.return?.();
+          // An export closed before it read a row (no bucket) has a statement open that the
+          // generator never started on: the connection refuses to close while it is open.
+          rows.return?.();
           opened.close();
           this.#read(snapshot.fileId, -1);
         },

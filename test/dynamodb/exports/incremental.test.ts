@@ -274,6 +274,32 @@ describe('ExportTableToPointInTime INCREMENTAL_EXPORT', () => {
     }
   });
 
+  it('fails on a bucket that does not exist (S3NoSuchBucket), the window read or not', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'sealdb-incr-nb-'));
+    const exportDir = join(scratch, 's3');
+    const server = await startTestServer({ scratch, exportDir });
+    const ddb = keepAliveClient(server);
+    try {
+      const { tableArn, from, to } = await burst(server, ddb);
+      const started = await ddb.send(
+        new ExportTableToPointInTimeCommand({
+          TableArn: tableArn,
+          S3Bucket: 'no-such-bucket',
+          ExportType: 'INCREMENTAL_EXPORT',
+          IncrementalExportSpecification: { ExportFromTime: new Date(from), ExportToTime: new Date(to) },
+        }),
+      );
+      const done = await exportFinished(ddb, started.ExportDescription?.ExportArn as string);
+      assert.equal(done.ExportStatus, 'FAILED');
+      assert.equal(done.FailureCode, 'S3NoSuchBucket');
+      // The table's history is still readable: the failed job released what it held.
+      await ddb.send(new PutItemCommand({ TableName: 'Orders', Item: item('after-failure', '1') }));
+    } finally {
+      ddb.destroy();
+      await server.cleanup();
+    }
+  });
+
   it('refuses windows and parameters as DynamoDB does, in its words', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'sealdb-incr-v-'));
     const exportDir = join(scratch, 's3');
