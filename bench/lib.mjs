@@ -28,8 +28,11 @@ const amzDate = new Date()
   .replace(/[-:]/g, '');
 const authorization = `AWS4-HMAC-SHA256 Credential=AKIDLOCAL/${amzDate.slice(0, 8)}/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
 
-/** One DynamoDB call over `agent`; resolves with the answer's JSON, rejects on any status but 200. */
-export function callDynamoDb(port, agent, operation, body) {
+/**
+ * One call of `target` (e.g. `DynamoDB_20120810.PutItem`, `DynamoDBStreams_20120810.GetRecords`)
+ * over `agent`; resolves with the answer's JSON, rejects on any status but 200.
+ */
+export function callTarget(port, agent, target, body) {
   const text = JSON.stringify(body);
   return new Promise((resolveCall, reject) => {
     const req = request(
@@ -41,7 +44,7 @@ export function callDynamoDb(port, agent, operation, body) {
         agent,
         headers: {
           'content-type': 'application/x-amz-json-1.0',
-          'x-amz-target': `DynamoDB_20120810.${operation}`,
+          'x-amz-target': target,
           'x-amz-date': amzDate,
           authorization,
           'content-length': Buffer.byteLength(text),
@@ -52,7 +55,7 @@ export function callDynamoDb(port, agent, operation, body) {
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
           const answer = Buffer.concat(chunks);
-          if (res.statusCode !== 200) reject(new Error(`${operation}: ${res.statusCode} ${answer}`));
+          if (res.statusCode !== 200) reject(new Error(`${target}: ${res.statusCode} ${answer}`));
           else resolveCall(answer.length > 0 ? JSON.parse(answer.toString('utf8')) : {});
         });
       },
@@ -61,3 +64,7 @@ export function callDynamoDb(port, agent, operation, body) {
     req.end(text);
   });
 }
+
+/** One DynamoDB operation (see callTarget). */
+export const callDynamoDb = (port, agent, operation, body) =>
+  callTarget(port, agent, `DynamoDB_20120810.${operation}`, body);

@@ -11,11 +11,12 @@
 // bench/results/pitr.json and pitr.md.
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { callDynamoDb } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({
@@ -51,44 +52,7 @@ const ask = (message, key) =>
   });
 const port = await ask(undefined, 'port');
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-const amzDate = new Date()
-  .toISOString()
-  .replace(/\.\d{3}Z$/, 'Z')
-  .replace(/[-:]/g, '');
-const authorization = `AWS4-HMAC-SHA256 Credential=AKIDLOCAL/${amzDate.slice(0, 8)}/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
-
-function ddb(op, body) {
-  const payload = Buffer.from(JSON.stringify(body));
-  return new Promise((resolveCall, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/',
-        agent,
-        headers: {
-          'content-type': 'application/x-amz-json-1.0',
-          'x-amz-target': `DynamoDB_20120810.${op}`,
-          'x-amz-date': amzDate,
-          authorization,
-          'content-length': payload.length,
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode !== 200) reject(new Error(`${op}: ${res.statusCode} ${text}`));
-          else resolveCall(JSON.parse(text));
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const ddb = (op, body) => callDynamoDb(port, agent, op, body);
 
 const createTable = (name) =>
   ddb('CreateTable', {

@@ -10,11 +10,12 @@
 // the median of the repeats is reported. Writes bench/results/streams.json and streams.md.
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { callTarget } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({
@@ -53,44 +54,7 @@ const ask = (message, key) =>
   });
 const port = await ask(undefined, 'port');
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-const amzDate = new Date()
-  .toISOString()
-  .replace(/\.\d{3}Z$/, 'Z')
-  .replace(/[-:]/g, '');
-const authorization = `AWS4-HMAC-SHA256 Credential=AKIDLOCAL/${amzDate.slice(0, 8)}/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
-
-function call(target, body) {
-  const payload = Buffer.from(JSON.stringify(body));
-  return new Promise((resolveCall, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/',
-        agent,
-        headers: {
-          'content-type': 'application/x-amz-json-1.0',
-          'x-amz-target': target,
-          'x-amz-date': amzDate,
-          authorization,
-          'content-length': payload.length,
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode !== 200) reject(new Error(`${target}: ${res.statusCode} ${text}`));
-          else resolveCall(JSON.parse(text));
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const call = (target, body) => callTarget(port, agent, target, body);
 const ddb = (op, body) => call(`DynamoDB_20120810.${op}`, body);
 const streams = (op, body) => call(`DynamoDBStreams_20120810.${op}`, body);
 
