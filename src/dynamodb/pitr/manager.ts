@@ -197,21 +197,26 @@ export class PitrManager {
     return tables.describe(account, name);
   }
 
+  /** The table's PITR history as it stands now (what `image` and `changes` read); refused without one. */
+  #history(tables: TableManager, account: string, name: string) {
+    const definition = tables.find(account, name);
+    if (!definition) throw tableNotFound(name);
+    const state = enabledPitr(definition);
+    const changeLog = changeLogOf(state);
+    if (!state || !changeLog) throw pitrUnavailable(name);
+    const now = this.#options.clock.now();
+    return { definition, state, changeLog, window: historyWindow(definition, now), now };
+  }
+
   /**
    * A consistent read-only image of the table at `at` (epoch ms), read with the caller's access
    * to the table's key (a disabled or deleted key fails here, as the table's own reads do).
    * InvalidRestoreTimeException outside the history (EarliestRestorableDateTime to now).
    */
   async image(tables: TableManager, account: string, name: string, at: number, caller: KeyCaller): Promise<PitrImage> {
-    const definition = tables.find(account, name);
-    if (!definition) throw tableNotFound(name);
-    const state = enabledPitr(definition);
-    const changeLog = changeLogOf(state);
-    if (!state || !changeLog) throw pitrUnavailable(name);
+    const { definition, state, changeLog, window, now } = this.#history(tables, account, name);
     // The history's own bounds: a restore has already held `at` to LatestRestorableDateTime, an
     // export may ask for any instant up to now.
-    const window = historyWindow(definition, this.#options.clock.now());
-    const now = this.#options.clock.now();
     if (!window || at < window.earliest || at > window.latest) {
       throw invalidRestoreTime(at, window?.earliest ?? now, window?.latest ?? now);
     }
@@ -276,12 +281,7 @@ export class PitrManager {
     to: number,
     caller: KeyCaller,
   ): Promise<PitrChanges> {
-    const definition = tables.find(account, name);
-    if (!definition) throw tableNotFound(name);
-    const state = enabledPitr(definition);
-    const changeLog = changeLogOf(state);
-    if (!state || !changeLog) throw pitrUnavailable(name);
-    const window = historyWindow(definition, this.#options.clock.now());
+    const { definition, changeLog, window } = this.#history(tables, account, name);
     if (!window || from < window.earliest || to > window.latest) {
       throw invalidRestoreTime(from, window?.earliest ?? from, window?.latest ?? to);
     }
