@@ -18,6 +18,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { callDynamoDb } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -195,7 +196,10 @@ async function main() {
     writeFileSync(path.join(values.out, 'backfill.json'), `${JSON.stringify(result, null, 2)}\n`);
     writeFileSync(path.join(values.out, 'backfill.md'), markdown(result));
     console.log(markdown(result));
-    await ask('stop').catch(() => undefined);
+    // The server answers 'stop' by exiting, not by a message: wait for that.
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.send('stop');
+    await exited;
   } finally {
     child.kill('SIGTERM');
     rmSync(scratch, { recursive: true, force: true });
@@ -239,37 +243,5 @@ function round(x) {
 
 function client(port) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
-  return (operation, body) =>
-    new Promise((resolve, reject) => {
-      const payload = Buffer.from(JSON.stringify(body));
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path: '/',
-          agent,
-          headers: {
-            'Content-Type': 'application/x-amz-json-1.0',
-            'X-Amz-Target': `DynamoDB_20120810.${operation}`,
-            'X-Amz-Date': '20240101T000000Z',
-            Authorization:
-              'AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00',
-            'Content-Length': payload.length,
-          },
-        },
-        (res) => {
-          const chunks = [];
-          res.on('data', (c) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const parsed = text ? JSON.parse(text) : {};
-            if (res.statusCode !== 200) reject(new Error(`${operation}: ${res.statusCode} ${text}`));
-            else resolve(parsed);
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
+  return (operation, body) => callDynamoDb(port, agent, operation, body);
 }

@@ -8,13 +8,14 @@
 // Rounds alternate between the compared cases and the median per-request CPU is reported.
 // Writes bench/results/indexes.json and bench/results/indexes.md. `node bench/indexes.mjs --help`.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { callTarget, cpuSeconds } from './lib.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoDir = path.resolve(benchDir, '..');
@@ -47,7 +48,6 @@ const cfg = {
   mainRef: opts['main-ref'] ?? execFileSync('git', ['-C', repoDir, 'merge-base', 'HEAD', 'main']).toString().trim(),
   out: path.resolve(opts.out ?? path.join(benchDir, 'results')),
 };
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const work = mkdtempSync(path.join(os.tmpdir(), 'sealdb-bench-indexes-'));
 const children = new Set();
 const cleanup = () => {
@@ -118,50 +118,10 @@ function stopServer(server) {
   children.delete(server.child);
 }
 
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
-}
-
 // ---------------------------------------------------------------- client
-const AUTH =
-  'AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function post(port, target, body) {
-  const payload = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/',
-        agent,
-        headers: {
-          'Content-Type': 'application/x-amz-json-1.0',
-          'Content-Length': payload.length,
-          'X-Amz-Target': target,
-          'X-Amz-Date': '20240101T000000Z',
-          Authorization: AUTH,
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if (res.statusCode !== 200) reject(new Error(`${target}: HTTP ${res.statusCode} ${text.slice(0, 300)}`));
-          else resolve(text ? JSON.parse(text) : {});
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const post = (port, target, body) => callTarget(port, agent, target, body);
 
 async function run(port, count, request) {
   let next = 0;
