@@ -116,15 +116,10 @@ export function parseAuthorization(headers: HeaderMap): ParsedSignature {
   }
 
   const credential = params.get('Credential') as string;
-  const { accessKeyId, scopeDate, region, service, terminator } = credentialScope(credential);
   const securityToken = getHeader(headers, 'x-amz-security-token');
   return {
     algorithm,
-    accessKeyId,
-    date: scopeDate,
-    region,
-    service,
-    terminator,
+    ...credentialScope(credential),
     signedHeaders,
     signature: params.get('Signature') as string,
     amzDate: date,
@@ -144,7 +139,7 @@ function signedHeaderNames(list: string): string[] {
 /** The five parts of a Credential (`keyid/date/region/service/aws4_request`). */
 function credentialScope(credential: string): {
   accessKeyId: string;
-  scopeDate: string;
+  date: string;
   region: string;
   service: string;
   terminator: string;
@@ -156,7 +151,7 @@ function credentialScope(credential: string): {
     );
   }
   const [accessKeyId, scopeDate, region, service, terminator] = scope as [string, string, string, string, string];
-  return { accessKeyId, scopeDate, region, service, terminator };
+  return { accessKeyId, date: scopeDate, region, service, terminator };
 }
 
 /** The query string's parameters, decoded (the first of a repeated name). */
@@ -244,15 +239,10 @@ function parseQueryAuthorization(params: Map<string, string>): ParsedSignature {
   }
   const signedHeaders = signedHeaderNames(params.get('X-Amz-SignedHeaders') as string);
   const credential = params.get('X-Amz-Credential') as string;
-  const { accessKeyId, scopeDate, region, service, terminator } = credentialScope(credential);
   const securityToken = params.get('X-Amz-Security-Token');
   return {
     algorithm,
-    accessKeyId,
-    date: scopeDate,
-    region,
-    service,
-    terminator,
+    ...credentialScope(credential),
     signedHeaders,
     signature: params.get('X-Amz-Signature') as string,
     amzDate: date,
