@@ -68,7 +68,7 @@ export interface TtlSliceTiming {
  */
 const MIN_DELETES_PER_SLICE = 16;
 const MAX_DELETES_PER_SLICE = 128;
-/** Commits whose per-delete cost the estimate is the median of. */
+/** Recent commits whose per-delete cost the estimate (their lower quartile, see #learn) is taken from. */
 const COMMIT_SAMPLES = 9;
 /** A delete's share of the commit before any was measured on a table (ms; ~0.1 measured plain). */
 const INITIAL_COMMIT_MS_PER_DELETE = 0.125;
@@ -114,7 +114,7 @@ export class TtlSweeper {
   #queued: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  /** Per table (by id): the commit's milliseconds per delete, as last measured (see MAX_DELETES_PER_SLICE). */
+  /** Per table (by id): the last COMMIT_SAMPLES commits' milliseconds per delete (see MAX_DELETES_PER_SLICE). */
   readonly #commitMsPerDelete = new Map<string, number[]>();
   readonly #onSlice: ((timing: TtlSliceTiming) => void) | undefined;
 
