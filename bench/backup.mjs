@@ -9,118 +9,29 @@
 // Reported: MB/s of the backup and the restore (table size / time), the p50/p99 of GetItem during
 // each phase, and the server's largest event-loop delay (monitorEventLoopDelay) in each phase.
 // Results go to bench/results/backup-<date>.json and .md.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import {
-  BatchWriteItemCommand,
   CreateBackupCommand,
-  CreateTableCommand,
   DescribeBackupCommand,
   DescribeTableCommand,
   DynamoDBClient,
-  GetItemCommand,
   RestoreTableFromBackupCommand,
 } from '@aws-sdk/client-dynamodb';
+import { arg } from './lib.mjs';
+import { loadTable, pause, readersDuring as readersOn, startScratchServer } from './loaded-table.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { startServer } = await import(join(here, '..', 'dist', 'src', 'server.js'));
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const ITEMS = arg('items', 20000);
-const ITEM_BYTES = arg('item-bytes', 1000);
-const READERS = arg('readers', 4);
-const BASELINE_MS = arg('baseline-ms', 3000);
+const ITEMS = Number(arg('--items', 20000));
+const ITEM_BYTES = Number(arg('--item-bytes', 1000));
+const READERS = Number(arg('--readers', 4));
+const BASELINE_MS = Number(arg('--baseline-ms', 3000));
 
-const scratch = mkdtempSync(join(tmpdir(), 'sealdb-bench-backup-'));
-const server = await startServer({
-  host: '127.0.0.1',
-  port: 0,
-  dataDir: join(scratch, 'data'),
-  region: 'us-east-1',
-  rootKey: { kind: 'key-file', path: join(scratch, 'root.key') },
-  auth: { mode: 'local' },
-  sweepIntervalMs: 0,
-});
-const config = {
-  endpoint: server.endpoint,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
-  maxAttempts: 1,
-};
+const { server, scratch, config } = await startScratchServer('sealdb-bench-backup-');
 const ddb = new DynamoDBClient(config);
-const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-await ddb.send(
-  new CreateTableCommand({
-    TableName: 'bench',
-    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }),
-);
-const filler = 'x'.repeat(ITEM_BYTES);
-let next = 0;
-const loadStart = performance.now();
-await Promise.all(
-  Array.from({ length: 4 }, async () => {
-    for (;;) {
-      const from = next;
-      next += 25;
-      if (from >= ITEMS) return;
-      const count = Math.min(25, ITEMS - from);
-      await ddb.send(
-        new BatchWriteItemCommand({
-          RequestItems: {
-            bench: Array.from({ length: count }, (_, j) => ({
-              PutRequest: { Item: { id: { S: `item${from + j}` }, f: { S: filler } } },
-            })),
-          },
-        }),
-      );
-    }
-  }),
-);
-const loadSeconds = (performance.now() - loadStart) / 1000;
-const table = (await ddb.send(new DescribeTableCommand({ TableName: 'bench' }))).Table;
-const tableBytes = table.TableSizeBytes;
-console.log(`loaded ${ITEMS} items, ${(tableBytes / 1e6).toFixed(1)} MB in ${loadSeconds.toFixed(1)} s`);
-
-/** Runs GetItem readers until `until` resolves; returns latencies (ms) and the loop's worst delay. */
-async function readersDuring(until) {
-  const latencies = [];
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  let done = false;
-  const clients = Array.from({ length: READERS }, () => new DynamoDBClient(config));
-  const running = clients.map(async (client, r) => {
-    for (let n = r; !done; n += READERS) {
-      const started = performance.now();
-      await client.send(new GetItemCommand({ TableName: 'bench', Key: { id: { S: `item${(n * 7919) % ITEMS}` } } }));
-      latencies.push(performance.now() - started);
-    }
-  });
-  const started = performance.now();
-  await until();
-  const seconds = (performance.now() - started) / 1000;
-  done = true;
-  await Promise.all(running);
-  loop.disable();
-  for (const c of clients) c.destroy();
-  latencies.sort((a, b) => a - b);
-  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  return {
-    seconds,
-    gets: latencies.length,
-    p50Ms: +pct(0.5).toFixed(2),
-    p99Ms: +pct(0.99).toFixed(2),
-    maxLoopDelayMs: +(loop.max / 1e6).toFixed(1),
-  };
-}
+const tableBytes = await loadTable(ddb, 'bench', ITEMS, ITEM_BYTES);
+const readersDuring = (until) => readersOn({ config, name: 'bench', readers: READERS, items: ITEMS }, until);
 
 const baseline = await readersDuring(() => pause(BASELINE_MS));
 let arn;
