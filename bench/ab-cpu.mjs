@@ -11,12 +11,13 @@
 // DIR holds a compiled dist/ (a copy of an older build, e.g. `cp -a dist /tmp/before/`, with
 // node_modules reachable from it); `@unencrypted` starts it through bench/sealdb-unencrypted.mjs.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { callTarget, cpuSeconds } from './lib.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const { values: o } = parseArgs({
@@ -33,48 +34,14 @@ const { values: o } = parseArgs({
 });
 if (!o.a || !o.b) throw new Error('usage: node bench/ab-cpu.mjs --a DIR --b DIR[@unencrypted] ...');
 const items = Number(o.items);
-const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 const MODES = { C: ['get', 100], W: ['insert', 0], A: ['mix', 50], B: ['mix', 95] };
-const AUTH =
-  'AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 const children = [];
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-function post(port, target, body, type = 'application/x-amz-json-1.0') {
-  const payload = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/',
-        agent,
-        headers: {
-          'Content-Type': type,
-          'X-Amz-Target': target,
-          'X-Amz-Date': '20240101T000000Z',
-          Authorization: AUTH,
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const json = JSON.parse(Buffer.concat(chunks).toString() || '{}');
-          if (res.statusCode === 200) resolve(json);
-          else reject(new Error(`${target}: ${res.statusCode} ${JSON.stringify(json)}`));
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-const ddb = (port, op, body) => post(port, `DynamoDB_20120810.${op}`, body);
+const ddb = (port, op, body) => callTarget(port, agent, `DynamoDB_20120810.${op}`, body);
 
 async function start(spec) {
   const [dir, variant] = spec.split('@');
@@ -104,7 +71,7 @@ async function start(spec) {
     });
     child.once('exit', (code) => reject(new Error(`${spec} exited ${code}: ${out}`)));
   });
-  const { KeyMetadata } = await post(port, 'TrentService.CreateKey', {}, 'application/x-amz-json-1.1');
+  const { KeyMetadata } = await callTarget(port, agent, 'TrentService.CreateKey', {}, 'application/x-amz-json-1.1');
   await ddb(port, 'CreateTable', {
     TableName: 'bench',
     KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
@@ -134,20 +101,14 @@ async function start(spec) {
   return { spec, port, pid: child.pid, scratch };
 }
 
-function cpu(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / TICKS;
-}
-
 function wrk(server, w) {
   const [mode, readPct] = MODES[w];
   const args = ['-t', o.threads, '-c', o.concurrency, '-d', `${o.duration}s`, '--latency'];
   args.push('-s', path.join(benchDir, 'workload.lua'), `http://127.0.0.1:${server.port}/`, '--');
   args.push(mode, 'bench', String(items), '976', String(readPct), '10', '100', 'keepalive', '0', o.threads);
-  const c0 = cpu(server.pid);
+  const c0 = cpuSeconds(server.pid);
   const r = spawnSync('wrk', args, { encoding: 'utf8' });
-  const used = cpu(server.pid) - c0;
+  const used = cpuSeconds(server.pid) - c0;
   const m = /WRKJSON (\{.*\})/.exec(r.stdout);
   if (!m) throw new Error(`wrk failed: ${r.stdout}${r.stderr}`);
   const j = JSON.parse(m[1]);

@@ -30,9 +30,10 @@ const authorization = `AWS4-HMAC-SHA256 Credential=AKIDLOCAL/${amzDate.slice(0, 
 
 /**
  * One call of `target` (e.g. `DynamoDB_20120810.PutItem`, `DynamoDBStreams_20120810.GetRecords`)
- * over `agent`; resolves with the answer's JSON, rejects on any status but 200.
+ * over `agent`; resolves with the answer's JSON, rejects on any status but 200 with the error's
+ * `__type` and message. KMS wants `application/x-amz-json-1.1` as `contentType`.
  */
-export function callTarget(port, agent, target, body) {
+export function callTarget(port, agent, target, body, contentType = 'application/x-amz-json-1.0') {
   const text = JSON.stringify(body);
   return new Promise((resolveCall, reject) => {
     const req = request(
@@ -43,7 +44,7 @@ export function callTarget(port, agent, target, body) {
         path: '/',
         agent,
         headers: {
-          'content-type': 'application/x-amz-json-1.0',
+          'content-type': contentType,
           'x-amz-target': target,
           'x-amz-date': amzDate,
           authorization,
@@ -54,9 +55,18 @@ export function callTarget(port, agent, target, body) {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
-          const answer = Buffer.concat(chunks);
-          if (res.statusCode !== 200) reject(new Error(`${target}: ${res.statusCode} ${answer}`));
-          else resolveCall(answer.length > 0 ? JSON.parse(answer.toString('utf8')) : {});
+          const answer = Buffer.concat(chunks).toString('utf8');
+          let json;
+          try {
+            json = answer.length > 0 ? JSON.parse(answer) : {};
+          } catch {
+            json = { raw: answer };
+          }
+          if (res.statusCode === 200) resolveCall(json);
+          else {
+            const detail = json.message ?? json.Message ?? answer.slice(0, 200);
+            reject(new Error(`${target}: HTTP ${res.statusCode} ${json.__type ?? ''} ${detail}`));
+          }
         });
       },
     );

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { callTarget, cpuSeconds } from './lib.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repoDir = path.resolve(benchDir, '..');
@@ -232,56 +233,9 @@ function readdirSorted(dir) {
 }
 
 // ---------------------------------------------------------------- HTTP helpers
-const AUTH =
-  'AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=00';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-function post(port, target, body, contentType = 'application/x-amz-json-1.0') {
-  const payload = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/',
-        agent,
-        headers: {
-          'Content-Type': contentType,
-          'Content-Length': payload.length,
-          'X-Amz-Target': target,
-          'X-Amz-Date': '20240101T000000Z',
-          Authorization: AUTH,
-        },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let json;
-          try {
-            json = text ? JSON.parse(text) : {};
-          } catch {
-            json = { raw: text };
-          }
-          if (res.statusCode !== 200) {
-            const err = new Error(
-              `${target}: HTTP ${res.statusCode} ${json.__type ?? ''} ${json.message ?? json.Message ?? text.slice(0, 200)}`,
-            );
-            err.statusCode = res.statusCode;
-            err.body = json;
-            reject(err);
-          } else resolve(json);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-const ddb = (port, op, body) => post(port, `DynamoDB_20120810.${op}`, body);
-const kms = (port, op, body) => post(port, `TrentService.${op}`, body, 'application/x-amz-json-1.1');
+const ddb = (port, op, body) => callTarget(port, agent, `DynamoDB_20120810.${op}`, body);
+const kms = (port, op, body) => callTarget(port, agent, `TrentService.${op}`, body, 'application/x-amz-json-1.1');
 
 function getText(port, urlPath) {
   return new Promise((resolve, reject) => {
@@ -306,16 +260,8 @@ function freePort() {
   });
 }
 
-// CPU time of a server process, user + system, all its threads (the JVM's, sealdb's checkpoint
-// worker): /proc/<pid>/stat fields 14 and 15, in clock ticks.
-const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 /** The server process listening on each port, whose CPU time the wrk runs are measured against. */
 const pidByPort = new Map();
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
-}
 
 function peakRssMB(pid) {
   try {
