@@ -3,8 +3,8 @@
  * DynamoDB restores the schema, indexes, billing and capacity, and table class; not tags, stream
  * or TTL settings, auto scaling or PITR, which are set again on the new table (DynamoDB developer
  * guide, "Restoring a DynamoDB table from a backup"). Index overrides may leave indexes out (their
- * entries then are not rebuilt) but not add or change any: "The indexes provided should match
- * existing secondary indexes" (model documentation of GlobalSecondaryIndexOverride).
+ * entries then are not rebuilt) or rename them, but not add or change any: "The indexes provided
+ * should match existing secondary indexes" (model documentation of GlobalSecondaryIndexOverride).
  */
 import { invalidParameter, validationError } from '../errors.js';
 import type { SecondaryIndexDefinition } from '../indexes/definition.js';
@@ -99,7 +99,13 @@ export function restoredTable(
   };
 }
 
-/** The backup's indexes the restore keeps: all without an override, else those it names (unchanged). */
+/**
+ * The backup's indexes the restore keeps: all without an override, else one per override. An
+ * override is matched to a source index by its KeySchema and Projection, not its name: a matched
+ * index may be renamed (and given other capacity), but no index may be added or change its keys
+ * or projection. The index of the same name is preferred when several have that shape; no source
+ * index is matched twice (two overrides would otherwise share one index's entries).
+ */
 function kept(
   indexes: SecondaryIndexDefinition[] | undefined,
   overrides: IndexOverride[] | undefined,
@@ -108,26 +114,41 @@ function kept(
     .filter((index) => index.IndexStatus !== 'DELETING' && !index.Backfilling)
     .map(({ Backfilling: _b, ...index }) => ({ ...index, IndexStatus: 'ACTIVE' as const }));
   if (!overrides) return live.map((index) => ({ index }));
-  // An override that matches no index of the source, in the live service's words (ack-api-quirks,
-  // table-restore.md, the RestoreTableFromBackup ValidationException catalogue, recorded
-  // 2026-10-09). AWS matches an override by its KeySchema and Projection (a rename is allowed);
-  // sealdb matches it by name, and answers the same text for a name or a shape it cannot match.
+  // An override that matches no index of the source, for a new name or a changed KeySchema or
+  // Projection alike, in the live service's words (ack-api-quirks, table-restore.md, the
+  // RestoreTableFromBackup ValidationException catalogue, recorded 2026-10-09). That an override
+  // matches by shape and may rename: the model's "The indexes provided should match existing
+  // secondary indexes. You can choose to exclude some or all of the indexes at the time of
+  // restore" (GlobalSecondaryIndexOverride, dynamodb.service-2.json) and the catalogue's entry.
   const unmatched = (name: string) =>
     validationError(
       `Invalid Request: Index ${name} does not match a secondary index that existed in the source table ` +
         'and cannot be created during the restore operation',
     );
+  const taken = new Set<SecondaryIndexDefinition>();
   return overrides.map((override) => {
-    const index = live.find((i) => i.IndexName === override.IndexName);
+    const candidates = live.filter((index) => !taken.has(index) && sameShape(index, override));
+    const index = candidates.find((i) => i.IndexName === override.IndexName) ?? candidates[0];
     if (!index) throw unmatched(override.IndexName);
-    const sameKeys =
-      JSON.stringify(index.KeySchema.map((k) => [k.AttributeName, k.KeyType])) ===
-      JSON.stringify(override.KeySchema.map((k) => [k.AttributeName, k.KeyType]));
-    const sameProjection =
-      (override.Projection.ProjectionType ?? 'ALL') === index.Projection.ProjectionType &&
-      JSON.stringify([...(override.Projection.NonKeyAttributes ?? [])].sort()) ===
-        JSON.stringify([...(index.Projection.NonKeyAttributes ?? [])].sort());
-    if (!sameKeys || !sameProjection) throw unmatched(override.IndexName);
-    return { index, override };
+    taken.add(index);
+    return { index: { ...index, IndexName: override.IndexName }, override };
   });
+}
+
+/** The same key attributes in the same roles and order, and the same projected attributes (in any order). */
+function sameShape(index: SecondaryIndexDefinition, override: IndexOverride): boolean {
+  const sameKeys =
+    index.KeySchema.length === override.KeySchema.length &&
+    index.KeySchema.every(
+      (k, i) =>
+        k.AttributeName === override.KeySchema[i]?.AttributeName && k.KeyType === override.KeySchema[i]?.KeyType,
+    );
+  const projected = [...(override.Projection.NonKeyAttributes ?? [])].sort();
+  const sourceProjected = [...(index.Projection.NonKeyAttributes ?? [])].sort();
+  return (
+    sameKeys &&
+    (override.Projection.ProjectionType ?? 'ALL') === index.Projection.ProjectionType &&
+    projected.length === sourceProjected.length &&
+    projected.every((name, i) => name === sourceProjected[i])
+  );
 }

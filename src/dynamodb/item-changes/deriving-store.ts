@@ -41,6 +41,14 @@ export interface WriteDeriver {
 export class DerivingStore implements TableStore {
   readonly #inner: TableStore;
   readonly #derivers: readonly WriteDeriver[];
+  /**
+   * How many of this store's transaction(fn) calls are running. Inside one, an item write and its
+   * derived writes take no savepoint of their own: if a deriver refuses the change after the item
+   * was written, the error leaves fn (no caller catches a write's error inside its transaction)
+   * and fn's savepoint undoes the item with everything else. A PutItem on a PITR table so takes
+   * one SAVEPOINT/RELEASE pair (its condition check's), as on a plain table, not two.
+   */
+  #depth = 0;
 
   constructor(inner: TableStore, derivers: readonly WriteDeriver[]) {
     this.#inner = inner;
@@ -91,19 +99,25 @@ export class DerivingStore implements TableStore {
   }
 
   put(item: StoredItem): StoredItem | undefined {
-    return this.#inner.transaction(() => {
-      const previous = this.#inner.put(item);
-      this.#apply(this.#derived(previous, item));
-      return previous;
-    });
+    return this.#depth > 0 ? this.#putDerived(item) : this.#inner.transaction(() => this.#putDerived(item));
+  }
+
+  #putDerived(item: StoredItem): StoredItem | undefined {
+    const previous = this.#inner.put(item);
+    this.#apply(this.#derived(previous, item));
+    return previous;
   }
 
   delete(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
-    return this.#inner.transaction(() => {
-      const previous = this.#inner.delete(hash, pk, sk);
-      if (previous) this.#apply(this.#derived(previous, undefined));
-      return previous;
-    });
+    return this.#depth > 0
+      ? this.#deleteDerived(hash, pk, sk)
+      : this.#inner.transaction(() => this.#deleteDerived(hash, pk, sk));
+  }
+
+  #deleteDerived(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
+    const previous = this.#inner.delete(hash, pk, sk);
+    if (previous) this.#apply(this.#derived(previous, undefined));
+    return previous;
   }
 
   write(writes: readonly StoredWrite[], commitMarker?: string): void {
@@ -183,7 +197,12 @@ export class DerivingStore implements TableStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.#inner.transaction(fn);
+    this.#depth++;
+    try {
+      return this.#inner.transaction(fn);
+    } finally {
+      this.#depth--;
+    }
   }
 
   staged(): readonly { readonly txid: string; readonly coordinator: string }[] {

@@ -311,6 +311,45 @@ describe('on-demand backup operations', () => {
     );
   });
 
+  it('an index override matched by its KeySchema and Projection renames the index; entries are kept', async () => {
+    const source = (await ddb.send(new DescribeTableCommand({ TableName: 'Orders' }))).Table;
+    const gsi = source?.GlobalSecondaryIndexes?.find((i) => i.IndexName === 'byStatus');
+    assert.ok(gsi?.KeySchema && gsi.Projection);
+    await ddb.send(
+      new RestoreTableFromBackupCommand({
+        TargetTableName: 'Renamed',
+        BackupArn: arn,
+        GlobalSecondaryIndexOverride: [{ IndexName: 'byState', KeySchema: gsi.KeySchema, Projection: gsi.Projection }],
+      }),
+    );
+    const table = await tableActive(ddb, 'Renamed');
+    assert.deepEqual(
+      table.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.ItemCount]),
+      [['byState', 30]],
+    );
+    const renamed = await ddb.send(new ScanCommand({ TableName: 'Renamed', IndexName: 'byState' }));
+    assert.equal(renamed.Count, 30);
+    await rejectsWith(
+      ddb.send(new ScanCommand({ TableName: 'Renamed', IndexName: 'byStatus' })),
+      'ValidationException',
+    );
+    // One source index cannot stand for two overrides.
+    await rejectsWith(
+      ddb.send(
+        new RestoreTableFromBackupCommand({
+          TargetTableName: 'Twice',
+          BackupArn: arn,
+          GlobalSecondaryIndexOverride: [
+            { IndexName: 'byStatus', KeySchema: gsi.KeySchema, Projection: gsi.Projection },
+            { IndexName: 'byState', KeySchema: gsi.KeySchema, Projection: gsi.Projection },
+          ],
+        }),
+      ),
+      'ValidationException',
+      'Invalid Request: Index byState does not match a secondary index that existed in the source table and cannot be created during the restore operation',
+    );
+  });
+
   it('DeleteBackup answers the description with status DELETED; the backup is then gone', async () => {
     const { BackupDescription } = await ddb.send(new DeleteBackupCommand({ BackupArn: arn }));
     assert.equal(BackupDescription?.BackupDetails?.BackupStatus, 'DELETED');
