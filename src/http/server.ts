@@ -166,7 +166,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
     // A body declared too large is refused before a byte of it is read, and the connection closed.
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > MAX_REQUEST_BYTES) {
-      refuseTooLarge(res, reply, protocolNs, true);
+      refuseTooLarge(req, res, reply, protocolNs, true);
       return;
     }
     // With strict auth, what the headers can refuse is refused before the body is read, and the
@@ -184,7 +184,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
     }
     let body = await readBody(req, pending);
     if (body === undefined) {
-      refuseTooLarge(res, reply, protocolNs, true);
+      refuseTooLarge(req, res, reply, protocolNs, true);
       return;
     }
     if (req.method === 'GET' && options.getRoutes?.has(path)) {
@@ -237,7 +237,7 @@ export function createHttpServer(options: HttpServerOptions): SealdbHttpServer {
       const decoded = await decodeBody(body, encoding, MAX_REQUEST_BYTES);
       if (!decoded.ok) {
         if (decoded.reason === 'too-large') {
-          refuseTooLarge(res, reply, protocolNs, false);
+          refuseTooLarge(req, res, reply, protocolNs, false);
         } else if (decoded.reason === 'unsupported') {
           // DynamoDB answers a 500 here (Alternator's test_compressed_request.py); a client mistake is a 4xx.
           res.setHeader('Accept-Encoding', ACCEPTED_CONTENT_ENCODINGS);
@@ -462,7 +462,10 @@ function readBody(req: IncomingMessage, pending?: PendingAuthentication): Promis
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_REQUEST_BYTES) {
+        // Paused, not just left: a stream without a listener flows on, and the rest of the body
+        // was read (and dropped) until the socket closed (the reliability suite's hostile-HTTP part).
         req.off('data', onData);
+        req.pause();
         resolve(undefined);
         return;
       }
@@ -500,12 +503,21 @@ function discardBody(req: IncomingMessage): void {
  * body is not read, so the connection cannot carry another request.
  */
 function refuseTooLarge(
+  req: IncomingMessage,
   res: ServerResponse,
   reply: (status: number, payload: string | Buffer | EncodedBody) => void,
   namespace: string | undefined,
   close: boolean,
 ): void {
-  if (close) res.setHeader('Connection', 'close');
+  if (close) {
+    res.setHeader('Connection', 'close');
+    // Not another byte of the body is read: Node drains a body nobody read before it closes the
+    // connection (and a paused one would be resumed to be drained), so the socket is closed as
+    // soon as the answer is written.
+    req.pause();
+    const socket = req.socket;
+    res.once('finish', () => socket.destroy());
+  }
   const message = `The request body is larger than the ${MAX_REQUEST_BYTES} bytes allowed`;
   reply(413, errorBody(new AwsError('RequestEntityTooLargeException', message, 413, namespace)));
 }

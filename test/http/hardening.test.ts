@@ -4,8 +4,9 @@
  * refused at once; invalid UTF-8 is refused; requests cannot be trickled in forever.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { type ClientRequest, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   CreateTableCommand,
@@ -348,6 +349,54 @@ describe('request time limit (item 12)', () => {
       req.destroy();
       http.server.closeAllConnections();
       await new Promise<void>((resolve) => http.server.close(() => resolve()));
+    }
+  });
+});
+
+/** Bytes this process has read through read(2) so far, sockets included (Linux /proc). */
+const bytesRead = () => Number(/^rchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1]);
+
+describe('an oversized body is not read once refused (reliability suite, hostile HTTP, seed 1893749486)', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ inMemory: true });
+  });
+  after(() => server.cleanup());
+
+  /**
+   * One run of the hostile-HTTP part saw a 64 MiB chunked body "read whole" without a 413: the
+   * client counted what the kernel's socket buffers took (tcp_rmem allows 32 MiB here) as sent, and
+   * after its refusal the server went on reading the body until the socket closed (the chunked body
+   * flowed on without a listener; an unread Content-Length body was drained by Node). Here the whole
+   * body is handed to the socket at once, so the kernel buffers are full when the server refuses,
+   * and what the server read is counted where it reads.
+   */
+  it('stops reading at the refusal, answers 413 and closes, for a Content-Length and a chunked body', async () => {
+    const offered = 48;
+    for (const chunked of [false, true]) {
+      const socket = connect(server.port, '127.0.0.1');
+      let got = '';
+      socket.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+      });
+      socket.on('error', () => {});
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      const start = bytesRead();
+      const framing = chunked ? 'transfer-encoding: chunked' : `content-length: ${offered * MiB}`;
+      socket.write(
+        `POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.0\r\nx-amz-target: ${DDB}.PutItem\r\n${framing}\r\n\r\n`,
+      );
+      const mib = Buffer.alloc(MiB, 0x20);
+      const piece = chunked ? Buffer.concat([Buffer.from('100000\r\n'), mib, Buffer.from('\r\n')]) : mib;
+      for (let i = 0; i < offered; i++) socket.write(piece);
+      await within(closed, 10_000, `the connection of the ${chunked ? 'chunked' : 'Content-Length'} body to close`);
+      const read = (bytesRead() - start) / MiB;
+      assert.match(got, /^HTTP\/1\.1 413 /, `${chunked ? 'chunked' : 'Content-Length'}: ${got.slice(0, 80)}`);
+      // The limit (chunked: the 16 MiB it counts), plus at most one read of 64 KiB past it.
+      const allowed = chunked ? 16 + 0.25 : 0.25;
+      assert.ok(read <= allowed, `${chunked ? 'chunked' : 'Content-Length'}: read ${read.toFixed(2)} MiB of the body`);
+      socket.destroy();
     }
   });
 });
