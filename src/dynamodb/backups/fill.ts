@@ -43,18 +43,21 @@ export async function fillRestoredTable(options: FillOptions): Promise<void> {
   while (!finished) {
     if (options.stopped()) throw new Error(`restore of ${definition.TableName} stopped by shutdown`);
     const started = performance.now();
-    const writes: StoredWrite[] = [];
-    while (writes.length < MAX_SLICE_ITEMS && performance.now() - started < sliceMs / 2) {
+    const items: StoredItem[] = [];
+    while (items.length < MAX_SLICE_ITEMS && performance.now() - started < sliceMs / 2) {
       const group = await read(READ_GROUP);
-      for (const item of group) writes.push({ put: item });
+      items.push(...group);
       if (group.length < READ_GROUP) {
         finished = true;
         break;
       }
     }
-    count += writes.length;
-    if (writes.length > 0) {
+    count += items.length;
+    if (items.length > 0) {
+      const writes: StoredWrite[] = items.map((item) => ({ put: item }));
       await tables.run(async () => {
+        // One fetch of the slice's previous versions over the engine, not one per item.
+        store.prefetch?.(items);
         store.write(writes);
         await store.durable();
       }, 'write');
