@@ -43,6 +43,7 @@ import { healthRoute, registerOutageMetrics } from './kms/external/health.js';
 import { createKmsService, type KmsCallEvent, type KmsService } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
 import { BackupCatalog, TRANSFER_NAMES } from './storage/backup-catalog.js';
+import { EmbeddedBackupStorage } from './storage/backup-storage.js';
 import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
 import { DamagedFileError } from './storage/damage.js';
@@ -331,19 +332,16 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     },
   });
   const tableManager = tables;
-  // Backups and PITR history copy table files: with engine storage they are not offered yet (their
-  // operations answer that backups are unavailable, as on a server that keeps none).
-  const backups = engine
-    ? undefined
-    : new BackupManager({
-        catalog: BackupCatalog.open<BackupRecord>(dataDir, root, durability),
-        dataDir,
-        keys,
-        clock,
-        ...(options.onInternalError ? { onError: options.onInternalError } : {}),
-        ...(pageChecker ? { pageChecker } : {}),
-      });
-  if (backups) tableManager.archivalBackups = backups;
+  // Backups live where the tables do: files of the data directory, or rows of the engine.
+  const backups = new BackupManager({
+    storage: engine
+      ? engine.backupStorage<BackupRecord>(root)
+      : new EmbeddedBackupStorage<BackupRecord>(dataDir, root, durability, pageChecker),
+    keys,
+    clock,
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  tableManager.archivalBackups = backups;
   const pitr = engine
     ? undefined
     : new PitrManager({
@@ -367,6 +365,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     : undefined;
   // Before the first request: counts and logs of tables that were open when the last process died.
   await tableManager.recover();
+  // Backups the last process did not finish copying are dropped.
+  await backups.recover();
   // Snapshots the last process did not finish copying are dropped.
   pitr?.recover(tableManager);
   // After the tables': an import cut short by the last stop leaves no half-filled table.
@@ -402,7 +402,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(options.itemCollectionLimitBytes !== undefined
       ? { itemCollectionLimitBytes: options.itemCollectionLimitBytes }
       : {}),
-    ...(backups ? { backups } : {}),
+    backups,
     ...(pitr ? { pitr } : {}),
     ...(transfers ? { transfers } : {}),
   };
@@ -422,7 +422,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       else await tableManager.run(trim, 'write');
       await pitr?.pass(tableManager);
       // SYSTEM backups past their BackupExpiryDateTime (a deleted table's, 35 days on).
-      backups?.expire();
+      await backups.expire();
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
@@ -518,7 +518,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         http.server.closeAllConnections();
         await stopped;
         await transfers?.close();
-        await backups?.close();
+        await backups.close();
         await pitr?.close();
         // A check still running is dropped: it runs again when the file is next opened.
         pageChecker?.stop();

@@ -31,6 +31,12 @@ const READ_ONLY = new Set([
   'ListStreams',
   'GetShardIterator',
   'GetRecords',
+  // The backup operations read the tables only: what they keep goes to the backup storage on its
+  // own (a CreateBackup run again would start a second copy), not through the unit.
+  'CreateBackup',
+  'DescribeBackup',
+  'ListBackups',
+  'DeleteBackup',
 ]);
 
 /** How DynamoDB and DynamoDB Streams (the same Coral service family) check their input. */

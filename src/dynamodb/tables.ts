@@ -406,7 +406,6 @@ export class TableManager {
   async lend<T>(account: string, name: string, caller: KeyCaller, use: (table: LentTable) => T): Promise<T> {
     const entry = this.#entry(account, name, 'control');
     const definition = entry.definition;
-    if (this.sharedStorage) throw internalServerError('Backups are not yet available with engine storage');
     if (definition.InaccessibleSince !== undefined) throw kmsAccessDenied(inaccessibleReason(definition));
     const tableKey = await this.#callerTableKey(entry, caller);
     const latest = this.#entry(account, name, 'control');
@@ -588,14 +587,20 @@ export class TableManager {
         if (!(error instanceof KeyAccessError)) throw error;
         if (now - definition.InaccessibleSince >= this.#archiveAfterMs) {
           // The file as it is, under its own data key: the key that wraps it cannot be used now.
-          const backupArn = this.#archival.backups?.archive({
-            definition,
-            target: target(entry),
-            file: this.#file(entry.id),
-            wrappedKey: entry.wrappedKey,
-            dataKeyScope: dataKeyScope(definition),
-            stats: definition.LastKnownStats ?? { itemCount: 0, sizeBytes: 0 },
-          });
+          // Counted first (over the engine a count is a fetch, which runs the sweep again), then
+          // archived once per sweep: a run again must not archive twice.
+          const stats = this.stats(definition);
+          const archival = this.#archival.backups;
+          const backupArn = await oncePerUnit(async () =>
+            archival?.archive({
+              definition,
+              target: target(entry),
+              file: this.#file(entry.id),
+              wrappedKey: entry.wrappedKey,
+              dataKeyScope: dataKeyScope(definition),
+              stats,
+            }),
+          );
           this.#catalog.put({
             ...entry,
             definition: {

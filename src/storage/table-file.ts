@@ -116,6 +116,12 @@ export type StoredWrite =
 /** The narrow interface operations see; a second backend would implement it too. */
 export interface TableStore {
   get(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined;
+  /**
+   * A hint that the request is about to read these items (a restore's puts need each one's
+   * previous version): over the engine they are fetched in one round trip rather than one each.
+   * Absent where reads cost nothing to ask for one at a time (the embedded file).
+   */
+  prefetch?(keys: readonly ItemKey[]): void;
   /** Writes the item and returns the one it replaced. */
   put(item: StoredItem): StoredItem | undefined;
   delete(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined;

@@ -77,3 +77,32 @@ export async function tablesWithData(server: Pick<TestServer, 'dataDir' | 'stora
     await client.end();
   }
 }
+
+/**
+ * The backups whose data is at rest: their files under the data directory's `backups/`, or the
+ * backups with rows in the engine's `backup_rows`.
+ */
+export async function backupsWithData(server: Pick<TestServer, 'dataDir' | 'storage'>): Promise<string[]> {
+  if (!server.storage) {
+    const folder = join(server.dataDir, 'backups');
+    if (!existsSync(folder)) return [];
+    return readdirSync(folder)
+      .filter((f) => f.endsWith('.db'))
+      .map((f) => f.slice(0, -'.db'.length))
+      .sort();
+  }
+  const url = new URL(server.storage);
+  const schema = url.searchParams.get('schema') as string;
+  url.searchParams.delete('schema');
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const result = await client.query<{ backup: string }>(
+      `SELECT DISTINCT backup FROM "${schema}".backup_rows ORDER BY backup`,
+    );
+    return result.rows.map((r) => r.backup);
+  } finally {
+    await client.end();
+  }
+}

@@ -59,6 +59,7 @@ export async function keepDeletedTableBackup(
   }
   await backups.settled(arn);
   // The copy failed (reported by the manager's onError): the table stays, its history with it.
-  if (!backups.finished(arn)) throw new Error(`the backup of deleted table ${table.TableName} could not be written`);
+  if (!(await backups.finished(arn)))
+    throw new Error(`the backup of deleted table ${table.TableName} could not be written`);
   return arn;
 }

@@ -1,10 +1,12 @@
 /**
  * Puts a restore's items into its new table (CREATING), in slices with the event loop free
  * between them, then makes the table ACTIVE. Shared by restores from backups and to a point in
- * time: the new table's store rebuilds the entries of the indexes it keeps.
+ * time: the new table's store rebuilds the entries of the indexes it keeps. Each slice is a unit
+ * of work of its own (TableManager.run: over the engine, one transaction per slice).
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { KeyCaller } from '../../encryption/table-keys.js';
+import type { BackupReader } from '../../storage/backup-storage.js';
 import type { StoredItem, StoredWrite } from '../../storage/table-file.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { TableManager } from '../tables.js';
@@ -13,9 +15,11 @@ export interface FillOptions {
   readonly tables: TableManager;
   readonly account: string;
   readonly definition: TableDefinition;
-  readonly items: Iterator<StoredItem>;
+  readonly items: Iterator<StoredItem> | Pick<BackupReader, 'read'>;
   /** Rejects when the source file proves damaged (its full page check): the restore then fails. */
   readonly verified?: Promise<void>;
+  /** How many items the source holds, when known: another number read means it was altered. */
+  readonly expectedItems?: number;
   readonly caller: KeyCaller;
   /** Most work per slice before yielding to requests. */
   readonly sliceMs: number;
@@ -23,38 +27,75 @@ export interface FillOptions {
   readonly stopped: () => boolean;
 }
 
+/** Items read in groups of this many between the slice's time checks. */
+const READ_GROUP = 64;
+/** Most items per slice: over the engine each new item is one fetch of the unit (its previous version). */
+const MAX_SLICE_ITEMS = 512;
+
 export async function fillRestoredTable(options: FillOptions): Promise<void> {
-  const { tables, account, definition, items, sliceMs } = options;
-  const { store } = await tables.open(account, definition.TableName, options.caller);
+  const { tables, account, definition, sliceMs } = options;
+  const read = reader(options.items);
+  // Opened once (the key as the caller, through its connection's cache or one KMS call); the
+  // store is used by each slice's unit.
+  const { store } = await tables.run(() => tables.open(account, definition.TableName, options.caller), 'read');
   let finished = false;
+  let count = 0;
   while (!finished) {
     if (options.stopped()) throw new Error(`restore of ${definition.TableName} stopped by shutdown`);
     const started = performance.now();
-    const writes: StoredWrite[] = [];
-    for (let n = 0; ; n++) {
-      if ((n & 63) === 63 && performance.now() - started >= sliceMs / 2) break;
-      const next = items.next();
-      if (next.done) {
+    const items: StoredItem[] = [];
+    while (items.length < MAX_SLICE_ITEMS && performance.now() - started < sliceMs / 2) {
+      const group = await read(READ_GROUP);
+      items.push(...group);
+      if (group.length < READ_GROUP) {
         finished = true;
         break;
       }
-      writes.push({ put: next.value });
     }
-    if (writes.length > 0) store.write(writes);
-    await store.durable();
+    count += items.length;
+    if (items.length > 0) {
+      const writes: StoredWrite[] = items.map((item) => ({ put: item }));
+      await tables.run(async () => {
+        // One fetch of the slice's previous versions over the engine, not one per item.
+        store.prefetch?.(items);
+        store.write(writes);
+        await store.durable();
+      }, 'write');
+    }
     await nextTurn();
+  }
+  if (options.expectedItems !== undefined && count !== options.expectedItems) {
+    throw new Error(
+      `the backup of ${definition.TableName} holds ${count} items where ${options.expectedItems} were copied into it`,
+    );
   }
   // Every item was read and authenticated; the pages a restore does not read are checked apart.
   await options.verified;
-  tables.update(account, definition.TableName, (current) => {
-    if (current.TableId !== definition.TableId) return current;
-    const summary = current.RestoreSummary;
-    return {
-      ...current,
-      TableStatus: current.TableStatus === 'CREATING' ? 'ACTIVE' : current.TableStatus,
-      ...(summary ? { RestoreSummary: { ...summary, RestoreInProgress: false } } : {}),
-    };
-  });
+  await tables.run(async () => {
+    tables.update(account, definition.TableName, (current) => {
+      if (current.TableId !== definition.TableId) return current;
+      const summary = current.RestoreSummary;
+      return {
+        ...current,
+        TableStatus: current.TableStatus === 'CREATING' ? 'ACTIVE' : current.TableStatus,
+        ...(summary ? { RestoreSummary: { ...summary, RestoreInProgress: false } } : {}),
+      };
+    });
+  }, 'write');
+}
+
+/** A source read in groups: a backup reader as it is, an iterator (a PITR image) a group at a time. */
+function reader(items: FillOptions['items']): (max: number) => Promise<StoredItem[]> {
+  if ('read' in items) return (max) => items.read(max);
+  return async (max) => {
+    const out: StoredItem[] = [];
+    while (out.length < max) {
+      const next = items.next();
+      if (next.done) break;
+      out.push(next.value);
+    }
+    return out;
+  };
 }
 
 /**
@@ -70,9 +111,13 @@ export function fillInBackground(
       // Whether to tell is settled first: a close that begins during the delete must not swallow a
       // failure (e.g. a damaged backup file) that happened before it (found by the reliability suite).
       const report = !options.stopped();
-      if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
-        await tables.delete(account, definition.TableName).catch(() => undefined);
-      }
+      await tables
+        .run(async () => {
+          if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
+            await tables.delete(account, definition.TableName);
+          }
+        }, 'write')
+        .catch(() => undefined);
       if (report) options.onError?.(error);
     })
     .finally(options.done);

@@ -8,7 +8,7 @@ import type { TableStats } from '../table-description.js';
 export interface LentTable {
   readonly definition: TableDefinition;
   readonly target: TableKeyTarget;
-  /** The table file's path (every write so far committed to it). */
+  /** The table file's path (every write so far committed to it); over the engine the table id names its rows. */
   readonly file: string;
   readonly stats: TableStats;
   /** Plaintext keys, valid only during the call: copy nothing, wrap with them at once. */
@@ -20,7 +20,7 @@ export interface LentTable {
 export interface ArchivingTable {
   readonly definition: TableDefinition;
   readonly target: TableKeyTarget;
-  /** The table file (closed: an inaccessible table's file is not open). */
+  /** The table file (closed: an inaccessible table's file is not open); over the engine its rows, by table id. */
   readonly file: string;
   readonly wrappedKey: Buffer;
   readonly dataKeyScope: DataKeyScope;
@@ -29,5 +29,5 @@ export interface ArchivingTable {
 
 export interface ArchivalBackups {
   /** Makes the archival backup; returns its ARN (undefined when backups cannot be kept, in memory). */
-  archive(table: ArchivingTable): string | undefined;
+  archive(table: ArchivingTable): Promise<string | undefined>;
 }

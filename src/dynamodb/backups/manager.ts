@@ -1,8 +1,9 @@
 /**
- * On-demand backups and archival backups: their files, keys and catalog records, and restores.
+ * On-demand backups and archival backups: their data, keys and catalog records, and restores.
  *
- * A backup is a consistent snapshot of the table file (storage/snapshot.ts) into a file of its
- * own under a new data key, wrapped by the table key current at backup time. Its record keeps
+ * A backup is a consistent snapshot of the table's items (storage/backup-storage.ts: a file of
+ * its own in the embedded store, rows of its own in the engine) under a new data key, wrapped by
+ * the table key current at backup time. Its record keeps
  * that wrapped key, the table key as KMS ciphertext and what binds them (the source table's
  * ARN, id and encryption context), so the backup opens after the table switched keys or was
  * deleted, and only while that KMS key is usable: deleting the key shreds the backups too.
@@ -11,16 +12,12 @@
  * entries of the indexes kept.
  */
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync } from 'node:fs';
 import type { Clock } from '../../core/clock.js';
 import { type DataKeyScope, newDataKey, unwrapDataKey, wrapDataKey } from '../../encryption/data-keys.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice, TableKeyRecord, TableKeyService } from '../../encryption/table-keys.js';
-import type { BackupCatalog, BackupCatalogEntry } from '../../storage/backup-catalog.js';
-import type { DataDir } from '../../storage/data-dir.js';
-import type { PageChecker } from '../../storage/page-checker.js';
-import { openBackupItems, removeFiles, startSnapshot } from '../../storage/snapshot.js';
-import type { StoredItem } from '../../storage/table-file.js';
+import { unitIdentity, whenCommitted, whenRolledBack } from '../../storage/backend.js';
+import type { BackupCatalogEntry, BackupReader, BackupRecords, BackupStorage } from '../../storage/backup-storage.js';
 import { kmsValidationError } from '../kms-errors.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { NewTable, TableManager } from '../tables.js';
@@ -37,16 +34,14 @@ import type { ArchivalBackups, ArchivingTable } from './lent-table.js';
 import { arnTime, type BackupRecord, type BackupType, backupArn } from './record.js';
 
 export interface BackupManagerOptions {
-  readonly catalog: BackupCatalog<BackupRecord>;
-  readonly dataDir: DataDir;
+  /** Where backups and their catalog are kept (the data directory, or the engine). */
+  readonly storage: BackupStorage<BackupRecord>;
   readonly keys: TableKeyService;
   readonly clock: Clock;
   /** Told when a backup or a restore fails after its call was answered. */
   readonly onError?: (error: unknown) => void;
   /** Most work per slice of a restore before yielding to requests (default 8 ms). */
   readonly sliceMs?: number;
-  /** Authenticates every page of a backup file while a restore reads it (absent: not checked). */
-  readonly pageChecker?: PageChecker;
 }
 
 export interface ListFilter {
@@ -65,30 +60,36 @@ export type RestoredTable = Omit<NewTable, 'RestoreSummary'>;
 
 const BACKUP_PURPOSE = 'backup';
 
-interface BackupItems {
-  readonly items: IterableIterator<StoredItem>;
-  close(): void;
-  /** Rejects when the full page check finds the backup file damaged. */
-  readonly verified?: Promise<void>;
+/** A restore holding its backup: the request's unit of work (the same over its runs) and the open backup. */
+interface Claim {
+  readonly owner: object;
+  source?: BackupReader;
 }
 
 export class BackupManager implements ArchivalBackups {
   readonly #options: BackupManagerOptions;
-  readonly #catalog: BackupCatalog<BackupRecord>;
+  readonly #storage: BackupStorage<BackupRecord>;
+  readonly #catalog: BackupRecords<BackupRecord>;
   /** Backups being written and restores running, by ARN / by job: awaited at close. */
   readonly #creating = new Map<string, Promise<void>>();
-  readonly #restoring = new Set<string>();
+  /** This node's restores, by the ARN of their backup. */
+  readonly #restoring = new Map<string, Claim>();
   readonly #jobs = new Set<Promise<void>>();
   #closing = false;
 
   constructor(options: BackupManagerOptions) {
     this.#options = options;
-    this.#catalog = options.catalog;
-    // A backup still CREATING was being copied when the last process died: its file is partial.
-    for (const entry of this.#catalog.all()) {
+    this.#storage = options.storage;
+    this.#catalog = options.storage.catalog;
+  }
+
+  /** Before the first request: a backup this node's last process left CREATING is partial, and goes. */
+  async recover(): Promise<void> {
+    if (!this.#storage.unfinishedAreOurs) return;
+    for (const entry of await this.#catalog.all()) {
       if (entry.record.BackupStatus !== 'CREATING') continue;
-      removeFiles(this.#file(entry.record.fileId));
-      this.#catalog.delete(entry.arn);
+      await this.#storage.remove(entry.record.fileId);
+      await this.#catalog.delete(entry.arn);
     }
   }
 
@@ -104,7 +105,7 @@ export class BackupManager implements ArchivalBackups {
     caller: KeyCaller,
     system?: { readonly retentionMs: number },
   ) {
-    if (this.#options.dataDir.inMemory) throw backupsUnavailable();
+    if (!this.#storage.available) throw backupsUnavailable();
     const table = tables.find(account, tableName);
     if (!table) throw tableNotFound(tableName);
     // AWS: a CREATING table (here: one still being restored) is not found, an UPDATING one is
@@ -115,18 +116,18 @@ export class BackupManager implements ArchivalBackups {
     }
     const now = this.#options.clock.now();
     const fileId = randomUUID();
-    const file = this.#file(fileId);
-    const { record, pinned, done } = await tables.lend(account, tableName, caller, (lent) => {
+    // `use` runs once every read of the lend is answered (over the engine, a request is run again
+    // after each fetch): the copy starts at most once per request.
+    const { record, wrappedKey, copy } = await tables.lend(account, tableName, caller, (lent) => {
       const scope: DataKeyScope = { tableArn: lent.definition.TableArn, dataKeyId: fileId, purpose: BACKUP_PURPOSE };
       const dataKey = newDataKey();
       try {
         const wrappedKey = wrapDataKey(lent.tableKey, dataKey, scope);
-        const snapshot = startSnapshot({
-          source: lent.file,
-          sourceKey: lent.dataKey,
-          target: file,
-          targetKey: dataKey,
-        });
+        const copy = this.#storage.startCopy(
+          { tableId: lent.definition.TableId, file: lent.file, dataKey: lent.dataKey },
+          fileId,
+          dataKey,
+        );
         const record: BackupRecord = {
           BackupArn: backupArn(lent.definition.TableArn, now),
           BackupName: name,
@@ -143,26 +144,34 @@ export class BackupManager implements ArchivalBackups {
           dataKeyScope: scope,
           fileId,
         };
-        this.#catalog.put({ arn: record.BackupArn, record, wrappedKey });
-        return { record, pinned: snapshot.pinned, done: snapshot.done };
+        return { record, wrappedKey, copy };
       } finally {
         dataKey.fill(0);
       }
     });
-    const finished = done.then(
-      () => {
-        const entry = this.#catalog.get(record.BackupArn);
-        if (entry) this.#catalog.put({ ...entry, record: { ...entry.record, BackupStatus: 'AVAILABLE' } });
-      },
-      (error: unknown) => {
-        this.#catalog.delete(record.BackupArn);
+    const entry: BackupCatalogEntry<BackupRecord> = { arn: record.BackupArn, record, wrappedKey };
+    const listed = this.#catalog.put(entry);
+    const finished = (async () => {
+      try {
+        await listed;
+        const { items } = await copy.done;
+        const available: BackupRecord = {
+          ...record,
+          BackupStatus: 'AVAILABLE',
+          ...(items !== undefined ? { copiedItems: items } : {}),
+        };
+        await this.#catalog.put({ ...entry, record: available });
+      } catch (error) {
+        await this.#catalog.delete(record.BackupArn).catch(() => undefined);
+        await this.#storage.remove(fileId).catch(() => undefined);
         this.#options.onError?.(error);
-      },
-    );
+      }
+    })();
     this.#creating.set(record.BackupArn, finished);
     void finished.finally(() => this.#creating.delete(record.BackupArn));
-    // Answered once the copy's read transaction holds: what was answered before is in the backup.
-    await pinned.catch(() => undefined);
+    // Answered once it is listed and the copy's snapshot holds: what was answered before is in the backup.
+    await listed;
+    await copy.pinned.catch(() => undefined);
     return record;
   }
 
@@ -170,22 +179,22 @@ export class BackupManager implements ArchivalBackups {
    * The sweep: SYSTEM backups past their BackupExpiryDateTime go (those being restored stay until
    * a later sweep). Returns how many went.
    */
-  expire(): number {
+  async expire(): Promise<number> {
     const now = this.#options.clock.now();
     let removed = 0;
-    for (const { arn, record } of this.#catalog.all()) {
+    for (const { arn, record } of await this.#catalog.all()) {
       if (record.expiresAt === undefined || record.expiresAt > now) continue;
       if (record.BackupStatus === 'CREATING' || this.#restoring.has(arn)) continue;
-      this.#catalog.delete(arn);
-      removeFiles(this.#file(record.fileId));
+      await this.#catalog.delete(arn);
+      await this.#storage.remove(record.fileId);
       removed++;
     }
     return removed;
   }
 
   /** Whether the backup is written in full (AVAILABLE): false for one whose copy failed. */
-  finished(arn: string): boolean {
-    return this.#catalog.get(arn)?.record.BackupStatus === 'AVAILABLE';
+  async finished(arn: string): Promise<boolean> {
+    return (await this.#catalog.get(arn))?.record.BackupStatus === 'AVAILABLE';
   }
 
   /** Resolves once the backup is no longer being written (for tests, the CLI and the bench). */
@@ -194,19 +203,23 @@ export class BackupManager implements ArchivalBackups {
   }
 
   /** The backup of this account and region; BackupNotFoundException otherwise. */
-  describe(account: string, region: string, arn: string): BackupRecord {
-    const entry = this.#catalog.get(arn);
+  async describe(account: string, region: string, arn: string): Promise<BackupRecord> {
+    const entry = await this.#catalog.get(arn);
     if (!entry || entry.record.accountId !== account || entry.record.region !== region) throw backupNotFound(arn);
     return entry.record;
   }
 
   /** ListBackups: oldest first; `exclusiveStartArn` resumes after that backup's place (even if since deleted). */
-  list(account: string, region: string, filter: ListFilter): { backups: BackupRecord[]; lastEvaluated?: string } {
+  async list(
+    account: string,
+    region: string,
+    filter: ListFilter,
+  ): Promise<{ backups: BackupRecord[]; lastEvaluated?: string }> {
+    const entries = await this.#catalog.all();
     const startAt = filter.exclusiveStartArn
-      ? (this.#catalog.get(filter.exclusiveStartArn)?.record.createdAt ?? arnTime(filter.exclusiveStartArn))
+      ? (entries.find((e) => e.arn === filter.exclusiveStartArn)?.record.createdAt ?? arnTime(filter.exclusiveStartArn))
       : undefined;
-    const all = this.#catalog
-      .all()
+    const all = entries
       .map((e) => e.record)
       .filter(
         (r) =>
@@ -231,12 +244,12 @@ export class BackupManager implements ArchivalBackups {
   }
 
   /** DeleteBackup: the record and the file go; a backup being written or restored stays. */
-  delete(account: string, region: string, arn: string): BackupRecord {
-    const record = this.describe(account, region, arn);
+  async delete(account: string, region: string, arn: string): Promise<BackupRecord> {
+    const record = await this.describe(account, region, arn);
     if (record.BackupStatus === 'CREATING') throw backupInUse(arn, 'being created');
     if (this.#restoring.has(arn)) throw backupInUse(arn, 'being restored');
-    this.#catalog.delete(arn);
-    removeFiles(this.#file(record.fileId));
+    await this.#catalog.delete(arn);
+    await this.#storage.remove(record.fileId);
     return record;
   }
 
@@ -254,27 +267,27 @@ export class BackupManager implements ArchivalBackups {
     choice: KeyChoice | undefined,
     caller: KeyCaller,
   ): Promise<TableDefinition> {
-    const entry = this.#catalog.get(arn);
+    const entry = await this.#catalog.get(arn);
     if (!entry || entry.record.accountId !== account || entry.record.region !== region) throw backupNotFound(arn);
     const record = entry.record;
     if (record.BackupStatus === 'CREATING') throw backupInUse(arn, 'being created');
-    // One restore of a backup at a time, as AWS (errors.ts): held from here, before the first await.
-    if (this.#restoring.has(arn)) throw backupInUse(arn, 'restoring another');
     if (tables.find(account, table.TableName)) throw tableAlreadyExists(table.TableName);
-    this.#restoring.add(arn);
-    let source: BackupItems;
-    try {
-      source = await this.#openBackup(entry, caller);
-    } catch (error) {
-      this.#restoring.delete(arn);
-      throw error;
-    }
+    // One restore of a backup at a time, as AWS (errors.ts): held from here, before the next await.
+    // The claim is the request's: over the engine a request run again (a fetch, a conflict) finds
+    // its own claim, and closes the backup its earlier run opened.
+    const owner = unitIdentity();
+    const held = this.#restoring.get(arn);
+    if (held && held.owner !== owner) throw backupInUse(arn, 'restoring another');
+    held?.source?.close();
+    const claim: Claim = { owner };
+    this.#restoring.set(arn, claim);
     const release = () => {
-      source.close();
-      this.#restoring.delete(arn);
+      claim.source?.close();
+      if (this.#restoring.get(arn) === claim) this.#restoring.delete(arn);
     };
     let definition: TableDefinition;
     try {
+      claim.source = await this.#openBackup(entry, caller);
       definition = await tables.create(
         account,
         {
@@ -295,20 +308,25 @@ export class BackupManager implements ArchivalBackups {
       if (error instanceof KeyAccessError) throw kmsValidationError(error);
       throw error;
     }
-    const job = fillInBackground({
-      tables,
-      account,
-      definition,
-      items: source.items,
-      ...(source.verified ? { verified: source.verified } : {}),
-      caller,
-      sliceMs: this.#options.sliceMs ?? 8,
-      stopped: () => this.#closing,
-      ...(this.#options.onError ? { onError: this.#options.onError } : {}),
-      done: release,
+    const source = claim.source;
+    // Over the engine the new table exists once the request's unit commits: the fill starts then.
+    whenRolledBack(async () => release());
+    whenCommitted(() => {
+      const job = fillInBackground({
+        tables,
+        account,
+        definition,
+        items: source,
+        ...(record.copiedItems !== undefined ? { expectedItems: record.copiedItems } : {}),
+        caller,
+        sliceMs: this.#options.sliceMs ?? 8,
+        stopped: () => this.#closing,
+        ...(this.#options.onError ? { onError: this.#options.onError } : {}),
+        done: release,
+      });
+      this.#jobs.add(job);
+      void job.finally(() => this.#jobs.delete(job));
     });
-    this.#jobs.add(job);
-    void job.finally(() => this.#jobs.delete(job));
     return definition;
   }
 
@@ -317,15 +335,14 @@ export class BackupManager implements ArchivalBackups {
     await Promise.all([...this.#jobs]);
   }
 
-  /** Archival (TableManager.sweep): the table file as it is, kept as a SYSTEM backup. */
-  archive(table: ArchivingTable): string | undefined {
-    if (this.#options.dataDir.inMemory || !existsSync(table.file)) return undefined;
+  /** Archival (TableManager.sweep): the table's data as it is, kept as a SYSTEM backup. */
+  async archive(table: ArchivingTable): Promise<string | undefined> {
+    if (!this.#storage.available) return undefined;
     const now = this.#options.clock.now();
     const fileId = randomUUID();
-    const file = this.#file(fileId);
-    // Ciphertext copied as ciphertext: the table's file is closed while its key is unusable.
-    copyFileSync(table.file, file);
-    if (existsSync(`${table.file}-wal`)) copyFileSync(`${table.file}-wal`, `${file}-wal`);
+    if (!(await this.#storage.copySealed({ tableId: table.definition.TableId, file: table.file }, fileId))) {
+      return undefined;
+    }
     const record: BackupRecord = {
       BackupArn: backupArn(table.definition.TableArn, now),
       BackupName: `${table.definition.TableName}-archival`,
@@ -342,7 +359,7 @@ export class BackupManager implements ArchivalBackups {
       fileId,
       sameDataKeyAsTable: true,
     };
-    this.#catalog.put({ arn: record.BackupArn, record, wrappedKey: table.wrappedKey });
+    await this.#catalog.put({ arn: record.BackupArn, record, wrappedKey: table.wrappedKey });
     return record.BackupArn;
   }
 
@@ -352,8 +369,8 @@ export class BackupManager implements ArchivalBackups {
     this.#catalog.close();
   }
 
-  /** Opens the backup's file with its data key, unwrapped by the table key of backup time. */
-  async #openBackup(entry: BackupCatalogEntry<BackupRecord>, caller: KeyCaller): Promise<BackupItems> {
+  /** Opens the backup's items with its data key, unwrapped by the table key of backup time. */
+  async #openBackup(entry: BackupCatalogEntry<BackupRecord>, caller: KeyCaller): Promise<BackupReader> {
     const { record } = entry;
     let tableKey: Buffer;
     try {
@@ -366,14 +383,11 @@ export class BackupManager implements ArchivalBackups {
     }
     const dataKey = unwrapDataKey(tableKey, entry.wrappedKey, record.dataKeyScope);
     try {
-      return openBackupItems(this.#file(record.fileId), dataKey, this.#options.pageChecker);
+      // An archival backup is the table's data as it was, sealed as the table's.
+      return this.#storage.open(record.fileId, dataKey, record.sameDataKeyAsTable ? record.source.TableId : undefined);
     } finally {
       dataKey.fill(0);
     }
-  }
-
-  #file(fileId: string): string {
-    return this.#options.dataDir.file('backups', `${fileId}.db`);
   }
 }
 

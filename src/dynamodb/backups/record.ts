@@ -35,6 +35,11 @@ export interface BackupRecord {
    */
   readonly sameDataKeyAsTable?: boolean;
   /**
+   * How many items the copy wrote (set when it became AVAILABLE): a restore that reads another
+   * number finds the backup damaged (rows removed or added where it is kept).
+   */
+  readonly copiedItems?: number;
+  /**
    * epoch ms: a SYSTEM backup that "expires automatically 35 days after its creation" (model
    * documentation of BackupExpiryDateTime), removed by the sweep then. Absent: kept until deleted.
    */

@@ -11,6 +11,7 @@ import type {
   EntryKey,
   EntryRangeQuery,
   EntryScanRange,
+  ItemKey,
   KeyspaceEntry,
   LogRecord,
   RangeQuery,
@@ -96,6 +97,10 @@ export class DerivingStore implements TableStore {
 
   get(hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
     return this.#inner.get(hash, pk, sk);
+  }
+
+  prefetch(keys: readonly ItemKey[]): void {
+    this.#inner.prefetch?.(keys);
   }
 
   put(item: StoredItem): StoredItem | undefined {

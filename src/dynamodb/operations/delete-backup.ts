@@ -8,8 +8,8 @@ export interface DeleteBackupInput {
 
 export const deleteBackup: Operation<DeleteBackupInput> = {
   name: 'DeleteBackup',
-  execute({ input, ctx, env }) {
-    const record = backupsOf(env).delete(ctx.principal.accountId, env.region, input.BackupArn);
+  async execute({ input, ctx, env }) {
+    const record = await backupsOf(env).delete(ctx.principal.accountId, env.region, input.BackupArn);
     return { BackupDescription: backupDescription(record, 'DELETED') };
   },
 };

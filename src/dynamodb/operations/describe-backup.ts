@@ -8,8 +8,8 @@ export interface DescribeBackupInput {
 
 export const describeBackup: Operation<DescribeBackupInput> = {
   name: 'DescribeBackup',
-  execute({ input, ctx, env }) {
-    const record = backupsOf(env).describe(ctx.principal.accountId, env.region, input.BackupArn);
+  async execute({ input, ctx, env }) {
+    const record = await backupsOf(env).describe(ctx.principal.accountId, env.region, input.BackupArn);
     return { BackupDescription: backupDescription(record) };
   },
 };

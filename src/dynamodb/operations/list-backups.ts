@@ -15,8 +15,8 @@ export interface ListBackupsInput {
 
 export const listBackups: Operation<ListBackupsInput> = {
   name: 'ListBackups',
-  execute({ input, ctx, env }) {
-    const { backups, lastEvaluated } = backupsOf(env).list(ctx.principal.accountId, env.region, {
+  async execute({ input, ctx, env }) {
+    const { backups, lastEvaluated } = await backupsOf(env).list(ctx.principal.accountId, env.region, {
       ...(input.TableName !== undefined ? { tableName: resolveTableName(input.TableName, ctx) } : {}),
       // Lower bound inclusive, upper bound exclusive (the model's documentation of both members).
       ...(input.TimeRangeLowerBound !== undefined ? { from: toMs(input.TimeRangeLowerBound) } : {}),

@@ -3,8 +3,10 @@
 import type { Clock } from '../../core/clock.js';
 import type { RootOfTrust } from '../../encryption/root-of-trust.js';
 import type { StorageBackend, UnitKind } from '../backend.js';
+import type { BackupStorage } from '../backup-storage.js';
 import type { TableStore } from '../table-file.js';
 import { Engine, type EngineOptions } from './engine.js';
+import { PgBackupStorage } from './pg-backups.js';
 import { PgCatalog } from './pg-catalog.js';
 import { PgKeyStore } from './pg-key-store.js';
 import { PgTableStore } from './pg-table-store.js';
@@ -60,6 +62,11 @@ export class EngineBackend implements StorageBackend {
     options: Omit<PgTrailStoreOptions, 'engine' | 'root' | 'clock'> = {},
   ): PgTrailStore {
     return new PgTrailStore({ engine: this.services, root, clock, ...options });
+  }
+
+  /** Backups and their catalog in the engine (any node lists and restores the same backups). */
+  backupStorage<R>(root: RootOfTrust): BackupStorage<R> {
+    return new PgBackupStorage<R>(this.engine, this.services, root);
   }
 
   catalog<D>(root: RootOfTrust): PgCatalog<D> {

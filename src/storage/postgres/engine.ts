@@ -98,6 +98,11 @@ export class Engine {
         `CREATE TABLE IF NOT EXISTS ${s}.audit_digests (
           trail BYTEA NOT NULL, end_ms BIGINT NOT NULL, sealed BYTEA NOT NULL, PRIMARY KEY (trail, end_ms))`,
         `CREATE TABLE IF NOT EXISTS ${s}.audit_signing_key (id INT PRIMARY KEY, stored BYTEA NOT NULL)`,
+        // Backups (pg-backups.ts): their items sealed under each backup's own data key, and their catalog.
+        `CREATE TABLE IF NOT EXISTS ${s}.backup_rows (
+          backup TEXT NOT NULL, pkm BYTEA NOT NULL, km BYTEA NOT NULL, size INT NOT NULL, sealed BYTEA NOT NULL,
+          PRIMARY KEY (backup, pkm, km))`,
+        `CREATE TABLE IF NOT EXISTS ${s}.backup_catalog (km BYTEA PRIMARY KEY, sealed BYTEA NOT NULL)`,
       ]) {
         try {
           await client.query(sql);

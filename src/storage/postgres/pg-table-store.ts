@@ -10,6 +10,7 @@ import type {
   EntryKey,
   EntryRangeQuery,
   EntryScanRange,
+  ItemKey,
   KeyBound,
   KeyspaceEntry,
   LogRecord,
@@ -87,6 +88,40 @@ export class PgTableStore implements TableStore {
   get(_hash: number, pk: Buffer, sk: Buffer): StoredItem | undefined {
     const row = this.#point(currentUnit(), ITEMS, pk, sk, NO_BYTES);
     return row ? toItem(row) : undefined;
+  }
+
+  /** The items not yet fetched nor written by the unit, in one statement (one Miss). */
+  prefetch(keys: readonly ItemKey[]): void {
+    const unit = currentUnit();
+    const wanted: { pkm: Buffer; km: Buffer; slot: string }[] = [];
+    for (const key of keys) {
+      const km = this.#seal.key(ITEMS, key.pk, key.sk, NO_BYTES);
+      const slot = this.#slot(ITEMS, km);
+      if (unit.writes.has(slot) || unit.fetched.has(`p|${slot}`)) continue;
+      wanted.push({ pkm: this.#seal.partition(ITEMS, key.pk), km, slot });
+    }
+    if (wanted.length === 0) return;
+    throw new Miss(async (u) => {
+      for (let i = 0; i < wanted.length; i += 500) {
+        const slice = wanted.slice(i, i + 500);
+        const values: unknown[] = [this.#tbl, ITEMS];
+        const tuples = slice.map((w) => {
+          values.push(w.pkm, w.km);
+          return `($${values.length - 1}::bytea, $${values.length}::bytea)`;
+        });
+        const result = await this.#engine.query<{ pkm: Buffer; km: Buffer; size: number; sealed: Buffer }>(
+          u,
+          `SELECT pkm, km, size, sealed FROM ${this.#engine.schema}.rows
+           WHERE tbl = $1 AND space = $2 AND (pkm, km) IN (${tuples.join(', ')})`,
+          values,
+        );
+        const found = new Map(result.rows.map((r) => [hex(r.km), r]));
+        for (const w of slice) {
+          const row = found.get(hex(w.km));
+          u.fetched.set(`p|${w.slot}`, row ? this.#open(ITEMS, w.pkm, w.km, row.size, row.sealed) : null);
+        }
+      }
+    });
   }
 
   put(item: StoredItem): StoredItem | undefined {

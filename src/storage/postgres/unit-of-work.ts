@@ -165,6 +165,14 @@ export function oncePerUnit<T>(make: () => T): T {
 }
 
 /**
+ * What stays the same over every run of the current request: the unit of work itself (run again
+ * after a fetch or a serialization failure); outside a unit (the embedded store), a new token.
+ */
+export function unitIdentity(): object {
+  return current.getStore() ?? {};
+}
+
+/**
  * Runs `work` once the current unit has failed and rolled back (not at all outside a unit, nor
  * when it commits: the embedded store's writes and a committed unit's stand already).
  */

@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DisableKeyCommand, EnableKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { rejectsWith } from '../../helpers/assert-aws.js';
+import { backupsWithData, placesHolding } from '../../helpers/at-rest.js';
 import { keepAliveClient, newConnectionClient } from '../../helpers/clients.js';
-import { filesContaining, filesUnder } from '../../helpers/files.js';
 import { createKey } from '../../helpers/kms.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { backupAvailable, tableActive } from './helpers.js';
@@ -47,7 +47,7 @@ async function secureTable(server: TestServer, name: string, items: number) {
   return { kms, ddb, key };
 }
 
-/** Archival into a real backup, its restore, and backups shredded with their key. */
+/** Archival into a real backup, its restore, and backups shredded with their key (files, or engine rows). */
 describe('archival backups and crypto-shredding', () => {
   it('archives an inaccessible table into a SYSTEM backup that restores once the key is enabled again', async () => {
     const server = await startTestServer();
@@ -127,8 +127,8 @@ describe('archival backups and crypto-shredding', () => {
       await ddb.send(new RestoreTableFromBackupCommand({ TargetTableName: 'Alive', BackupArn: arn }));
       assert.equal((await tableActive(ddb, 'Alive')).ItemCount, 10);
 
-      const backupFiles = filesUnder(server.dataDir).filter((f) => f.includes('/backups/'));
-      assert.ok(backupFiles.length >= 1, 'the backup has a file of its own');
+      // A file of its own, or rows of its own in the engine.
+      assert.equal((await backupsWithData(server)).length, 1, 'the backup has data of its own');
       await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.id, PendingWindowInDays: 7 }));
       server.clock.advance(7 * DAY + MINUTE);
       await server.sweep();
@@ -149,10 +149,9 @@ describe('archival backups and crypto-shredding', () => {
         'ValidationException',
         /NotFoundException/,
       );
-      // Every file, backups and their catalog included: ciphertext only.
+      // Every file, or the engine's whole schema (pg_dump), backups and their catalog included: ciphertext only.
       await server.close();
-      assert.deepEqual(filesContaining(server.dataDir, CANARY), []);
-      assert.deepEqual(filesContaining(server.dataDir, 'doomed'), []);
+      assert.deepEqual(await placesHolding(server, [CANARY, 'doomed']), []);
       fresh.destroy();
       ddb.destroy();
       kms.destroy();

@@ -1,0 +1,246 @@
+/**
+ * Backups in the engine, shared by every node. A backup's items are rows of `backup_rows`, sealed
+ * under the backup's own data key (wrapped by the source table's key of backup time, as the
+ * embedded backup file's) with AAD naming the backup (`backup/<id>` in place of a table id), so a
+ * row moved between backups, or between a backup and a table, fails authentication. The copy is
+ * one REPEATABLE READ transaction reading the table's item rows in key-hash pages (every write
+ * committed before its first read is in it, none after) while requests go on; each page is
+ * opened, sealed again and written in a statement of its own. The catalog is `backup_catalog`:
+ * a keyed hash of the ARN and the entry sealed under a key derived from the root of trust.
+ * Deleting the KMS key leaves these rows unreadable: their data key is wrapped by the table key,
+ * which only that KMS key decrypts.
+ */
+import { createHmac } from 'node:crypto';
+import type { RootOfTrust } from '../../encryption/root-of-trust.js';
+import type {
+  BackupCatalogEntry,
+  BackupCopy,
+  BackupReader,
+  BackupRecords,
+  BackupStorage,
+  LiveTableData,
+} from '../backup-storage.js';
+import type { StoredItem } from '../table-file.js';
+import type { Engine } from './engine.js';
+import { ITEM_SPACE } from './pg-table-store.js';
+import { openBlob, RowSeal, sealBlob } from './row-seal.js';
+
+/** Rows per page of a copy or a restore's read. */
+const PAGE_ROWS = 256;
+
+/** The name a backup's rows are sealed under (never a table id: those are UUIDs). */
+const backupSealName = (backupId: string): string => `backup/${backupId}`;
+
+interface SealedEntry {
+  readonly arn: string;
+  readonly record: unknown;
+  readonly wrappedKey: string;
+}
+
+interface PageRow {
+  readonly pkm: Buffer;
+  readonly km: Buffer;
+  readonly size: number;
+  readonly sealed: Buffer;
+}
+
+export class PgBackupStorage<R> implements BackupStorage<R> {
+  readonly available = true;
+  readonly unfinishedAreOurs = false;
+  readonly catalog: BackupRecords<R>;
+  /** The tables' pool: copies and restores are background work of the tables. */
+  readonly #engine: Engine;
+
+  constructor(engine: Engine, services: Engine, root: RootOfTrust) {
+    this.#engine = engine;
+    this.catalog = new PgBackupCatalog<R>(services, root);
+  }
+
+  startCopy(source: LiveTableData, backupId: string, targetKey: Buffer): BackupCopy {
+    const from = new RowSeal(source.dataKey, source.tableId);
+    const to = new RowSeal(targetKey, backupSealName(backupId));
+    let pinnedResolve: () => void = () => undefined;
+    let pinnedReject: (error: unknown) => void = () => undefined;
+    const pinned = new Promise<void>((resolve, reject) => {
+      pinnedResolve = resolve;
+      pinnedReject = reject;
+    });
+    pinned.catch(() => undefined);
+    const done = this.#copy(source.tableId, backupId, from, to, pinnedResolve).then(
+      (items) => ({ items }),
+      async (error: unknown) => {
+        pinnedReject(error);
+        await this.remove(backupId).catch(() => undefined);
+        throw error;
+      },
+    );
+    return { pinned, done };
+  }
+
+  async #copy(tableId: string, backupId: string, from: RowSeal, to: RowSeal, pinned: () => void): Promise<number> {
+    const s = this.#engine.schema;
+    const client = await this.#engine.pool.connect();
+    let rows = 0;
+    try {
+      // One snapshot for the whole copy; its first statement fixes it.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      let after: PageRow | undefined;
+      for (;;) {
+        const page = await client.query<PageRow>(
+          after
+            ? `SELECT pkm, km, size, sealed FROM ${s}.rows WHERE tbl = $1 AND space = $2 AND (pkm, km) > ($3, $4)
+               ORDER BY pkm, km LIMIT ${PAGE_ROWS}`
+            : `SELECT pkm, km, size, sealed FROM ${s}.rows WHERE tbl = $1 AND space = $2 ORDER BY pkm, km LIMIT ${PAGE_ROWS}`,
+          after ? [tableId, ITEM_SPACE, after.pkm, after.km] : [tableId, ITEM_SPACE],
+        );
+        if (rows === 0) pinned();
+        if (page.rows.length === 0) break;
+        const values: unknown[] = [];
+        const tuples = page.rows.map((row) => {
+          const opened = from.open(ITEM_SPACE, row.pkm, row.km, row.sealed);
+          const pkm = to.partition(ITEM_SPACE, opened.pk);
+          const km = to.key(ITEM_SPACE, opened.pk, opened.sk, opened.tk);
+          values.push(backupId, pkm, km, row.size, to.seal(ITEM_SPACE, pkm, km, opened));
+          const n = values.length;
+          return `($${n - 4}, $${n - 3}::bytea, $${n - 2}::bytea, $${n - 1}::int, $${n}::bytea)`;
+        });
+        // On a connection of its own: the snapshot's transaction only reads.
+        await this.#engine.pool.query(
+          `INSERT INTO ${s}.backup_rows (backup, pkm, km, size, sealed) VALUES ${tuples.join(', ')}`,
+          values,
+        );
+        rows += page.rows.length;
+        after = page.rows[page.rows.length - 1];
+        if (page.rows.length < PAGE_ROWS) break;
+      }
+      pinned();
+      await client.query('COMMIT');
+      client.release();
+      return rows;
+    } catch (error) {
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (rollbackError: unknown) => client.release(rollbackError instanceof Error ? rollbackError : true),
+      );
+      throw error;
+    } finally {
+      from.destroy();
+      to.destroy();
+    }
+  }
+
+  async copySealed(source: { readonly tableId: string }, backupId: string): Promise<boolean> {
+    const s = this.#engine.schema;
+    // Ciphertext as it is, in one statement (one snapshot): the table's key cannot be used now.
+    await this.#engine.pool.query(
+      `INSERT INTO ${s}.backup_rows (backup, pkm, km, size, sealed)
+       SELECT $1, pkm, km, size, sealed FROM ${s}.rows WHERE tbl = $2 AND space = $3`,
+      [backupId, source.tableId, ITEM_SPACE],
+    );
+    return true;
+  }
+
+  open(backupId: string, key: Buffer, sealedAsTable?: string): BackupReader {
+    const seal = new RowSeal(key, sealedAsTable ?? backupSealName(backupId));
+    const engine = this.#engine;
+    const s = engine.schema;
+    let after: PageRow | undefined;
+    let closed = false;
+    return {
+      async read(max: number): Promise<StoredItem[]> {
+        if (closed) throw new Error('backup reader closed');
+        // The backup's rows change no more once it is AVAILABLE: pages need no common snapshot.
+        const limit = Math.max(1, Math.min(max, PAGE_ROWS));
+        const page = await engine.pool.query<PageRow>(
+          after
+            ? `SELECT pkm, km, size, sealed FROM ${s}.backup_rows WHERE backup = $1 AND (pkm, km) > ($2, $3)
+               ORDER BY pkm, km LIMIT ${limit}`
+            : `SELECT pkm, km, size, sealed FROM ${s}.backup_rows WHERE backup = $1 ORDER BY pkm, km LIMIT ${limit}`,
+          after ? [backupId, after.pkm, after.km] : [backupId],
+        );
+        after = page.rows[page.rows.length - 1] ?? after;
+        return page.rows.map((row) => {
+          const opened = seal.open(ITEM_SPACE, row.pkm, row.km, row.sealed);
+          return { hash: opened.hash, pk: opened.pk, sk: opened.sk, body: opened.body, size: row.size };
+        });
+      },
+      close() {
+        closed = true;
+        seal.destroy();
+      },
+    };
+  }
+
+  async remove(backupId: string): Promise<void> {
+    await this.#engine.pool.query(`DELETE FROM ${this.#engine.schema}.backup_rows WHERE backup = $1`, [backupId]);
+  }
+}
+
+/**
+ * The backup catalog in the engine. Read from the engine at each call (backups are few, and
+ * every node must see another's at once); each statement is one consistent read or write.
+ */
+class PgBackupCatalog<R> implements BackupRecords<R> {
+  readonly #engine: Engine;
+  readonly #key: Buffer;
+  readonly #macKey: Buffer;
+
+  constructor(engine: Engine, root: RootOfTrust) {
+    this.#engine = engine;
+    this.#key = root.deriveKey('sealdb/engine-backup-catalog-seal/v1');
+    this.#macKey = root.deriveKey('sealdb/engine-backup-catalog-mac/v1');
+  }
+
+  async get(arn: string): Promise<BackupCatalogEntry<R> | undefined> {
+    const km = this.#mac(arn);
+    const result = await this.#engine.pool.query<{ sealed: Buffer }>(
+      `SELECT sealed FROM ${this.#engine.schema}.backup_catalog WHERE km = $1`,
+      [km],
+    );
+    const row = result.rows[0];
+    return row ? this.#open(km, row.sealed) : undefined;
+  }
+
+  async all(): Promise<BackupCatalogEntry<R>[]> {
+    const result = await this.#engine.pool.query<{ km: Buffer; sealed: Buffer }>(
+      `SELECT km, sealed FROM ${this.#engine.schema}.backup_catalog`,
+    );
+    return result.rows.map((row) => this.#open(row.km, row.sealed));
+  }
+
+  async put(entry: BackupCatalogEntry<R>): Promise<void> {
+    const km = this.#mac(entry.arn);
+    const plain: SealedEntry = {
+      arn: entry.arn,
+      record: entry.record,
+      wrappedKey: entry.wrappedKey.toString('base64'),
+    };
+    const sealed = sealBlob(this.#key, aad(km), Buffer.from(JSON.stringify(plain), 'utf8'));
+    await this.#engine.pool.query(
+      `INSERT INTO ${this.#engine.schema}.backup_catalog (km, sealed) VALUES ($1, $2)
+       ON CONFLICT (km) DO UPDATE SET sealed = excluded.sealed`,
+      [km, sealed],
+    );
+  }
+
+  async delete(arn: string): Promise<void> {
+    await this.#engine.pool.query(`DELETE FROM ${this.#engine.schema}.backup_catalog WHERE km = $1`, [this.#mac(arn)]);
+  }
+
+  close(): void {
+    this.#key.fill(0);
+    this.#macKey.fill(0);
+  }
+
+  #open(km: Buffer, sealed: Buffer): BackupCatalogEntry<R> {
+    // The AAD names the ARN's keyed hash: an entry moved to another ARN's row fails here.
+    const entry = JSON.parse(openBlob(this.#key, aad(km), sealed).toString('utf8')) as SealedEntry;
+    return { arn: entry.arn, record: entry.record as R, wrappedKey: Buffer.from(entry.wrappedKey, 'base64') };
+  }
+
+  #mac(arn: string): Buffer {
+    return createHmac('sha256', this.#macKey).update(arn, 'utf8').digest();
+  }
+}
+
+const aad = (km: Buffer): Buffer => Buffer.concat([Buffer.from('sealdb/engine-backup-catalog/v1|', 'latin1'), km]);
