@@ -317,6 +317,9 @@ export class BackupManager implements ArchivalBackups {
         account,
         definition,
         items: source,
+        // The pages the restore does not read (free pages, other keyspaces) are authenticated apart:
+        // a damaged backup file must fail the restore (reliability suite, tamper seed 7).
+        ...(source.verified ? { verified: source.verified } : {}),
         ...(record.copiedItems !== undefined ? { expectedItems: record.copiedItems } : {}),
         caller,
         sliceMs: this.#options.sliceMs ?? 8,
