@@ -48,6 +48,17 @@ export interface BackupReader {
   readonly verified?: Promise<void>;
 }
 
+/** Up to `max` items from an iterator; fewer only at its end. */
+export function nextItems(items: Iterator<StoredItem>, max: number): StoredItem[] {
+  const out: StoredItem[] = [];
+  while (out.length < max) {
+    const next = items.next();
+    if (next.done) break;
+    out.push(next.value);
+  }
+  return out;
+}
+
 export interface BackupStorage<R> {
   /** False where nothing outlives the process (an in-memory server keeps no backups). */
   readonly available: boolean;
@@ -124,13 +135,7 @@ export class EmbeddedBackupStorage<R> implements BackupStorage<R> {
     const { items, close, verified } = openBackupItems(this.#file(backupId), key, this.#pageChecker);
     return {
       async read(max) {
-        const out: StoredItem[] = [];
-        while (out.length < max) {
-          const next = items.next();
-          if (next.done) break;
-          out.push(next.value);
-        }
-        return out;
+        return nextItems(items, max);
       },
       close,
       ...(verified ? { verified } : {}),

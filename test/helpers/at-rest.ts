@@ -54,28 +54,9 @@ export async function placesHolding(
  * with no item has no rows yet.
  */
 export async function tablesWithData(server: Pick<TestServer, 'dataDir' | 'storage'>): Promise<string[]> {
-  if (!server.storage) {
-    const folder = join(server.dataDir, 'tables');
-    if (!existsSync(folder)) return [];
-    return readdirSync(folder)
-      .filter((f) => f.endsWith('.db'))
-      .map((f) => f.slice(0, -'.db'.length))
-      .sort();
-  }
-  const url = new URL(server.storage);
-  const schema = url.searchParams.get('schema') as string;
-  url.searchParams.delete('schema');
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    const result = await client.query<{ tbl: string }>(
-      `SELECT DISTINCT tbl FROM "${schema}".rows WHERE tbl <> 'sealdb-kms' ORDER BY tbl`,
-    );
-    return result.rows.map((r) => r.tbl);
-  } finally {
-    await client.end();
-  }
+  return server.storage
+    ? engineColumn(server.storage, 'tbl', `rows WHERE tbl <> 'sealdb-kms'`)
+    : filesIn(join(server.dataDir, 'tables'));
 }
 
 /**
@@ -83,25 +64,33 @@ export async function tablesWithData(server: Pick<TestServer, 'dataDir' | 'stora
  * backups with rows in the engine's `backup_rows`.
  */
 export async function backupsWithData(server: Pick<TestServer, 'dataDir' | 'storage'>): Promise<string[]> {
-  if (!server.storage) {
-    const folder = join(server.dataDir, 'backups');
-    if (!existsSync(folder)) return [];
-    return readdirSync(folder)
-      .filter((f) => f.endsWith('.db'))
-      .map((f) => f.slice(0, -'.db'.length))
-      .sort();
-  }
-  const url = new URL(server.storage);
+  return server.storage
+    ? engineColumn(server.storage, 'backup', 'backup_rows')
+    : filesIn(join(server.dataDir, 'backups'));
+}
+
+/** The names of a folder's `.db` files without the suffix, sorted. */
+function filesIn(folder: string): string[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((f) => f.endsWith('.db'))
+    .map((f) => f.slice(0, -'.db'.length))
+    .sort();
+}
+
+/** The distinct values of one column of an engine table (in the schema the storage URL names). */
+async function engineColumn(storage: string, column: string, from: string): Promise<string[]> {
+  const url = new URL(storage);
   const schema = url.searchParams.get('schema') as string;
   url.searchParams.delete('schema');
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   try {
-    const result = await client.query<{ backup: string }>(
-      `SELECT DISTINCT backup FROM "${schema}".backup_rows ORDER BY backup`,
+    const result = await client.query<Record<string, string>>(
+      `SELECT DISTINCT ${column} FROM "${schema}".${from} ORDER BY ${column}`,
     );
-    return result.rows.map((r) => r.backup);
+    return result.rows.map((r) => r[column] as string);
   } finally {
     await client.end();
   }

@@ -6,7 +6,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { KeyCaller } from '../../encryption/table-keys.js';
-import type { BackupReader } from '../../storage/backup-storage.js';
+import { type BackupReader, nextItems } from '../../storage/backup-storage.js';
 import type { StoredItem, StoredWrite } from '../../storage/table-file.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { TableManager } from '../tables.js';
@@ -87,15 +87,7 @@ export async function fillRestoredTable(options: FillOptions): Promise<void> {
 /** A source read in groups: a backup reader as it is, an iterator (a PITR image) a group at a time. */
 function reader(items: FillOptions['items']): (max: number) => Promise<StoredItem[]> {
   if ('read' in items) return (max) => items.read(max);
-  return async (max) => {
-    const out: StoredItem[] = [];
-    while (out.length < max) {
-      const next = items.next();
-      if (next.done) break;
-      out.push(next.value);
-    }
-    return out;
-  };
+  return async (max) => nextItems(items, max);
 }
 
 /**
