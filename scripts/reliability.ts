@@ -8,7 +8,7 @@
  * The seed of a part is derived from the run's seed (SEALDB_RELIABILITY_SEED or --seed), so one
  * number replays the whole run; a part can be replayed alone with the seed it printed and --part.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,15 +35,18 @@ interface Args {
   crashDurability: 'process' | 'fsync' | undefined;
   /** Where the results go (a lane writes its own file; the parent merges them). */
   out: string;
+  /** The soak runs beside other lanes: SIGUSR2 from the parent says they have finished. */
+  beside: boolean;
   partSeeded: boolean;
 }
 
-const ALL = ['crash', 'tamper', 'fuzz', 'http', 'auth'];
+const ALL = ['crash', 'tamper', 'fuzz', 'http', 'auth', 'soak'];
 /**
  * Lanes by default: the crash loops, the two halves of the tamper part and the fuzz part run at
  * once (each mostly one core's work, or waiting on processes it started), then the hostile-HTTP
- * part alone (its timeouts and memory bound are measured: nothing else should run beside it), then
- * the auth part. Run one after another they took twice as long.
+ * part (its timeouts and memory bound are measured: none of the lanes run beside it), then the
+ * auth part; the soak runs beside all of them from the start (its 10 minutes would otherwise leave
+ * the others 5 of the 15-minute budget). Run one after another they took twice as long.
  */
 const DEFAULT_LANES = 3;
 
@@ -56,6 +59,7 @@ function parseArgs(argv: string[]): Args {
   let lanes = DEFAULT_LANES;
   let crashDurability: Args['crashDurability'];
   let out = join('test-results', 'reliability.json');
+  let beside = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--part') parts = new Set((argv[++i] ?? '').split(','));
@@ -66,9 +70,10 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--lanes') lanes = Math.max(1, Number(argv[++i]) || 1);
     else if (a === '--crash-durability') crashDurability = argv[++i] === 'fsync' ? 'fsync' : 'process';
     else if (a === '--out') out = argv[++i] ?? out;
+    else if (a === '--beside') beside = true;
     else throw new Error(`unknown argument ${a}`);
   }
-  for (const p of parts) if (![...ALL, 'soak'].includes(p)) throw new Error(`unknown part ${p}`);
+  for (const p of parts) if (!ALL.includes(p)) throw new Error(`unknown part ${p}`);
   return {
     parts,
     kinds,
@@ -78,6 +83,7 @@ function parseArgs(argv: string[]): Args {
     lanes,
     crashDurability,
     out,
+    beside,
     partSeeded: seed !== undefined && parts.size === 1,
   };
 }
@@ -89,7 +95,7 @@ async function main(): Promise<void> {
   const log = (line: string) => console.log(line);
   const master = new Rng(args.seed);
   // Every part draws its seed in a fixed order, whether it runs or not, so a seed means the same.
-  const seeds = Object.fromEntries([...ALL, 'soak'].map((p) => [p, master.int(1, 0x7fffffff)]));
+  const seeds = Object.fromEntries(ALL.map((p) => [p, master.int(1, 0x7fffffff)]));
   const seedOf = (p: string): number => (args.partSeeded ? args.seed : (seeds[p] as number));
   console.log(`reliability suite: run seed ${args.seed} (replay: SEALDB_RELIABILITY_SEED=${args.seed})`);
   const started = Date.now();
@@ -127,7 +133,10 @@ async function main(): Promise<void> {
     runHostileHttp({ seed, idleConnections: q ? 1000 : 10_000, slowTimeoutScale: q ? 'short' : 'real', log }),
   );
   await runPart('auth', (seed) => runAuthIsolation({ seed, log }));
-  await runPart('soak', (seed) => runSoak({ seed, durationMs: q ? 60_000 : 600_000, log }));
+  const othersDone = args.beside ? new Promise<void>((resolve) => process.once('SIGUSR2', () => resolve())) : undefined;
+  await runPart('soak', (seed) =>
+    runSoak({ seed, durationMs: q ? 60_000 : 600_000, ...(othersDone ? { othersDone } : {}), log }),
+  );
 
   const failures = results.flatMap((r) => r.failures);
   const summary = {
@@ -156,16 +165,21 @@ main()
   // must not keep the run, or its lane, waiting.
   .finally(() => process.exit());
 
-/** One lane's work: a child run of this script. `alone`: run after the others, by itself. */
+/**
+ * One lane's work: a child run of this script. `alone`: run after the others, by itself. `beside`:
+ * started first and run alongside all the others, outside the lanes (the soak: 10 minutes of a
+ * 15-minute budget), told by SIGUSR2 when they are done.
+ */
 interface Unit {
   readonly name: string;
   readonly argv: readonly string[];
   readonly alone?: boolean;
+  readonly beside?: boolean;
 }
 
 function planLanes(args: Args): Unit[] {
   const master = new Rng(args.seed);
-  const seeds = Object.fromEntries([...ALL, 'soak'].map((p) => [p, master.int(1, 0x7fffffff)]));
+  const seeds = Object.fromEntries(ALL.map((p) => [p, master.int(1, 0x7fffffff)]));
   const seedOf = (p: string): string => String(args.partSeeded ? args.seed : seeds[p]);
   const common = [...(args.quick ? ['--quick'] : []), '--lanes', '1'];
   const units: Unit[] = [];
@@ -199,7 +213,11 @@ function planLanes(args: Args): Unit[] {
     units.push({ name: 'auth', argv: ['--part', 'auth', '--seed', seedOf('auth'), ...common], alone: true });
   }
   if (args.parts.has('soak')) {
-    units.push({ name: 'soak', argv: ['--part', 'soak', '--seed', seedOf('soak'), ...common], alone: true });
+    units.push({
+      name: 'soak',
+      argv: ['--part', 'soak', '--seed', seedOf('soak'), '--beside', ...common],
+      beside: true,
+    });
   }
   return units;
 }
@@ -215,6 +233,7 @@ async function runLanes(args: Args, units: readonly Unit[]): Promise<void> {
   const started = Date.now();
   const scratch = mkdtempSync(join(tmpdir(), 'sealdb-reliability-'));
   const results: PartResult[] = [];
+  const running = new Map<Unit, ChildProcess>();
   const runUnit = (unit: Unit): Promise<void> =>
     new Promise((resolve) => {
       const out = join(scratch, `${unit.name}.json`);
@@ -222,6 +241,7 @@ async function runLanes(args: Args, units: readonly Unit[]): Promise<void> {
       const child = spawn(process.execPath, [process.argv[1] as string, ...unit.argv, '--out', out], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      running.set(unit, child);
       for (const stream of [child.stdout, child.stderr]) {
         createInterface({ input: stream }).on('line', (line) => {
           // The SDK's notice about Node versions, once per child, says nothing about the run.
@@ -253,7 +273,8 @@ async function runLanes(args: Args, units: readonly Unit[]): Promise<void> {
         resolve();
       });
     });
-  const together = units.filter((u) => !u.alone);
+  const besides = units.filter((u) => u.beside).map(runUnit);
+  const together = units.filter((u) => !u.alone && !u.beside);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(args.lanes, together.length) }, async () => {
@@ -261,6 +282,8 @@ async function runLanes(args: Args, units: readonly Unit[]): Promise<void> {
     }),
   );
   for (const unit of units.filter((u) => u.alone)) await runUnit(unit);
+  for (const unit of units.filter((u) => u.beside)) running.get(unit)?.kill('SIGUSR2');
+  await Promise.all(besides);
   rmSync(scratch, { recursive: true, force: true });
   const parts = mergeTamper(results);
   const failures = parts.flatMap((r) => r.failures);
