@@ -19,7 +19,6 @@ const EMBEDDED_ONLY: Record<string, string> = {
     'kills the process between the steps of the cross-file commit, which the engine does not have',
   'dynamodb/ttl/sweeper-stall.test.js': 'times event-loop pauses of the embedded store on a large table',
   'dynamodb/ttl/sweeper-slices.test.js': 'drives the sweeper over an embedded file directly',
-  'streams/shards.test.js': 'trimming scans records in shard order, which the keyed engine order does not give yet',
   'http/regions-legacy-catalog.test.js':
     'migrates the catalog file of a data directory from before regions (the engine catalog always kept them)',
   'cloudtrail/cli.test.js':
