@@ -1,3 +1,4 @@
+import { whenCommitted } from '../../storage/backend.js';
 import type { StreamSpecification } from '../../streams/definition.js';
 import { checkStreamUpdateRequest, updatedStreams } from '../../streams/specification.js';
 import { invalidParameter, validationError } from '../errors.js';
@@ -141,7 +142,10 @@ export const updateTable: Operation<UpdateTableInput> = {
       };
       return indexes ? indexes.apply(next) : next;
     });
-    if (indexes?.startsJob) env.indexJobs?.wake();
+    // Once the new definition is committed: over the engine the job's round reads the catalog
+    // after the request's unit ends, and woken before it found no work and slept (the backfill
+    // test over the engine waited 49+ minutes for a backfill that never started).
+    if (indexes?.startsJob) whenCommitted(() => env.indexJobs?.wake());
     const stats = env.tables.stats(definition);
     return {
       TableDescription: {
