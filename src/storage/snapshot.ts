@@ -13,7 +13,7 @@ import { openEncryptedDatabase, pageEncryptionEnabled, type SqliteDatabase, Wron
 import { describePageProblem } from './page-auth.js';
 import type { PageChecker } from './page-checker.js';
 import type { SnapshotWorkerData, SnapshotWorkerMessage } from './snapshot-worker.js';
-import type { StoredItem } from './table-file.js';
+import type { ItemKey, StoredItem } from './table-file.js';
 
 export interface SnapshotOptions {
   readonly source: string;
@@ -148,6 +148,15 @@ export function snapshotItems(db: SqliteDatabase): IterableIterator<StoredItem> 
         'FROM item_keys k CROSS JOIN item_bodies b ON b.id = k.id ORDER BY k.hash, k.pk, k.sk',
     )
     .iterate() as IterableIterator<StoredItem>;
+}
+
+/** Looks items up by key in a snapshot or backup file (one prepared statement for every lookup). */
+export function snapshotLookup(db: SqliteDatabase): (key: ItemKey) => StoredItem | undefined {
+  const statement = db.prepare(
+    'SELECT k.hash AS hash, k.pk AS pk, k.sk AS sk, b.body AS body, b.size AS size ' +
+      'FROM item_keys k CROSS JOIN item_bodies b ON b.id = k.id WHERE k.hash = ? AND k.pk = ? AND k.sk = ?',
+  );
+  return (key) => statement.get(key.hash, key.pk, key.sk) as StoredItem | undefined;
 }
 
 /** Removes a backup file and its log. */

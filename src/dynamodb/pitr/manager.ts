@@ -22,8 +22,8 @@ import { DamagedFileError } from '../../storage/damage.js';
 import type { DataDir } from '../../storage/data-dir.js';
 import { openEncryptedDatabase, type SqliteDatabase } from '../../storage/encrypted-db.js';
 import { hasRecord } from '../../storage/record-log.js';
-import { removeFiles, snapshotItems, startSnapshot } from '../../storage/snapshot.js';
-import type { StoredItem } from '../../storage/table-file.js';
+import { removeFiles, snapshotItems, snapshotLookup, startSnapshot } from '../../storage/snapshot.js';
+import type { ItemKey, StoredItem } from '../../storage/table-file.js';
 import { tableAlreadyExists, tableNotFound } from '../backups/errors.js';
 import { fillInBackground } from '../backups/fill.js';
 import type { LentTable } from '../backups/lent-table.js';
@@ -213,7 +213,14 @@ export class PitrManager {
    * to the table's key (a disabled or deleted key fails here, as the table's own reads do).
    * InvalidRestoreTimeException outside the history (EarliestRestorableDateTime to now).
    */
-  async image(tables: TableManager, account: string, name: string, at: number, caller: KeyCaller): Promise<PitrImage> {
+  async image(
+    tables: TableManager,
+    account: string,
+    name: string,
+    at: number,
+    caller: KeyCaller,
+    only?: readonly ItemKey[],
+  ): Promise<PitrImage> {
     const { definition, state, changeLog, window, now } = this.#history(tables, account, name);
     // The history's own bounds: a restore has already held `at` to LatestRestorableDateTime, an
     // export may ask for any instant up to now.
@@ -236,10 +243,21 @@ export class PitrManager {
         const change = decodeChange(changeLog, record);
         changed.set(itemId(change), change.item ?? null);
       }
-      const rows = snapshotItems(db);
       const opened = db;
+      // `only`: those items alone, each looked up (the changed ones, else in the snapshot), so the
+      // cost follows the keys asked for, not the table's size.
+      const lookup = only ? snapshotLookup(db) : undefined;
+      const rows = only ? undefined : snapshotItems(db);
       const items = (function* (): IterableIterator<StoredItem> {
-        for (const row of rows) if (!changed.has(itemId(row))) yield row;
+        if (only && lookup) {
+          for (const key of only) {
+            const id = itemId(key);
+            const item = changed.has(id) ? changed.get(id) : lookup(key);
+            if (item) yield item;
+          }
+          return;
+        }
+        for (const row of rows ?? []) if (!changed.has(itemId(row))) yield row;
         for (const item of changed.values()) if (item) yield item;
       })();
       let closed = false;
@@ -253,7 +271,7 @@ export class PitrManager {
           items.return?.();
           // An export closed before it read a row (no bucket) has a statement open that the
           // generator never started on: the connection refuses to close while it is open.
-          rows.return?.();
+          rows?.return?.();
           opened.close();
           this.#read(snapshot.fileId, -1);
         },
@@ -270,8 +288,9 @@ export class PitrManager {
    * change per item as an incremental export shows them: the item as it was just before `from`
    * (`old`, absent if it did not exist), as it is just before `to` (`item`, absent if deleted),
    * and the instant of its last write in the window. The old images come from the image of the
-   * table just before `from`, read in full: yielded `undefined` every few hundred rows so a
-   * reader working in slices can yield between them.
+   * table just before `from`, of the changed items alone (looked up by key: the cost follows the
+   * window's changes and the log since the snapshot, not the table's size); `undefined` is
+   * yielded every few hundred lookups so a reader working in slices can yield between them.
    */
   async changes(
     tables: TableManager,
@@ -303,13 +322,14 @@ export class PitrManager {
     }
     if (changed.size === 0) return { definition, changes: [][Symbol.iterator](), close: () => undefined };
     // Just before `from` (the image at T holds the writes stamped up to T).
-    const before = await this.image(tables, account, name, Math.max(window.earliest, from - 1), caller);
+    const keys = [...changed.values()].map(({ hash, pk, sk }) => ({ hash, pk, sk }));
+    const before = await this.image(tables, account, name, Math.max(window.earliest, from - 1), caller, keys);
     const changes = (function* (): IterableIterator<WindowChange | undefined> {
-      let skipped = 0;
+      let looked = 0;
       for (const row of before.items) {
         const change = changed.get(itemId(row));
         if (change) change.old = row;
-        else if (++skipped % 256 === 0) yield undefined;
+        if (++looked % 256 === 0) yield undefined;
       }
       before.close();
       yield* changed.values();
