@@ -7,8 +7,7 @@
 // then an incremental export of those two minutes, NEW_AND_OLD_IMAGES. Reported: the export's
 // wall seconds and the process's CPU seconds while it ran (the client only polls DescribeExport).
 // Run it against two builds to compare; the cost should follow `changed`, not `items`.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -19,7 +18,7 @@ import {
   UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { arg } from './lib.mjs';
-import { loadTable, pause } from './loaded-table.mjs';
+import { loadTable, pause, startScratchServer } from './loaded-table.mjs';
 
 const ITEMS = Number(arg('--items', 50000));
 const ITEM_BYTES = Number(arg('--item-bytes', 1000));
@@ -27,28 +26,15 @@ const CHANGED = Number(arg('--changed', 20));
 const DIST = resolve(arg('--dist', join(import.meta.dirname, '..', 'dist')));
 const MINUTE = 60_000;
 
-const { startServer } = await import(pathToFileURL(join(DIST, 'src', 'server.js')).href);
 const { ManualClock } = await import(pathToFileURL(join(DIST, 'src', 'core', 'clock.js')).href);
-const scratch = mkdtempSync(join(tmpdir(), 'sealdb-bench-incr-'));
-mkdirSync(join(scratch, 's3', 'bench-bucket'), { recursive: true });
 const clock = new ManualClock();
-const server = await startServer({
-  host: '127.0.0.1',
-  port: 0,
-  dataDir: join(scratch, 'data'),
-  region: 'us-east-1',
-  rootKey: { kind: 'key-file', path: join(scratch, 'root.key') },
-  auth: { mode: 'local' },
-  sweepIntervalMs: 0,
-  exportDir: join(scratch, 's3'),
-  clock,
-});
-const ddb = new DynamoDBClient({
-  endpoint: server.endpoint,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'AKIDLOCAL', secretAccessKey: 'local-secret' },
-  maxAttempts: 1,
-});
+const { server, scratch, config } = await startScratchServer(
+  'sealdb-bench-incr-',
+  (dir) => ({ exportDir: join(dir, 's3'), clock }),
+  DIST,
+);
+mkdirSync(join(scratch, 's3', 'bench-bucket'), { recursive: true });
+const ddb = new DynamoDBClient(config);
 await loadTable(ddb, 'bench', ITEMS, ITEM_BYTES);
 await ddb.send(
   new UpdateContinuousBackupsCommand({

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   BatchWriteItemCommand,
   CreateTableCommand,
@@ -19,10 +19,11 @@ export const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Starts a server on a new scratch folder (`prefix` names it); `serverOptions` adds to the
- * defaults (e.g. exportDir). Returns the server, the scratch path and SDK client settings.
+ * defaults (e.g. exportDir); `dist` is the build to run (default this checkout's). Returns the
+ * server, the scratch path and SDK client settings.
  */
-export async function startScratchServer(prefix, serverOptions = (_scratch) => ({})) {
-  const { startServer } = await import(join(here, '..', 'dist', 'src', 'server.js'));
+export async function startScratchServer(prefix, serverOptions = (_scratch) => ({}), dist = join(here, '..', 'dist')) {
+  const { startServer } = await import(pathToFileURL(join(dist, 'src', 'server.js')).href);
   const scratch = mkdtempSync(join(tmpdir(), prefix));
   const server = await startServer({
     host: '127.0.0.1',
