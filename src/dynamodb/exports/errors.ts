@@ -66,6 +66,12 @@ export const invalidNextToken = (token: string): AwsError =>
  */
 export const INVALID_EXPORT_TIME = 'Export Time is invalid';
 
+/**
+ * An ExportTime in the past but after LatestRestorableDateTime: "Point in Time Recovery is not
+ * available for specified export time" (ack-api-quirks, DDB-EXPORT-001, ExportTime=now-1s).
+ */
+export const EXPORT_TIME_NOT_RESTORABLE = 'Point in Time Recovery is not available for specified export time';
+
 export const invalidExportTime = (detail: string = INVALID_EXPORT_TIME): AwsError =>
   new AwsError('InvalidExportTimeException', detail, 400, DYNAMODB);
 

@@ -21,12 +21,13 @@ import { resourceInUse, validationError } from '../errors.js';
 import { kmsValidationError } from '../kms-errors.js';
 import { pitrNotKept, pitrUnavailable } from '../pitr/errors.js';
 import type { PitrChanges, PitrImage } from '../pitr/manager.js';
-import { enabledPitr, historyWindow } from '../pitr/state.js';
+import { enabledPitr, historyWindow, restorableWindow } from '../pitr/state.js';
 import type { TableDefinition } from '../table-definition.js';
 import { keyAttributes } from '../table-schema.js';
 import type { NewTable, TableManager } from '../tables.js';
 import { checkKey, LocalBuckets } from './bucket.js';
 import {
+  EXPORT_TIME_NOT_RESTORABLE,
   exportConflict,
   exportNotFound,
   ITEM_VALIDATION_FAILED,
@@ -494,10 +495,15 @@ export class TransferManager {
       }
       return now;
     }
-    // Any instant of the history up to now (the default ExportTime is now): unlike a restore,
-    // not held to LatestRestorableDateTime.
-    const window = historyWindow(table, now);
-    if (!window || at < window.earliest || at > window.latest) throw invalidExportTime();
+    // "You can export data from any time within the point in time recovery window" (API
+    // Reference, ExportTableToPointInTime): EarliestRestorableDateTime to LatestRestorableDateTime,
+    // as a restore. The live service answers "Export Time is invalid" for an ExportTime in the
+    // future (now+5s, now+1h) or before the enablement, and "Point in Time Recovery is not
+    // available for specified export time" for one in the past that is not restorable yet
+    // (now-1s) (ack-api-quirks, export.md, DDB-EXPORT-001). Omitted, ExportTime is now (above).
+    const window = restorableWindow(table, now);
+    if (!window || at > now || at < window.earliest) throw invalidExportTime();
+    if (at > window.latest) throw invalidExportTime(EXPORT_TIME_NOT_RESTORABLE);
     return at;
   }
 

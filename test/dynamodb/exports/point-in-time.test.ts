@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import {
   CreateTableCommand,
   DeleteItemCommand,
+  DescribeContinuousBackupsCommand,
   ExportTableToPointInTimeCommand,
   ImportTableCommand,
   PutItemCommand,
@@ -43,7 +44,8 @@ describe('ExportTableToPointInTime at an ExportTime', () => {
       await ddb.send(new DeleteItemCommand({ TableName: 'Moving', Key: { id: { S: 'a' } } }));
       await ddb.send(new PutItemCommand({ TableName: 'Moving', Item: { id: { S: 'b' }, v: { N: '2' } } }));
       await ddb.send(new PutItemCommand({ TableName: 'Moving', Item: { id: { S: 'd' }, v: { N: '1' } } }));
-      server.clock.advance(1000);
+      // Past LatestRestorableDateTime (5 minutes behind now): `then` is restorable.
+      server.clock.advance(6 * 60_000);
       assert.notDeepEqual(await allItems(ddb, 'Moving'), before);
 
       const started = await ddb.send(
@@ -88,7 +90,49 @@ describe('ExportTableToPointInTime at an ExportTime', () => {
           }),
         ),
         'InvalidExportTimeException',
+        'Export Time is invalid',
       );
+      // A few seconds ahead is the future too (the live service's now+5s: DDB-EXPORT-001).
+      await rejectsWith(
+        ddb.send(
+          new ExportTableToPointInTimeCommand({
+            TableArn: tableArn,
+            S3Bucket: 'history',
+            ExportTime: new Date(server.clock.now() + 5000),
+          }),
+        ),
+        'InvalidExportTimeException',
+        'Export Time is invalid',
+      );
+      // In the past but after LatestRestorableDateTime: not restorable yet, in other words.
+      for (const ago of [1000, 4 * 60_000]) {
+        await rejectsWith(
+          ddb.send(
+            new ExportTableToPointInTimeCommand({
+              TableArn: tableArn,
+              S3Bucket: 'history',
+              ExportTime: new Date(server.clock.now() - ago),
+            }),
+          ),
+          'InvalidExportTimeException',
+          'Point in Time Recovery is not available for specified export time',
+        );
+      }
+      // LatestRestorableDateTime itself is restorable, so it exports.
+      const { ContinuousBackupsDescription } = await ddb.send(
+        new DescribeContinuousBackupsCommand({ TableName: 'Moving' }),
+      );
+      const latest = ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.LatestRestorableDateTime as Date;
+      const atLatest = await ddb.send(
+        new ExportTableToPointInTimeCommand({ TableArn: tableArn, S3Bucket: 'history', ExportTime: latest }),
+      );
+      const latestDone = await exportFinished(ddb, atLatest.ExportDescription?.ExportArn as string);
+      assert.equal(latestDone.ExportStatus, 'COMPLETED', latestDone.FailureMessage);
+      // Omitted, ExportTime is now: the default is not held to the restorable window.
+      const atNow = await ddb.send(new ExportTableToPointInTimeCommand({ TableArn: tableArn, S3Bucket: 'history' }));
+      const nowDone = await exportFinished(ddb, atNow.ExportDescription?.ExportArn as string);
+      assert.equal(nowDone.ExportStatus, 'COMPLETED', nowDone.FailureMessage);
+      assert.equal(nowDone.ItemCount, 3);
     } finally {
       ddb.destroy();
       await server.cleanup();
