@@ -48,6 +48,9 @@ export const TAMPER_REGRESSIONS: readonly TamperCase[] = [
   { kind: 'root check', mode: 'flip', at: 1, mask: 0x07 },
   { kind: 'table commit record', mode: 'flip', at: 30, mask: 0x01 },
   { kind: 'table commit record', mode: 'truncate', at: 0 },
+  // Seed 107294662 (tamper seed 1362375125), 2026-12-03: only the bits base64 drops from the last
+  // character before the padding changed, so the key decoded alike.
+  { kind: 'backup catalog key', mode: 'flip', at: 81, mask: 0x0f },
 ];
 
 describe('reliability slice (npm run test:reliability at a small size)', () => {
