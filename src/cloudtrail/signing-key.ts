@@ -281,5 +281,17 @@ function parseStored(path: string, text: string): StoredSigningKey {
   if (Number.isNaN(Date.parse(parsed.createdAt as string))) {
     throw new SigningKeyError(path, 'is damaged: its createdAt is not a time');
   }
-  return parsed as StoredSigningKey;
+  // Whitespace, and the bits base64 drops from the last character before its padding, change no
+  // parsed value: only the exact text `generate` wrote is the key sealdb made.
+  const record = parsed as StoredSigningKey;
+  const written: StoredSigningKey = {
+    version: 1,
+    fingerprint: record.fingerprint,
+    createdAt: record.createdAt,
+    wrappedPrivateKey: Buffer.from(record.wrappedPrivateKey, 'base64').toString('base64'),
+  };
+  if (`${JSON.stringify(written, null, 2)}\n` !== text) {
+    throw new SigningKeyError(path, 'is damaged: it is not the text sealdb wrote (a byte was changed)');
+  }
+  return record;
 }

@@ -139,6 +139,12 @@ describe('signing-key.json', () => {
       flipAfter('"wrappedPrivateKey": "', 200),
       /is damaged: its sealed private key does not authenticate/,
     ],
+    // Parses to the same record: only the exact text counts.
+    [
+      'a space added',
+      (file) => writeFileSync(file, readFileSync(file, 'utf8').replace('"version"', ' "version"')),
+      /is damaged: it is not the text sealdb wrote/,
+    ],
   ];
   for (const [name, damage, what] of cases) {
     test(`${name}: start refuses and audit verify fails, naming the file and how to restore it`, async () => {
