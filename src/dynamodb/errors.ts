@@ -23,6 +23,18 @@ export const resourceNotFound = (message = 'Requested resource not found'): AwsE
 export const resourceInUse = (message: string): AwsError =>
   new AwsError('ResourceInUseException', message, 400, DYNAMODB);
 
+/**
+ * CreateTable (or an import) naming a table that exists. A table whose restore is still CREATING
+ * answers "Table is being used: <name>" on the live service (ack-api-quirks, table.md,
+ * DDB-TABLE-219, recorded 2026-10-09); any other "Table already exists: <name>".
+ */
+export const tableExists = (existing: { TableName: string; RestoreSummary?: { RestoreInProgress: boolean } }): AwsError =>
+  resourceInUse(
+    existing.RestoreSummary?.RestoreInProgress
+      ? `Table is being used: ${existing.TableName}`
+      : `Table already exists: ${existing.TableName}`,
+  );
+
 export const limitExceeded = (message: string): AwsError =>
   new AwsError('LimitExceededException', message, 400, DYNAMODB);
 

@@ -32,7 +32,7 @@ import { assertWalIntact } from '../storage/wal-check.js';
 import { streamDeriver } from '../streams/deriver.js';
 import { isRetired, RETIRED_PREFIX, retainedStreams, retiredExpired, retiredName } from '../streams/retired.js';
 import type { ArchivalBackups, LentTable } from './backups/lent-table.js';
-import { internalServerError, resourceInUse, resourceNotFound } from './errors.js';
+import { internalServerError, resourceInUse, resourceNotFound, tableExists } from './errors.js';
 import { indexDeriver } from './indexes/entries.js';
 import { indexSchemas, type TableIndexSchemas } from './indexes/schema.js';
 import { DerivingStore, type WriteDeriver } from './item-changes/deriving-store.js';
@@ -154,7 +154,8 @@ export class TableManager {
     status: TableStatus = 'ACTIVE',
   ): Promise<TableDefinition> {
     const scope = this.#scope(account);
-    if (this.#catalog.get(scope, table.TableName)) throw resourceInUse(`Table already exists: ${table.TableName}`);
+    const existing = this.#catalog.get(scope, table.TableName);
+    if (existing) throw tableExists(existing.definition);
     const id = randomUUID();
     const target: TableKeyTarget = {
       tableName: table.TableName,
@@ -176,9 +177,10 @@ export class TableManager {
     try {
       const wrappedKey = wrapDataKey(tableKey, dataKey, dataKeyScope(definition));
       // Someone may have created the same table while KMS was being called.
-      if (this.#catalog.get(scope, table.TableName)) {
+      const raced = this.#catalog.get(scope, table.TableName);
+      if (raced) {
         await this.#keys.retireGrant(target, record);
-        throw resourceInUse(`Table already exists: ${table.TableName}`);
+        throw tableExists(raced.definition);
       }
       // Damage its full page check finds later is told against this table.
       this.#damage.tableOfFile.set(this.#file(id), { id, name: table.TableName });

@@ -19,6 +19,27 @@ export const tableAlreadyExists = (name: string): AwsError =>
   new AwsError('TableAlreadyExistsException', `Table already exists: ${name}`, 400, DYNAMODB);
 
 /**
+ * A restore whose TargetTableName is taken. The live service answers TableInUseException "Table:
+ * <name> is already being restored from backup: <backup arn>" while that table's own restore from
+ * a backup is still CREATING, and TableAlreadyExistsException for any other table, DELETING ones
+ * included (ack-api-quirks, table.md, DDB-TABLE-219 and DDB-TABLE-275, recorded 2026-10-09).
+ */
+export const restoreTargetTaken = (existing: {
+  TableName: string;
+  RestoreSummary?: { RestoreInProgress: boolean; SourceBackupArn?: string };
+}): AwsError => {
+  const restoring = existing.RestoreSummary;
+  return restoring?.RestoreInProgress && restoring.SourceBackupArn
+    ? new AwsError(
+        'TableInUseException',
+        `Table: ${existing.TableName} is already being restored from backup: ${restoring.SourceBackupArn}`,
+        400,
+        DYNAMODB,
+      )
+    : tableAlreadyExists(existing.TableName);
+};
+
+/**
  * Another backup control-plane operation holds the backup. While it feeds a restore, the live
  * service answers DeleteBackup "Backup is being used to restore table: <arn>" and a second
  * RestoreTableFromBackup "Backup is being used to restore another table: <arn>" (ack-api-quirks,

@@ -25,7 +25,7 @@ import {
   backupInUse,
   backupNotFound,
   backupsUnavailable,
-  tableAlreadyExists,
+  restoreTargetTaken,
   tableInUse,
   tableNotFound,
 } from './errors.js';
@@ -271,7 +271,8 @@ export class BackupManager implements ArchivalBackups {
     if (!entry || entry.record.accountId !== account || entry.record.region !== region) throw backupNotFound(arn);
     const record = entry.record;
     if (record.BackupStatus === 'CREATING') throw backupInUse(arn, 'being created');
-    if (tables.find(account, table.TableName)) throw tableAlreadyExists(table.TableName);
+    const taken = tables.find(account, table.TableName);
+    if (taken) throw restoreTargetTaken(taken);
     // One restore of a backup at a time, as AWS (errors.ts): held from here, before the next await.
     // The claim is the request's: over the engine a request run again (a fetch, a conflict) finds
     // its own claim, and closes the backup its earlier run opened.

@@ -17,7 +17,7 @@ import type { BackupCatalog } from '../../storage/backup-catalog.js';
 import type { DataDir } from '../../storage/data-dir.js';
 import { openPinnedItems } from '../../storage/snapshot.js';
 import { tableNotFound } from '../backups/errors.js';
-import { resourceInUse, validationError } from '../errors.js';
+import { tableExists, validationError } from '../errors.js';
 import { kmsValidationError } from '../kms-errors.js';
 import { pitrNotKept, pitrUnavailable } from '../pitr/errors.js';
 import type { PitrChanges, PitrImage } from '../pitr/manager.js';
@@ -369,8 +369,8 @@ export class TransferManager {
       if (earlier.ImportStatus === 'IN_PROGRESS') return earlier;
     }
     // ImportTable's error list has ResourceInUseException, with the text AWS answers (test_import.py).
-    if (tables.find(account, request.table.TableName))
-      throw resourceInUse(`Table already exists: ${request.table.TableName}`);
+    const taken = tables.find(account, request.table.TableName);
+    if (taken) throw tableExists(taken);
     let definition: TableDefinition;
     try {
       definition = await tables.create(account, request.table, request.choice, caller, 'CREATING');

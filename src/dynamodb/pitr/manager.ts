@@ -24,7 +24,7 @@ import { openEncryptedDatabase, type SqliteDatabase } from '../../storage/encryp
 import { hasRecord } from '../../storage/record-log.js';
 import { removeFiles, snapshotItems, snapshotLookup, startSnapshot } from '../../storage/snapshot.js';
 import type { ItemKey, StoredItem } from '../../storage/table-file.js';
-import { tableAlreadyExists, tableNotFound } from '../backups/errors.js';
+import { restoreTargetTaken, tableNotFound } from '../backups/errors.js';
 import { fillInBackground } from '../backups/fill.js';
 import type { LentTable } from '../backups/lent-table.js';
 import { type RestoredTable, sameKeyAs } from '../backups/manager.js';
@@ -354,7 +354,8 @@ export class PitrManager {
     choice: KeyChoice | undefined,
     caller: KeyCaller,
   ): Promise<TableDefinition> {
-    if (tables.find(account, table.TableName)) throw tableAlreadyExists(table.TableName);
+    const taken = tables.find(account, table.TableName);
+    if (taken) throw restoreTargetTaken(taken);
     const image = await this.image(tables, account, sourceName, at, caller);
     let definition: TableDefinition;
     try {

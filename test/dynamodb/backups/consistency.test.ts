@@ -112,6 +112,24 @@ describe('backups taken while writes continue', () => {
       'BackupInUseException',
       `Backup is being used to restore another table: ${arn}`,
     );
+    // Its name is taken while it fills, in the live service's words (DDB-TABLE-219).
+    await rejectsWith(
+      ddb.send(new RestoreTableFromBackupCommand({ TargetTableName: 'BusyCopy', BackupArn: arn })),
+      'TableInUseException',
+      `Table: BusyCopy is already being restored from backup: ${arn}`,
+    );
+    await rejectsWith(
+      ddb.send(
+        new CreateTableCommand({
+          TableName: 'BusyCopy',
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      ),
+      'ResourceInUseException',
+      'Table is being used: BusyCopy',
+    );
     // A table still CREATING is not found by CreateBackup, as on AWS.
     await rejectsWith(
       ddb.send(new CreateBackupCommand({ TableName: 'BusyCopy', BackupName: 'too-early' })),
