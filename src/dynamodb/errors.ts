@@ -28,7 +28,10 @@ export const resourceInUse = (message: string): AwsError =>
  * answers "Table is being used: <name>" on the live service (ack-api-quirks, table.md,
  * DDB-TABLE-219, recorded 2026-10-09); any other "Table already exists: <name>".
  */
-export const tableExists = (existing: { TableName: string; RestoreSummary?: { RestoreInProgress: boolean } }): AwsError =>
+export const tableExists = (existing: {
+  TableName: string;
+  RestoreSummary?: { RestoreInProgress: boolean };
+}): AwsError =>
   resourceInUse(
     existing.RestoreSummary?.RestoreInProgress
       ? `Table is being used: ${existing.TableName}`
