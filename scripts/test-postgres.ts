@@ -10,9 +10,6 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const EMBEDDED_ONLY: Record<string, string> = {
-  'dynamodb/backups/deleted-table.test.js':
-    "a deleted table's SYSTEM backup is made for tables with point-in-time recovery, not yet offered with engine storage",
-  'dynamodb/pitr': 'point-in-time recovery keeps snapshots of table files; not yet offered with engine storage',
   'dynamodb/exports':
     'exports read point-in-time history and imports fill table files, recorded in a data-directory catalog; not yet offered with engine storage',
   'dynamodb/crash.test.js':

@@ -49,6 +49,7 @@ import { Checkpointer } from './storage/checkpointer.js';
 import { DamagedFileError } from './storage/damage.js';
 import { DataDir } from './storage/data-dir.js';
 import { DataDirLock } from './storage/data-dir-lock.js';
+import { EmbeddedPitrSnapshots } from './storage/pitr-snapshots.js';
 import type { Durability } from './storage/wal-sync.js';
 import { registerStreamMetrics } from './streams/metrics.js';
 import { DynamoDbStreamsService } from './streams/service.js';
@@ -342,17 +343,16 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(options.onInternalError ? { onError: options.onInternalError } : {}),
   });
   tableManager.archivalBackups = backups;
-  const pitr = engine
-    ? undefined
-    : new PitrManager({
-        dataDir,
-        clock,
-        ...(options.pitrSnapshotIntervalMs !== undefined ? { snapshotIntervalMs: options.pitrSnapshotIntervalMs } : {}),
-        ...(options.onInternalError ? { onError: options.onInternalError } : {}),
-      });
-  if (pitr) metrics.pitrBytes(() => pitr.diskUse(tableManager));
+  // PITR snapshots live where the tables do (the change log is in the tables' own stores).
+  const pitr = new PitrManager({
+    snapshots: engine ? engine.pitrSnapshots() : new EmbeddedPitrSnapshots(dataDir),
+    clock,
+    ...(options.pitrSnapshotIntervalMs !== undefined ? { snapshotIntervalMs: options.pitrSnapshotIntervalMs } : {}),
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  metrics.pitrBytes(() => pitr.diskUse(tableManager));
   // Exports read PITR history and imports fill table files: not offered with engine storage yet.
-  const transfers = pitr
+  const transfers = !engine
     ? new TransferManager({
         catalog: BackupCatalog.open<TransferRecord>(dataDir, root, durability, TRANSFER_NAMES),
         dataDir,

@@ -217,10 +217,15 @@ export class TransferManager {
           source: openPinnedItems(lent.file, lent.dataKey),
           definition: lent.definition,
         }))
-      : await pitr.image(tables, account, request.tableName, exportTime, caller).then((image) => ({
-          source: image,
-          definition: image.definition,
-        }));
+      : await pitr.image(tables, account, request.tableName, exportTime, caller).then((image) => {
+          const items = image.items;
+          // Exports are offered with the embedded store only (server.ts), whose images are iterators.
+          if ('read' in items) {
+            image.close();
+            throw new Error('exports read PITR images of snapshot files (not offered over engine storage)');
+          }
+          return { source: { items, close: () => image.close() }, definition: image.definition };
+        });
     const { source, definition } = open;
     const record: ExportRecord = {
       kind: 'export',

@@ -3,26 +3,24 @@
  * trimming of history past the recovery window, images of a table at a past instant, and
  * restores from them.
  *
- * History = snapshots of the table file (storage/snapshot.ts, on a worker thread; each under a
- * key derived from the table's data key, snapshot-key.ts) + the change log in the table file
- * (change-log.ts). The image at T is the newest snapshot taken at or before T with the logged
+ * History = snapshots of the table (storage/pitr-snapshots.ts: a copy of the table file on a
+ * worker thread, or of its rows in the engine; each under a key derived from the table's data
+ * key, snapshot-key.ts) + the change log in the table's store (change-log.ts). The image at T is the newest snapshot taken at or before T with the logged
  * changes up to T that it does not hold laid over it. A snapshot is taken when PITR is enabled
  * and then every `snapshotIntervalMs` (clock-driven, by `pass`), so a restore replays at most
  * that much log. `pass` also trims: snapshots older than the one the recovery window starts
  * from go, and so does the log they hold.
  */
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../../core/clock.js';
 import type { Scope } from '../../core/scope.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
+import { inUnit, oncePerUnit } from '../../storage/backend.js';
+import type { BackupReader } from '../../storage/backup-storage.js';
 import { DamagedFileError } from '../../storage/damage.js';
-import type { DataDir } from '../../storage/data-dir.js';
-import { openEncryptedDatabase, type SqliteDatabase } from '../../storage/encrypted-db.js';
-import { hasRecord } from '../../storage/record-log.js';
-import { removeFiles, snapshotItems, snapshotLookup, startSnapshot } from '../../storage/snapshot.js';
+import type { PitrSnapshotCopy, PitrSnapshotImage, PitrSnapshotStorage } from '../../storage/pitr-snapshots.js';
 import type { ItemKey, StoredItem } from '../../storage/table-file.js';
 import { restoreTargetTaken, tableNotFound } from '../backups/errors.js';
 import { fillInBackground } from '../backups/fill.js';
@@ -45,7 +43,8 @@ import {
 } from './state.js';
 
 export interface PitrManagerOptions {
-  readonly dataDir: DataDir;
+  /** Where snapshots are kept (the data directory, or the engine). */
+  readonly snapshots: PitrSnapshotStorage;
   readonly clock: Clock;
   /** How often a new snapshot starts (clock time; default 24 hours): a restore replays at most this much log. */
   readonly snapshotIntervalMs?: number;
@@ -61,8 +60,11 @@ export interface PitrImage {
   readonly definition: TableDefinition;
   /** epoch ms */
   readonly at: number;
-  /** Every item of the table at `at`, each once (snapshot order, then the items changed since). */
-  readonly items: IterableIterator<StoredItem>;
+  /**
+   * Every item of the table at `at`, each once (snapshot order, then the items changed since):
+   * an iterator over a snapshot file, read in groups over the engine.
+   */
+  readonly items: IterableIterator<StoredItem> | Pick<BackupReader, 'read'>;
   close(): void;
 }
 
@@ -96,6 +98,10 @@ const PIN_SLACK_MS = 60_000;
 const DEFAULT_SNAPSHOT_INTERVAL_MS = DAY_MS;
 const TRIM_SLICE = 500;
 const TRIM_SLICES_PER_PASS = 40;
+/** Over the engine: how long a finished copy waits for the unit recording its snapshot to commit. */
+const RECORD_WAITS = 50;
+const RECORD_WAIT_MS = 100;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class PitrManager {
   readonly #options: PitrManagerOptions;
@@ -104,15 +110,23 @@ export class PitrManager {
   /** Readers of each snapshot file (images being read): not removed while read. */
   readonly #readers = new Map<string, number>();
   readonly #jobs = new Set<Promise<void>>();
+  readonly #snapshots: PitrSnapshotStorage;
+  /** The copies followed to their end (a request run again finds its first run's copy here). */
+  readonly #tracked = new WeakSet<PitrSnapshotCopy>();
+  /** Over a shared engine: snapshots no table referred to at the last pass (another node's copy may be starting). */
+  #suspects = new Set<string>();
+  /** Over the engine: each table's log bytes as the last pass counted them (counting is a fetch). */
+  readonly #logBytes = new Map<string, number>();
   #closing = false;
 
   constructor(options: PitrManagerOptions) {
     this.#options = options;
+    this.#snapshots = options.snapshots;
   }
 
   /** An in-memory sealdb keeps no history. */
   get inMemory(): boolean {
-    return this.#options.dataDir.inMemory;
+    return !this.#snapshots.available;
   }
 
   /**
@@ -120,11 +134,13 @@ export class PitrManager {
    * (the next pass takes a new one if a table is left without).
    */
   recover(tables: TableManager): void {
+    // Over a shared engine another node may be copying them (a pass drops those left unready).
+    if (!this.#snapshots.unfinishedAreOurs) return;
     for (const { scope, name, definition } of readableTables(tables)) {
       const state = definition.PointInTimeRecovery;
       const unfinished = (state?.Snapshots ?? []).filter((s) => !s.ready);
       if (!state || unfinished.length === 0) continue;
-      for (const snapshot of unfinished) removeFiles(this.#file(snapshot.fileId));
+      for (const snapshot of unfinished) this.#remove(snapshot.fileId);
       this.#updateState(tables, scope, name, definition.TableId, (current) => ({
         ...current,
         Snapshots: (current.Snapshots ?? []).filter((s) => s.ready),
@@ -141,7 +157,7 @@ export class PitrManager {
     periodDays: number | undefined,
     caller: KeyCaller,
   ): Promise<TableDefinition> {
-    if (this.#options.dataDir.inMemory) throw pitrNotKept();
+    if (this.inMemory) throw pitrNotKept();
     const table = tables.find(account, name);
     if (!table) throw tableNotFound(name);
     if (table.TableStatus !== 'ACTIVE') throw continuousBackupsUnavailable(name);
@@ -227,15 +243,23 @@ export class PitrManager {
     if (!window || at < window.earliest || at > window.latest) {
       throw invalidRestoreTime(at, window?.earliest ?? now, window?.latest ?? now);
     }
-    const snapshot = [...(state.Snapshots ?? [])].reverse().find((s) => s.takenAt <= at);
+    // A snapshot another node is still copying (over the engine) is not read: an older one is.
+    const snapshot = [...(state.Snapshots ?? [])]
+      .reverse()
+      .find((s) => s.takenAt <= at && (s.ready || this.#copies.has(s.fileId)));
     if (!snapshot) throw invalidRestoreTime(at, window.earliest, window.latest);
     this.#read(snapshot.fileId, +1);
-    let db: SqliteDatabase | undefined;
+    let opened: PitrSnapshotImage | undefined;
     try {
       await this.#copies.get(snapshot.fileId);
       const { store } = await tables.open(account, name, caller);
-      db = await tables.lend(account, name, caller, (lent) => this.#openSnapshot(lent, snapshot));
-      const inSnapshot = hasRecord(db, changeLog.log);
+      const key = await tables.lend(account, name, caller, (lent) => snapshotKey(lent.dataKey, snapshot.fileId));
+      try {
+        opened = await this.#snapshots.open(snapshot.fileId, key, changeLog.log);
+      } finally {
+        key.fill(0);
+      }
+      const inSnapshot = opened.holds;
       // The final state at `at` of every item changed since the snapshot (null: deleted).
       const changed = new Map<string, StoredItem | null>();
       for (const record of changesBetween(store, changeLog, snapshot.takenAt - PIN_SLACK_MS, at)) {
@@ -243,23 +267,15 @@ export class PitrManager {
         const change = decodeChange(changeLog, record);
         changed.set(itemId(change), change.item ?? null);
       }
-      const opened = db;
-      // `only`: those items alone, each looked up (the changed ones, else in the snapshot), so the
-      // cost follows the keys asked for, not the table's size.
-      const lookup = only ? snapshotLookup(db) : undefined;
-      const rows = only ? undefined : snapshotItems(db);
-      const items = (function* (): IterableIterator<StoredItem> {
-        if (only && lookup) {
-          for (const key of only) {
-            const id = itemId(key);
-            const item = changed.has(id) ? changed.get(id) : lookup(key);
-            if (item) yield item;
-          }
-          return;
-        }
-        for (const row of rows ?? []) if (!changed.has(itemId(row))) yield row;
-        for (const item of changed.values()) if (item) yield item;
-      })();
+      const image = opened;
+      // `only`: those items alone, each looked up where the snapshot can (the changed ones, else
+      // in the snapshot), so the cost follows the keys asked for, not the table's size.
+      const items =
+        only && image.lookup
+          ? looked(only, changed, image.lookup)
+          : 'read' in image.items
+            ? overlaidReader(image.items, changed, only)
+            : overlaid(image.items, changed, only);
       let closed = false;
       return {
         definition,
@@ -268,16 +284,15 @@ export class PitrManager {
         close: () => {
           if (closed) return;
           closed = true;
-          items.return?.();
+          if (!('read' in items)) items.return?.();
           // An export closed before it read a row (no bucket) has a statement open that the
           // generator never started on: the connection refuses to close while it is open.
-          rows?.return?.();
-          opened.close();
+          image.close();
           this.#read(snapshot.fileId, -1);
         },
       };
     } catch (error) {
-      db?.close();
+      opened?.close();
       this.#read(snapshot.fileId, -1);
       throw error;
     }
@@ -324,12 +339,17 @@ export class PitrManager {
     // Just before `from` (the image at T holds the writes stamped up to T).
     const keys = [...changed.values()].map(({ hash, pk, sk }) => ({ hash, pk, sk }));
     const before = await this.image(tables, account, name, Math.max(window.earliest, from - 1), caller, keys);
+    const beforeItems = before.items;
+    if ('read' in beforeItems) {
+      before.close();
+      throw new Error('incremental exports read a snapshot file (not offered over engine storage)');
+    }
     const changes = (function* (): IterableIterator<WindowChange | undefined> {
-      let looked = 0;
-      for (const row of before.items) {
+      let seen = 0;
+      for (const row of beforeItems) {
         const change = changed.get(itemId(row));
         if (change) change.old = row;
-        if (++looked % 256 === 0) yield undefined;
+        if (++seen % 256 === 0) yield undefined;
       }
       before.close();
       yield* changed.values();
@@ -407,7 +427,7 @@ export class PitrManager {
    * logs of disabled enablements dropped, and snapshot files of deleted tables removed.
    */
   async pass(tables: TableManager): Promise<void> {
-    if (this.#options.dataDir.inMemory) return;
+    if (this.inMemory) return;
     const now = this.#options.clock.now();
     const interval = this.#options.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS;
     const open = new Map(tables.openTables().map((t) => [t.definition.TableId, t.store]));
@@ -421,11 +441,11 @@ export class PitrManager {
         if (!store || slices <= 0) break;
         let dropped = TRIM_SLICE;
         while (dropped === TRIM_SLICE && slices-- > 0) {
-          dropped = store.dropRecords(space, TRIM_SLICE);
+          dropped = await this.#unit(tables, () => store.dropRecords(space, TRIM_SLICE));
           await nextTurn();
         }
         if (dropped < TRIM_SLICE) {
-          this.#updateState(tables, scope, name, definition.TableId, (current) => {
+          await this.#updateState(tables, scope, name, definition.TableId, (current) => {
             const left = (current.RetiredSpaces ?? []).filter((s) => s !== space);
             const { RetiredSpaces: _r, ...rest } = current;
             return left.length > 0 ? { ...rest, RetiredSpaces: left } : rest;
@@ -437,12 +457,22 @@ export class PitrManager {
       const newest = snapshots.at(-1);
       if (!newest || (newest.ready && now - newest.takenAt >= interval)) {
         await this.#snapshot(tables, scope, name, definition.TableId, (use) =>
-          tables.inRegion(scope.region).lendAsService(scope, name, definition.TableId, use),
+          this.#unit(tables, () => tables.inRegion(scope.region).lendAsService(scope, name, definition.TableId, use)),
         ).catch((error: unknown) => this.#options.onError?.(error));
       }
       slices = await this.#trim(tables, scope, name, definition, store, now, slices);
+      if (tables.sharedStorage && store) {
+        // Counted here, in a unit: the metrics read it without one.
+        const changeLog = changeLogOf(state);
+        if (changeLog) {
+          this.#logBytes.set(
+            definition.TableId,
+            await this.#unit(tables, () => store.recordBytes(changeLog.log), 'read'),
+          );
+        }
+      }
     }
-    this.#removeOrphans(tables);
+    await this.#removeOrphans(tables);
   }
 
   /** Bytes of PITR history per table: its change log (in the table file) and its snapshot files, for metrics. */
@@ -461,7 +491,12 @@ export class PitrManager {
       if (!state?.Enabled) return [];
       const store = open.get(definition.TableId);
       const changeLog = changeLogOf(state);
-      const log = changeLog && store ? store.recordBytes(changeLog.log) : 0;
+      const log =
+        changeLog && tables.sharedStorage
+          ? (this.#logBytes.get(definition.TableId) ?? 0)
+          : changeLog && store
+            ? store.recordBytes(changeLog.log)
+            : 0;
       const snapshots = (state.Snapshots ?? []).reduce((sum, s) => sum + s.bytes, 0);
       return [{ table: definition.TableArn, log, snapshots }];
     });
@@ -483,12 +518,12 @@ export class PitrManager {
     tableId: string,
     lend: <T>(use: (table: LentTable) => T) => Promise<T | undefined>,
   ): Promise<void> {
-    const fileId = randomUUID();
-    const file = this.#file(fileId);
+    // Over the engine a request runs again after each fetch: the same snapshot over its runs.
+    const fileId = oncePerUnit(() => randomUUID());
     // Held as read until its copy is tracked: a concurrent pass must not take it for an orphan.
     this.#read(fileId, +1);
     try {
-      await this.#startSnapshot(tables, scope, name, tableId, fileId, file, lend);
+      await this.#startSnapshot(tables, scope, name, tableId, fileId, lend);
     } finally {
       this.#read(fileId, -1);
     }
@@ -500,32 +535,66 @@ export class PitrManager {
     name: string,
     tableId: string,
     fileId: string,
-    file: string,
     lend: <T>(use: (table: LentTable) => T) => Promise<T | undefined>,
   ): Promise<void> {
     const started = await lend((lent) => {
       const key = snapshotKey(lent.dataKey, fileId);
       try {
-        return startSnapshot({ source: lent.file, sourceKey: lent.dataKey, target: file, targetKey: key });
+        const log = changeLogOf(lent.definition.PointInTimeRecovery)?.log ?? 0;
+        // Started once per request, however often it runs again (at once with the embedded store).
+        return oncePerUnit(() =>
+          this.#snapshots.start({ tableId, file: lent.file, dataKey: lent.dataKey }, fileId, key, log),
+        );
       } finally {
         key.fill(0);
       }
     });
     if (!started) return;
     await started.pinned;
-    const takenAt = this.#options.clock.now();
+    const takenAt = oncePerUnit(() => this.#options.clock.now());
+    if (!this.#tracked.has(started)) this.#track(tables, scope, name, tableId, fileId, started);
+    const snapshot: PitrSnapshot = { fileId, takenAt, ready: false, bytes: 0 };
+    await this.#updateState(tables, scope, name, tableId, (current) =>
+      current.Enabled
+        ? {
+            ...current,
+            ...(current.EnabledAt === undefined ? { EnabledAt: takenAt } : {}),
+            Snapshots: [...(current.Snapshots ?? []), snapshot],
+          }
+        : current,
+    );
+  }
+
+  /** Follows a snapshot's copy to its end: ready in the catalog, or gone. */
+  #track(
+    tables: TableManager,
+    scope: Scope,
+    name: string,
+    tableId: string,
+    fileId: string,
+    started: PitrSnapshotCopy,
+  ): void {
+    this.#tracked.add(started);
     const copied = started.done.then(
-      ({ bytes }) => {
-        this.#updateState(tables, scope, name, tableId, (current) => ({
+      async ({ bytes }) => {
+        const ready = (current: PointInTimeRecoveryState) => ({
           ...current,
           Snapshots: (current.Snapshots ?? []).map((s) => (s.fileId === fileId ? { ...s, ready: true, bytes } : s)),
-        }));
-        // Disabled or deleted meanwhile: the file is nobody's.
-        if (!this.#referenced(tables, scope, name, tableId, fileId)) removeFiles(file);
+        });
+        // Over the engine the copy may end before the unit recording the snapshot commits.
+        let referenced = false;
+        for (let wait = 0; ; wait++) {
+          await this.#updateState(tables, scope, name, tableId, ready);
+          referenced = await this.#unit(tables, () => this.#referenced(tables, scope, name, tableId, fileId), 'read');
+          if (referenced || !tables.sharedStorage || wait >= RECORD_WAITS) break;
+          await pause(RECORD_WAIT_MS);
+        }
+        // Disabled or deleted meanwhile: the copy is nobody's.
+        if (!referenced) this.#remove(fileId);
       },
-      (error: unknown) => {
-        removeFiles(file);
-        this.#updateState(tables, scope, name, tableId, (current) => ({
+      async (error: unknown) => {
+        this.#remove(fileId);
+        await this.#updateState(tables, scope, name, tableId, (current) => ({
           ...current,
           Snapshots: (current.Snapshots ?? []).filter((s) => s.fileId !== fileId),
         }));
@@ -537,16 +606,6 @@ export class PitrManager {
     });
     this.#copies.set(fileId, tracked);
     void tracked.finally(() => this.#copies.delete(fileId));
-    const snapshot: PitrSnapshot = { fileId, takenAt, ready: false, bytes: 0 };
-    this.#updateState(tables, scope, name, tableId, (current) =>
-      current.Enabled
-        ? {
-            ...current,
-            ...(current.EnabledAt === undefined ? { EnabledAt: takenAt } : {}),
-            Snapshots: [...(current.Snapshots ?? []), snapshot],
-          }
-        : current,
-    );
   }
 
   /**
@@ -572,7 +631,7 @@ export class PitrManager {
     const older = snapshots.filter((s) => s.takenAt < base.takenAt);
     if (older.length > 0) {
       const gone = new Set(older.map((s) => s.fileId));
-      this.#updateState(tables, scope, name, definition.TableId, (current) => ({
+      await this.#updateState(tables, scope, name, definition.TableId, (current) => ({
         ...current,
         Snapshots: (current.Snapshots ?? []).filter((s) => !gone.has(s.fileId)),
       }));
@@ -581,19 +640,21 @@ export class PitrManager {
     if (!store) return slices;
     let trimmed = TRIM_SLICE;
     while (trimmed === TRIM_SLICE && slices-- > 0) {
-      trimmed = trimBefore(store, changeLog, base.takenAt - PIN_SLACK_MS, TRIM_SLICE);
+      trimmed = await this.#unit(tables, () => trimBefore(store, changeLog, base.takenAt - PIN_SLACK_MS, TRIM_SLICE));
       await nextTurn();
     }
     return slices;
   }
 
-  #openSnapshot(lent: LentTable, snapshot: PitrSnapshot): SqliteDatabase {
-    const key = snapshotKey(lent.dataKey, snapshot.fileId);
-    try {
-      return openEncryptedDatabase({ file: this.#file(snapshot.fileId), key, readonly: true, checkWal: false });
-    } finally {
-      key.fill(0);
-    }
+  /**
+   * Runs `work` in a unit of work of its own where none is running (over the engine, background
+   * work outside a request); in the request's own otherwise, and at once with the embedded store.
+   */
+  #unit<T>(tables: TableManager, work: () => T | Promise<T>, kind: 'read' | 'write' = 'write'): Promise<T> {
+    // An async function runs its body at once, in the call, up to its first await.
+    const now = async (): Promise<T> => work();
+    if (!tables.sharedStorage || inUnit()) return now();
+    return tables.run(now, kind);
   }
 
   #updateState(
@@ -602,14 +663,22 @@ export class PitrManager {
     name: string,
     tableId: string,
     change: (state: PointInTimeRecoveryState) => PointInTimeRecoveryState,
-  ): void {
-    const regional = tables.inRegion(scope.region);
-    if (regional.find(scope.accountId, name)?.TableId !== tableId) return;
-    regional.update(scope.accountId, name, (current) =>
-      current.TableId === tableId && current.PointInTimeRecovery
-        ? { ...current, PointInTimeRecovery: change(current.PointInTimeRecovery) }
-        : current,
-    );
+  ): Promise<void> {
+    const apply = (): void => {
+      const regional = tables.inRegion(scope.region);
+      if (regional.find(scope.accountId, name)?.TableId !== tableId) return;
+      regional.update(scope.accountId, name, (current) =>
+        current.TableId === tableId && current.PointInTimeRecovery
+          ? { ...current, PointInTimeRecovery: change(current.PointInTimeRecovery) }
+          : current,
+      );
+    };
+    // The embedded catalog is written at once, in the call, as the callers' order relies on.
+    if (!tables.sharedStorage) {
+      apply();
+      return Promise.resolve();
+    }
+    return this.#unit(tables, apply);
   }
 
   #referenced(tables: TableManager, scope: Scope, name: string, tableId: string, fileId: string): boolean {
@@ -627,35 +696,38 @@ export class PitrManager {
     else this.#readers.delete(fileId);
   }
 
-  /** Removes snapshot files nobody reads (those being read go at a later pass, as orphans). */
+  /** Removes snapshots nobody reads (those being read go at a later pass, as orphans). */
   #removeUnread(snapshots: readonly PitrSnapshot[]): void {
-    for (const s of snapshots)
-      if (!this.#readers.has(s.fileId) && !this.#copies.has(s.fileId)) removeFiles(this.#file(s.fileId));
+    for (const s of snapshots) if (!this.#readers.has(s.fileId) && !this.#copies.has(s.fileId)) this.#remove(s.fileId);
   }
 
-  /** Snapshot files no table refers to (its table deleted, PITR disabled while it was read). */
-  #removeOrphans(tables: TableManager): void {
+  /** Removes a snapshot's data (at once in the embedded store), telling the operator if that fails. */
+  #remove(fileId: string): void {
+    void this.#snapshots.remove(fileId).catch((error: unknown) => this.#options.onError?.(error));
+  }
+
+  /**
+   * Snapshots no table refers to (its table deleted, PITR disabled while it was read). Over a
+   * shared engine, only those no table referred to at the last pass either: another node's copy
+   * is listed in the catalog moments after its rows begin.
+   */
+  async #removeOrphans(tables: TableManager): Promise<void> {
     // As the catalog is now: snapshots this pass took (and may have finished copying) are in it.
     const referenced = new Set(
       tables
         .allTables()
         .flatMap(({ definition }) => (definition.PointInTimeRecovery?.Snapshots ?? []).map((s) => s.fileId)),
     );
-    let names: string[];
-    try {
-      names = readdirSync(this.#options.dataDir.file('pitr'));
-    } catch {
-      return;
-    }
-    for (const entry of names) {
-      const fileId = entry.replace(/\.db(-wal|-shm)?$/, '');
+    const suspects = new Set<string>();
+    for (const fileId of await this.#snapshots.stored()) {
       if (referenced.has(fileId) || this.#readers.has(fileId) || this.#copies.has(fileId)) continue;
-      removeFiles(this.#file(fileId));
+      if (!this.#snapshots.unfinishedAreOurs && !this.#suspects.has(fileId)) {
+        suspects.add(fileId);
+        continue;
+      }
+      this.#remove(fileId);
     }
-  }
-
-  #file(fileId: string): string {
-    return this.#options.dataDir.file('pitr', `${fileId}.db`);
+    this.#suspects = suspects;
   }
 }
 
@@ -700,3 +772,67 @@ function freeSpace(definition: TableDefinition): number {
 
 const itemId = (key: { readonly hash: number; readonly pk: Buffer; readonly sk: Buffer }): string =>
   `${key.hash}:${key.pk.toString('hex')}:${key.sk.toString('hex')}`;
+
+/** Of `only` (every item when absent), those the image holds. */
+const wanted = (only: readonly ItemKey[] | undefined): ((id: string) => boolean) => {
+  if (!only) return () => true;
+  const ids = new Set(only.map(itemId));
+  return (id) => ids.has(id);
+};
+
+/** The items `only` names, each the changed version, else looked up in the snapshot. */
+function* looked(
+  only: readonly ItemKey[],
+  changed: ReadonlyMap<string, StoredItem | null>,
+  lookup: (key: ItemKey) => StoredItem | undefined,
+): IterableIterator<StoredItem> {
+  for (const key of only) {
+    const id = itemId(key);
+    const item = changed.has(id) ? changed.get(id) : lookup(key);
+    if (item) yield item;
+  }
+}
+
+/** The snapshot's items not changed since, then the changed ones as they are at the image's instant. */
+function* overlaid(
+  rows: IterableIterator<StoredItem>,
+  changed: ReadonlyMap<string, StoredItem | null>,
+  only?: readonly ItemKey[],
+): IterableIterator<StoredItem> {
+  const keep = wanted(only);
+  for (const row of rows) if (keep(itemId(row)) && !changed.has(itemId(row))) yield row;
+  for (const [id, item] of changed) if (item && keep(id)) yield item;
+}
+
+/** The same, over a snapshot read in groups (the engine's rows). */
+function overlaidReader(
+  rows: Pick<BackupReader, 'read'>,
+  changed: ReadonlyMap<string, StoredItem | null>,
+  only?: readonly ItemKey[],
+): Pick<BackupReader, 'read'> {
+  const keep = wanted(only);
+  let rowsDone = false;
+  let rest: IterableIterator<StoredItem> | undefined;
+  return {
+    async read(max: number): Promise<StoredItem[]> {
+      const out: StoredItem[] = [];
+      while (!rowsDone && out.length < max) {
+        const group = await rows.read(max - out.length);
+        if (group.length === 0) rowsDone = true;
+        for (const row of group) if (keep(itemId(row)) && !changed.has(itemId(row))) out.push(row);
+      }
+      if (rowsDone) {
+        rest ??= [...changed]
+          .filter((entry): entry is [string, StoredItem] => entry[1] !== null && keep(entry[0]))
+          .map(([, item]) => item)
+          [Symbol.iterator]();
+        while (out.length < max) {
+          const next = rest.next();
+          if (next.done) break;
+          out.push(next.value);
+        }
+      }
+      return out;
+    },
+  };
+}

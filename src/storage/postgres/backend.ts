@@ -4,11 +4,13 @@ import type { Clock } from '../../core/clock.js';
 import type { RootOfTrust } from '../../encryption/root-of-trust.js';
 import type { StorageBackend, UnitKind } from '../backend.js';
 import type { BackupStorage } from '../backup-storage.js';
+import type { PitrSnapshotStorage } from '../pitr-snapshots.js';
 import type { TableStore } from '../table-file.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { PgBackupStorage } from './pg-backups.js';
 import { PgCatalog } from './pg-catalog.js';
 import { PgKeyStore } from './pg-key-store.js';
+import { PgPitrSnapshots } from './pg-pitr.js';
 import { PgTableStore } from './pg-table-store.js';
 import { PgTrailStore, type PgTrailStoreOptions } from './pg-trail-store.js';
 import { RowSeal } from './row-seal.js';
@@ -67,6 +69,11 @@ export class EngineBackend implements StorageBackend {
   /** Backups and their catalog in the engine (any node lists and restores the same backups). */
   backupStorage<R>(root: RootOfTrust): BackupStorage<R> {
     return new PgBackupStorage<R>(this.engine, this.services, root);
+  }
+
+  /** Point-in-time recovery's snapshots in the engine (any node restores from the same history). */
+  pitrSnapshots(): PitrSnapshotStorage {
+    return new PgPitrSnapshots(this.engine);
   }
 
   catalog<D>(root: RootOfTrust): PgCatalog<D> {

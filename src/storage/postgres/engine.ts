@@ -103,6 +103,10 @@ export class Engine {
           backup TEXT NOT NULL, pkm BYTEA NOT NULL, km BYTEA NOT NULL, size INT NOT NULL, sealed BYTEA NOT NULL,
           PRIMARY KEY (backup, pkm, km))`,
         `CREATE TABLE IF NOT EXISTS ${s}.backup_catalog (km BYTEA PRIMARY KEY, sealed BYTEA NOT NULL)`,
+        // Point-in-time recovery's snapshots (pg-pitr.ts): items sealed under each snapshot's derived key.
+        `CREATE TABLE IF NOT EXISTS ${s}.pitr_rows (
+          snapshot TEXT NOT NULL, pkm BYTEA NOT NULL, km BYTEA NOT NULL, size INT NOT NULL, sealed BYTEA NOT NULL,
+          PRIMARY KEY (snapshot, pkm, km))`,
       ]) {
         try {
           await client.query(sql);

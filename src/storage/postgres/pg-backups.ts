@@ -37,6 +37,14 @@ interface SealedEntry {
   readonly wrappedKey: string;
 }
 
+/** Where copies of item rows go: a table of the engine and the column naming whose rows they are. */
+export interface RowCopies {
+  readonly table: string;
+  readonly owner: string;
+}
+
+const BACKUP_ROWS: RowCopies = { table: 'backup_rows', owner: 'backup' };
+
 interface PageRow {
   readonly pkm: Buffer;
   readonly km: Buffer;
@@ -77,56 +85,8 @@ export class PgBackupStorage<R> implements BackupStorage<R> {
     return { pinned, done };
   }
 
-  async #copy(tableId: string, backupId: string, from: RowSeal, to: RowSeal, pinned: () => void): Promise<number> {
-    const s = this.#engine.schema;
-    const client = await this.#engine.pool.connect();
-    let rows = 0;
-    try {
-      // One snapshot for the whole copy; its first statement fixes it.
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      let after: PageRow | undefined;
-      for (;;) {
-        const page = await client.query<PageRow>(
-          after
-            ? `SELECT pkm, km, size, sealed FROM ${s}.rows WHERE tbl = $1 AND space = $2 AND (pkm, km) > ($3, $4)
-               ORDER BY pkm, km LIMIT ${PAGE_ROWS}`
-            : `SELECT pkm, km, size, sealed FROM ${s}.rows WHERE tbl = $1 AND space = $2 ORDER BY pkm, km LIMIT ${PAGE_ROWS}`,
-          after ? [tableId, ITEM_SPACE, after.pkm, after.km] : [tableId, ITEM_SPACE],
-        );
-        if (rows === 0) pinned();
-        if (page.rows.length === 0) break;
-        const values: unknown[] = [];
-        const tuples = page.rows.map((row) => {
-          const opened = from.open(ITEM_SPACE, row.pkm, row.km, row.sealed);
-          const pkm = to.partition(ITEM_SPACE, opened.pk);
-          const km = to.key(ITEM_SPACE, opened.pk, opened.sk, opened.tk);
-          values.push(backupId, pkm, km, row.size, to.seal(ITEM_SPACE, pkm, km, opened));
-          const n = values.length;
-          return `($${n - 4}, $${n - 3}::bytea, $${n - 2}::bytea, $${n - 1}::int, $${n}::bytea)`;
-        });
-        // On a connection of its own: the snapshot's transaction only reads.
-        await this.#engine.pool.query(
-          `INSERT INTO ${s}.backup_rows (backup, pkm, km, size, sealed) VALUES ${tuples.join(', ')}`,
-          values,
-        );
-        rows += page.rows.length;
-        after = page.rows[page.rows.length - 1];
-        if (page.rows.length < PAGE_ROWS) break;
-      }
-      pinned();
-      await client.query('COMMIT');
-      client.release();
-      return rows;
-    } catch (error) {
-      await client.query('ROLLBACK').then(
-        () => client.release(),
-        (rollbackError: unknown) => client.release(rollbackError instanceof Error ? rollbackError : true),
-      );
-      throw error;
-    } finally {
-      from.destroy();
-      to.destroy();
-    }
+  #copy(tableId: string, backupId: string, from: RowSeal, to: RowSeal, pinned: () => void): Promise<number> {
+    return copyItemRows(this.#engine, tableId, BACKUP_ROWS, backupId, from, to, pinned).then(({ rows }) => rows);
   }
 
   async copySealed(source: { readonly tableId: string }, backupId: string): Promise<boolean> {
@@ -141,39 +101,116 @@ export class PgBackupStorage<R> implements BackupStorage<R> {
   }
 
   open(backupId: string, key: Buffer, sealedAsTable?: string): BackupReader {
-    const seal = new RowSeal(key, sealedAsTable ?? backupSealName(backupId));
-    const engine = this.#engine;
-    const s = engine.schema;
-    let after: PageRow | undefined;
-    let closed = false;
-    return {
-      async read(max: number): Promise<StoredItem[]> {
-        if (closed) throw new Error('backup reader closed');
-        // The backup's rows change no more once it is AVAILABLE: pages need no common snapshot.
-        const limit = Math.max(1, Math.min(max, PAGE_ROWS));
-        const page = await engine.pool.query<PageRow>(
-          after
-            ? `SELECT pkm, km, size, sealed FROM ${s}.backup_rows WHERE backup = $1 AND (pkm, km) > ($2, $3)
-               ORDER BY pkm, km LIMIT ${limit}`
-            : `SELECT pkm, km, size, sealed FROM ${s}.backup_rows WHERE backup = $1 ORDER BY pkm, km LIMIT ${limit}`,
-          after ? [backupId, after.pkm, after.km] : [backupId],
-        );
-        after = page.rows[page.rows.length - 1] ?? after;
-        return page.rows.map((row) => {
-          const opened = seal.open(ITEM_SPACE, row.pkm, row.km, row.sealed);
-          return { hash: opened.hash, pk: opened.pk, sk: opened.sk, body: opened.body, size: row.size };
-        });
-      },
-      close() {
-        closed = true;
-        seal.destroy();
-      },
-    };
+    // The backup's rows change no more once it is AVAILABLE: pages need no common snapshot.
+    return readItemRows(
+      this.#engine,
+      BACKUP_ROWS,
+      backupId,
+      new RowSeal(key, sealedAsTable ?? backupSealName(backupId)),
+    );
   }
 
   async remove(backupId: string): Promise<void> {
     await this.#engine.pool.query(`DELETE FROM ${this.#engine.schema}.backup_rows WHERE backup = $1`, [backupId]);
   }
+}
+
+/**
+ * Copies a table's item rows into `target` under `owner`, opened with `from` and sealed again
+ * with `to`: one REPEATABLE READ transaction reads them in key-hash pages (every write committed
+ * before its first read is in the copy, none after; `pinned` is called then) while requests go
+ * on; each page is written in a statement of its own. Returns the rows and sealed bytes copied.
+ */
+export async function copyItemRows(
+  engine: Engine,
+  tableId: string,
+  target: RowCopies,
+  owner: string,
+  from: RowSeal,
+  to: RowSeal,
+  pinned: () => void,
+): Promise<{ rows: number; bytes: number }> {
+  const s = engine.schema;
+  const client = await engine.pool.connect();
+  let rows = 0;
+  let bytes = 0;
+  try {
+    // One snapshot for the whole copy; its first statement fixes it.
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    let after: PageRow | undefined;
+    for (;;) {
+      const page = await client.query<PageRow>(
+        after
+          ? `SELECT pkm, km, size, sealed FROM ${s}.rows WHERE tbl = $1 AND space = $2 AND (pkm, km) > ($3, $4)
+             ORDER BY pkm, km LIMIT ${PAGE_ROWS}`
+          : `SELECT pkm, km, size, sealed FROM ${s}.rows WHERE tbl = $1 AND space = $2 ORDER BY pkm, km LIMIT ${PAGE_ROWS}`,
+        after ? [tableId, ITEM_SPACE, after.pkm, after.km] : [tableId, ITEM_SPACE],
+      );
+      if (rows === 0) pinned();
+      if (page.rows.length === 0) break;
+      const values: unknown[] = [];
+      const tuples = page.rows.map((row) => {
+        const opened = from.open(ITEM_SPACE, row.pkm, row.km, row.sealed);
+        const pkm = to.partition(ITEM_SPACE, opened.pk);
+        const km = to.key(ITEM_SPACE, opened.pk, opened.sk, opened.tk);
+        const sealed = to.seal(ITEM_SPACE, pkm, km, opened);
+        bytes += sealed.length;
+        values.push(owner, pkm, km, row.size, sealed);
+        const n = values.length;
+        return `($${n - 4}, $${n - 3}::bytea, $${n - 2}::bytea, $${n - 1}::int, $${n}::bytea)`;
+      });
+      // On a connection of its own: the snapshot's transaction only reads.
+      await engine.pool.query(
+        `INSERT INTO ${s}.${target.table} (${target.owner}, pkm, km, size, sealed) VALUES ${tuples.join(', ')}`,
+        values,
+      );
+      rows += page.rows.length;
+      after = page.rows[page.rows.length - 1];
+      if (page.rows.length < PAGE_ROWS) break;
+    }
+    pinned();
+    await client.query('COMMIT');
+    client.release();
+    return { rows, bytes };
+  } catch (error) {
+    await client.query('ROLLBACK').then(
+      () => client.release(),
+      (rollbackError: unknown) => client.release(rollbackError instanceof Error ? rollbackError : true),
+    );
+    throw error;
+  } finally {
+    from.destroy();
+    to.destroy();
+  }
+}
+
+/** Reads copied item rows of `owner` in key-hash pages, opened with `seal` (destroyed at close). */
+export function readItemRows(engine: Engine, target: RowCopies, owner: string, seal: RowSeal): BackupReader {
+  const s = engine.schema;
+  let after: PageRow | undefined;
+  let closed = false;
+  return {
+    async read(max: number): Promise<StoredItem[]> {
+      if (closed) throw new Error('reader closed');
+      const limit = Math.max(1, Math.min(max, PAGE_ROWS));
+      const page = await engine.pool.query<PageRow>(
+        after
+          ? `SELECT pkm, km, size, sealed FROM ${s}.${target.table} WHERE ${target.owner} = $1 AND (pkm, km) > ($2, $3)
+             ORDER BY pkm, km LIMIT ${limit}`
+          : `SELECT pkm, km, size, sealed FROM ${s}.${target.table} WHERE ${target.owner} = $1 ORDER BY pkm, km LIMIT ${limit}`,
+        after ? [owner, after.pkm, after.km] : [owner],
+      );
+      after = page.rows[page.rows.length - 1] ?? after;
+      return page.rows.map((row) => {
+        const opened = seal.open(ITEM_SPACE, row.pkm, row.km, row.sealed);
+        return { hash: opened.hash, pk: opened.pk, sk: opened.sk, body: opened.body, size: row.size };
+      });
+    },
+    close() {
+      closed = true;
+      seal.destroy();
+    },
+  };
 }
 
 /**

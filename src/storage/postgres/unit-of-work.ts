@@ -164,6 +164,11 @@ export function oncePerUnit<T>(make: () => T): T {
   return unit ? unit.stable(make) : make();
 }
 
+/** Whether a unit of work is running now (never with the embedded store). */
+export function inUnit(): boolean {
+  return current.getStore() !== undefined;
+}
+
 /**
  * What stays the same over every run of the current request: the unit of work itself (run again
  * after a fetch or a serialization failure); outside a unit (the embedded store), a new token.
