@@ -9,7 +9,14 @@ import { COMMIT_RECORD_SUFFIX } from './commit-counter.js';
 import { namingStore } from './damage.js';
 import { Miss } from './postgres/unit-of-work.js';
 
-export { inUnit, oncePerUnit, unitIdentity, whenCommitted, whenRolledBack } from './postgres/unit-of-work.js';
+export {
+  inUnit,
+  oncePerUnit,
+  outsideUnit,
+  unitIdentity,
+  whenCommitted,
+  whenRolledBack,
+} from './postgres/unit-of-work.js';
 
 import { TableFile, type TableFileOptions, type TableStore } from './table-file.js';
 

@@ -17,7 +17,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Scope } from '../../core/scope.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
-import { inUnit, oncePerUnit } from '../../storage/backend.js';
+import { inUnit, oncePerUnit, outsideUnit, whenCommitted, whenRolledBack } from '../../storage/backend.js';
 import type { BackupReader } from '../../storage/backup-storage.js';
 import { DamagedFileError } from '../../storage/damage.js';
 import type { PitrSnapshotCopy, PitrSnapshotImage, PitrSnapshotStorage } from '../../storage/pitr-snapshots.js';
@@ -98,9 +98,8 @@ const PIN_SLACK_MS = 60_000;
 const DEFAULT_SNAPSHOT_INTERVAL_MS = DAY_MS;
 const TRIM_SLICE = 500;
 const TRIM_SLICES_PER_PASS = 40;
-/** Over the engine: how long a finished copy waits for the unit recording its snapshot to commit. */
-const RECORD_WAITS = 50;
-const RECORD_WAIT_MS = 100;
+/** Over the engine: the longest a finished copy waits for the unit recording its snapshot to commit. */
+const RECORD_WAIT_MS = 30_000;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class PitrManager {
@@ -113,6 +112,8 @@ export class PitrManager {
   readonly #snapshots: PitrSnapshotStorage;
   /** The copies followed to their end (a request run again finds its first run's copy here). */
   readonly #tracked = new WeakSet<PitrSnapshotCopy>();
+  /** Called once the unit recording a copy's snapshot has ended (committed or failed for good). */
+  readonly #recorded = new WeakMap<PitrSnapshotCopy, () => void>();
   /** Over a shared engine: snapshots no table referred to at the last pass (another node's copy may be starting). */
   #suspects = new Set<string>();
   /** Over the engine: each table's log bytes as the last pass counted them (counting is a fetch). */
@@ -400,19 +401,26 @@ export class PitrManager {
       if (error instanceof KeyAccessError) throw kmsValidationError(error);
       throw error;
     }
-    const job = fillInBackground({
-      tables,
-      account,
-      definition,
-      items: image.items,
-      caller,
-      sliceMs: this.#options.sliceMs ?? 8,
-      stopped: () => this.#closing,
-      ...(this.#options.onError ? { onError: this.#options.onError } : {}),
-      done: () => image.close(),
-    });
-    this.#jobs.add(job);
-    void job.finally(() => this.#jobs.delete(job));
+    // Filled once the new table is committed (at once with the embedded store; over the engine
+    // after the request's unit), from outside that unit.
+    whenRolledBack(async () => image.close());
+    whenCommitted(() =>
+      outsideUnit(() => {
+        const job = fillInBackground({
+          tables: tables,
+          account,
+          definition,
+          items: image.items,
+          caller,
+          sliceMs: this.#options.sliceMs ?? 8,
+          stopped: () => this.#closing,
+          ...(this.#options.onError ? { onError: this.#options.onError } : {}),
+          done: () => image.close(),
+        });
+        this.#jobs.add(job);
+        void job.finally(() => this.#jobs.delete(job));
+      }),
+    );
     return definition;
   }
 
@@ -552,7 +560,17 @@ export class PitrManager {
     if (!started) return;
     await started.pinned;
     const takenAt = oncePerUnit(() => this.#options.clock.now());
-    if (!this.#tracked.has(started)) this.#track(tables, scope, name, tableId, fileId, started);
+    if (!this.#tracked.has(started)) {
+      // Followed from outside the request's unit: the copy ends after that unit has committed.
+      outsideUnit(() => this.#track(tables, scope, name, tableId, fileId, started));
+    }
+    // The copy is marked ready once the snapshot's record has committed (at once with the embedded
+    // store; over the engine, the request's unit commits after this returns, or fails for good).
+    const recorded = this.#recorded.get(started);
+    if (recorded) {
+      whenCommitted(recorded);
+      whenRolledBack(async () => recorded());
+    }
     const snapshot: PitrSnapshot = { fileId, takenAt, ready: false, bytes: 0 };
     await this.#updateState(tables, scope, name, tableId, (current) =>
       current.Enabled
@@ -575,20 +593,25 @@ export class PitrManager {
     started: PitrSnapshotCopy,
   ): void {
     this.#tracked.add(started);
+    let recordedResolve: () => void = () => undefined;
+    const recorded = new Promise<void>((resolve) => {
+      recordedResolve = resolve;
+    });
+    this.#recorded.set(started, () => recordedResolve());
     const copied = started.done.then(
       async ({ bytes }) => {
+        // A unit started over after a conflict records another snapshot: this one is then nobody's.
+        if (tables.sharedStorage) await Promise.race([recorded, pause(RECORD_WAIT_MS)]);
         const ready = (current: PointInTimeRecoveryState) => ({
           ...current,
           Snapshots: (current.Snapshots ?? []).map((s) => (s.fileId === fileId ? { ...s, ready: true, bytes } : s)),
         });
-        // Over the engine the copy may end before the unit recording the snapshot commits.
-        let referenced = false;
-        for (let wait = 0; ; wait++) {
-          await this.#updateState(tables, scope, name, tableId, ready);
-          referenced = await this.#unit(tables, () => this.#referenced(tables, scope, name, tableId, fileId), 'read');
-          if (referenced || !tables.sharedStorage || wait >= RECORD_WAITS) break;
-          await pause(RECORD_WAIT_MS);
-        }
+        await this.#updateState(tables, scope, name, tableId, ready);
+        const referenced = await this.#unit(
+          tables,
+          () => this.#referenced(tables, scope, name, tableId, fileId),
+          'read',
+        );
         // Disabled or deleted meanwhile: the copy is nobody's.
         if (!referenced) this.#remove(fileId);
       },

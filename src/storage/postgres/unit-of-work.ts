@@ -170,6 +170,14 @@ export function inUnit(): boolean {
 }
 
 /**
+ * Runs `fn` outside the current unit: work it starts that goes on after the unit has ended (a
+ * copy's completion) must not write into that unit (its promises would carry it along).
+ */
+export function outsideUnit<T>(fn: () => T): T {
+  return current.exit(fn);
+}
+
+/**
  * What stays the same over every run of the current request: the unit of work itself (run again
  * after a fetch or a serialization failure); outside a unit (the embedded store), a new token.
  */
