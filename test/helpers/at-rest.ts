@@ -95,3 +95,32 @@ async function engineColumn(storage: string, column: string, from: string): Prom
     await client.end();
   }
 }
+
+/**
+ * The PITR snapshots whose data is at rest: their files under the data directory's `pitr/`, or
+ * the snapshots with rows in the engine's `pitr_rows` (a snapshot of an empty table has none).
+ */
+export async function pitrSnapshotsWithData(server: Pick<TestServer, 'dataDir' | 'storage'>): Promise<string[]> {
+  if (!server.storage) {
+    const folder = join(server.dataDir, 'pitr');
+    if (!existsSync(folder)) return [];
+    return readdirSync(folder)
+      .filter((f) => f.endsWith('.db'))
+      .map((f) => f.slice(0, -'.db'.length))
+      .sort();
+  }
+  const url = new URL(server.storage);
+  const schema = url.searchParams.get('schema') as string;
+  url.searchParams.delete('schema');
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const result = await client.query<{ snapshot: string }>(
+      `SELECT DISTINCT snapshot FROM "${schema}".pitr_rows ORDER BY snapshot`,
+    );
+    return result.rows.map((r) => r.snapshot);
+  } finally {
+    await client.end();
+  }
+}

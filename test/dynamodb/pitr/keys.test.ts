@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DisableKeyCommand, EnableKeyCommand, KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { rejectsWith } from '../../helpers/assert-aws.js';
+import { pitrSnapshotsWithData, placesHolding } from '../../helpers/at-rest.js';
 import { keepAliveClient, newConnectionClient } from '../../helpers/clients.js';
-import { filesContaining, filesUnder } from '../../helpers/files.js';
 import { createKey } from '../../helpers/kms.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { tableActive } from '../backups/helpers.js';
@@ -151,7 +151,7 @@ describe('point-in-time recovery and keys', () => {
     // A second snapshot a day on, so history has more than one file.
     server.clock.advance(DAY + MINUTE);
     await server.sweep();
-    const snapshots = filesUnder(server.dataDir).filter((f) => f.includes('/pitr/') && f.endsWith('.db'));
+    const snapshots = await pitrSnapshotsWithData(server);
     assert.ok(snapshots.length >= 2, `snapshot files: ${snapshots.length}`);
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.id, PendingWindowInDays: 7 }));
     server.clock.advance(7 * DAY + MINUTE);
@@ -175,8 +175,9 @@ describe('point-in-time recovery and keys', () => {
     }
     // Every file (tables with their change logs, snapshots, catalogs): ciphertext only.
     await server.close();
-    const files = filesUnder(server.dataDir);
-    for (const file of snapshots) assert.ok(files.includes(file), `${file} is still there, and was read`);
-    assert.deepEqual(filesContaining(server.dataDir, CANARY), []);
+    // Over the engine: the snapshots' rows, and a pg_dump of the schema holding no canary.
+    const kept = await pitrSnapshotsWithData(server);
+    for (const snapshot of snapshots) assert.ok(kept.includes(snapshot), `${snapshot} is still there, and was read`);
+    assert.deepEqual(await placesHolding(server, [CANARY]), []);
   });
 });

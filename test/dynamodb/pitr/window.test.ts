@@ -9,7 +9,7 @@ import {
   RestoreTableToPointInTimeCommand,
 } from '@aws-sdk/client-dynamodb';
 import { rejectsWith } from '../../helpers/assert-aws.js';
-import { filesUnder } from '../../helpers/files.js';
+import { pitrSnapshotsWithData } from '../../helpers/at-rest.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { tableActive } from '../backups/helpers.js';
 import { allItems, enablePitr } from './helpers.js';
@@ -19,8 +19,7 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const snapshotFiles = (server: TestServer) =>
-  filesUnder(server.dataDir).filter((f) => f.includes('/pitr/') && f.endsWith('.db'));
+const snapshotFiles = (server: TestServer) => pitrSnapshotsWithData(server);
 
 async function pitrBytes(server: TestServer, tableArn: string, part: 'log' | 'snapshots'): Promise<number> {
   const text = await (await fetch(`${server.endpoint}/metrics`)).text();
@@ -57,6 +56,8 @@ describe('point-in-time recovery window', () => {
       await enablePitr(ddb, 'Window', 1);
       const enabledAt = server.clock.now();
       for (const i of range(0, 20)) await put(i);
+      // Over the engine the log's bytes are counted by the sweep (a count there is a fetch).
+      if (server.storage) await server.sweep();
       const logAfterFirstDay = await pitrBytes(server, arn, 'log');
       assert.ok(logAfterFirstDay > 20 * 200, `log bytes ${logAfterFirstDay}`);
       // A day and an hour on: a new snapshot; the window (1 day) starts after the enablement now.
@@ -81,17 +82,20 @@ describe('point-in-time recovery window', () => {
         'InvalidRestoreTimeException',
       );
       // Both snapshots are needed still: the window begins before the second one.
-      for (let i = 0; i < 200 && snapshotFiles(server).length < 2; i++) await pause(10);
-      assert.equal(snapshotFiles(server).length, 2);
+      // Over the engine the first snapshot, of the empty table, has no rows to see.
+      const both = server.storage ? 1 : 2;
+      for (let i = 0; i < 200 && (await snapshotFiles(server)).length < both; i++) await pause(10);
+      assert.equal((await snapshotFiles(server)).length, both);
 
       // Another day on: the first snapshot and the log it holds are past the window.
       server.clock.advance(DAY);
       for (let i = 0; i < 200; i++) {
         await server.sweep();
-        if (snapshotFiles(server).length === 2 && (await pitrBytes(server, arn, 'log')) < logAfterFirstDay) break;
+        if ((await snapshotFiles(server)).length === 2 && (await pitrBytes(server, arn, 'log')) < logAfterFirstDay)
+          break;
         await pause(10);
       }
-      const files = snapshotFiles(server);
+      const files = await snapshotFiles(server);
       assert.equal(files.length, 2, 'the first snapshot went, the second and the new one stay');
       const logNow = await pitrBytes(server, arn, 'log');
       assert.ok(logNow < logAfterFirstDay, `log trimmed: ${logNow} < ${logAfterFirstDay}`);
