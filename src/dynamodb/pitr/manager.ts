@@ -564,23 +564,28 @@ export class PitrManager {
       // Followed from outside the request's unit: the copy ends after that unit has committed.
       outsideUnit(() => this.#track(tables, scope, name, tableId, fileId, started));
     }
-    // The copy is marked ready once the snapshot's record has committed (at once with the embedded
-    // store; over the engine, the request's unit commits after this returns, or fails for good).
-    const recorded = this.#recorded.get(started);
-    if (recorded) {
-      whenCommitted(recorded);
-      whenRolledBack(async () => recorded());
-    }
     const snapshot: PitrSnapshot = { fileId, takenAt, ready: false, bytes: 0 };
-    await this.#updateState(tables, scope, name, tableId, (current) =>
-      current.Enabled
-        ? {
-            ...current,
-            ...(current.EnabledAt === undefined ? { EnabledAt: takenAt } : {}),
-            Snapshots: [...(current.Snapshots ?? []), snapshot],
-          }
-        : current,
-    );
+    try {
+      await this.#updateState(tables, scope, name, tableId, (current) =>
+        current.Enabled
+          ? {
+              ...current,
+              ...(current.EnabledAt === undefined ? { EnabledAt: takenAt } : {}),
+              Snapshots: [...(current.Snapshots ?? []), snapshot],
+            }
+          : current,
+      );
+    } finally {
+      // The copy is marked ready once the snapshot's record has committed: over the engine, when
+      // the request's unit commits after this returns (or fails for good); at once after the
+      // record where no unit runs (a pass's snapshot, lent in a unit of its own). Told before the
+      // record, a copy that ends first finds no snapshot of its id and is removed as nobody's.
+      const recorded = this.#recorded.get(started);
+      if (recorded) {
+        whenCommitted(recorded);
+        whenRolledBack(async () => recorded());
+      }
+    }
   }
 
   /** Follows a snapshot's copy to its end: ready in the catalog, or gone. */
