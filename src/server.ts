@@ -16,6 +16,7 @@ import { KmsSealer } from './dynamodb/exports/kms-sealer.js';
 import { TransferManager } from './dynamodb/exports/manager.js';
 import type { TransferRecord } from './dynamodb/exports/records.js';
 import { IndexJobs, type IndexJobsOptions } from './dynamodb/indexes/backfill.js';
+import { registerIndexMetrics } from './dynamodb/indexes/metrics.js';
 import { PitrManager } from './dynamodb/pitr/manager.js';
 import { DynamoDbService } from './dynamodb/service.js';
 import { DYNAMODB_ENCRYPTION_CHANGE_LIMIT, type EncryptionChangeLimit } from './dynamodb/sse.js';
@@ -387,6 +388,13 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   const indexJobs = new IndexJobs({
     tables: tableManager,
     busy: () => activity.busy(),
+    ...(leases
+      ? {
+          leased: <T>(fn: () => Promise<T>) =>
+            runLeased(leases, LEASES.backfill, (unit, kind) => tableManager.run(unit, kind), fn),
+          leaseRetryMs: leases.timing.renewMs,
+        }
+      : {}),
     ...options.indexJobs,
     onError: (error) => {
       if (error instanceof DamagedFileError) tableManager.damaged(error);
@@ -409,6 +417,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   const dynamodb = new DynamoDbService(dynamodbEnv);
   const streams = new DynamoDbStreamsService(dynamodbEnv);
   registerStreamMetrics(metrics.registry);
+  registerIndexMetrics(metrics.registry);
 
   // One sweep at a time: the timer's and the time endpoint's must not interleave their table steps.
   let sweeping: Promise<void> = Promise.resolve();

@@ -10,7 +10,7 @@ import { FenceLost, fenceUnit, unitFence } from '../storage/postgres/unit-of-wor
 import type { LeaseKeeper } from './leases.js';
 
 /** The lease names of the background work on engine storage. */
-export const LEASES = { ttl: 'ttl-sweep', streams: 'stream-trim' } as const;
+export const LEASES = { ttl: 'ttl-sweep', streams: 'stream-trim', backfill: 'index-backfill' } as const;
 
 /** The TTL sweeper's view of the tables: none while another node holds the TTL lease. */
 export function leasedTtlTables(tables: TtlTables, leases: LeaseKeeper, name: string = LEASES.ttl): TtlTables {

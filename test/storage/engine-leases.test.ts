@@ -2,7 +2,8 @@
  * Leases of background work over engine storage (src/cluster/leases.ts): with three node
  * processes over one PostgreSQL schema, TTL expiry is done by the lease holder only, and goes on
  * on a surviving node once the holder is SIGKILLed (its lease expires, another node takes it
- * with a higher fencing token).
+ * with a higher fencing token); an online index backfill is done under the backfill lease,
+ * whichever node the UpdateTable came to (a node asked while another holds it looks again).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,10 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  BatchWriteItemCommand,
   CreateTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   PutItemCommand,
   QueryCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
@@ -133,6 +137,66 @@ describe('engine storage: leases of background work move when their holder dies'
     );
     return page.Count ?? 0;
   };
+
+  const backfilledBy = async (i: number): Promise<number> => {
+    const text = await fetch(`${(nodes[i] as (typeof nodes)[number]).process.endpoint}/metrics`).then((r) => r.text());
+    return Number(/^sealdb_index_backfill_items_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+
+  it('backfills each new GSI under the backfill lease, whichever node was asked, each item once', async () => {
+    const ddb = (i: number) => (nodes[i] as (typeof nodes)[number]).client;
+    await ddb(0).send(
+      new CreateTableCommand({
+        TableName: 'indexed',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+    const ITEMS = 100;
+    for (let i = 0; i < ITEMS; i += 25) {
+      const puts = Array.from({ length: 25 }, (_, j) => ({
+        PutRequest: { Item: { pk: { S: `k${i + j}` }, a: { S: `a${(i + j) % 7}` }, b: { S: `b${(i + j) % 5}` } } },
+      }));
+      await ddb(1).send(new BatchWriteItemCommand({ RequestItems: { indexed: puts } }));
+    }
+    const before = await Promise.all([0, 1, 2].map(backfilledBy));
+    // Each index through another node; the second's node does not hold the lease the first took.
+    for (const [via, attribute] of [
+      [0, 'a'],
+      [2, 'b'],
+    ] as const) {
+      await ddb(via).send(
+        new UpdateTableCommand({
+          TableName: 'indexed',
+          AttributeDefinitions: [{ AttributeName: attribute, AttributeType: 'S' }],
+          GlobalSecondaryIndexUpdates: [
+            {
+              Create: {
+                IndexName: `by-${attribute}`,
+                KeySchema: [{ AttributeName: attribute, KeyType: 'HASH' }],
+                Projection: { ProjectionType: 'KEYS_ONLY' },
+              },
+            },
+          ],
+        }),
+      );
+      await waitFor(async () => {
+        const { Table } = await ddb(1).send(new DescribeTableCommand({ TableName: 'indexed' }));
+        return Table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === `by-${attribute}`)?.IndexStatus === 'ACTIVE';
+      }, 30_000);
+    }
+    const held = await lease('index-backfill');
+    assert.ok(held, 'a node took the backfill lease');
+    assert.ok(holderIndex(held) >= 0, `the holder ${held.holder} is one of the nodes`);
+    const done = (await Promise.all([0, 1, 2].map(backfilledBy))).map((n, i) => n - (before[i] as number));
+    // Every item read once per index, by one node at a time: no slice of a backfill was done twice.
+    assert.equal(
+      done.reduce((x, y) => x + y, 0),
+      2 * ITEMS,
+      `items backfilled per node: ${done.join(', ')}`,
+    );
+  });
 
   it('expires items on the lease holder only, then on a survivor once the holder is SIGKILLed', async () => {
     const first = await lease('ttl-sweep');

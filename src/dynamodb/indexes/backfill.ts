@@ -19,6 +19,7 @@
  */
 import { DutyCycle } from '../../core/duty-cycle.js';
 import { AwsError } from '../../http/aws-error.js';
+import { whenCommitted } from '../../storage/backend.js';
 import type { EntryKey, KeyspaceEntry, StoredItem, TableStore } from '../../storage/table-file.js';
 import type { AttributeValue, Item } from '../attribute-value.js';
 import { fromStored } from '../item-codec.js';
@@ -28,6 +29,7 @@ import type { SecondaryIndexDefinition } from './definition.js';
 import { allEntry, checkIndexKeys, indexEntry } from './entries.js';
 import { indexEntryKey } from './entry-key.js';
 import { indexWork, withIndexActive, withoutIndex } from './index-updates.js';
+import { indexCounts } from './metrics.js';
 import type { IndexSchema } from './schema.js';
 
 export interface IndexJobsOptions {
@@ -44,6 +46,20 @@ export interface IndexJobsOptions {
   readonly mode?: 'auto' | 'manual';
   /** Told about failures of a table's work (that table's work waits for the next wake). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Engine storage: runs a slice as a write unit fenced by the backfill lease, or not at all
+   * (undefined) while another node holds it: one node at a time does the index work of the
+   * cluster. The holder's rounds find work other nodes' UpdateTable made; a node that was asked
+   * looks again until the lease is free (see leaseRetryMs).
+   * Absent (the embedded store): every slice runs here.
+   */
+  readonly leased?: <T>(fn: () => Promise<T>) => Promise<T | undefined>;
+  /**
+   * With `leased`: real ms until work found while another node held the lease is looked at again
+   * (that node's lease lapses once it stops using it, and nothing else wakes this node for the
+   * work it was asked for). Default 1 s.
+   */
+  readonly leaseRetryMs?: number;
 }
 
 const HASH_SPACE = 2 ** 32;
@@ -72,6 +88,11 @@ export class IndexJobs {
   readonly #sliceItems: number;
   readonly #auto: boolean;
   readonly #onError: (error: unknown) => void;
+  readonly #leased: IndexJobsOptions['leased'];
+  readonly #leaseRetryMs: number;
+  /** The last round found work another node's lease kept from it. */
+  #leasedElsewhere = false;
+  #retry: NodeJS.Timeout | undefined;
   #scheduled: NodeJS.Immediate | undefined;
   #running: Promise<void> | undefined;
   /** Woken while a round ran: that round may have looked at the tables before the new work. */
@@ -88,6 +109,8 @@ export class IndexJobs {
     this.#sliceItems = options.sliceItems ?? Number.POSITIVE_INFINITY;
     this.#auto = (options.mode ?? 'auto') === 'auto';
     this.#onError = options.onError ?? (() => undefined);
+    this.#leased = options.leased;
+    this.#leaseRetryMs = options.leaseRetryMs ?? 1000;
   }
 
   /** There may be new work (an index created or deleted, a table accessible again, a restart). */
@@ -108,6 +131,13 @@ export class IndexJobs {
         .then((more) => {
           this.#running = undefined;
           if (more || this.#woken) this.wake();
+          else if (this.#leasedElsewhere && !this.#retry && !this.#stopped) {
+            this.#retry = setTimeout(() => {
+              this.#retry = undefined;
+              this.wake();
+            }, this.#leaseRetryMs);
+            this.#retry.unref();
+          }
         });
     });
   }
@@ -132,11 +162,14 @@ export class IndexJobs {
     this.#stopped = true;
     if (this.#scheduled) clearImmediate(this.#scheduled);
     this.#scheduled = undefined;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = undefined;
     while (this.#running) await this.#running;
   }
 
   async #round(): Promise<boolean> {
     let more = false;
+    this.#leasedElsewhere = false;
     const pending = await this.#tables.run(async () => this.#pending(), 'read');
     for (const ref of pending) {
       if (this.#stopped) return false;
@@ -145,7 +178,11 @@ export class IndexJobs {
       if (this.#auto) await this.#duty.rest();
       else await new Promise((resolve) => setImmediate(resolve));
       try {
-        if (await this.#tables.run(() => this.#slice(ref), 'write')) more = true;
+        const slice = () => this.#slice(ref);
+        // Without the lease (undefined) nothing is done here: looked at again after leaseRetryMs.
+        const progressed = this.#leased ? await this.#leased(slice) : await this.#tables.run(slice, 'write');
+        if (progressed === undefined) this.#leasedElsewhere = true;
+        else if (progressed) more = true;
       } catch (error) {
         // A table deleted meanwhile, or one taken out of service (damage is reported where found).
         if (error instanceof AwsError) continue;
@@ -239,9 +276,11 @@ export class IndexJobs {
       let after = progress.after;
       let budget = this.#sliceItems;
       let done = false;
+      let read = 0;
       while (budget > 0) {
         const want = Math.min(BATCH, budget);
         const rows = take(store.scan({ fromHash: 0, toHash: HASH_SPACE, ...(after ? { after } : {}) }), want);
+        read += rows.length;
         for (const row of rows) {
           const entry = backfillEntry(index, row);
           if (entry) store.putEntry(entry);
@@ -256,6 +295,10 @@ export class IndexJobs {
         if (this.#duty.expired()) break;
       }
       writeProgress(store, index.space, done ? { done } : { done, ...(after ? { after } : {}) });
+      // Counted once the slice's unit commits (over the engine a unit may run again).
+      whenCommitted(() => {
+        indexCounts.backfilled += read;
+      });
       return done;
     });
   }
