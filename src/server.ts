@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { type AuditTrail, createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
-import { isFenceLost, LEASES, leasedTtlTables, runLeased } from './cluster/leased-work.js';
+import { isFenceLost, LEASES, leasedTtlTables, runLeased, runLeasedWork } from './cluster/leased-work.js';
 import { LeaseKeeper, type LeaseTiming } from './cluster/leases.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { RequestActivity } from './core/duty-cycle.js';
@@ -372,12 +372,12 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   pitr?.recover(tableManager);
   // After the tables': an import cut short by the last stop leaves no half-filled table.
   await transfers?.recover(tableManager);
-  // Engine storage: TTL sweeps and stream trimming run on the one node holding their lease.
+  // Engine storage: background work runs on the one node holding its lease (cluster/leased-work.ts).
   const leases = engine
     ? new LeaseKeeper({
         engine: engine.engine,
         clock,
-        names: [LEASES.ttl, LEASES.streams],
+        names: [LEASES.ttl, LEASES.streams, LEASES.tables, LEASES.pitr, LEASES.backups],
         ...(options.leases ? { timing: options.leases } : {}),
         ...(options.onInternalError ? { onError: options.onInternalError } : {}),
       })
@@ -423,15 +423,18 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   let sweeping: Promise<void> = Promise.resolve();
   const sweep = (): Promise<void> => {
     const run = async () => {
-      await tableManager.run(() => tableManager.sweep(), 'write');
+      tableManager.evictExpiredKeys();
+      // Engine storage: each step on the one node holding its lease (its units fenced by it).
+      const unit = (name: string, fn: () => Promise<unknown>) =>
+        leases ? runLeased(leases, name, (f, kind) => tableManager.run(f, kind), fn) : tableManager.run(fn, 'write');
+      const work = (name: string, fn: () => Promise<unknown>) => (leases ? runLeasedWork(leases, name, fn) : fn());
+      await unit(LEASES.tables, () => tableManager.sweep());
       // Tables the sweep brought back may have index work waiting for their key.
       indexJobs.wake();
-      const trim = () => trimStreams(tableManager, clock.now());
-      if (leases) await runLeased(leases, LEASES.streams, (fn, kind) => tableManager.run(fn, kind), trim);
-      else await tableManager.run(trim, 'write');
-      await pitr?.pass(tableManager);
+      await unit(LEASES.streams, async () => trimStreams(tableManager, clock.now()));
+      if (pitr) await work(LEASES.pitr, () => pitr.pass(tableManager));
       // SYSTEM backups past their BackupExpiryDateTime (a deleted table's, 35 days on).
-      await backups.expire();
+      await work(LEASES.backups, () => backups.expire());
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);

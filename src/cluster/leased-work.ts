@@ -6,11 +6,21 @@
  */
 import type { TtlTables } from '../dynamodb/ttl/sweeper.js';
 import type { UnitKind } from '../storage/backend.js';
-import { FenceLost, fenceUnit, unitFence } from '../storage/postgres/unit-of-work.js';
+import { FenceLost, fencedWork, fenceUnit, unitFence } from '../storage/postgres/unit-of-work.js';
 import type { LeaseKeeper } from './leases.js';
 
 /** The lease names of the background work on engine storage. */
-export const LEASES = { ttl: 'ttl-sweep', streams: 'stream-trim', backfill: 'index-backfill' } as const;
+export const LEASES = {
+  ttl: 'ttl-sweep',
+  streams: 'stream-trim',
+  backfill: 'index-backfill',
+  /** The tables' background key check, their return from INACCESSIBLE and their archival. */
+  tables: 'table-keys',
+  /** Point-in-time recovery's snapshots and trimming. */
+  pitr: 'pitr-history',
+  /** The removal of SYSTEM backups past their expiry. */
+  backups: 'backup-expiry',
+} as const;
 
 /** The TTL sweeper's view of the tables: none while another node holds the TTL lease. */
 export function leasedTtlTables(tables: TtlTables, leases: LeaseKeeper, name: string = LEASES.ttl): TtlTables {
@@ -49,6 +59,26 @@ export async function runLeased<T>(
     }, 'write');
   } catch (error) {
     // The lease moved while the work ran: nothing of it was committed, and the new holder does it.
+    if (error instanceof FenceLost) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Runs `work`, background work of several units of its own, only if this node holds (or can
+ * take) the lease, with each of its units fenced by it; else, or once the lease moved (the unit
+ * that found it so and those after it commit nothing), skips it (undefined).
+ */
+export async function runLeasedWork<T>(
+  leases: LeaseKeeper,
+  name: string,
+  work: () => Promise<T>,
+): Promise<T | undefined> {
+  const fence = await leases.ensure(name);
+  if (!fence) return undefined;
+  try {
+    return await fencedWork(fence, work);
+  } catch (error) {
     if (error instanceof FenceLost) return undefined;
     throw error;
   }

@@ -543,6 +543,11 @@ export class TableManager {
     return entry.definition;
   }
 
+  /** Drops this node's expired cached table keys (every node: each keeps its own cache). */
+  evictExpiredKeys(): void {
+    this.#keys.evictExpired();
+  }
+
   async #remove(entry: CatalogEntry<TableDefinition>): Promise<void> {
     const name = entry.name;
     this.#closeFile(entry.id);
@@ -555,10 +560,9 @@ export class TableManager {
   /**
    * The background check: notices when the key of a live table has become unusable (even with no
    * traffic), brings inaccessible tables back when their key is usable again, archives those
-   * inaccessible for 7 days, and drops expired cached keys.
+   * inaccessible for 7 days. Over engine storage, on the one node holding its lease.
    */
   async sweep(): Promise<void> {
-    this.#keys.evictExpired();
     const now = this.#clock.now();
     // A deleted table kept for its streams is neither checked, restored nor archived: its reads
     // check the caller's key themselves (openRetired).

@@ -203,8 +203,12 @@ describe('engine storage: leases of background work move when their holder dies'
     assert.ok(first, 'a node took the TTL lease');
     const holder = holderIndex(first);
     assert.ok(holder >= 0, `the holder ${first.holder} is one of the nodes`);
-    // The stream-trim lease exists too (the sweep timer's work), held by one node.
-    assert.ok(await lease('stream-trim'));
+    // The sweep timer's leases exist too, each held by one node: stream trimming, the tables' key
+    // check and archival, PITR history, SYSTEM backup expiry.
+    for (const name of ['stream-trim', 'table-keys', 'pitr-history', 'backup-expiry']) {
+      const held = await lease(name);
+      assert.ok(held && holderIndex(held) >= 0, `${name} is held by one of the nodes`);
+    }
 
     await putExpired((holder + 1) % 3, 'before', 12);
     await waitFor(async () => (await remaining(0)) === 0, 30_000);

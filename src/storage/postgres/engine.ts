@@ -17,6 +17,7 @@ import {
   StaleCatalog,
   type UnitMode,
   UnitOfWork,
+  workFence,
 } from './unit-of-work.js';
 
 /** SQLSTATEs after which the whole unit is run again: serialization failure, deadlock. */
@@ -129,6 +130,7 @@ export class Engine {
   async run<T>(fn: () => Promise<T>, mode: UnitMode): Promise<T> {
     this.counters.units++;
     const unit = new UnitOfWork(mode);
+    unit.fence = workFence();
     let misses = 0;
     for (let attempt = 1; ; ) {
       try {

@@ -174,7 +174,7 @@ export function inUnit(): boolean {
  * copy's completion) must not write into that unit (its promises would carry it along).
  */
 export function outsideUnit<T>(fn: () => T): T {
-  return current.exit(fn);
+  return current.exit(() => fencing.exit(fn));
 }
 
 /**
@@ -224,6 +224,22 @@ export interface Fence {
 /** Fences the current unit's writes by a lease (checked at its commit). */
 export function fenceUnit(fence: Fence): void {
   currentUnit().fence = fence;
+}
+
+const fencing = new AsyncLocalStorage<Fence>();
+
+/**
+ * Runs `work`, background work of several units (a PITR pass, the tables' key checks), with
+ * every unit it starts fenced by `fence`: once the lease has moved, none of them commits. Work
+ * it hands on with `outsideUnit` (a copy followed to its end) is not fenced.
+ */
+export function fencedWork<T>(fence: Fence, work: () => Promise<T>): Promise<T> {
+  return fencing.run(fence, work);
+}
+
+/** The fence of the fenced work running now (the engine gives it to each unit it starts). */
+export function workFence(): Fence | undefined {
+  return fencing.getStore();
 }
 
 /** The fence of the unit running now, if any (undefined outside a unit). */
