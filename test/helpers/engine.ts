@@ -1,6 +1,6 @@
 /** The PostgreSQL engine the engine-backend tests use, and nodes that share it. */
 import { join } from 'node:path';
-import { startTestServer, type TestServer, type TestServerOptions, testStorageUrl } from './server.js';
+import { dropTestSchema, startTestServer, type TestServer, type TestServerOptions, testStorageUrl } from './server.js';
 
 /**
  * The engine's URL: SEALDB_TEST_POSTGRES, else the role and database `.ci/run` creates on the
@@ -31,4 +31,11 @@ export async function startCluster(count: number, options: TestServerOptions = {
     );
   }
   return nodes;
+}
+
+/** Stops the nodes (the first last) and drops their schema. */
+export async function stopCluster(nodes: TestServer[]): Promise<void> {
+  const storage = nodes[0]?.storage;
+  for (const node of [...nodes].reverse()) await node.cleanup();
+  if (storage) await dropTestSchema(storage);
 }

@@ -21,16 +21,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import pg from 'pg';
 import { ITEM_SPACE } from '../../src/storage/postgres/pg-table-store.js';
-import { startCluster, TEST_POSTGRES } from '../helpers/engine.js';
-import { dropTestSchema, type TestServer } from '../helpers/server.js';
+import { startCluster, stopCluster, TEST_POSTGRES } from '../helpers/engine.js';
+import type { TestServer } from '../helpers/server.js';
 
 const run = promisify(execFile);
-
-async function stopCluster(nodes: TestServer[]): Promise<void> {
-  const storage = nodes[0]?.storage;
-  for (const node of [...nodes].reverse()) await node.cleanup();
-  if (storage) await dropTestSchema(storage);
-}
 
 describe('engine storage: two nodes over one PostgreSQL', () => {
   let nodes: TestServer[];

@@ -46,6 +46,9 @@ function positionKey(position: number): Buffer {
   return key;
 }
 const NO_BYTES = Buffer.alloc(0);
+/** The head of a log: a partition of its own beside the records' (their pk is empty). */
+const HEAD_PK = Buffer.from('head');
+const headKey = (log: number) => ({ space: logSpace(log), hash: 0, pk: HEAD_PK, sk: NO_BYTES, tk: NO_BYTES });
 const FIRST_SCAN_ROWS = 128;
 const MAX_SCAN_ROWS = 4096;
 
@@ -212,8 +215,18 @@ export class PgTableStore implements TableStore {
     return size;
   }
 
+  /**
+   * Nodes number records with clocks of their own, which differ: a node behind another would
+   * append below the other's last record (out of order), or at its very position (replacing it).
+   * So every append reads and moves the log's head, a row of its own holding the last position
+   * given out: a record at or below it goes just above it. Two units appending to one log
+   * conflict on the head, and the one that retries appends above the other's records.
+   */
   appendRecord(record: AppendedRecord): void {
-    const { log, position, body } = record;
+    const { log, body } = record;
+    const head = this.#head(log);
+    const position = head !== undefined && record.position <= head ? head + 1 : record.position;
+    this.putEntry({ ...headKey(log), body: positionKey(position), size: 8 });
     this.putEntry({
       space: logSpace(log),
       hash: 0,
@@ -223,6 +236,14 @@ export class PgTableStore implements TableStore {
       body,
       size: body.length,
     });
+  }
+
+  #head(log: number): number | undefined {
+    const { space, hash, pk } = headKey(log);
+    for (const entry of this.queryEntries({ space, hash, pk, forward: true })) {
+      return Number(entry.body.readBigUInt64BE(0));
+    }
+    return undefined;
   }
 
   *records(log: number, from: number, below: number): IterableIterator<LogRecord> {
@@ -249,7 +270,10 @@ export class PgTableStore implements TableStore {
   }
 
   dropRecords(log: number, limit: number): number {
-    return this.trimRecords(log, Number.MAX_SAFE_INTEGER, limit);
+    const dropped = this.trimRecords(log, Number.MAX_SAFE_INTEGER, limit);
+    // The log is gone for good (a disabled stream's, an earlier PITR enablement's): its head too.
+    if (dropped < limit) this.deleteEntry(headKey(log));
+    return dropped;
   }
 
   #logRange(log: number, from: number, below: number, forward: boolean): IterableIterator<KeyspaceEntry> {
