@@ -274,6 +274,58 @@ describe('ExportTableToPointInTime INCREMENTAL_EXPORT', () => {
     }
   });
 
+  it('takes old images from the snapshot and the log before the window, for the changed items only', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'sealdb-incr-old-'));
+    const exportDir = join(scratch, 's3');
+    const server = await startTestServer({ scratch, exportDir });
+    const ddb = keepAliveClient(server);
+    try {
+      const root = bucket(exportDir, 'old');
+      const created = await ddb.send(new CreateTableCommand({ TableName: 'Orders', ...SCHEMA }));
+      const put = (pk: string, v: string) => ddb.send(new PutItemCommand({ TableName: 'Orders', Item: item(pk, v) }));
+      // Written before PITR: only the first snapshot holds them.
+      for (const pk of ['s1', 's2', 's3', 'keep']) await put(pk, '1');
+      for (let i = 0; i < 50; i++) await put(`other${i}`, '1');
+      await enablePitr(ddb, 'Orders');
+      server.clock.advance(1000);
+      await put('s2', '2');
+      await ddb.send(new DeleteItemCommand({ TableName: 'Orders', Key: key('s3') }));
+      // A day on, a second snapshot: the old images come from it and the log after it.
+      server.clock.advance(24 * 60 * MINUTE + MINUTE);
+      await server.sweep();
+      server.clock.advance(1000);
+      await put('s4', '1');
+      await put('s2', '3');
+      server.clock.advance(MINUTE);
+      const from = server.clock.now();
+      for (const pk of ['s1', 's2', 's3', 's4']) await put(pk, '9');
+      server.clock.advance(16 * MINUTE);
+      const to = server.clock.now();
+      const started = await ddb.send(
+        new ExportTableToPointInTimeCommand({
+          TableArn: created.TableDescription?.TableArn,
+          S3Bucket: 'old',
+          ExportType: 'INCREMENTAL_EXPORT',
+          IncrementalExportSpecification: { ExportFromTime: new Date(from), ExportToTime: new Date(to) },
+        }),
+      );
+      const done = await exportFinished(ddb, started.ExportDescription?.ExportArn as string);
+      assert.equal(done.ExportStatus, 'COMPLETED', done.FailureMessage);
+      assert.equal(done.ItemCount, 4);
+      const { byKey } = exportLines(root, done);
+      const line = (pk: string) => byKey.get(JSON.stringify(key(pk)));
+      assert.deepEqual(line('s1')?.OldImage, item('s1', '1'));
+      assert.deepEqual(line('s2')?.OldImage, item('s2', '3'));
+      assert.equal(line('s3')?.OldImage, undefined);
+      assert.deepEqual(line('s3')?.NewImage, item('s3', '9'));
+      assert.deepEqual(line('s4')?.OldImage, item('s4', '1'));
+      assert.equal(line('keep'), undefined);
+    } finally {
+      ddb.destroy();
+      await server.cleanup();
+    }
+  });
+
   it('fails on a bucket that does not exist (S3NoSuchBucket), the window read or not', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'sealdb-incr-nb-'));
     const exportDir = join(scratch, 's3');
