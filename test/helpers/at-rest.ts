@@ -109,18 +109,5 @@ export async function pitrSnapshotsWithData(server: Pick<TestServer, 'dataDir' |
       .map((f) => f.slice(0, -'.db'.length))
       .sort();
   }
-  const url = new URL(server.storage);
-  const schema = url.searchParams.get('schema') as string;
-  url.searchParams.delete('schema');
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    const result = await client.query<{ snapshot: string }>(
-      `SELECT DISTINCT snapshot FROM "${schema}".pitr_rows ORDER BY snapshot`,
-    );
-    return result.rows.map((r) => r.snapshot);
-  } finally {
-    await client.end();
-  }
+  return engineColumn(server.storage, 'snapshot', 'pitr_rows');
 }

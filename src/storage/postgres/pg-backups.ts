@@ -65,28 +65,9 @@ export class PgBackupStorage<R> implements BackupStorage<R> {
   }
 
   startCopy(source: LiveTableData, backupId: string, targetKey: Buffer): BackupCopy {
-    const from = new RowSeal(source.dataKey, source.tableId);
     const to = new RowSeal(targetKey, backupSealName(backupId));
-    let pinnedResolve: () => void = () => undefined;
-    let pinnedReject: (error: unknown) => void = () => undefined;
-    const pinned = new Promise<void>((resolve, reject) => {
-      pinnedResolve = resolve;
-      pinnedReject = reject;
-    });
-    pinned.catch(() => undefined);
-    const done = this.#copy(source.tableId, backupId, from, to, pinnedResolve).then(
-      (items) => ({ items }),
-      async (error: unknown) => {
-        pinnedReject(error);
-        await this.remove(backupId).catch(() => undefined);
-        throw error;
-      },
-    );
-    return { pinned, done };
-  }
-
-  #copy(tableId: string, backupId: string, from: RowSeal, to: RowSeal, pinned: () => void): Promise<number> {
-    return copyItemRows(this.#engine, tableId, BACKUP_ROWS, backupId, from, to, pinned).then(({ rows }) => rows);
+    const { pinned, done } = startRowCopy(this.#engine, source, BACKUP_ROWS, backupId, to, () => this.remove(backupId));
+    return { pinned, done: done.then(({ rows }) => ({ items: rows })) };
   }
 
   async copySealed(source: { readonly tableId: string }, backupId: string): Promise<boolean> {
@@ -113,6 +94,36 @@ export class PgBackupStorage<R> implements BackupStorage<R> {
   async remove(backupId: string): Promise<void> {
     await this.#engine.pool.query(`DELETE FROM ${this.#engine.schema}.backup_rows WHERE backup = $1`, [backupId]);
   }
+}
+
+/**
+ * Starts `copyItemRows` from a live table: `pinned` settles once its snapshot is fixed, `done`
+ * once it is copied; a failed copy leaves nothing (`remove` takes what it wrote).
+ */
+export function startRowCopy(
+  engine: Engine,
+  source: LiveTableData,
+  target: RowCopies,
+  owner: string,
+  to: RowSeal,
+  remove: () => Promise<void>,
+): { readonly pinned: Promise<void>; readonly done: Promise<{ rows: number; bytes: number }> } {
+  let pinnedResolve: () => void = () => undefined;
+  let pinnedReject: (error: unknown) => void = () => undefined;
+  const pinned = new Promise<void>((resolve, reject) => {
+    pinnedResolve = resolve;
+    pinnedReject = reject;
+  });
+  pinned.catch(() => undefined);
+  const from = new RowSeal(source.dataKey, source.tableId);
+  const done = copyItemRows(engine, source.tableId, target, owner, from, to, pinnedResolve).catch(
+    async (error: unknown) => {
+      pinnedReject(error);
+      await remove().catch(() => undefined);
+      throw error;
+    },
+  );
+  return { pinned, done };
 }
 
 /**

@@ -18,7 +18,7 @@
 import type { LiveTableData } from '../backup-storage.js';
 import type { PitrSnapshotCopy, PitrSnapshotImage, PitrSnapshotStorage } from '../pitr-snapshots.js';
 import type { Engine } from './engine.js';
-import { copyItemRows, type RowCopies, readItemRows } from './pg-backups.js';
+import { type RowCopies, readItemRows, startRowCopy } from './pg-backups.js';
 import { RowSeal } from './row-seal.js';
 
 const PITR_ROWS: RowCopies = { table: 'pitr_rows', owner: 'snapshot' };
@@ -36,24 +36,9 @@ export class PgPitrSnapshots implements PitrSnapshotStorage {
   }
 
   start(source: LiveTableData, snapshotId: string, key: Buffer): PitrSnapshotCopy {
-    const from = new RowSeal(source.dataKey, source.tableId);
     const to = new RowSeal(key, snapshotSealName(snapshotId));
-    let pinnedResolve: () => void = () => undefined;
-    let pinnedReject: (error: unknown) => void = () => undefined;
-    const pinned = new Promise<void>((resolve, reject) => {
-      pinnedResolve = resolve;
-      pinnedReject = reject;
-    });
-    pinned.catch(() => undefined);
-    const done = copyItemRows(this.#engine, source.tableId, PITR_ROWS, snapshotId, from, to, pinnedResolve).then(
-      ({ bytes }) => ({ bytes }),
-      async (error: unknown) => {
-        pinnedReject(error);
-        await this.remove(snapshotId).catch(() => undefined);
-        throw error;
-      },
-    );
-    return { pinned, done };
+    const copy = startRowCopy(this.#engine, source, PITR_ROWS, snapshotId, to, () => this.remove(snapshotId));
+    return { pinned: copy.pinned, done: copy.done.then(({ bytes }) => ({ bytes })) };
   }
 
   async open(snapshotId: string, key: Buffer): Promise<PitrSnapshotImage> {

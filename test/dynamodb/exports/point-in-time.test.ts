@@ -68,55 +68,22 @@ describe('ExportTableToPointInTime at an ExportTime', () => {
       assert.equal(finished.ImportStatus, 'COMPLETED', finished.FailureMessage);
       assert.deepEqual(await allItems(ddb, 'AsItWas'), before);
 
-      // Before PITR was enabled, or in the future: outside the window.
-      await rejectsWith(
-        ddb.send(
-          new ExportTableToPointInTimeCommand({
-            TableArn: tableArn,
-            S3Bucket: 'history',
-            ExportTime: new Date(then - 60_000),
-          }),
-        ),
-        'InvalidExportTimeException',
-        // The live service's words (ack-api-quirks, DDB-EXPORT-001).
-        'Export Time is invalid',
-      );
-      await rejectsWith(
-        ddb.send(
-          new ExportTableToPointInTimeCommand({
-            TableArn: tableArn,
-            S3Bucket: 'history',
-            ExportTime: new Date(server.clock.now() + 60_000),
-          }),
-        ),
-        'InvalidExportTimeException',
-        'Export Time is invalid',
-      );
-      // A few seconds ahead is the future too (the live service's now+5s: DDB-EXPORT-001).
-      await rejectsWith(
-        ddb.send(
-          new ExportTableToPointInTimeCommand({
-            TableArn: tableArn,
-            S3Bucket: 'history',
-            ExportTime: new Date(server.clock.now() + 5000),
-          }),
-        ),
-        'InvalidExportTimeException',
-        'Export Time is invalid',
-      );
-      // In the past but after LatestRestorableDateTime: not restorable yet, in other words.
-      for (const ago of [1000, 4 * 60_000]) {
-        await rejectsWith(
+      const refusedAt = (at: number, message: string) =>
+        rejectsWith(
           ddb.send(
-            new ExportTableToPointInTimeCommand({
-              TableArn: tableArn,
-              S3Bucket: 'history',
-              ExportTime: new Date(server.clock.now() - ago),
-            }),
+            new ExportTableToPointInTimeCommand({ TableArn: tableArn, S3Bucket: 'history', ExportTime: new Date(at) }),
           ),
           'InvalidExportTimeException',
-          'Point in Time Recovery is not available for specified export time',
+          message,
         );
+      // Before PITR was enabled, or in the future: outside the window, in the live service's words
+      // (ack-api-quirks, DDB-EXPORT-001), a few seconds ahead (its now+5s) included.
+      for (const at of [then - 60_000, server.clock.now() + 60_000, server.clock.now() + 5000]) {
+        await refusedAt(at, 'Export Time is invalid');
+      }
+      // In the past but after LatestRestorableDateTime: not restorable yet, in other words.
+      for (const ago of [1000, 4 * 60_000]) {
+        await refusedAt(server.clock.now() - ago, 'Point in Time Recovery is not available for specified export time');
       }
       // LatestRestorableDateTime itself is restorable, so it exports.
       const { ContinuousBackupsDescription } = await ddb.send(
