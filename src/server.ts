@@ -235,6 +235,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   // Late-bound: the metrics read the tables, which are built after the key service they count.
   let tables: TableManager | undefined;
   const metrics = new Metrics(() => tables?.summaries() ?? []);
+  const digestLeases: { keeper?: LeaseKeeper } = {};
   const audit = createAuditTrail({
     root,
     clock,
@@ -247,6 +248,9 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
           store: engine.trailStore(root, clock, {
             ...(options.onAuditWarning ? { warn: options.onAuditWarning } : {}),
             onDigestFailure: metrics.auditDigestFailure,
+            // The lease keeper starts later: until then (start-up's own records) any node may.
+            digestsHere: async () =>
+              !digestLeases.keeper || (await digestLeases.keeper.ensure(LEASES.audit)) !== undefined,
           }),
         }
       : {}),
@@ -377,12 +381,13 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ? new LeaseKeeper({
         engine: engine.engine,
         clock,
-        names: [LEASES.ttl, LEASES.streams, LEASES.tables, LEASES.pitr, LEASES.backups],
+        names: [LEASES.ttl, LEASES.streams, LEASES.tables, LEASES.pitr, LEASES.backups, LEASES.audit],
         ...(options.leases ? { timing: options.leases } : {}),
         ...(options.onInternalError ? { onError: options.onInternalError } : {}),
       })
     : undefined;
   await leases?.start();
+  digestLeases.keeper = leases;
   // Requests being served: background work (index backfill) then takes only a small share of the loop.
   const activity = new RequestActivity();
   const indexJobs = new IndexJobs({

@@ -20,6 +20,8 @@ export const LEASES = {
   pitr: 'pitr-history',
   /** The removal of SYSTEM backups past their expiry. */
   backups: 'backup-expiry',
+  /** Closing the audit trail's finished hours: their digests. */
+  audit: 'audit-digests',
 } as const;
 
 /** The TTL sweeper's view of the tables: none while another node holds the TTL lease. */

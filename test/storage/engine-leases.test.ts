@@ -204,8 +204,8 @@ describe('engine storage: leases of background work move when their holder dies'
     const holder = holderIndex(first);
     assert.ok(holder >= 0, `the holder ${first.holder} is one of the nodes`);
     // The sweep timer's leases exist too, each held by one node: stream trimming, the tables' key
-    // check and archival, PITR history, SYSTEM backup expiry.
-    for (const name of ['stream-trim', 'table-keys', 'pitr-history', 'backup-expiry']) {
+    // check and archival, PITR history, SYSTEM backup expiry, the audit digests.
+    for (const name of ['stream-trim', 'table-keys', 'pitr-history', 'backup-expiry', 'audit-digests']) {
       const held = await lease(name);
       assert.ok(held && holderIndex(held) >= 0, `${name} is held by one of the nodes`);
     }

@@ -77,12 +77,20 @@ interface TrailRow {
   readonly previous: ChainLink | undefined;
 }
 
+/** How long a node that found another closing the hours leaves them to it before asking again. */
+const DIGESTS_ELSEWHERE_RECHECK_MS = 5_000;
+
 export interface PgTrailStoreOptions {
   readonly engine: Engine;
   readonly root: RootOfTrust;
   readonly clock: Clock;
   readonly warn?: (message: string) => void;
   readonly onDigestFailure?: (scope: Scope, error: unknown) => void;
+  /**
+   * Whether this node closes finished hours now (it holds the audit lease, cluster/leased-work.ts):
+   * the others leave the digests to it, and take over when it dies. Absent: always.
+   */
+  readonly digestsHere?: () => Promise<boolean>;
 }
 
 export class PgTrailStore implements TrailStore {
@@ -93,6 +101,9 @@ export class PgTrailStore implements TrailStore {
   readonly #macKey: Buffer;
   readonly #warn: (message: string) => void;
   readonly #onDigestFailure: ((scope: Scope, error: unknown) => void) | undefined;
+  readonly #digestsHere: () => Promise<boolean>;
+  /** Another node closes the hours: not asked again before this clock time. */
+  #othersUntil: number | undefined;
   readonly #nodeTag = randomInt(2 ** NODE_TAG_BITS);
   readonly #knownTrails = new Set<string>();
   readonly #failing = new Set<string>();
@@ -114,6 +125,7 @@ export class PgTrailStore implements TrailStore {
     this.#macKey = options.root.deriveKey(MAC_PURPOSE);
     this.#warn = options.warn ?? ((message) => console.error(`sealdb: audit trail: ${message}`));
     this.#onDigestFailure = options.onDigestFailure;
+    this.#digestsHere = options.digestsHere ?? (async () => true);
   }
 
   /** The signing key (kept in the engine, made by the first node that needs one); undefined while there is none. */
@@ -179,7 +191,20 @@ export class PgTrailStore implements TrailStore {
   }
 
   /** Closes the hours the clock has left, on every trail, and writes their digests. */
-  closeFinishedHours(): Promise<void> {
+  async closeFinishedHours(): Promise<void> {
+    if (this.#closed || this.#closedThrough === hourStart(this.#clock.now())) return;
+    const at = this.#clock.now();
+    if (this.#othersUntil !== undefined && at < this.#othersUntil) return;
+    if (!(await this.#digestsHere())) {
+      // Asked again a little later (it may die), not on every KMS call meanwhile.
+      this.#othersUntil = at + DIGESTS_ELSEWHERE_RECHECK_MS;
+      return;
+    }
+    this.#othersUntil = undefined;
+    await this.#closeFinished();
+  }
+
+  #closeFinished(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     const now = hourStart(this.#clock.now());
     if (this.#closedThrough === now) return Promise.resolve();
@@ -191,7 +216,8 @@ export class PgTrailStore implements TrailStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.closeFinishedHours().catch(() => undefined);
+    // Whichever node: a stopping node has given its leases up, and the first digest written wins.
+    await this.#closeFinished().catch(() => undefined);
     this.#closed = true;
     this.#key.fill(0);
     this.#macKey.fill(0);
