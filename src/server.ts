@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { type AuditTrail, createAuditTrail, openAuditSigner } from './cloudtrail/index.js';
-import { isFenceLost, LEASES, leasedTtlTables, runLeased, runLeasedWork } from './cluster/leased-work.js';
+import { isFenceLost, LEASES, leasedTtlTables, runLeasedWork } from './cluster/leased-work.js';
 import { LeaseKeeper, type LeaseTiming } from './cluster/leases.js';
 import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { RequestActivity } from './core/duty-cycle.js';
@@ -373,7 +373,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   // Backups the last process did not finish copying are dropped.
   await backups.recover();
   // Snapshots the last process did not finish copying are dropped.
-  pitr?.recover(tableManager);
+  pitr.recover(tableManager);
   // After the tables': an import cut short by the last stop leaves no half-filled table.
   await transfers?.recover(tableManager);
   // Engine storage: background work runs on the one node holding its lease (cluster/leased-work.ts).
@@ -396,7 +396,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(leases
       ? {
           leased: <T>(fn: () => Promise<T>) =>
-            runLeased(leases, LEASES.backfill, (unit, kind) => tableManager.run(unit, kind), fn),
+            runLeasedWork(leases, LEASES.backfill, () => tableManager.run(fn, 'write')),
           leaseRetryMs: leases.timing.renewMs,
         }
       : {}),
@@ -426,20 +426,18 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
 
   // One sweep at a time: the timer's and the time endpoint's must not interleave their table steps.
   let sweeping: Promise<void> = Promise.resolve();
+  // Engine storage: each step on the one node holding its lease (its units fenced by it).
+  const leased = (name: string, work: () => Promise<unknown>) => (leases ? runLeasedWork(leases, name, work) : work());
   const sweep = (): Promise<void> => {
     const run = async () => {
       tableManager.evictExpiredKeys();
-      // Engine storage: each step on the one node holding its lease (its units fenced by it).
-      const unit = (name: string, fn: () => Promise<unknown>) =>
-        leases ? runLeased(leases, name, (f, kind) => tableManager.run(f, kind), fn) : tableManager.run(fn, 'write');
-      const work = (name: string, fn: () => Promise<unknown>) => (leases ? runLeasedWork(leases, name, fn) : fn());
-      await unit(LEASES.tables, () => tableManager.sweep());
+      await leased(LEASES.tables, () => tableManager.run(() => tableManager.sweep(), 'write'));
       // Tables the sweep brought back may have index work waiting for their key.
       indexJobs.wake();
-      await unit(LEASES.streams, async () => trimStreams(tableManager, clock.now()));
-      if (pitr) await work(LEASES.pitr, () => pitr.pass(tableManager));
+      await leased(LEASES.streams, () => tableManager.run(async () => trimStreams(tableManager, clock.now()), 'write'));
+      await leased(LEASES.pitr, () => pitr.pass(tableManager));
       // SYSTEM backups past their BackupExpiryDateTime (a deleted table's, 35 days on).
-      await work(LEASES.backups, () => backups.expire());
+      await leased(LEASES.backups, () => backups.expire());
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
@@ -536,7 +534,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await stopped;
         await transfers?.close();
         await backups.close();
-        await pitr?.close();
+        await pitr.close();
         // A check still running is dropped: it runs again when the file is next opened.
         pageChecker?.stop();
         await indexJobs.stop();

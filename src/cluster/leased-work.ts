@@ -43,33 +43,9 @@ export function leasedTtlTables(tables: TtlTables, leases: LeaseKeeper, name: st
 }
 
 /**
- * Runs `fn` as one fenced unit of work if this node holds (or can take) the lease; else, or when
- * the lease moved before its commit, skips it (undefined).
- */
-export async function runLeased<T>(
-  leases: LeaseKeeper,
-  name: string,
-  run: <R>(fn: () => Promise<R>, kind: UnitKind) => Promise<R>,
-  fn: () => Promise<T>,
-): Promise<T | undefined> {
-  const fence = await leases.ensure(name);
-  if (!fence) return undefined;
-  try {
-    return await run(() => {
-      fenceUnit(fence);
-      return fn();
-    }, 'write');
-  } catch (error) {
-    // The lease moved while the work ran: nothing of it was committed, and the new holder does it.
-    if (error instanceof FenceLost) return undefined;
-    throw error;
-  }
-}
-
-/**
- * Runs `work`, background work of several units of its own, only if this node holds (or can
- * take) the lease, with each of its units fenced by it; else, or once the lease moved (the unit
- * that found it so and those after it commit nothing), skips it (undefined).
+ * Runs `work` (one unit of work or several of its own) only if this node holds (or can take) the
+ * lease, with each unit it runs fenced by it; else, or once the lease moved (the unit that found
+ * it so and those after it commit nothing, and the new holder does the work), skips it (undefined).
  */
 export async function runLeasedWork<T>(
   leases: LeaseKeeper,

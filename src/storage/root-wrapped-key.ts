@@ -46,12 +46,10 @@ export function withRootWrappedKey<T>(
 function unwrapStored(kek: Buffer, keyPath: string, purpose: string): Buffer {
   try {
     const text = readFileSync(keyPath, 'utf8');
-    // Node's base64 decoder skips characters outside the alphabet: a changed byte (the newline
-    // included: sealdb always writes it) must not pass.
-    if (!/^[A-Za-z0-9+/]+={0,2}\n$/.test(text)) throw new Error('not the base64 line sealdb writes');
-    // The last character before the padding carries bits the decoder drops: a change to those
-    // alone decodes to the same bytes, so the line must be exactly the one those bytes encode
-    // (tamper seed 1362375125, backups.key flip at 81 ^0xf, went undetected).
+    // Node's base64 decoder skips characters outside the alphabet, and the last character before
+    // the padding carries bits it drops: a changed byte (the newline included: sealdb always
+    // writes it) can decode to the same bytes, so the line must be exactly the one those bytes
+    // encode (tamper seed 1362375125: backups.key flip at 81 ^0xf went undetected).
     const wrapped = Buffer.from(text.trim(), 'base64');
     if (`${wrapped.toString('base64')}\n` !== text) throw new Error('not the base64 line sealdb writes');
     return unwrapKey(kek, wrapped, purpose);

@@ -828,7 +828,10 @@ function* overlaid(
   only?: readonly ItemKey[],
 ): IterableIterator<StoredItem> {
   const keep = wanted(only);
-  for (const row of rows) if (keep(itemId(row)) && !changed.has(itemId(row))) yield row;
+  for (const row of rows) {
+    const id = itemId(row);
+    if (keep(id) && !changed.has(id)) yield row;
+  }
   for (const [id, item] of changed) if (item && keep(id)) yield item;
 }
 
@@ -847,7 +850,10 @@ function overlaidReader(
       while (!rowsDone && out.length < max) {
         const group = await rows.read(max - out.length);
         if (group.length === 0) rowsDone = true;
-        for (const row of group) if (keep(itemId(row)) && !changed.has(itemId(row))) out.push(row);
+        for (const row of group) {
+          const id = itemId(row);
+          if (keep(id) && !changed.has(id)) out.push(row);
+        }
       }
       if (rowsDone) {
         rest ??= [...changed]
