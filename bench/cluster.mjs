@@ -3,6 +3,9 @@
 // (utime+stime of each node process from /proc/<pid>/stat; the engine's own CPU is not counted).
 //
 //   npm run bench:cluster [-- --storage postgres://… --seconds 10 --clients 24 --dist dist]
+//   npm run bench:cluster -- --streams   each setup also with a stream on the table (NEW_AND_OLD_IMAGES):
+//                                        what a stream's log costs a write, over the engine with the
+//                                        head row every append reads and moves (results: cluster-streams.md)
 //
 // Each setup gets fresh data directories (and a fresh engine schema, dropped after); the load is
 // 50% PutItem / 50% GetItem of small items over 10 000 keys, clients spread round robin over the
@@ -24,6 +27,7 @@ const storageBase = arg(
 const seconds = Number(arg('--seconds', '10'));
 const clients = Number(arg('--clients', '24'));
 const KEYS = 10_000;
+const withStreams = process.argv.includes('--streams');
 
 function startNode(scratch, i, storage) {
   const child = spawn(
@@ -52,7 +56,7 @@ function startNode(scratch, i, storage) {
   });
 }
 
-async function setup(label, count, engine) {
+async function setup(label, count, engine, stream = false) {
   const scratch = mkdtempSync(join(tmpdir(), 'sealdb-cluster-'));
   const schema = `bench_cluster_${process.pid}_${count}`;
   let storage;
@@ -70,6 +74,7 @@ async function setup(label, count, engine) {
     AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
     KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
     BillingMode: 'PAY_PER_REQUEST',
+    ...(stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
   });
   const item = (k) => ({ TableName: 'bench', Item: { id: { S: `k${k}` }, v: { S: 'x'.repeat(100) } } });
   for (let k = 0; k < 500; k++) await callDynamoDb(first.port, agents[0], 'PutItem', item(k)); // warm-up
@@ -106,6 +111,7 @@ async function setup(label, count, engine) {
   const done = latencies.length;
   const result = {
     label,
+    stream,
     nodes: count,
     requests: done,
     errors,
@@ -128,23 +134,40 @@ async function setup(label, count, engine) {
   return result;
 }
 
-const results = [await setup('embedded', 1, false), await setup('postgres', 1, true), await setup('postgres', 3, true)];
+const setups = [
+  ['embedded', 1, false],
+  ['postgres', 1, true],
+  ['postgres', 3, true],
+];
+const results = [];
+for (const [label, count, engine] of setups) {
+  results.push(await setup(label, count, engine));
+  // Right after the same setup without one, so the pair shares the machine's load.
+  if (withStreams) results.push(await setup(label, count, engine, true));
+}
 const lines = [
   `# Cluster bench (${new Date().toISOString()})`,
   '',
-  `\`npm run bench:cluster -- --seconds ${seconds} --clients ${clients}\`: ${clients} concurrent clients, 50% PutItem / 50% GetItem`,
+  `\`npm run bench:cluster -- --seconds ${seconds} --clients ${clients}${withStreams ? ' --streams' : ''}\`: ${clients} concurrent clients, 50% PutItem / 50% GetItem`,
   'of 100-byte items over 10 000 keys, for each setup; all nodes, the engine and the clients on one machine',
   `(${(await import('node:os')).cpus().length} cores), so the 3-node figures show cost, not scaling.`,
   "CPU per request is each node process's utime+stime over the requests it served (the engine's CPU comes on top).",
   '',
-  '| storage | nodes | req/s | p50 ms | p99 ms | CPU µs/request per node | errors |',
-  '|---|---|---|---|---|---|---|',
+  ...(withStreams
+    ? [
+        'Each setup without and then with a stream (NEW_AND_OLD_IMAGES) on the table: every PutItem also appends a',
+        "stream record, which over the engine reads and moves the log's head row (positions in commit order across nodes).",
+        '',
+      ]
+    : []),
+  '| storage | nodes | stream | req/s | p50 ms | p99 ms | CPU µs/request per node | errors |',
+  '|---|---|---|---|---|---|---|---|',
   ...results.map(
     (r) =>
-      `| ${r.label} | ${r.nodes} | ${r.reqPerSec.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.cpuUsPerRequest.map((c) => c.toFixed(0)).join(' / ')} | ${r.errors} |`,
+      `| ${r.label} | ${r.nodes} | ${r.stream ? 'yes' : 'no'} | ${r.reqPerSec.toFixed(0)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.cpuUsPerRequest.map((c) => c.toFixed(0)).join(' / ')} | ${r.errors} |`,
   ),
   '',
 ];
 console.log(lines.join('\n'));
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'cluster.md'), lines.join('\n'));
+writeFileSync(join(here, 'results', withStreams ? 'cluster-streams.md' : 'cluster.md'), lines.join('\n'));

@@ -51,6 +51,7 @@ import { DamagedFileError } from './storage/damage.js';
 import { DataDir } from './storage/data-dir.js';
 import { DataDirLock } from './storage/data-dir-lock.js';
 import { EmbeddedPitrSnapshots } from './storage/pitr-snapshots.js';
+import { registerEngineMetrics } from './storage/postgres/metrics.js';
 import type { Durability } from './storage/wal-sync.js';
 import { registerStreamMetrics } from './streams/metrics.js';
 import { DynamoDbStreamsService } from './streams/service.js';
@@ -423,6 +424,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   const streams = new DynamoDbStreamsService(dynamodbEnv);
   registerStreamMetrics(metrics.registry);
   registerIndexMetrics(metrics.registry);
+  if (engine) registerEngineMetrics(metrics.registry, engine.engine);
 
   // One sweep at a time: the timer's and the time endpoint's must not interleave their table steps.
   let sweeping: Promise<void> = Promise.resolve();

@@ -7,6 +7,7 @@
  * advisory locks, no engine-specific types.
  */
 import pg from 'pg';
+import { NodeTurns } from './node-turns.js';
 import {
   type CatalogWrite,
   type Fence,
@@ -15,6 +16,7 @@ import {
   type PendingRow,
   runWithUnit,
   StaleCatalog,
+  type TurnStart,
   type UnitMode,
   UnitOfWork,
   workFence,
@@ -45,7 +47,8 @@ export class Engine {
   /** Quoted schema name, prefixed to every table. */
   readonly schema: string;
   /** Statistics for tests and benchmarks. */
-  readonly counters = { units: 0, reruns: 0, retries: 0, queries: 0 };
+  readonly counters = { units: 0, reruns: 0, retries: 0, queries: 0, turnRestarts: 0 };
+  readonly #turns = new NodeTurns();
 
   private constructor(pool: pg.Pool, schema: string) {
     this.pool = pool;
@@ -218,9 +221,15 @@ export class Engine {
     this.counters.queries++;
     if (unit.mode === 'read') return this.pool.query<R>(text, values as unknown[]);
     if (!unit.client) {
+      const turns = [...unit.turns].sort(([a], [b]) => (a < b ? -1 : 1));
+      if (turns.length > 0 && !unit.heldTurns) {
+        const names = new Set(turns.map(([name]) => name));
+        unit.heldTurns = { names, release: await this.#turns.take(names) };
+      }
       const client = await this.pool.connect();
       unit.client = client;
       await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      for (const [name, start] of turns) if (unit.holdsTurn(name)) await start(unit);
     }
     return unit.client.query<R>(text, values as unknown[]);
   }
@@ -243,11 +252,22 @@ export class Engine {
     unit.client = undefined;
     try {
       await client.query('COMMIT');
-    } catch (error) {
+    } finally {
       client.release();
-      throw error;
+      unit.releaseTurns();
     }
-    client.release();
+  }
+
+  /**
+   * Ends the unit's transaction and runs it again from the start holding `turn` (node-turns.ts),
+   * taken before its next transaction begins: what it read so far may predate the last holder's
+   * commit. Given as the load of a Miss, so it passes every place that lets Miss through.
+   */
+  async restartHolding(unit: UnitOfWork, turn: string, start: TurnStart): Promise<void> {
+    this.counters.turnRestarts++;
+    unit.turns.set(turn, start);
+    await this.#rollback(unit);
+    unit.reset();
   }
 
   /**
@@ -265,7 +285,11 @@ export class Engine {
 
   async #rollback(unit: UnitOfWork): Promise<void> {
     const client = unit.client;
-    if (!client) return;
+    // Taken before a connection, so let go even when none was got.
+    if (!client) {
+      unit.releaseTurns();
+      return;
+    }
     unit.client = undefined;
     try {
       await client.query('ROLLBACK');
@@ -273,6 +297,8 @@ export class Engine {
     } catch (error) {
       // A broken connection is dropped from the pool rather than reused.
       client.release(error instanceof Error ? error : true);
+    } finally {
+      unit.releaseTurns();
     }
   }
 

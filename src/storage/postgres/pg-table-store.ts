@@ -5,6 +5,8 @@
  * sealed (row-seal.ts); sort order is never revealed to the engine: a Query fetches the sealed
  * rows of its one partition and orders them here (the README's threat model says why).
  */
+
+import type pg from 'pg';
 import type {
   AppendedRecord,
   EntryKey,
@@ -22,7 +24,7 @@ import type {
 } from '../table-file.js';
 import type { Engine } from './engine.js';
 import type { OpenedRow, RowSeal } from './row-seal.js';
-import { currentUnit, hex, Miss, type PendingRow, type UnitOfWork } from './unit-of-work.js';
+import { currentUnit, hex, Miss, type PendingRow, type TurnStart, type UnitOfWork } from './unit-of-work.js';
 
 /**
  * The keyspace number of a table's items. The layer numbers its keyspaces from both ends
@@ -49,6 +51,12 @@ const NO_BYTES = Buffer.alloc(0);
 /** The head of a log: a partition of its own beside the records' (their pk is empty). */
 const HEAD_PK = Buffer.from('head');
 const headKey = (log: number) => ({ space: logSpace(log), hash: 0, pk: HEAD_PK, sk: NO_BYTES, tk: NO_BYTES });
+/**
+ * A log this node appended to lately has its turn taken by every write unit of the table before
+ * its transaction begins (node-turns.ts); after this many such units without an append (the
+ * stream was turned off) the table's writes stop taking it.
+ */
+const TURN_IDLE_UNITS = 1000;
 const FIRST_SCAN_ROWS = 128;
 const MAX_SCAN_ROWS = 4096;
 
@@ -76,6 +84,9 @@ export class PgTableStore implements TableStore {
   readonly #engine: Engine;
   readonly #seal: RowSeal;
   readonly #tbl: string;
+  /** Logs this node appends to: write units since the last append that took the log's turn. */
+  readonly #appending = new Map<number, number>();
+  readonly #turnsTaken = new WeakSet<UnitOfWork>();
 
   constructor(engine: Engine, tableId: string, seal: RowSeal) {
     this.#engine = engine;
@@ -112,7 +123,7 @@ export class PgTableStore implements TableStore {
           values.push(w.pkm, w.km);
           return `($${values.length - 1}::bytea, $${values.length}::bytea)`;
         });
-        const result = await this.#engine.query<{ pkm: Buffer; km: Buffer; size: number; sealed: Buffer }>(
+        const result = await this.#query<{ pkm: Buffer; km: Buffer; size: number; sealed: Buffer }>(
           u,
           `SELECT pkm, km, size, sealed FROM ${this.#engine.schema}.rows
            WHERE tbl = $1 AND space = $2 AND (pkm, km) IN (${tuples.join(', ')})`,
@@ -193,7 +204,7 @@ export class PgTableStore implements TableStore {
     if (!state || (candidates.length < limit && state.full)) {
       const want = (state ? state.keys.length - candidates.length : 0) + limit;
       throw new Miss(async (u) => {
-        const result = await this.#engine.query<{ pkm: Buffer; km: Buffer }>(
+        const result = await this.#query<{ pkm: Buffer; km: Buffer }>(
           u,
           `SELECT pkm, km FROM ${this.#engine.schema}.rows WHERE tbl = $1 AND space = $2 ORDER BY pkm, km LIMIT $3`,
           [this.#tbl, space, want],
@@ -224,6 +235,10 @@ export class PgTableStore implements TableStore {
    */
   appendRecord(record: AppendedRecord): void {
     const { log, body } = record;
+    const unit = currentUnit();
+    const turn = this.#turn(log);
+    this.#appending.set(log, 0);
+    if (!unit.holdsTurn(turn)) throw new Miss((u) => this.#engine.restartHolding(u, turn, this.#headStart(log)));
     const head = this.#head(log);
     const position = head !== undefined && record.position <= head ? head + 1 : record.position;
     this.putEntry({ ...headKey(log), body: positionKey(position), size: 8 });
@@ -342,6 +357,30 @@ export class PgTableStore implements TableStore {
     this.#seal.destroy();
   }
 
+  #turn(log: number): string {
+    return `log|${this.#tbl}|${log}`;
+  }
+
+  #headStart(log: number): TurnStart {
+    const { space, pk } = headKey(log);
+    return (u) => this.#fetchPartition(u, space, this.#seal.partition(space, pk), true);
+  }
+
+  /** Every statement of the store: a write unit's first one takes the turns of the logs it may append to. */
+  #query<R extends pg.QueryResultRow>(unit: UnitOfWork, text: string, values: readonly unknown[]) {
+    if (unit.mode === 'write' && this.#appending.size > 0 && !this.#turnsTaken.has(unit)) {
+      this.#turnsTaken.add(unit);
+      for (const [log, idle] of this.#appending) {
+        if (idle >= TURN_IDLE_UNITS) this.#appending.delete(log);
+        else {
+          this.#appending.set(log, idle + 1);
+          unit.turns.set(this.#turn(log), this.#headStart(log));
+        }
+      }
+    }
+    return this.#engine.query<R>(unit, text, values);
+  }
+
   #slot(space: number, km: Buffer): string {
     return `${this.#tbl}|${space}|${hex(km)}`;
   }
@@ -376,7 +415,7 @@ export class PgTableStore implements TableStore {
     const partition = unit.fetched.get(`P|${this.#tbl}|${space}|${hex(pkm)}`) as Row[] | undefined;
     if (partition) return partition.find((r) => r.km.equals(km));
     throw new Miss(async (u) => {
-      const result = await this.#engine.query<{ size: number; sealed: Buffer }>(
+      const result = await this.#query<{ size: number; sealed: Buffer }>(
         u,
         `SELECT size, sealed FROM ${this.#engine.schema}.rows WHERE tbl = $1 AND space = $2 AND pkm = $3 AND km = $4`,
         [this.#tbl, space, pkm, km],
@@ -395,17 +434,7 @@ export class PgTableStore implements TableStore {
     const pkm = this.#seal.partition(space, pk);
     const slot = `P|${this.#tbl}|${space}|${hex(pkm)}`;
     const fetched = unit.fetched.get(slot) as Row[] | undefined;
-    if (!fetched) {
-      throw new Miss(async (u) => {
-        const result = await this.#engine.query<{ km: Buffer; size: number; sealed: Buffer }>(
-          u,
-          `SELECT km, size, sealed FROM ${this.#engine.schema}.rows WHERE tbl = $1 AND space = $2 AND pkm = $3`,
-          [this.#tbl, space, pkm],
-        );
-        const rows = result.rows.map((r) => this.#open(space, pkm, r.km, r.size, r.sealed));
-        u.fetched.set(slot, rows.sort(compareRows));
-      });
-    }
+    if (!fetched) throw new Miss((u) => this.#fetchPartition(u, space, pkm, false));
     if (unit.writes.size === 0) return fetched;
     const prefix = `${this.#tbl}|${space}|`;
     const overwritten = new Set<string>();
@@ -417,6 +446,21 @@ export class PgTableStore implements TableStore {
     }
     if (overwritten.size === 0) return fetched;
     return [...fetched.filter((r) => !overwritten.has(hex(r.km))), ...added].sort(compareRows);
+  }
+
+  /**
+   * A partition's rows into the unit; `lock`: FOR UPDATE, for a log's head, which a unit holding
+   * the log's turn takes first: units of other nodes then wait for it (and, having begun before it
+   * committed, run again at once) instead of doing their whole work to conflict at their commit.
+   */
+  async #fetchPartition(u: UnitOfWork, space: number, pkm: Buffer, lock: boolean): Promise<void> {
+    const result = await this.#query<{ km: Buffer; size: number; sealed: Buffer }>(
+      u,
+      `SELECT km, size, sealed FROM ${this.#engine.schema}.rows WHERE tbl = $1 AND space = $2 AND pkm = $3${lock ? ' FOR UPDATE' : ''}`,
+      [this.#tbl, space, pkm],
+    );
+    const rows = result.rows.map((r) => this.#open(space, pkm, r.km, r.size, r.sealed));
+    u.fetched.set(`P|${this.#tbl}|${space}|${hex(pkm)}`, rows.sort(compareRows));
   }
 
   #range(
@@ -483,7 +527,7 @@ export class PgTableStore implements TableStore {
     }
     values.push(state.limit);
     const table = `${this.#engine.schema}.rows`;
-    const result = await this.#engine.query<{ pkm: Buffer; km: Buffer; size: number; sealed: Buffer }>(
+    const result = await this.#query<{ pkm: Buffer; km: Buffer; size: number; sealed: Buffer }>(
       unit,
       `SELECT pkm, km, size, sealed FROM ${table} WHERE ${conditions.join(' AND ')} ORDER BY pkm LIMIT $${values.length}`,
       values,
@@ -494,7 +538,7 @@ export class PgTableStore implements TableStore {
     if (!done && lastPkm) {
       // The last partition may be cut by the limit: it is fetched whole, as scans keep partitions together.
       rows = rows.filter((r) => !r.pkm.equals(lastPkm));
-      const rest = await this.#engine.query<{ pkm: Buffer; km: Buffer; size: number; sealed: Buffer }>(
+      const rest = await this.#query<{ pkm: Buffer; km: Buffer; size: number; sealed: Buffer }>(
         unit,
         `SELECT pkm, km, size, sealed FROM ${table} WHERE tbl = $1 AND space = $2 AND pkm = $3`,
         [this.#tbl, space, lastPkm],
@@ -526,7 +570,7 @@ export class PgTableStore implements TableStore {
     throw new Miss(async (u) => {
       // Counted when asked (DescribeTable), not kept as a running total: a total row every write
       // updates would make all writes of a table conflict with each other.
-      const result = await this.#engine.query<{ n: string; bytes: string }>(
+      const result = await this.#query<{ n: string; bytes: string }>(
         u,
         `SELECT count(*) AS n, coalesce(sum(size), 0) AS bytes FROM ${this.#engine.schema}.rows WHERE tbl = $1 AND space = $2`,
         [this.#tbl, space],

@@ -47,6 +47,9 @@ export interface CatalogWrite {
 
 export type UnitMode = 'read' | 'write';
 
+/** What a unit holding a turn does first in its new transaction (fetch and lock the log's head). */
+export type TurnStart = (unit: UnitOfWork) => Promise<void>;
+
 export class UnitOfWork {
   /** The open SERIALIZABLE transaction of a write unit (taken at its first fetch). */
   client: PoolClient | undefined;
@@ -79,6 +82,14 @@ export class UnitOfWork {
   readonly afterRollback: (() => Promise<void>)[] = [];
   /** A lease the unit's writes are fenced by: checked in its transaction at commit (src/cluster). */
   fence: Fence | undefined;
+  /**
+   * The node turns (node-turns.ts) the unit takes before its transaction begins, each with the
+   * statement its transaction starts with once it holds them: kept over every attempt, as a unit
+   * that found it needs one runs again holding it.
+   */
+  readonly turns = new Map<string, TurnStart>();
+  /** The turns held by the transaction now open, and how to let them go. */
+  heldTurns: { readonly names: ReadonlySet<string>; readonly release: () => void } | undefined;
   /** Values made by `stable`, in the order a run asks for them. */
   readonly #made: unknown[] = [];
   #madeAt = 0;
@@ -87,6 +98,15 @@ export class UnitOfWork {
 
   constructor(readonly initialMode: UnitMode) {
     this.mode = initialMode;
+  }
+
+  holdsTurn(name: string): boolean {
+    return this.heldTurns?.names.has(name) ?? false;
+  }
+
+  releaseTurns(): void {
+    this.heldTurns?.release();
+    this.heldTurns = undefined;
   }
 
   /** Forgets everything of an attempt (a serialization failure starts the unit over). */
