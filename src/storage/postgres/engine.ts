@@ -2,8 +2,9 @@
  * The connection to a PostgreSQL-compatible engine (PostgreSQL, CockroachDB, YugabyteDB): a
  * `pg` pool, the schema, and the runner of units of work (unit-of-work.ts). The SQL is kept to
  * what all three accept: SERIALIZABLE transactions retried on serialization failures (40001),
- * INSERT … ON CONFLICT, BYTEA, row-value IN lists (SELECT … FOR UPDATE is accepted by all three
- * but not used: see PgTableStore#point); no extensions, no
+ * INSERT … ON CONFLICT, BYTEA, row-value IN lists, SELECT … FOR UPDATE (accepted by all three;
+ * used only for a record log's head as the first statement of a unit holding the log's turn,
+ * node-turns.ts, never in the order a request reads: see PgTableStore#point); no extensions, no
  * advisory locks, no engine-specific types.
  */
 import pg from 'pg';
