@@ -1,9 +1,13 @@
 // WAL frames and CPU per group commit of the PITR write pattern, on SQLite alone (no server):
 // the item tables and a record log as table-file.ts and record-log.ts make them, sqlcipher pages of
 // 8 KiB, G item updates of ~1 KB per commit (9 by default, as bench/pitr.mjs's groups have).
-//   node bench/pitr-frames.mjs plain|pitr|nosave|small [G=9] [rounds=3000]
+//   node bench/pitr-frames.mjs plain|pitr|nosave|small|append [G=9] [rounds=3000] [random|seq]
 // plain: item updates only; pitr: + a ~1 KB change record each, in a savepoint with the item;
-// nosave: the same without that savepoint; small: + a 30-byte record (a change naming its body).
+// nosave: the same without that savepoint; small: + a 30-byte record (a change naming its body);
+// append: the body stored once: each put appends a new body row, points the item's key row at it
+// and logs a 30-byte record naming it (old bodies kept, as a log naming them would need them).
+// random: the G keys of a commit are spread over the table; seq: consecutive keys, whose bodies
+// sit side by side (bench/pitr.mjs's 16 workers write key-n, key-n+1, ...).
 
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -14,6 +18,7 @@ import Database from 'better-sqlite3-multiple-ciphers';
 const mode = process.argv[2] ?? 'plain';
 const G = Number(process.argv[3] ?? 9);
 const ROUNDS = Number(process.argv[4] ?? 3000);
+const ORDER = process.argv[5] ?? 'random';
 const dir = mkdtempSync(join(tmpdir(), 'h15a-micro-'));
 const file = join(dir, 'db');
 const db = new Database(file);
@@ -49,6 +54,17 @@ const get = db
 const upd = db.prepare('UPDATE item_bodies SET body=?, size=? WHERE id=?');
 const cnt = db.prepare('UPDATE counters SET n=n+?, s=s+? WHERE id=0');
 const app = db.prepare('INSERT INTO record_log_1 (position, body) VALUES (?,?)');
+const repoint = db.prepare('UPDATE item_keys SET id=? WHERE hash=? AND pk=? AND sk=?');
+const putAppended = db.transaction((i) => {
+  const hash = (i * 2654435761) % 4294967296;
+  const pk = Buffer.from(`key-${i}`);
+  get.get(hash, pk, Buffer.alloc(0));
+  body.writeUInt32BE(k, 30);
+  const id = ins.run(body, body.length).lastInsertRowid;
+  repoint.run(id, hash, pk, Buffer.alloc(0));
+  cnt.run(0, 1);
+  app.run(pos++, Buffer.alloc(30));
+});
 const put = db.transaction((i) => {
   const r = get.get((i * 2654435761) % 4294967296, Buffer.from(`key-${i}`), Buffer.alloc(0));
   body.writeUInt32BE(k, 30);
@@ -63,7 +79,7 @@ const begin = db.prepare('BEGIN IMMEDIATE'),
 const round = () => {
   begin.run();
   for (let j = 0; j < G; j++) {
-    const i = (k++ * 7919) % 2000;
+    const i = ORDER === 'seq' ? k++ % 2000 : (k++ * 7919) % 2000;
     if (mode === 'plain') put(i);
     else if (mode === 'pitr')
       outer(() => {
@@ -73,7 +89,8 @@ const round = () => {
     else if (mode === 'nosave') {
       put(i);
       app.run(pos++, Buffer.concat([Buffer.alloc(20), body]));
-    } else if (mode === 'small') {
+    } else if (mode === 'append') putAppended(i);
+    else if (mode === 'small') {
       put(i);
       app.run(pos++, Buffer.alloc(30));
     }
@@ -98,6 +115,7 @@ console.log(
   mode,
   'G',
   G,
+  ORDER,
   'cpu µs/write',
   ((c.user + c.system) / ROUNDS / G).toFixed(1),
   'frames/commit',
