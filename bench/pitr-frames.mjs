@@ -1,16 +1,18 @@
 // WAL frames and CPU per group commit of the PITR write pattern, on SQLite alone (no server):
 // the item tables and a record log as table-file.ts and record-log.ts make them, sqlcipher pages of
 // 8 KiB, G item updates of ~1 KB per commit (9 by default, as bench/pitr.mjs's groups have).
-//   node bench/pitr-frames.mjs plain|pitr|nosave|small|append [G=9] [rounds=3000] [random|seq]
+//   node bench/pitr-frames.mjs plain|pitr|nosave|small|append|segment [G=9] [rounds=3000] [random|seq]
 // plain: item updates only; pitr: + a ~1 KB change record each, in a savepoint with the item;
 // nosave: the same without that savepoint; small: + a 30-byte record (a change naming its body);
 // append: the body stored once: each put appends a new body row, points the item's key row at it
-// and logs a 30-byte record naming it (old bodies kept, as a log naming them would need them).
+// and logs a 30-byte record naming it (old bodies kept, as a log naming them would need them);
+// segment: the ~1 KB records kept out of the file's pages: a 30-byte record names each, and a
+// commit's records are sealed together (AES-256-GCM, fresh IV) and appended to a file of their own.
 // random: the G keys of a commit are spread over the table; seq: consecutive keys, whose bodies
 // sit side by side (bench/pitr.mjs's 16 workers write key-n, key-n+1, ...).
 
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
@@ -72,6 +74,18 @@ const put = db.transaction((i) => {
   cnt.run(0, 1);
 });
 const outer = db.transaction((fn) => fn());
+const segmentKey = randomBytes(32);
+const segment = openSync(join(dir, 'segment'), 'a');
+const sealed = [];
+/** The commit's records in one AES-256-GCM message (IV, tag, ciphertext), appended before COMMIT. */
+const appendSegment = () => {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', segmentKey, iv);
+  const text = cipher.update(Buffer.concat(sealed));
+  cipher.final();
+  writeSync(segment, Buffer.concat([iv, cipher.getAuthTag(), text]));
+  sealed.length = 0;
+};
 let pos = 0,
   k = 0;
 const begin = db.prepare('BEGIN IMMEDIATE'),
@@ -90,11 +104,18 @@ const round = () => {
       put(i);
       app.run(pos++, Buffer.concat([Buffer.alloc(20), body]));
     } else if (mode === 'append') putAppended(i);
+    else if (mode === 'segment')
+      outer(() => {
+        put(i);
+        app.run(pos++, Buffer.alloc(30));
+        sealed.push(Buffer.concat([Buffer.alloc(20), body]));
+      });
     else if (mode === 'small') {
       put(i);
       app.run(pos++, Buffer.alloc(30));
     }
   }
+  if (sealed.length > 0) appendSegment();
   commit.run();
 };
 for (let r = 0; r < 300; r++) round();
@@ -122,4 +143,5 @@ console.log(
   frames.toFixed(2),
 );
 db.close();
+closeSync(segment);
 rmSync(dir, { recursive: true });
