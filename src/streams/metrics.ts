@@ -2,7 +2,8 @@
  * Stream counters for /metrics. Plain numbers bumped on the write path (a prom-client call per
  * record would cost more than the record) and read when /metrics is scraped; per process.
  */
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { countedCounter } from '../metrics/counted.js';
 
 export const streamCounts = {
   /** Records derived from item writes. */
@@ -14,16 +15,7 @@ export const streamCounts = {
 };
 
 export function registerStreamMetrics(registry: Registry): void {
-  const counter = (name: string, help: string, value: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(value());
-      },
-    });
+  const counter = (name: string, help: string, value: () => number) => countedCounter(registry, name, help, value);
   counter(
     'sealdb_stream_records_total',
     'DynamoDB Streams records written with item changes',

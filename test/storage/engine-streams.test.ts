@@ -49,33 +49,19 @@ describe('engine storage: stream records from two nodes', () => {
     });
     nodes = [first, behind];
     clients = nodes.map((n) => new DynamoDBClient(n.clientConfig()));
-    await clients[0]?.send(
-      new CreateTableCommand({
-        TableName: 'Shared',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' },
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    await clients[0]?.send(
-      new CreateTableCommand({
-        TableName: 'Alone',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-    await clients[1]?.send(
-      new CreateTableCommand({
-        TableName: 'Together',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-        StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' },
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    const create = (client: DynamoDBClient | undefined, TableName: string) =>
+      client?.send(
+        new CreateTableCommand({
+          TableName,
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          StreamSpecification: { StreamEnabled: true, StreamViewType: 'KEYS_ONLY' },
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+    await create(clients[0], 'Shared');
+    await create(clients[0], 'Alone');
+    await create(clients[1], 'Together');
   });
   after(async () => {
     for (const c of clients) c.destroy();

@@ -2,7 +2,8 @@
  * Index counters for /metrics: plain numbers bumped by the backfill (per process), read when
  * /metrics is scraped, as the stream counters are (src/streams/metrics.ts).
  */
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { countedCounter } from '../../metrics/counted.js';
 
 export const indexCounts = {
   /** Items the online backfill wrote index entries for (slices committed on this node). */
@@ -10,13 +11,10 @@ export const indexCounts = {
 };
 
 export function registerIndexMetrics(registry: Registry): void {
-  new Counter({
-    name: 'sealdb_index_backfill_items_total',
-    help: 'Items read by online GSI backfills on this node (their slices committed)',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(indexCounts.backfilled);
-    },
-  });
+  countedCounter(
+    registry,
+    'sealdb_index_backfill_items_total',
+    'Items read by online GSI backfills on this node (their slices committed)',
+    () => indexCounts.backfilled,
+  );
 }

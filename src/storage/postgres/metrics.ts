@@ -3,20 +3,12 @@
  * serialization failure or to take a log's turn (node-turns.ts). Retries are the engine's
  * contention seen from this node: what an operator watches when writes slow down.
  */
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { countedCounter } from '../../metrics/counted.js';
 import type { Engine } from './engine.js';
 
 export function registerEngineMetrics(registry: Registry, engine: Engine): void {
-  const counter = (name: string, help: string, value: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(value());
-      },
-    });
+  const counter = (name: string, help: string, value: () => number) => countedCounter(registry, name, help, value);
   counter(
     'sealdb_engine_units_total',
     'Units of work (requests and background steps) run on the engine',
