@@ -12,6 +12,7 @@ import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { RequestActivity } from './core/duty-cycle.js';
 import { BackupManager } from './dynamodb/backups/manager.js';
 import type { BackupRecord } from './dynamodb/backups/record.js';
+import { dropUnfinishedRestores } from './dynamodb/backups/unfinished-restores.js';
 import { KmsSealer } from './dynamodb/exports/kms-sealer.js';
 import { TransferManager } from './dynamodb/exports/manager.js';
 import type { TransferRecord } from './dynamodb/exports/records.js';
@@ -375,6 +376,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   await backups.recover();
   // Snapshots the last process did not finish copying are dropped.
   pitr.recover(tableManager);
+  // Tables the last process was restoring into when it died are dropped (one process per data directory).
+  if (!engine) await dropUnfinishedRestores(tableManager);
   // After the tables': an import cut short by the last stop leaves no half-filled table.
   await transfers?.recover(tableManager);
   // Engine storage: background work runs on the one node holding its lease (cluster/leased-work.ts).
