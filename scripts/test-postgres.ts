@@ -10,8 +10,6 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const EMBEDDED_ONLY: Record<string, string> = {
-  'dynamodb/exports':
-    'exports read point-in-time history and imports fill table files, recorded in a data-directory catalog; not yet offered with engine storage',
   'dynamodb/crash.test.js':
     'kills the process between the steps of the cross-file commit, which the engine does not have',
   'dynamodb/ttl/sweeper-stall.test.js': 'times event-loop pauses of the embedded store on a large table',

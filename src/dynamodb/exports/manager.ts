@@ -1,22 +1,33 @@
 /**
  * Exports to and imports from "S3" (a local directory, see bucket.ts): their records in the
- * encrypted exports catalog, and the background jobs that write and read the files.
+ * encrypted exports catalog (storage/transfer-storage.ts: a data-directory file, or sealed rows
+ * of the engine), and the background jobs that write and read the files.
  *
  * An export reads a snapshot pinned while the request is answered (a read transaction of its own
- * on the table file), in bounded slices; an import creates its table (CREATING) while the request
- * is answered and fills it in slices, then makes it ACTIVE. Exported files are the one place where
- * sealdb writes table data outside its encrypted stores (they are meant to leave it), unless the
- * export asks for S3SseAlgorithm KMS: then each file is sealed under that KMS key (envelope.ts).
+ * on the table file, or over the engine one REPEATABLE READ transaction over its rows), in
+ * bounded slices; an import creates its table (CREATING) while the request is answered and fills
+ * it in slices (over the engine each slice one unit of work), then makes it ACTIVE. Exported
+ * files are the one place where sealdb writes table data outside its encrypted stores (they are
+ * meant to leave it), unless the export asks for S3SseAlgorithm KMS: then each file is sealed
+ * under that KMS key (envelope.ts).
+ *
+ * Over a shared engine a job runs on the node that accepted its request, which holds the job's
+ * lease (`transfer/<ARN>`, src/cluster/leases.ts) from before its record is listed until its end
+ * is recorded; the job's units of work and that last record are fenced by it. A node that finds
+ * a job IN_PROGRESS whose lease it can take (its node stopped renewing it) fails it, and drops
+ * the half-filled table of an import.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
 import { AwsError } from '../../http/aws-error.js';
-import type { BackupCatalog } from '../../storage/backup-catalog.js';
-import type { DataDir } from '../../storage/data-dir.js';
-import { openPinnedItems } from '../../storage/snapshot.js';
+import { unitIdentity, whenCommitted, whenRolledBack } from '../../storage/backend.js';
+import { type BackupRecords, groupsOf } from '../../storage/backup-storage.js';
+import { type Fence, FenceLost, fencedWork, outsideUnit } from '../../storage/postgres/unit-of-work.js';
+import type { PinnedReader, TransferStorage } from '../../storage/transfer-storage.js';
 import { tableNotFound } from '../backups/errors.js';
+import { putSlice } from '../backups/fill.js';
 import { tableExists, validationError } from '../errors.js';
 import { kmsValidationError } from '../kms-errors.js';
 import { pitrNotKept, pitrUnavailable } from '../pitr/errors.js';
@@ -71,9 +82,19 @@ export interface PitrImages {
   ): Promise<PitrChanges>;
 }
 
+/** Engine storage: the leases of jobs (src/cluster/leases.ts LeaseKeeper). */
+export interface JobLeases {
+  /** Takes (and keeps renewing) a job's lease; undefined: another node holds it. */
+  hold(name: string): Promise<Fence | undefined>;
+  /** Gives it up once the job's end is recorded. */
+  release(name: string): Promise<void>;
+}
+
 export interface TransferManagerOptions {
-  readonly catalog: BackupCatalog<TransferRecord>;
-  readonly dataDir: DataDir;
+  /** Where the records are kept, and how a live table is read as of now. */
+  readonly storage: TransferStorage<TransferRecord>;
+  /** Engine storage: each job runs under a lease of its own. */
+  readonly leases?: JobLeases;
   /** The folder standing in for S3 (`--export-dir`); absent: exports and imports are refused. */
   readonly exportDir?: string;
   readonly sealer: KmsSealer;
@@ -127,51 +148,88 @@ const EXPORT_ARN =
 const IMPORT_ARN =
   /^arn:aws:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})\/import\/(\d{14}-[0-9a-f]{8})$/;
 
+/** The lease of a job over a shared engine. */
+const leaseOf = (arn: string): string => `transfer/${arn}`;
+
 /** `<table ARN>/export/<14-digit epoch ms>-<8 hex>` (and `/import/`), as DynamoDB names them. */
 const transferArn = (tableArn: string, kind: 'export' | 'import', now: number): string =>
   `${tableArn}/${kind}/${String(now).padStart(14, '0')}-${randomBytes(4).toString('hex')}`;
 
 export class TransferManager {
   readonly #options: TransferManagerOptions;
-  readonly #catalog: BackupCatalog<TransferRecord>;
+  readonly #storage: TransferStorage<TransferRecord>;
+  readonly #catalog: BackupRecords<TransferRecord>;
   readonly #buckets?: LocalBuckets;
   readonly #jobs = new Set<Promise<void>>();
+  /** The ARNs of the jobs this node runs now. */
+  readonly #running = new Set<string>();
+  /**
+   * The job a request's unit of work started, by the unit (unitIdentity): over the engine a
+   * request runs again after a fetch or a conflict, and must find its first run's job.
+   */
+  readonly #started = new WeakMap<object, TransferRecord>();
+  /** The leases of the jobs this node runs (engine storage), by ARN. */
+  readonly #fences = new Map<string, Fence>();
   #closing = false;
 
   constructor(options: TransferManagerOptions) {
     this.#options = options;
-    this.#catalog = options.catalog;
+    this.#storage = options.storage;
+    this.#catalog = options.storage.catalog;
     if (options.exportDir) this.#buckets = new LocalBuckets(options.exportDir);
   }
 
   /**
-   * Before the first request: a job still IN_PROGRESS was running when the last process died. It
-   * did not finish: it is FAILED, and the half-filled table of an import goes (as a failed import's).
+   * Before the first request (and over the engine at each sweep): a job still IN_PROGRESS that no
+   * node runs did not finish (its process died). It is FAILED, and the half-filled table of an
+   * import goes (as a failed import's). Embedded, every such job was this process's last one's;
+   * over the engine, those whose lease this node can take (their node stopped renewing it).
    */
   async recover(tables: TableManager): Promise<void> {
-    const now = this.#options.clock.now();
-    for (const entry of this.#catalog.all()) {
+    for (const entry of await this.#catalog.all()) {
       const record = entry.record;
-      const status = record.kind === 'export' ? record.ExportStatus : record.ImportStatus;
-      if (status !== 'IN_PROGRESS') continue;
-      if (record.kind === 'import') {
-        const regional = tables.inRegion(record.region);
-        const name = String(record.TableCreationParameters.TableName);
-        const table = regional.find(record.accountId, name);
-        if (table?.TableId === record.TableId && table.TableStatus === 'CREATING') {
-          await regional.delete(record.accountId, name).catch(() => undefined);
+      const arn = arnOf(record);
+      // This node's own jobs (begun by a request, or running) are not interrupted ones.
+      if (statusOf(record) !== 'IN_PROGRESS' || this.#running.has(arn) || this.#fences.has(arn)) continue;
+      let fence: Fence | undefined;
+      if (!this.#storage.unfinishedAreOurs) {
+        fence = await this.#options.leases?.hold(leaseOf(arn));
+        if (!fence) continue;
+        // Read again under the lease: a job that ended meanwhile stays as it ended.
+        const current = (await this.#catalog.get(arn))?.record;
+        if (!current || statusOf(current) !== 'IN_PROGRESS') {
+          await this.#release(arn);
+          continue;
         }
       }
-      const failure = {
-        FailureCode: 'InternalServerError',
-        FailureMessage: 'sealdb stopped during the job',
-        endTime: now,
-      };
-      this.#put(
-        record.kind === 'export'
-          ? { ...record, ...failure, ExportStatus: 'FAILED' }
-          : { ...record, ...failure, ImportStatus: 'FAILED' },
-      );
+      const failed = fenced(fence, async () => {
+        if (record.kind === 'import') {
+          await tables.run(async () => {
+            const regional = tables.inRegion(record.region);
+            const name = String(record.TableCreationParameters.TableName);
+            const table = regional.find(record.accountId, name);
+            if (table?.TableId === record.TableId && table.TableStatus === 'CREATING') {
+              await regional.delete(record.accountId, name);
+            }
+          }, 'write');
+        }
+        const failure = {
+          FailureCode: 'InternalServerError',
+          FailureMessage: 'sealdb stopped during the job',
+          endTime: this.#options.clock.now(),
+        };
+        await this.#finish(
+          record.kind === 'export'
+            ? { ...record, ...failure, ExportStatus: 'FAILED' }
+            : { ...record, ...failure, ImportStatus: 'FAILED' },
+          fence,
+        );
+      });
+      await failed
+        .catch((error: unknown) => {
+          if (!(error instanceof FenceLost)) throw error;
+        })
+        .finally(() => (fence ? this.#release(arn) : undefined));
     }
   }
 
@@ -186,19 +244,22 @@ export class TransferManager {
   ): Promise<ExportRecord> {
     const buckets = this.#need();
     if (request.destination.S3Prefix) checkKey(request.destination.S3Prefix, 'S3Prefix');
+    // Over the engine: this request run again (its unit's commit conflicted) started its export already.
+    const again = this.#started.get(unitIdentity());
+    if (again?.kind === 'export') return again;
     const table = tables.find(account, request.tableName);
     if (!table) throw tableNotFound(request.tableName);
     const now = this.#options.clock.now();
     const token = request.clientToken;
     if (token) {
-      const same = this.#byToken('export', account, tables.region, token, now) as ExportRecord | undefined;
+      const same = (await this.#byToken('export', account, tables.region, token, now)) as ExportRecord | undefined;
       if (same) {
         if (sameExport(same, table, request)) return same;
         throw exportConflict();
       }
     }
     const pitr = this.#options.pitr;
-    if (this.#options.dataDir.inMemory) throw pitrNotKept();
+    if (!this.#storage.available) throw pitrNotKept();
     // Without PITR an incremental export's window lies outside the (absent) history: the window's
     // error, not PointInTimeRecoveryUnavailableException, as the live service answers (DDB-EXPORT-001).
     if (request.incremental) {
@@ -210,23 +271,29 @@ export class TransferManager {
     const exportTime = this.#exportTime(table, request, now);
     const arn = transferArn(table.TableArn, 'export', now);
     // The snapshot is pinned before the answer: the table as it is now (a read transaction of its
-    // own on the table file), or as it was at ExportTime (PITR's image of that instant).
+    // own on the table file, or over its rows in the engine), or as it was at ExportTime (PITR's
+    // image of that instant).
     const atNow = request.exportTime === undefined || !pitr;
     const open = atNow
       ? await tables.lend(account, request.tableName, caller, (lent) => ({
-          source: openPinnedItems(lent.file, lent.dataKey),
+          source: this.#storage.readLive({ tableId: lent.definition.TableId, file: lent.file, dataKey: lent.dataKey }),
           definition: lent.definition,
         }))
       : await pitr.image(tables, account, request.tableName, exportTime, caller).then((image) => {
-          const items = image.items;
-          // Exports are offered with the embedded store only (server.ts), whose images are iterators.
-          if ('read' in items) {
-            image.close();
-            throw new Error('exports read PITR images of snapshot files (not offered over engine storage)');
-          }
-          return { source: { items, close: () => image.close() }, definition: image.definition };
+          const source: PinnedReader = {
+            pinned: Promise.resolve(),
+            read: groupsOf(image.items),
+            close: () => image.close(),
+          };
+          return { source, definition: image.definition };
         });
     const { source, definition } = open;
+    try {
+      await source.pinned;
+    } catch (error) {
+      source.close();
+      throw error;
+    }
     const record: ExportRecord = {
       kind: 'export',
       accountId: account,
@@ -242,8 +309,11 @@ export class TransferManager {
       ExportFormat: request.format,
       ...(request.type ? { ExportType: request.type } : {}),
     };
-    this.#put(record);
-    this.#write(record, source, buckets, caller);
+    const fence = await this.#begin(record).catch((error: unknown) => {
+      source.close();
+      throw error;
+    });
+    this.#write(record, source, buckets, caller, fence);
     return record;
   }
 
@@ -278,22 +348,31 @@ export class TransferManager {
       ExportType: 'INCREMENTAL_EXPORT',
       incremental: window,
     };
-    this.#put(record);
+    const fence = await this.#begin(record).catch((error: unknown) => {
+      changes.close();
+      throw error;
+    });
     const source = {
       changes: changes.changes,
       keys: keyAttributes(definition.KeySchema, definition.AttributeDefinitions),
       close: () => changes.close(),
     };
-    this.#write(record, source, buckets, caller);
+    this.#write(record, source, buckets, caller, fence);
     return record;
   }
 
   /** Runs the export job of `record` off the request path, and records how it ended. */
-  #write(record: ExportRecord, source: ExportSource | IncrementalSource, buckets: LocalBuckets, caller: KeyCaller) {
-    this.#run(async () => {
+  #write(
+    record: ExportRecord,
+    source: ExportSource | IncrementalSource,
+    buckets: LocalBuckets,
+    caller: KeyCaller,
+    fence: Fence | undefined,
+  ) {
+    this.#run(record, fence, async () => {
       if (!buckets.bucketExists(record.destination.S3Bucket)) {
         source.close();
-        this.#put({
+        await this.#finish({
           ...record,
           ExportStatus: 'FAILED',
           endTime: this.#options.clock.now(),
@@ -313,7 +392,7 @@ export class TransferManager {
           now: () => this.#options.clock.now(),
           stopping: () => this.#closing,
         });
-        this.#put({
+        await this.#finish({
           ...record,
           ExportStatus: 'COMPLETED',
           endTime: this.#options.clock.now(),
@@ -324,7 +403,7 @@ export class TransferManager {
         });
       } catch (error) {
         const { code, message } = failureOf(error);
-        this.#put({
+        await this.#finish({
           ...record,
           ExportStatus: 'FAILED',
           endTime: this.#options.clock.now(),
@@ -336,18 +415,18 @@ export class TransferManager {
     });
   }
 
-  describeExport(account: string, region: string, arn: string): ExportRecord {
+  async describeExport(account: string, region: string, arn: string): Promise<ExportRecord> {
     const match = EXPORT_ARN.exec(arn);
     if (!match) throw invalidExportArn(arn);
-    const record = this.#catalog.get(arn)?.record;
+    const record = (await this.#catalog.get(arn))?.record;
     if (record?.kind !== 'export' || record.accountId !== account) throw exportNotFound(arn);
     if (record.region !== region) throw exportNotFound(arn, true);
     return record;
   }
 
   /** Newest first (as DynamoDB lists a table's exports). */
-  listExports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
-    const all = this.#records('export', account, region).filter(
+  async listExports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
+    const all = (await this.#records('export', account, region)).filter(
       (r) => tableArn === undefined || r.TableArn === tableArn,
     ) as ExportRecord[];
     return page(all, (r) => r.ExportArn, limit, nextToken);
@@ -365,11 +444,16 @@ export class TransferManager {
     const buckets = this.#need();
     if (request.source.S3KeyPrefix) checkKey(request.source.S3KeyPrefix, 'S3KeyPrefix');
     const now = this.#options.clock.now();
-    const token = request.clientToken ?? randomUUID();
+    // Over the engine: this request run again after a conflict. Its table is created again (the
+    // first run's was not committed), under the first run's ARN.
+    const again = this.#started.get(unitIdentity());
+    const first = again?.kind === 'import' ? again : undefined;
+    if (first) whenRolledBack(() => this.#abandon(first));
+    const token = first?.ClientToken ?? request.clientToken ?? randomUUID();
     // Only the table name can conflict, and a replay while the import runs is that import; once it
     // ended, its table exists and refuses the replay first (scylladb test_import.py, measured on AWS).
-    const earlier = this.#byToken('import', account, tables.region, token, now) as ImportRecord | undefined;
-    if (earlier) {
+    const earlier = (await this.#byToken('import', account, tables.region, token, now)) as ImportRecord | undefined;
+    if (earlier && earlier.ImportArn !== first?.ImportArn) {
       if (earlier.TableCreationParameters.TableName !== request.table.TableName) throw importConflict();
       if (earlier.ImportStatus === 'IN_PROGRESS') return earlier;
     }
@@ -387,7 +471,7 @@ export class TransferManager {
       kind: 'import',
       accountId: account,
       region: tables.region,
-      ImportArn: transferArn(definition.TableArn, 'import', now),
+      ImportArn: first?.ImportArn ?? transferArn(definition.TableArn, 'import', now),
       ImportStatus: 'IN_PROGRESS',
       TableArn: definition.TableArn,
       TableId: definition.TableId,
@@ -397,75 +481,103 @@ export class TransferManager {
       ...(request.formatOptions ? { InputFormatOptions: request.formatOptions } : {}),
       InputCompressionType: request.compression,
       TableCreationParameters: request.creationParameters,
-      startTime: now,
+      startTime: first?.startTime ?? now,
       ProcessedItemCount: 0,
       ImportedItemCount: 0,
       ErrorCount: 0,
       errors: [],
     };
-    this.#put(record);
-    this.#run(async () => {
-      const finish = (change: Partial<ImportRecord>) =>
-        this.#put({ ...record, ...change, endTime: this.#options.clock.now() } as ImportRecord);
-      const dropTable = async () => {
-        if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
-          await tables.delete(account, definition.TableName).catch(() => undefined);
-        }
-      };
-      if (!buckets.bucketExists(request.source.S3Bucket)) {
-        // AWS: FAILED with S3NoSuchBucket, and no table is left behind.
-        await dropTable();
-        finish({ ImportStatus: 'FAILED', FailureCode: NO_SUCH_BUCKET.code, FailureMessage: NO_SUCH_BUCKET.message });
-        return;
-      }
-      try {
-        const table = await tables.open(account, definition.TableName, caller);
-        const totals = await runImport({
-          record,
-          table,
-          buckets,
-          sealer: this.#options.sealer,
-          caller,
-          sliceMs: this.#options.sliceMs ?? 8,
-          stopping: () => this.#closing,
-        });
+    const fence = await this.#begin(record);
+    // A request that fails after all (its unit rolled back: no table) started no import.
+    whenRolledBack(() => this.#abandon(record));
+    // Filled once the new table is committed (at once with the embedded store; over the engine
+    // after the request's unit).
+    whenCommitted(() =>
+      this.#run(record, fence, () => this.#fill(tables, record, definition, request, buckets, caller)),
+    );
+    return record;
+  }
+
+  /** The import job of `record`: its table filled in slices, then ACTIVE; how it ended recorded. */
+  async #fill(
+    tables: TableManager,
+    record: ImportRecord,
+    definition: TableDefinition,
+    request: ImportRequest,
+    buckets: LocalBuckets,
+    caller: KeyCaller,
+  ): Promise<void> {
+    const account = record.accountId;
+    const finish = (change: Partial<ImportRecord>) =>
+      this.#finish({ ...record, ...change, endTime: this.#options.clock.now() } as ImportRecord);
+    const dropTable = () =>
+      tables
+        .run(async () => {
+          if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
+            await tables.delete(account, definition.TableName);
+          }
+        }, 'write')
+        .catch(() => undefined);
+    if (!buckets.bucketExists(request.source.S3Bucket)) {
+      // AWS: FAILED with S3NoSuchBucket, and no table is left behind.
+      await dropTable();
+      await finish({
+        ImportStatus: 'FAILED',
+        FailureCode: NO_SUCH_BUCKET.code,
+        FailureMessage: NO_SUCH_BUCKET.message,
+      });
+      return;
+    }
+    try {
+      const table = await tables.run(() => tables.open(account, definition.TableName, caller), 'read');
+      const totals = await runImport({
+        record,
+        table,
+        put: (items) => putSlice(tables, table.store, items),
+        buckets,
+        sealer: this.#options.sealer,
+        caller,
+        sliceMs: this.#options.sliceMs ?? 8,
+        stopping: () => this.#closing,
+      });
+      await tables.run(async () => {
         tables.update(account, definition.TableName, (current) =>
           current.TableId === definition.TableId && current.TableStatus === 'CREATING'
             ? { ...current, TableStatus: 'ACTIVE' }
             : current,
         );
-        // Items that failed validation fail the import, but the table keeps what passed (as on AWS).
-        finish({
-          ImportStatus: totals.errors > 0 ? 'FAILED' : 'COMPLETED',
-          ...(totals.processedBytes > 0 ? { ProcessedSizeBytes: totals.processedBytes } : {}),
-          ProcessedItemCount: totals.processed,
-          ImportedItemCount: totals.imported,
-          ErrorCount: totals.errors,
-          errors: totals.log,
-          ...(totals.errors > 0
-            ? { FailureCode: ITEM_VALIDATION_FAILED.code, FailureMessage: ITEM_VALIDATION_FAILED.message }
-            : {}),
-        });
-      } catch (error) {
-        await dropTable();
-        const { code, message } = failureOf(error);
-        finish({ ImportStatus: 'FAILED', FailureCode: code, FailureMessage: message });
-        if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
-      }
-    });
-    return record;
+      }, 'write');
+      // Items that failed validation fail the import, but the table keeps what passed (as on AWS).
+      await finish({
+        ImportStatus: totals.errors > 0 ? 'FAILED' : 'COMPLETED',
+        ...(totals.processedBytes > 0 ? { ProcessedSizeBytes: totals.processedBytes } : {}),
+        ProcessedItemCount: totals.processed,
+        ImportedItemCount: totals.imported,
+        ErrorCount: totals.errors,
+        errors: totals.log,
+        ...(totals.errors > 0
+          ? { FailureCode: ITEM_VALIDATION_FAILED.code, FailureMessage: ITEM_VALIDATION_FAILED.message }
+          : {}),
+      });
+    } catch (error) {
+      if (error instanceof FenceLost) throw error;
+      await dropTable();
+      const { code, message } = failureOf(error);
+      await finish({ ImportStatus: 'FAILED', FailureCode: code, FailureMessage: message });
+      if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
+    }
   }
 
-  describeImport(account: string, region: string, arn: string): ImportRecord {
+  async describeImport(account: string, region: string, arn: string): Promise<ImportRecord> {
     if (!IMPORT_ARN.exec(arn)) throw invalidImportArn(arn);
-    const record = this.#catalog.get(arn)?.record;
+    const record = (await this.#catalog.get(arn))?.record;
     if (record?.kind !== 'import' || record.accountId !== account || record.region !== region)
       throw importNotFound(arn);
     return record;
   }
 
-  listImports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
-    const all = this.#records('import', account, region).filter(
+  async listImports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
+    const all = (await this.#records('import', account, region)).filter(
       (r) => tableArn === undefined || r.TableArn === tableArn,
     ) as ImportRecord[];
     return page(all, (r) => r.ImportArn, limit, nextToken);
@@ -476,9 +588,14 @@ export class TransferManager {
     while (this.#jobs.size > 0) await Promise.all([...this.#jobs]);
   }
 
-  async close(): Promise<void> {
+  /** Stops the jobs running here (each records that it stopped): before this node gives its leases up. */
+  async stop(): Promise<void> {
     this.#closing = true;
     await Promise.allSettled([...this.#jobs]);
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
     this.#catalog.close();
   }
 
@@ -535,33 +652,86 @@ export class TransferManager {
     return { from, to, view: spec.view };
   }
 
-  #byToken(kind: 'export' | 'import', account: string, region: string, token: string, now: number) {
-    return this.#records(kind, account, region).find(
+  async #byToken(kind: 'export' | 'import', account: string, region: string, token: string, now: number) {
+    return (await this.#records(kind, account, region)).find(
       (r) => r.ClientToken === token && (r.endTime === undefined || now - r.endTime < TOKEN_WINDOW_MS),
     );
   }
 
-  #records(kind: 'export' | 'import', account: string, region: string): TransferRecord[] {
-    return this.#catalog
-      .all()
+  async #records(kind: 'export' | 'import', account: string, region: string): Promise<TransferRecord[]> {
+    return (await this.#catalog.all())
       .map((e) => e.record)
       .filter((r) => r.kind === kind && r.accountId === account && r.region === region)
       .sort((a, b) => b.startTime - a.startTime || (arnOf(a) < arnOf(b) ? 1 : -1));
   }
 
-  #put(record: TransferRecord): void {
-    this.#catalog.put({ arn: arnOf(record), record, wrappedKey: Buffer.alloc(0) });
+  /**
+   * A new job listed (IN_PROGRESS): over the engine under its lease, taken first, so no other
+   * node takes the job for an interrupted one. Returns the lease's fence.
+   */
+  async #begin(record: TransferRecord): Promise<Fence | undefined> {
+    const arn = arnOf(record);
+    let fence: Fence | undefined;
+    if (this.#options.leases) {
+      fence = await this.#options.leases.hold(leaseOf(arn));
+      if (!fence) throw new Error(`the lease of ${arn} is another node's`);
+      this.#fences.set(arn, fence);
+    }
+    await this.#catalog.put(entryOf(record), fence);
+    this.#started.set(unitIdentity(), record);
+    return fence;
   }
 
-  #run(job: () => Promise<void>): void {
-    // A turn later: the request's answer goes out before the first slice.
-    const promise = new Promise<void>((resolve) => setImmediate(resolve)).then(job).catch((error: unknown) => {
-      if (!this.#closing) this.#options.onError?.(error);
+  /** A job's end recorded, fenced by its lease: one lost meanwhile means another node recorded it. */
+  async #finish(record: TransferRecord, fence = this.#fences.get(arnOf(record))): Promise<void> {
+    try {
+      await this.#catalog.put(entryOf(record), fence);
+    } catch (error) {
+      if (!(error instanceof FenceLost)) throw error;
+    }
+  }
+
+  /** A job's lease given up (once its end is recorded, or it was found taken). */
+  async #release(arn: string): Promise<void> {
+    this.#fences.delete(arn);
+    await this.#options.leases?.release(leaseOf(arn));
+  }
+
+  /** A job whose request failed after all: its record and its lease go. */
+  async #abandon(record: TransferRecord): Promise<void> {
+    const arn = arnOf(record);
+    if (this.#running.has(arn)) return;
+    await this.#catalog.delete(arn).catch(() => undefined);
+    await this.#release(arn).catch(() => undefined);
+  }
+
+  /** Runs a job off the request path (outside its unit of work), its units fenced by its lease. */
+  #run(record: TransferRecord, fence: Fence | undefined, job: () => Promise<void>): void {
+    const arn = arnOf(record);
+    this.#running.add(arn);
+    outsideUnit(() => {
+      // A turn later: the request's answer goes out before the first slice.
+      const promise = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => fenced(fence, job))
+        .catch((error: unknown) => {
+          if (!this.#closing && !(error instanceof FenceLost)) this.#options.onError?.(error);
+        })
+        .finally(() => this.#release(arn))
+        .catch((error: unknown) => this.#options.onError?.(error))
+        .finally(() => this.#running.delete(arn));
+      this.#jobs.add(promise);
+      void promise.finally(() => this.#jobs.delete(promise));
     });
-    this.#jobs.add(promise);
-    void promise.finally(() => this.#jobs.delete(promise));
   }
 }
+
+const statusOf = (r: TransferRecord): string => (r.kind === 'export' ? r.ExportStatus : r.ImportStatus);
+
+const entryOf = (record: TransferRecord) => ({ arn: arnOf(record), record, wrappedKey: Buffer.alloc(0) });
+
+/** Work fenced by a job's lease (engine storage), or as it is. */
+const fenced = <T>(fence: Fence | undefined, work: () => Promise<T>): Promise<T> =>
+  fence ? fencedWork(fence, work) : work();
 
 const arnOf = (r: TransferRecord): string => (r.kind === 'export' ? r.ExportArn : r.ImportArn);
 
