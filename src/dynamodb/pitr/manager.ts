@@ -100,7 +100,8 @@ const TRIM_SLICE = 500;
 const TRIM_SLICES_PER_PASS = 40;
 /** Over the engine: the longest a finished copy waits for the unit recording its snapshot to commit. */
 const RECORD_WAIT_MS = 30_000;
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Unref'd: a wait cut short by the race it is in must not keep a stopped process alive (30 s). */
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export class PitrManager {
   readonly #options: PitrManagerOptions;

@@ -14,7 +14,7 @@ import { PgKeyStore } from './pg-key-store.js';
 import { PgPitrSnapshots } from './pg-pitr.js';
 import { PgTableStore } from './pg-table-store.js';
 import { PgTrailStore, type PgTrailStoreOptions } from './pg-trail-store.js';
-import { PgTransferStorage } from './pg-transfers.js';
+import { pgTransferStorage } from './pg-transfers.js';
 import { RowSeal } from './row-seal.js';
 import { currentUnit } from './unit-of-work.js';
 
@@ -75,7 +75,7 @@ export class EngineBackend implements StorageBackend {
 
   /** Exports' and imports' records in the engine (any node describes and lists the same jobs). */
   transferStorage<R>(root: RootOfTrust): TransferStorage<R> {
-    return new PgTransferStorage<R>(this.engine, this.services, root);
+    return pgTransferStorage<R>(this.engine, this.services, root);
   }
 
   /** Point-in-time recovery's snapshots in the engine (any node restores from the same history). */

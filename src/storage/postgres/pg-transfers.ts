@@ -5,27 +5,21 @@
  * REPEATABLE READ transaction (PinnedRows), opened with the table's data key, in pages.
  */
 import type { RootOfTrust } from '../../encryption/root-of-trust.js';
-import type { BackupRecords, LiveTableData } from '../backup-storage.js';
+import type { LiveTableData } from '../backup-storage.js';
 import type { PinnedReader, TransferStorage } from '../transfer-storage.js';
 import type { Engine } from './engine.js';
 import { liveItemRows, PgRecordCatalog } from './pg-backups.js';
 
-export class PgTransferStorage<R> implements TransferStorage<R> {
-  readonly available = true;
-  readonly unfinishedAreOurs = false;
-  readonly catalog: BackupRecords<R>;
-  /** The tables' pool: an export's read is background work of the tables. */
-  readonly #engine: Engine;
-
-  constructor(engine: Engine, services: Engine, root: RootOfTrust) {
-    this.#engine = engine;
-    this.catalog = new PgRecordCatalog<R>(services, root, {
+export function pgTransferStorage<R>(engine: Engine, services: Engine, root: RootOfTrust): TransferStorage<R> {
+  return {
+    available: true,
+    // Another node may be running a job found IN_PROGRESS: its lease tells (dynamodb/exports).
+    unfinishedAreOurs: false,
+    catalog: new PgRecordCatalog<R>(services, root, {
       table: 'transfer_catalog',
       purpose: 'sealdb/engine-transfer-catalog',
-    });
-  }
-
-  readLive(source: LiveTableData): PinnedReader {
-    return liveItemRows(this.#engine, source);
-  }
+    }),
+    // On the tables' pool: an export's read is background work of the tables.
+    readLive: (source: LiveTableData): PinnedReader => liveItemRows(engine, source),
+  };
 }
