@@ -22,9 +22,8 @@ import type { Clock } from '../../core/clock.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
 import { AwsError } from '../../http/aws-error.js';
-import { unitIdentity, whenCommitted, whenRolledBack } from '../../storage/backend.js';
+import { type Fence, FenceLost, whenCommitted, whenRolledBack } from '../../storage/backend.js';
 import { type BackupRecords, groupsOf } from '../../storage/backup-storage.js';
-import { type Fence, FenceLost, fencedWork, outsideUnit } from '../../storage/postgres/unit-of-work.js';
 import type { PinnedReader, TransferStorage } from '../../storage/transfer-storage.js';
 import { tableNotFound } from '../backups/errors.js';
 import { putSlice } from '../backups/fill.js';
@@ -58,6 +57,7 @@ import {
 import { type ExportSource, type IncrementalSource, runExport } from './export-job.js';
 import type { ExportFormat, InputFormat } from './formats.js';
 import { runImport } from './import-job.js';
+import { arnOf, type JobLeases, statusOf, TransferJobs } from './jobs.js';
 import type { KmsSealer } from './kms-sealer.js';
 import type {
   ExportRecord,
@@ -80,14 +80,6 @@ export interface PitrImages {
     to: number,
     caller: KeyCaller,
   ): Promise<PitrChanges>;
-}
-
-/** Engine storage: the leases of jobs (src/cluster/leases.ts LeaseKeeper). */
-export interface JobLeases {
-  /** Takes (and keeps renewing) a job's lease; undefined: another node holds it. */
-  hold(name: string): Promise<Fence | undefined>;
-  /** Gives it up once the job's end is recorded. */
-  release(name: string): Promise<void>;
 }
 
 export interface TransferManagerOptions {
@@ -148,9 +140,6 @@ const EXPORT_ARN =
 const IMPORT_ARN =
   /^arn:aws:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})\/import\/(\d{14}-[0-9a-f]{8})$/;
 
-/** The lease of a job over a shared engine. */
-const leaseOf = (arn: string): string => `transfer/${arn}`;
-
 /** `<table ARN>/export/<14-digit epoch ms>-<8 hex>` (and `/import/`), as DynamoDB names them. */
 const transferArn = (tableArn: string, kind: 'export' | 'import', now: number): string =>
   `${tableArn}/${kind}/${String(now).padStart(14, '0')}-${randomBytes(4).toString('hex')}`;
@@ -160,22 +149,13 @@ export class TransferManager {
   readonly #storage: TransferStorage<TransferRecord>;
   readonly #catalog: BackupRecords<TransferRecord>;
   readonly #buckets?: LocalBuckets;
-  readonly #jobs = new Set<Promise<void>>();
-  /** The ARNs of the jobs this node runs now. */
-  readonly #running = new Set<string>();
-  /**
-   * The job a request's unit of work started, by the unit (unitIdentity): over the engine a
-   * request runs again after a fetch or a conflict, and must find its first run's job.
-   */
-  readonly #started = new WeakMap<object, TransferRecord>();
-  /** The leases of the jobs this node runs (engine storage), by ARN. */
-  readonly #fences = new Map<string, Fence>();
-  #closing = false;
+  readonly #jobs: TransferJobs;
 
   constructor(options: TransferManagerOptions) {
     this.#options = options;
     this.#storage = options.storage;
     this.#catalog = options.storage.catalog;
+    this.#jobs = new TransferJobs(this.#catalog, options.leases, (error) => options.onError?.(error));
     if (options.exportDir) this.#buckets = new LocalBuckets(options.exportDir);
   }
 
@@ -186,23 +166,9 @@ export class TransferManager {
    * over the engine, those whose lease this node can take (their node stopped renewing it).
    */
   async recover(tables: TableManager): Promise<void> {
-    for (const entry of await this.#catalog.all()) {
-      const record = entry.record;
-      const arn = arnOf(record);
-      // This node's own jobs (begun by a request, or running) are not interrupted ones.
-      if (statusOf(record) !== 'IN_PROGRESS' || this.#running.has(arn) || this.#fences.has(arn)) continue;
-      let fence: Fence | undefined;
-      if (!this.#storage.unfinishedAreOurs) {
-        fence = await this.#options.leases?.hold(leaseOf(arn));
-        if (!fence) continue;
-        // Read again under the lease: a job that ended meanwhile stays as it ended.
-        const current = (await this.#catalog.get(arn))?.record;
-        if (!current || statusOf(current) !== 'IN_PROGRESS') {
-          await this.#release(arn);
-          continue;
-        }
-      }
-      const failed = fenced(fence, async () => {
+    for (const { record } of await this.#catalog.all()) {
+      if (statusOf(record) !== 'IN_PROGRESS') continue;
+      await this.#jobs.takeOver(record, this.#storage.unfinishedAreOurs, async (fence) => {
         if (record.kind === 'import') {
           await tables.run(async () => {
             const regional = tables.inRegion(record.region);
@@ -218,18 +184,13 @@ export class TransferManager {
           FailureMessage: 'sealdb stopped during the job',
           endTime: this.#options.clock.now(),
         };
-        await this.#finish(
+        await this.#jobs.finish(
           record.kind === 'export'
             ? { ...record, ...failure, ExportStatus: 'FAILED' }
             : { ...record, ...failure, ImportStatus: 'FAILED' },
           fence,
         );
       });
-      await failed
-        .catch((error: unknown) => {
-          if (!(error instanceof FenceLost)) throw error;
-        })
-        .finally(() => (fence ? this.#release(arn) : undefined));
     }
   }
 
@@ -245,7 +206,7 @@ export class TransferManager {
     const buckets = this.#need();
     if (request.destination.S3Prefix) checkKey(request.destination.S3Prefix, 'S3Prefix');
     // Over the engine: this request run again (its unit's commit conflicted) started its export already.
-    const again = this.#started.get(unitIdentity());
+    const again = this.#jobs.begunHere();
     if (again?.kind === 'export') return again;
     const table = tables.find(account, request.tableName);
     if (!table) throw tableNotFound(request.tableName);
@@ -309,7 +270,7 @@ export class TransferManager {
       ExportFormat: request.format,
       ...(request.type ? { ExportType: request.type } : {}),
     };
-    const fence = await this.#begin(record).catch((error: unknown) => {
+    const fence = await this.#jobs.begin(record).catch((error: unknown) => {
       source.close();
       throw error;
     });
@@ -348,7 +309,7 @@ export class TransferManager {
       ExportType: 'INCREMENTAL_EXPORT',
       incremental: window,
     };
-    const fence = await this.#begin(record).catch((error: unknown) => {
+    const fence = await this.#jobs.begin(record).catch((error: unknown) => {
       changes.close();
       throw error;
     });
@@ -369,10 +330,10 @@ export class TransferManager {
     caller: KeyCaller,
     fence: Fence | undefined,
   ) {
-    this.#run(record, fence, async () => {
+    this.#jobs.run(record, fence, async () => {
       if (!buckets.bucketExists(record.destination.S3Bucket)) {
         source.close();
-        await this.#finish({
+        await this.#jobs.finish({
           ...record,
           ExportStatus: 'FAILED',
           endTime: this.#options.clock.now(),
@@ -390,9 +351,9 @@ export class TransferManager {
           caller,
           sliceMs: this.#options.sliceMs ?? 8,
           now: () => this.#options.clock.now(),
-          stopping: () => this.#closing,
+          stopping: () => this.#jobs.stopping,
         });
-        await this.#finish({
+        await this.#jobs.finish({
           ...record,
           ExportStatus: 'COMPLETED',
           endTime: this.#options.clock.now(),
@@ -403,14 +364,14 @@ export class TransferManager {
         });
       } catch (error) {
         const { code, message } = failureOf(error);
-        await this.#finish({
+        await this.#jobs.finish({
           ...record,
           ExportStatus: 'FAILED',
           endTime: this.#options.clock.now(),
           FailureCode: code,
           FailureMessage: message,
         });
-        if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
+        if (code === 'InternalServerError' && !this.#jobs.stopping) this.#options.onError?.(error);
       }
     });
   }
@@ -446,9 +407,9 @@ export class TransferManager {
     const now = this.#options.clock.now();
     // Over the engine: this request run again after a conflict. Its table is created again (the
     // first run's was not committed), under the first run's ARN.
-    const again = this.#started.get(unitIdentity());
+    const again = this.#jobs.begunHere();
     const first = again?.kind === 'import' ? again : undefined;
-    if (first) whenRolledBack(() => this.#abandon(first));
+    if (first) whenRolledBack(() => this.#jobs.abandon(first));
     const token = first?.ClientToken ?? request.clientToken ?? randomUUID();
     // Only the table name can conflict, and a replay while the import runs is that import; once it
     // ended, its table exists and refuses the replay first (scylladb test_import.py, measured on AWS).
@@ -487,13 +448,13 @@ export class TransferManager {
       ErrorCount: 0,
       errors: [],
     };
-    const fence = await this.#begin(record);
+    const fence = await this.#jobs.begin(record);
     // A request that fails after all (its unit rolled back: no table) started no import.
-    whenRolledBack(() => this.#abandon(record));
+    whenRolledBack(() => this.#jobs.abandon(record));
     // Filled once the new table is committed (at once with the embedded store; over the engine
     // after the request's unit).
     whenCommitted(() =>
-      this.#run(record, fence, () => this.#fill(tables, record, definition, request, buckets, caller)),
+      this.#jobs.run(record, fence, () => this.#fill(tables, record, definition, request, buckets, caller)),
     );
     return record;
   }
@@ -509,7 +470,7 @@ export class TransferManager {
   ): Promise<void> {
     const account = record.accountId;
     const finish = (change: Partial<ImportRecord>) =>
-      this.#finish({ ...record, ...change, endTime: this.#options.clock.now() } as ImportRecord);
+      this.#jobs.finish({ ...record, ...change, endTime: this.#options.clock.now() } as ImportRecord);
     const dropTable = () =>
       tables
         .run(async () => {
@@ -538,7 +499,7 @@ export class TransferManager {
         sealer: this.#options.sealer,
         caller,
         sliceMs: this.#options.sliceMs ?? 8,
-        stopping: () => this.#closing,
+        stopping: () => this.#jobs.stopping,
       });
       await tables.run(async () => {
         tables.update(account, definition.TableName, (current) =>
@@ -564,7 +525,7 @@ export class TransferManager {
       await dropTable();
       const { code, message } = failureOf(error);
       await finish({ ImportStatus: 'FAILED', FailureCode: code, FailureMessage: message });
-      if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
+      if (code === 'InternalServerError' && !this.#jobs.stopping) this.#options.onError?.(error);
     }
   }
 
@@ -584,14 +545,13 @@ export class TransferManager {
   }
 
   /** Resolves once every job running now has finished (tests, the CLI). */
-  async settled(): Promise<void> {
-    while (this.#jobs.size > 0) await Promise.all([...this.#jobs]);
+  settled(): Promise<void> {
+    return this.#jobs.settled();
   }
 
   /** Stops the jobs running here (each records that it stopped): before this node gives its leases up. */
-  async stop(): Promise<void> {
-    this.#closing = true;
-    await Promise.allSettled([...this.#jobs]);
+  stop(): Promise<void> {
+    return this.#jobs.stop();
   }
 
   async close(): Promise<void> {
@@ -664,76 +624,7 @@ export class TransferManager {
       .filter((r) => r.kind === kind && r.accountId === account && r.region === region)
       .sort((a, b) => b.startTime - a.startTime || (arnOf(a) < arnOf(b) ? 1 : -1));
   }
-
-  /**
-   * A new job listed (IN_PROGRESS): over the engine under its lease, taken first, so no other
-   * node takes the job for an interrupted one. Returns the lease's fence.
-   */
-  async #begin(record: TransferRecord): Promise<Fence | undefined> {
-    const arn = arnOf(record);
-    let fence: Fence | undefined;
-    if (this.#options.leases) {
-      fence = await this.#options.leases.hold(leaseOf(arn));
-      if (!fence) throw new Error(`the lease of ${arn} is another node's`);
-      this.#fences.set(arn, fence);
-    }
-    await this.#catalog.put(entryOf(record), fence);
-    this.#started.set(unitIdentity(), record);
-    return fence;
-  }
-
-  /** A job's end recorded, fenced by its lease: one lost meanwhile means another node recorded it. */
-  async #finish(record: TransferRecord, fence = this.#fences.get(arnOf(record))): Promise<void> {
-    try {
-      await this.#catalog.put(entryOf(record), fence);
-    } catch (error) {
-      if (!(error instanceof FenceLost)) throw error;
-    }
-  }
-
-  /** A job's lease given up (once its end is recorded, or it was found taken). */
-  async #release(arn: string): Promise<void> {
-    this.#fences.delete(arn);
-    await this.#options.leases?.release(leaseOf(arn));
-  }
-
-  /** A job whose request failed after all: its record and its lease go. */
-  async #abandon(record: TransferRecord): Promise<void> {
-    const arn = arnOf(record);
-    if (this.#running.has(arn)) return;
-    await this.#catalog.delete(arn).catch(() => undefined);
-    await this.#release(arn).catch(() => undefined);
-  }
-
-  /** Runs a job off the request path (outside its unit of work), its units fenced by its lease. */
-  #run(record: TransferRecord, fence: Fence | undefined, job: () => Promise<void>): void {
-    const arn = arnOf(record);
-    this.#running.add(arn);
-    outsideUnit(() => {
-      // A turn later: the request's answer goes out before the first slice.
-      const promise = new Promise<void>((resolve) => setImmediate(resolve))
-        .then(() => fenced(fence, job))
-        .catch((error: unknown) => {
-          if (!this.#closing && !(error instanceof FenceLost)) this.#options.onError?.(error);
-        })
-        .finally(() => this.#release(arn))
-        .catch((error: unknown) => this.#options.onError?.(error))
-        .finally(() => this.#running.delete(arn));
-      this.#jobs.add(promise);
-      void promise.finally(() => this.#jobs.delete(promise));
-    });
-  }
 }
-
-const statusOf = (r: TransferRecord): string => (r.kind === 'export' ? r.ExportStatus : r.ImportStatus);
-
-const entryOf = (record: TransferRecord) => ({ arn: arnOf(record), record, wrappedKey: Buffer.alloc(0) });
-
-/** Work fenced by a job's lease (engine storage), or as it is. */
-const fenced = <T>(fence: Fence | undefined, work: () => Promise<T>): Promise<T> =>
-  fence ? fencedWork(fence, work) : work();
-
-const arnOf = (r: TransferRecord): string => (r.kind === 'export' ? r.ExportArn : r.ImportArn);
 
 function sameExport(r: ExportRecord, table: TableDefinition, request: ExportRequest): boolean {
   const d = r.destination;
