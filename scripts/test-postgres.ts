@@ -10,8 +10,6 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const EMBEDDED_ONLY: Record<string, string> = {
-  'dynamodb/exports':
-    'exports read point-in-time history and imports fill table files, recorded in a data-directory catalog; not yet offered with engine storage',
   'dynamodb/backups/interrupted-restore.test.js':
     'kills a sealdb process on a data directory mid-restore (over the engine another node may be filling the table)',
   'dynamodb/crash.test.js':

@@ -44,7 +44,6 @@ import type { ExternalKms } from './kms/external/external-kms.js';
 import { healthRoute, registerOutageMetrics } from './kms/external/health.js';
 import { createKmsService, type KmsCallEvent, type KmsService } from './kms/index.js';
 import { Metrics } from './metrics/metrics.js';
-import { BackupCatalog, TRANSFER_NAMES } from './storage/backup-catalog.js';
 import { EmbeddedBackupStorage } from './storage/backup-storage.js';
 import { Catalog } from './storage/catalog.js';
 import { Checkpointer } from './storage/checkpointer.js';
@@ -53,6 +52,7 @@ import { DataDir } from './storage/data-dir.js';
 import { DataDirLock } from './storage/data-dir-lock.js';
 import { EmbeddedPitrSnapshots } from './storage/pitr-snapshots.js';
 import { registerEngineMetrics } from './storage/postgres/metrics.js';
+import { EmbeddedTransferStorage } from './storage/transfer-storage.js';
 import type { Durability } from './storage/wal-sync.js';
 import { registerStreamMetrics } from './streams/metrics.js';
 import { DynamoDbStreamsService } from './streams/service.js';
@@ -358,28 +358,6 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     ...(options.onInternalError ? { onError: options.onInternalError } : {}),
   });
   metrics.pitrBytes(() => pitr.diskUse(tableManager));
-  // Exports read PITR history and imports fill table files: not offered with engine storage yet.
-  const transfers = !engine
-    ? new TransferManager({
-        catalog: BackupCatalog.open<TransferRecord>(dataDir, root, durability, TRANSFER_NAMES),
-        dataDir,
-        ...(options.exportDir ? { exportDir: resolvePath(options.exportDir) } : {}),
-        sealer: new KmsSealer(tableKms),
-        clock,
-        pitr,
-        ...(options.onInternalError ? { onError: options.onInternalError } : {}),
-      })
-    : undefined;
-  // Before the first request: counts and logs of tables that were open when the last process died.
-  await tableManager.recover();
-  // Backups the last process did not finish copying are dropped.
-  await backups.recover();
-  // Snapshots the last process did not finish copying are dropped.
-  pitr.recover(tableManager);
-  // Tables the last process was restoring into when it died are dropped (one process per data directory).
-  if (!engine) await dropUnfinishedRestores(tableManager);
-  // After the tables': an import cut short by the last stop leaves no half-filled table.
-  await transfers?.recover(tableManager);
   // Engine storage: background work runs on the one node holding its lease (cluster/leased-work.ts).
   const leases = engine
     ? new LeaseKeeper({
@@ -390,8 +368,31 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         ...(options.onInternalError ? { onError: options.onInternalError } : {}),
       })
     : undefined;
+  // Export and import records live where the tables do; over the engine each job holds a lease of its own.
+  const transfers = new TransferManager({
+    storage: engine
+      ? engine.transferStorage<TransferRecord>(root)
+      : new EmbeddedTransferStorage<TransferRecord>(dataDir, root, durability),
+    ...(leases ? { leases } : {}),
+    ...(options.exportDir ? { exportDir: resolvePath(options.exportDir) } : {}),
+    sealer: new KmsSealer(tableKms),
+    clock,
+    pitr,
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  // Before the first request: counts and logs of tables that were open when the last process died.
+  await tableManager.recover();
+  // Backups the last process did not finish copying are dropped.
+  await backups.recover();
+  // Snapshots the last process did not finish copying are dropped.
+  pitr.recover(tableManager);
+  // Tables the last process was restoring into when it died are dropped (one process per data directory).
+  if (!engine) await dropUnfinishedRestores(tableManager);
   await leases?.start();
   digestLeases.keeper = leases;
+  // After the tables': an import cut short by the last stop leaves no half-filled table (over the
+  // engine: a job whose node stopped renewing its lease, this node's last process's or another's).
+  await transfers.recover(tableManager);
   // Requests being served: background work (index backfill) then takes only a small share of the loop.
   const activity = new RequestActivity();
   const indexJobs = new IndexJobs({
@@ -421,7 +422,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       : {}),
     backups,
     ...(pitr ? { pitr } : {}),
-    ...(transfers ? { transfers } : {}),
+    transfers,
   };
   const dynamodb = new DynamoDbService(dynamodbEnv);
   const streams = new DynamoDbStreamsService(dynamodbEnv);
@@ -443,6 +444,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       await leased(LEASES.pitr, () => pitr.pass(tableManager));
       // SYSTEM backups past their BackupExpiryDateTime (a deleted table's, 35 days on).
       await leased(LEASES.backups, () => backups.expire());
+      // Over the engine: the jobs of nodes that died (each taken under its own lease).
+      if (engine) await transfers.recover(tableManager);
       await audit.sweep();
     };
     sweeping = sweeping.then(run, run);
@@ -530,6 +533,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       closing ??= (async () => {
         if (timer) clearInterval(timer);
         await ttl.stop();
+        // Jobs stop (and record it) while their leases stand.
+        await transfers.stop();
         // Given up before the engine's pool closes, so another node takes the work over at once.
         await leases?.stop();
         const stopped = new Promise<void>((resolve) => http.server.close(() => resolve()));
@@ -537,7 +542,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         await http.drain();
         http.server.closeAllConnections();
         await stopped;
-        await transfers?.close();
+        await transfers.close();
         await backups.close();
         await pitr.close();
         // A check still running is dropped: it runs again when the file is next opened.

@@ -58,6 +58,8 @@ export class LeaseKeeper {
   readonly #names: readonly string[];
   readonly #onError: (error: unknown) => void;
   readonly #held = new Map<string, Held>();
+  /** Leases of this node's own jobs (held from their start to their end), renewed with the others. */
+  readonly #jobs = new Set<string>();
   /** The attempt in flight per lease: callers share it. */
   readonly #attempts = new Map<string, Promise<Fence | undefined>>();
   #timer: NodeJS.Timeout | undefined;
@@ -89,7 +91,29 @@ export class LeaseKeeper {
 
   /** One round: every lease taken or renewed if it can be. */
   async renewAll(): Promise<void> {
-    await Promise.all(this.#names.map((name) => this.#attempt(name)));
+    await Promise.all([...this.#names, ...this.#jobs].map((name) => this.#attempt(name)));
+  }
+
+  /**
+   * Takes a lease of one job (a new job's name, or an interrupted job's whose node stopped
+   * renewing it) and keeps renewing it until `release`. undefined: another node holds it.
+   */
+  async hold(name: string): Promise<Fence | undefined> {
+    this.#jobs.add(name);
+    const fence = await this.#attempt(name);
+    if (!fence) this.#jobs.delete(name);
+    return fence;
+  }
+
+  /** A job's lease given up for good: its row goes (no other node needs it once the job ended). */
+  async release(name: string): Promise<void> {
+    this.#jobs.delete(name);
+    await this.#attempts.get(name)?.catch(() => undefined);
+    this.#held.delete(name);
+    await this.#engine.pool.query(`DELETE FROM ${this.#engine.schema}.leases WHERE name = $1 AND holder = $2`, [
+      name,
+      this.holder,
+    ]);
   }
 
   /** The fence of a lease this node holds now by its own view, else undefined (no engine call). */
@@ -118,6 +142,7 @@ export class LeaseKeeper {
     await Promise.allSettled([...this.#attempts.values()]);
     const names = [...this.#held.keys()];
     this.#held.clear();
+    this.#jobs.clear();
     if (names.length === 0) return;
     await this.#engine.pool
       .query(`UPDATE ${this.#engine.schema}.leases SET expires_at = 0 WHERE holder = $1 AND name = ANY($2::text[])`, [

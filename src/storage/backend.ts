@@ -10,6 +10,9 @@ import { namingStore } from './damage.js';
 import { Miss } from './postgres/unit-of-work.js';
 
 export {
+  type Fence,
+  FenceLost,
+  fencedWork,
   inUnit,
   oncePerUnit,
   outsideUnit,

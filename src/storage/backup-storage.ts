@@ -6,9 +6,10 @@
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import type { RootOfTrust } from '../encryption/root-of-trust.js';
-import { BackupCatalog, type BackupCatalogEntry } from './backup-catalog.js';
+import { BackupCatalog, type BackupCatalogEntry, type CatalogNames } from './backup-catalog.js';
 import type { DataDir } from './data-dir.js';
 import type { PageChecker } from './page-checker.js';
+import type { Fence } from './postgres/unit-of-work.js';
 import { openBackupItems, removeFiles, startSnapshot } from './snapshot.js';
 import type { StoredItem } from './table-file.js';
 import type { Durability } from './wal-sync.js';
@@ -19,7 +20,11 @@ export type { BackupCatalogEntry } from './backup-catalog.js';
 export interface BackupRecords<R> {
   get(arn: string): Promise<BackupCatalogEntry<R> | undefined>;
   all(): Promise<BackupCatalogEntry<R>[]>;
-  put(entry: BackupCatalogEntry<R>): Promise<void>;
+  /**
+   * `fence` (engine storage): written only while that lease stands (src/cluster/leases.ts), in
+   * the transaction that checks it; else FenceLost and nothing is written.
+   */
+  put(entry: BackupCatalogEntry<R>, fence?: Fence): Promise<void>;
   delete(arn: string): Promise<void>;
   close(): void;
 }
@@ -46,6 +51,14 @@ export interface BackupReader {
   close(): void;
   /** Rejects when the backup proves damaged in parts a restore does not read (absent: nothing apart to check). */
   readonly verified?: Promise<void>;
+}
+
+/** A source read in groups: a backup reader as it is, an iterator (a snapshot file's) a group at a time. */
+export function groupsOf(
+  items: Iterator<StoredItem> | Pick<BackupReader, 'read'>,
+): (max: number) => Promise<StoredItem[]> {
+  if ('read' in items) return (max) => items.read(max);
+  return async (max) => nextItems(items, max);
 }
 
 /** Up to `max` items from an iterator; fewer only at its end. */
@@ -88,6 +101,26 @@ export interface BackupStorage<R> {
   remove(backupId: string): Promise<void>;
 }
 
+/**
+ * A catalog file of the data directory behind the async interface. It answers from memory and
+ * writes SQLite synchronously: the promises are settled at once (a write is made in the call).
+ */
+export function embeddedRecords<R>(
+  dataDir: DataDir,
+  root: RootOfTrust,
+  durability: Durability,
+  names?: CatalogNames,
+): BackupRecords<R> {
+  const catalog = BackupCatalog.open<R>(dataDir, root, durability, names);
+  return {
+    get: async (arn) => catalog.get(arn),
+    all: async () => catalog.all(),
+    put: async (entry) => catalog.put(entry),
+    delete: async (arn) => catalog.delete(arn),
+    close: () => catalog.close(),
+  };
+}
+
 /** The embedded store's backups: a file each under `backups/`, listed in the encrypted `backups.db`. */
 export class EmbeddedBackupStorage<R> implements BackupStorage<R> {
   readonly available: boolean;
@@ -100,15 +133,7 @@ export class EmbeddedBackupStorage<R> implements BackupStorage<R> {
     this.#dataDir = dataDir;
     this.#pageChecker = pageChecker;
     this.available = !dataDir.inMemory;
-    const catalog = BackupCatalog.open<R>(dataDir, root, durability);
-    // The catalog answers from memory and writes SQLite synchronously: the promises are settled at once.
-    this.catalog = {
-      get: async (arn) => catalog.get(arn),
-      all: async () => catalog.all(),
-      put: async (entry) => catalog.put(entry),
-      delete: async (arn) => catalog.delete(arn),
-      close: () => catalog.close(),
-    };
+    this.catalog = embeddedRecords<R>(dataDir, root, durability);
   }
 
   startCopy(source: LiveTableData, backupId: string, targetKey: Buffer): BackupCopy {

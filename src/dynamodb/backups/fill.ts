@@ -6,8 +6,8 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { KeyCaller } from '../../encryption/table-keys.js';
-import { type BackupReader, nextItems } from '../../storage/backup-storage.js';
-import type { StoredItem, StoredWrite } from '../../storage/table-file.js';
+import { type BackupReader, groupsOf } from '../../storage/backup-storage.js';
+import type { StoredItem, StoredWrite, TableStore } from '../../storage/table-file.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { TableManager } from '../tables.js';
 
@@ -34,7 +34,7 @@ const MAX_SLICE_ITEMS = 512;
 
 export async function fillRestoredTable(options: FillOptions): Promise<void> {
   const { tables, account, definition, sliceMs } = options;
-  const read = reader(options.items);
+  const read = groupsOf(options.items);
   // Opened once (the key as the caller, through its connection's cache or one KMS call); the
   // store is used by each slice's unit.
   const { store } = await tables.run(() => tables.open(account, definition.TableName, options.caller), 'read');
@@ -53,15 +53,7 @@ export async function fillRestoredTable(options: FillOptions): Promise<void> {
       }
     }
     count += items.length;
-    if (items.length > 0) {
-      const writes: StoredWrite[] = items.map((item) => ({ put: item }));
-      await tables.run(async () => {
-        // One fetch of the slice's previous versions over the engine, not one per item.
-        store.prefetch?.(items);
-        store.write(writes);
-        await store.durable();
-      }, 'write');
-    }
+    await putSlice(tables, store, items);
     await nextTurn();
   }
   if (options.expectedItems !== undefined && count !== options.expectedItems) {
@@ -84,10 +76,19 @@ export async function fillRestoredTable(options: FillOptions): Promise<void> {
   }, 'write');
 }
 
-/** A source read in groups: a backup reader as it is, an iterator (a PITR image) a group at a time. */
-function reader(items: FillOptions['items']): (max: number) => Promise<StoredItem[]> {
-  if ('read' in items) return (max) => items.read(max);
-  return async (max) => nextItems(items, max);
+/**
+ * Puts one slice of items into a table's store as one unit of work (over the engine: one
+ * transaction, committed whole, run again on a serialization failure).
+ */
+export async function putSlice(tables: TableManager, store: TableStore, items: StoredItem[]): Promise<void> {
+  if (items.length === 0) return;
+  const writes: StoredWrite[] = items.map((item) => ({ put: item }));
+  await tables.run(async () => {
+    // One fetch of the slice's previous versions over the engine, not one per item.
+    store.prefetch?.(items);
+    store.write(writes);
+    await store.durable();
+  }, 'write');
 }
 
 /**

@@ -41,14 +41,15 @@ const INCREMENTAL_MIN_BILLED_BYTES = 10_000_000;
 /** Plaintext bytes per data file before a new one is begun (files are sealed whole, in memory). */
 export const DATA_FILE_BYTES = 32 * 1024 * 1024;
 
+/** The items of a full export, read in groups (a snapshot file's, or the engine's rows in pages). */
 export interface ExportSource {
-  readonly items: IterableIterator<StoredItem>;
+  read(max: number): Promise<StoredItem[]>;
   close(): void;
 }
 
 /** An incremental export's changes (PitrManager.changes) and the table's key attributes. */
 export interface IncrementalSource {
-  readonly changes: IterableIterator<WindowChange | undefined>;
+  readonly changes: AsyncIterator<WindowChange | undefined>;
   readonly keys: KeyAttributes;
   close(): void;
 }
@@ -110,17 +111,26 @@ function dataFolder(record: ExportRecord, folder: string): string {
   return record.incremental ? underPrefix(record.destination.S3Prefix, 'AWSDynamoDB/data/') : `${folder}data/`;
 }
 
+/** Items read from the source at a time (a place to yield between groups). */
+const READ_GROUP = 64;
+
 /** The lines of the export: one per item (full), or one per changed item (incremental). */
-function* linesOf(record: ExportRecord, source: ExportSource | IncrementalSource): Generator<Line> {
+async function* linesOf(record: ExportRecord, source: ExportSource | IncrementalSource): AsyncGenerator<Line> {
   const ion = record.ExportFormat === 'ION';
   if (!('changes' in source)) {
-    for (const row of source.items) {
-      yield { text: ion ? ionLine(fromStored(row)) : dynamoDbJsonLine(row.body.toString('utf8')), size: row.size };
+    for (;;) {
+      const group = await source.read(READ_GROUP);
+      if (group.length === 0) return;
+      for (const row of group) {
+        yield { text: ion ? ionLine(fromStored(row)) : dynamoDbJsonLine(row.body.toString('utf8')), size: row.size };
+      }
     }
-    return;
   }
   const withOld = record.incremental?.view !== 'NEW_IMAGE';
-  for (const change of source.changes) {
+  for (;;) {
+    const next = await source.changes.next();
+    if (next.done) return;
+    const change = next.value;
     // An item that neither existed before the window nor after it (put, then deleted) has no
     // change to show: the export is compacted to each item's net change (AWS Database Blog,
     // "Introducing incremental export from Amazon DynamoDB to Amazon S3").
@@ -154,8 +164,6 @@ export async function runExport(options: ExportJobOptions): Promise<ExportResult
       buckets.put(bucket, key, sealed.sealed);
     } else buckets.put(bucket, key, data);
   };
-  await put(`${folder}_started`, Buffer.alloc(0));
-
   const files: FileEntry[] = [];
   let itemCount = 0;
   let billed = 0;
@@ -164,6 +172,9 @@ export async function runExport(options: ExportJobOptions): Promise<ExportResult
   const dataKeys = dataFolder(record, folder);
   let finished = false;
   try {
+    // Inside: a first write refused (a KMS key disabled) still closes the source (over the engine
+    // its read holds a connection of the pool).
+    await put(`${folder}_started`, Buffer.alloc(0));
     while (!finished) {
       const gzip = createGzip();
       const chunks: Buffer[] = [];
@@ -180,7 +191,7 @@ export async function runExport(options: ExportJobOptions): Promise<ExportResult
         let text = '';
         for (let n = 0; ; n++) {
           if ((n & 63) === 63 && performance.now() - started >= options.sliceMs) break;
-          const next = lines.next();
+          const next = await lines.next();
           if (next.done) {
             finished = true;
             break;
@@ -210,7 +221,7 @@ export async function runExport(options: ExportJobOptions): Promise<ExportResult
       itemCount += fileItems;
     }
   } finally {
-    lines.return(undefined);
+    await lines.return(undefined);
     source.close();
   }
 

@@ -13,7 +13,7 @@ import { gunzip } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import type { KeyCaller } from '../../encryption/table-keys.js';
 import { AwsError } from '../../http/aws-error.js';
-import type { StoredWrite } from '../../storage/table-file.js';
+import type { StoredItem } from '../../storage/table-file.js';
 import type { Item } from '../attribute-value.js';
 import { checkIndexKeys } from '../indexes/entries.js';
 import { toStored } from '../item-codec.js';
@@ -32,7 +32,10 @@ export const MAX_LOGGED_ERRORS = 100;
 
 export interface ImportJobOptions {
   readonly record: ImportRecord;
+  /** The new table (its definition and indexes: what an item is checked against). */
   readonly table: OpenTable;
+  /** Puts one slice of items into the table, committed whole (over the engine: one unit of work). */
+  readonly put: (items: StoredItem[]) => Promise<void>;
   readonly buckets: LocalBuckets;
   readonly sealer: KmsSealer;
   readonly caller: KeyCaller;
@@ -86,7 +89,7 @@ async function importObject(options: ImportJobOptions, key: string, totals: Impo
   totals.processedBytes += data.length;
   if (data.length === 0) return;
   const items = parse(data, record, options.table);
-  const writes: StoredWrite[] = [];
+  const slice: StoredItem[] = [];
   let started = performance.now();
   try {
     for (;;) {
@@ -106,24 +109,20 @@ async function importObject(options: ImportJobOptions, key: string, totals: Impo
         fail(messageOf(error));
         break;
       }
-      writes.push({ put: toStored(item, options.table.keys) });
+      slice.push(toStored(item, options.table.keys));
       totals.processed++;
       totals.imported++;
       itemIndex++;
-      if (writes.length >= 256 || performance.now() - started >= options.sliceMs) {
-        await flush(options, writes);
+      if (slice.length >= 256 || performance.now() - started >= options.sliceMs) {
+        await options.put(slice.splice(0));
+        await nextTurn();
         started = performance.now();
       }
     }
   } finally {
-    await flush(options, writes);
+    await options.put(slice.splice(0));
+    await nextTurn();
   }
-}
-
-async function flush(options: ImportJobOptions, writes: StoredWrite[]): Promise<void> {
-  if (writes.length > 0) options.table.store.write(writes.splice(0));
-  await options.table.store.durable();
-  await nextTurn();
 }
 
 async function decompress(data: Buffer, type: ImportRecord['InputCompressionType']): Promise<Buffer> {

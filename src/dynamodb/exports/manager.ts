@@ -1,22 +1,32 @@
 /**
  * Exports to and imports from "S3" (a local directory, see bucket.ts): their records in the
- * encrypted exports catalog, and the background jobs that write and read the files.
+ * encrypted exports catalog (storage/transfer-storage.ts: a data-directory file, or sealed rows
+ * of the engine), and the background jobs that write and read the files.
  *
  * An export reads a snapshot pinned while the request is answered (a read transaction of its own
- * on the table file), in bounded slices; an import creates its table (CREATING) while the request
- * is answered and fills it in slices, then makes it ACTIVE. Exported files are the one place where
- * sealdb writes table data outside its encrypted stores (they are meant to leave it), unless the
- * export asks for S3SseAlgorithm KMS: then each file is sealed under that KMS key (envelope.ts).
+ * on the table file, or over the engine one REPEATABLE READ transaction over its rows), in
+ * bounded slices; an import creates its table (CREATING) while the request is answered and fills
+ * it in slices (over the engine each slice one unit of work), then makes it ACTIVE. Exported
+ * files are the one place where sealdb writes table data outside its encrypted stores (they are
+ * meant to leave it), unless the export asks for S3SseAlgorithm KMS: then each file is sealed
+ * under that KMS key (envelope.ts).
+ *
+ * Over a shared engine a job runs on the node that accepted its request, which holds the job's
+ * lease (`transfer/<ARN>`, src/cluster/leases.ts) from before its record is listed until its end
+ * is recorded; the job's units of work and that last record are fenced by it. A node that finds
+ * a job IN_PROGRESS whose lease it can take (its node stopped renewing it) fails it, and drops
+ * the half-filled table of an import.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
 import { AwsError } from '../../http/aws-error.js';
-import type { BackupCatalog } from '../../storage/backup-catalog.js';
-import type { DataDir } from '../../storage/data-dir.js';
-import { openPinnedItems } from '../../storage/snapshot.js';
+import { type Fence, FenceLost, whenCommitted, whenRolledBack } from '../../storage/backend.js';
+import { type BackupRecords, groupsOf } from '../../storage/backup-storage.js';
+import type { PinnedReader, TransferStorage } from '../../storage/transfer-storage.js';
 import { tableNotFound } from '../backups/errors.js';
+import { putSlice } from '../backups/fill.js';
 import { tableExists, validationError } from '../errors.js';
 import { kmsValidationError } from '../kms-errors.js';
 import { pitrNotKept, pitrUnavailable } from '../pitr/errors.js';
@@ -47,6 +57,7 @@ import {
 import { type ExportSource, type IncrementalSource, runExport } from './export-job.js';
 import type { ExportFormat, InputFormat } from './formats.js';
 import { runImport } from './import-job.js';
+import { arnOf, type JobLeases, statusOf, TransferJobs } from './jobs.js';
 import type { KmsSealer } from './kms-sealer.js';
 import type {
   ExportRecord,
@@ -72,8 +83,10 @@ export interface PitrImages {
 }
 
 export interface TransferManagerOptions {
-  readonly catalog: BackupCatalog<TransferRecord>;
-  readonly dataDir: DataDir;
+  /** Where the records are kept, and how a live table is read as of now. */
+  readonly storage: TransferStorage<TransferRecord>;
+  /** Engine storage: each job runs under a lease of its own. */
+  readonly leases?: JobLeases;
   /** The folder standing in for S3 (`--export-dir`); absent: exports and imports are refused. */
   readonly exportDir?: string;
   readonly sealer: KmsSealer;
@@ -133,45 +146,51 @@ const transferArn = (tableArn: string, kind: 'export' | 'import', now: number): 
 
 export class TransferManager {
   readonly #options: TransferManagerOptions;
-  readonly #catalog: BackupCatalog<TransferRecord>;
+  readonly #storage: TransferStorage<TransferRecord>;
+  readonly #catalog: BackupRecords<TransferRecord>;
   readonly #buckets?: LocalBuckets;
-  readonly #jobs = new Set<Promise<void>>();
-  #closing = false;
+  readonly #jobs: TransferJobs;
 
   constructor(options: TransferManagerOptions) {
     this.#options = options;
-    this.#catalog = options.catalog;
+    this.#storage = options.storage;
+    this.#catalog = options.storage.catalog;
+    this.#jobs = new TransferJobs(this.#catalog, options.leases, (error) => options.onError?.(error));
     if (options.exportDir) this.#buckets = new LocalBuckets(options.exportDir);
   }
 
   /**
-   * Before the first request: a job still IN_PROGRESS was running when the last process died. It
-   * did not finish: it is FAILED, and the half-filled table of an import goes (as a failed import's).
+   * Before the first request (and over the engine at each sweep): a job still IN_PROGRESS that no
+   * node runs did not finish (its process died). It is FAILED, and the half-filled table of an
+   * import goes (as a failed import's). Embedded, every such job was this process's last one's;
+   * over the engine, those whose lease this node can take (their node stopped renewing it).
    */
   async recover(tables: TableManager): Promise<void> {
-    const now = this.#options.clock.now();
-    for (const entry of this.#catalog.all()) {
-      const record = entry.record;
-      const status = record.kind === 'export' ? record.ExportStatus : record.ImportStatus;
-      if (status !== 'IN_PROGRESS') continue;
-      if (record.kind === 'import') {
-        const regional = tables.inRegion(record.region);
-        const name = String(record.TableCreationParameters.TableName);
-        const table = regional.find(record.accountId, name);
-        if (table?.TableId === record.TableId && table.TableStatus === 'CREATING') {
-          await regional.delete(record.accountId, name).catch(() => undefined);
+    for (const { record } of await this.#catalog.all()) {
+      if (statusOf(record) !== 'IN_PROGRESS') continue;
+      await this.#jobs.takeOver(record, this.#storage.unfinishedAreOurs, async (fence) => {
+        if (record.kind === 'import') {
+          await tables.run(async () => {
+            const regional = tables.inRegion(record.region);
+            const name = String(record.TableCreationParameters.TableName);
+            const table = regional.find(record.accountId, name);
+            if (table?.TableId === record.TableId && table.TableStatus === 'CREATING') {
+              await regional.delete(record.accountId, name);
+            }
+          }, 'write');
         }
-      }
-      const failure = {
-        FailureCode: 'InternalServerError',
-        FailureMessage: 'sealdb stopped during the job',
-        endTime: now,
-      };
-      this.#put(
-        record.kind === 'export'
-          ? { ...record, ...failure, ExportStatus: 'FAILED' }
-          : { ...record, ...failure, ImportStatus: 'FAILED' },
-      );
+        const failure = {
+          FailureCode: 'InternalServerError',
+          FailureMessage: 'sealdb stopped during the job',
+          endTime: this.#options.clock.now(),
+        };
+        await this.#jobs.finish(
+          record.kind === 'export'
+            ? { ...record, ...failure, ExportStatus: 'FAILED' }
+            : { ...record, ...failure, ImportStatus: 'FAILED' },
+          fence,
+        );
+      });
     }
   }
 
@@ -186,19 +205,22 @@ export class TransferManager {
   ): Promise<ExportRecord> {
     const buckets = this.#need();
     if (request.destination.S3Prefix) checkKey(request.destination.S3Prefix, 'S3Prefix');
+    // Over the engine: this request run again (its unit's commit conflicted) started its export already.
+    const again = this.#jobs.begunHere();
+    if (again?.kind === 'export') return again;
     const table = tables.find(account, request.tableName);
     if (!table) throw tableNotFound(request.tableName);
     const now = this.#options.clock.now();
     const token = request.clientToken;
     if (token) {
-      const same = this.#byToken('export', account, tables.region, token, now) as ExportRecord | undefined;
+      const same = (await this.#byToken('export', account, tables.region, token, now)) as ExportRecord | undefined;
       if (same) {
         if (sameExport(same, table, request)) return same;
         throw exportConflict();
       }
     }
     const pitr = this.#options.pitr;
-    if (this.#options.dataDir.inMemory) throw pitrNotKept();
+    if (!this.#storage.available) throw pitrNotKept();
     // Without PITR an incremental export's window lies outside the (absent) history: the window's
     // error, not PointInTimeRecoveryUnavailableException, as the live service answers (DDB-EXPORT-001).
     if (request.incremental) {
@@ -210,23 +232,29 @@ export class TransferManager {
     const exportTime = this.#exportTime(table, request, now);
     const arn = transferArn(table.TableArn, 'export', now);
     // The snapshot is pinned before the answer: the table as it is now (a read transaction of its
-    // own on the table file), or as it was at ExportTime (PITR's image of that instant).
+    // own on the table file, or over its rows in the engine), or as it was at ExportTime (PITR's
+    // image of that instant).
     const atNow = request.exportTime === undefined || !pitr;
     const open = atNow
       ? await tables.lend(account, request.tableName, caller, (lent) => ({
-          source: openPinnedItems(lent.file, lent.dataKey),
+          source: this.#storage.readLive({ tableId: lent.definition.TableId, file: lent.file, dataKey: lent.dataKey }),
           definition: lent.definition,
         }))
       : await pitr.image(tables, account, request.tableName, exportTime, caller).then((image) => {
-          const items = image.items;
-          // Exports are offered with the embedded store only (server.ts), whose images are iterators.
-          if ('read' in items) {
-            image.close();
-            throw new Error('exports read PITR images of snapshot files (not offered over engine storage)');
-          }
-          return { source: { items, close: () => image.close() }, definition: image.definition };
+          const source: PinnedReader = {
+            pinned: Promise.resolve(),
+            read: groupsOf(image.items),
+            close: () => image.close(),
+          };
+          return { source, definition: image.definition };
         });
     const { source, definition } = open;
+    try {
+      await source.pinned;
+    } catch (error) {
+      source.close();
+      throw error;
+    }
     const record: ExportRecord = {
       kind: 'export',
       accountId: account,
@@ -242,8 +270,11 @@ export class TransferManager {
       ExportFormat: request.format,
       ...(request.type ? { ExportType: request.type } : {}),
     };
-    this.#put(record);
-    this.#write(record, source, buckets, caller);
+    const fence = await this.#jobs.begin(record).catch((error: unknown) => {
+      source.close();
+      throw error;
+    });
+    this.#write(record, source, buckets, caller, fence);
     return record;
   }
 
@@ -278,22 +309,31 @@ export class TransferManager {
       ExportType: 'INCREMENTAL_EXPORT',
       incremental: window,
     };
-    this.#put(record);
+    const fence = await this.#jobs.begin(record).catch((error: unknown) => {
+      changes.close();
+      throw error;
+    });
     const source = {
       changes: changes.changes,
       keys: keyAttributes(definition.KeySchema, definition.AttributeDefinitions),
       close: () => changes.close(),
     };
-    this.#write(record, source, buckets, caller);
+    this.#write(record, source, buckets, caller, fence);
     return record;
   }
 
   /** Runs the export job of `record` off the request path, and records how it ended. */
-  #write(record: ExportRecord, source: ExportSource | IncrementalSource, buckets: LocalBuckets, caller: KeyCaller) {
-    this.#run(async () => {
+  #write(
+    record: ExportRecord,
+    source: ExportSource | IncrementalSource,
+    buckets: LocalBuckets,
+    caller: KeyCaller,
+    fence: Fence | undefined,
+  ) {
+    this.#jobs.run(record, fence, async () => {
       if (!buckets.bucketExists(record.destination.S3Bucket)) {
         source.close();
-        this.#put({
+        await this.#jobs.finish({
           ...record,
           ExportStatus: 'FAILED',
           endTime: this.#options.clock.now(),
@@ -311,9 +351,9 @@ export class TransferManager {
           caller,
           sliceMs: this.#options.sliceMs ?? 8,
           now: () => this.#options.clock.now(),
-          stopping: () => this.#closing,
+          stopping: () => this.#jobs.stopping,
         });
-        this.#put({
+        await this.#jobs.finish({
           ...record,
           ExportStatus: 'COMPLETED',
           endTime: this.#options.clock.now(),
@@ -324,30 +364,30 @@ export class TransferManager {
         });
       } catch (error) {
         const { code, message } = failureOf(error);
-        this.#put({
+        await this.#jobs.finish({
           ...record,
           ExportStatus: 'FAILED',
           endTime: this.#options.clock.now(),
           FailureCode: code,
           FailureMessage: message,
         });
-        if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
+        if (code === 'InternalServerError' && !this.#jobs.stopping) this.#options.onError?.(error);
       }
     });
   }
 
-  describeExport(account: string, region: string, arn: string): ExportRecord {
+  async describeExport(account: string, region: string, arn: string): Promise<ExportRecord> {
     const match = EXPORT_ARN.exec(arn);
     if (!match) throw invalidExportArn(arn);
-    const record = this.#catalog.get(arn)?.record;
+    const record = (await this.#catalog.get(arn))?.record;
     if (record?.kind !== 'export' || record.accountId !== account) throw exportNotFound(arn);
     if (record.region !== region) throw exportNotFound(arn, true);
     return record;
   }
 
   /** Newest first (as DynamoDB lists a table's exports). */
-  listExports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
-    const all = this.#records('export', account, region).filter(
+  async listExports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
+    const all = (await this.#records('export', account, region)).filter(
       (r) => tableArn === undefined || r.TableArn === tableArn,
     ) as ExportRecord[];
     return page(all, (r) => r.ExportArn, limit, nextToken);
@@ -365,11 +405,16 @@ export class TransferManager {
     const buckets = this.#need();
     if (request.source.S3KeyPrefix) checkKey(request.source.S3KeyPrefix, 'S3KeyPrefix');
     const now = this.#options.clock.now();
-    const token = request.clientToken ?? randomUUID();
+    // Over the engine: this request run again after a conflict. Its table is created again (the
+    // first run's was not committed), under the first run's ARN.
+    const again = this.#jobs.begunHere();
+    const first = again?.kind === 'import' ? again : undefined;
+    if (first) whenRolledBack(() => this.#jobs.abandon(first));
+    const token = first?.ClientToken ?? request.clientToken ?? randomUUID();
     // Only the table name can conflict, and a replay while the import runs is that import; once it
     // ended, its table exists and refuses the replay first (scylladb test_import.py, measured on AWS).
-    const earlier = this.#byToken('import', account, tables.region, token, now) as ImportRecord | undefined;
-    if (earlier) {
+    const earlier = (await this.#byToken('import', account, tables.region, token, now)) as ImportRecord | undefined;
+    if (earlier && earlier.ImportArn !== first?.ImportArn) {
       if (earlier.TableCreationParameters.TableName !== request.table.TableName) throw importConflict();
       if (earlier.ImportStatus === 'IN_PROGRESS') return earlier;
     }
@@ -387,7 +432,7 @@ export class TransferManager {
       kind: 'import',
       accountId: account,
       region: tables.region,
-      ImportArn: transferArn(definition.TableArn, 'import', now),
+      ImportArn: first?.ImportArn ?? transferArn(definition.TableArn, 'import', now),
       ImportStatus: 'IN_PROGRESS',
       TableArn: definition.TableArn,
       TableId: definition.TableId,
@@ -397,88 +442,120 @@ export class TransferManager {
       ...(request.formatOptions ? { InputFormatOptions: request.formatOptions } : {}),
       InputCompressionType: request.compression,
       TableCreationParameters: request.creationParameters,
-      startTime: now,
+      startTime: first?.startTime ?? now,
       ProcessedItemCount: 0,
       ImportedItemCount: 0,
       ErrorCount: 0,
       errors: [],
     };
-    this.#put(record);
-    this.#run(async () => {
-      const finish = (change: Partial<ImportRecord>) =>
-        this.#put({ ...record, ...change, endTime: this.#options.clock.now() } as ImportRecord);
-      const dropTable = async () => {
-        if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
-          await tables.delete(account, definition.TableName).catch(() => undefined);
-        }
-      };
-      if (!buckets.bucketExists(request.source.S3Bucket)) {
-        // AWS: FAILED with S3NoSuchBucket, and no table is left behind.
-        await dropTable();
-        finish({ ImportStatus: 'FAILED', FailureCode: NO_SUCH_BUCKET.code, FailureMessage: NO_SUCH_BUCKET.message });
-        return;
-      }
-      try {
-        const table = await tables.open(account, definition.TableName, caller);
-        const totals = await runImport({
-          record,
-          table,
-          buckets,
-          sealer: this.#options.sealer,
-          caller,
-          sliceMs: this.#options.sliceMs ?? 8,
-          stopping: () => this.#closing,
-        });
+    const fence = await this.#jobs.begin(record);
+    // A request that fails after all (its unit rolled back: no table) started no import.
+    whenRolledBack(() => this.#jobs.abandon(record));
+    // Filled once the new table is committed (at once with the embedded store; over the engine
+    // after the request's unit).
+    whenCommitted(() =>
+      this.#jobs.run(record, fence, () => this.#fill(tables, record, definition, request, buckets, caller)),
+    );
+    return record;
+  }
+
+  /** The import job of `record`: its table filled in slices, then ACTIVE; how it ended recorded. */
+  async #fill(
+    tables: TableManager,
+    record: ImportRecord,
+    definition: TableDefinition,
+    request: ImportRequest,
+    buckets: LocalBuckets,
+    caller: KeyCaller,
+  ): Promise<void> {
+    const account = record.accountId;
+    const finish = (change: Partial<ImportRecord>) =>
+      this.#jobs.finish({ ...record, ...change, endTime: this.#options.clock.now() } as ImportRecord);
+    const dropTable = () =>
+      tables
+        .run(async () => {
+          if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {
+            await tables.delete(account, definition.TableName);
+          }
+        }, 'write')
+        .catch(() => undefined);
+    if (!buckets.bucketExists(request.source.S3Bucket)) {
+      // AWS: FAILED with S3NoSuchBucket, and no table is left behind.
+      await dropTable();
+      await finish({
+        ImportStatus: 'FAILED',
+        FailureCode: NO_SUCH_BUCKET.code,
+        FailureMessage: NO_SUCH_BUCKET.message,
+      });
+      return;
+    }
+    try {
+      const table = await tables.run(() => tables.open(account, definition.TableName, caller), 'read');
+      const totals = await runImport({
+        record,
+        table,
+        put: (items) => putSlice(tables, table.store, items),
+        buckets,
+        sealer: this.#options.sealer,
+        caller,
+        sliceMs: this.#options.sliceMs ?? 8,
+        stopping: () => this.#jobs.stopping,
+      });
+      await tables.run(async () => {
         tables.update(account, definition.TableName, (current) =>
           current.TableId === definition.TableId && current.TableStatus === 'CREATING'
             ? { ...current, TableStatus: 'ACTIVE' }
             : current,
         );
-        // Items that failed validation fail the import, but the table keeps what passed (as on AWS).
-        finish({
-          ImportStatus: totals.errors > 0 ? 'FAILED' : 'COMPLETED',
-          ...(totals.processedBytes > 0 ? { ProcessedSizeBytes: totals.processedBytes } : {}),
-          ProcessedItemCount: totals.processed,
-          ImportedItemCount: totals.imported,
-          ErrorCount: totals.errors,
-          errors: totals.log,
-          ...(totals.errors > 0
-            ? { FailureCode: ITEM_VALIDATION_FAILED.code, FailureMessage: ITEM_VALIDATION_FAILED.message }
-            : {}),
-        });
-      } catch (error) {
-        await dropTable();
-        const { code, message } = failureOf(error);
-        finish({ ImportStatus: 'FAILED', FailureCode: code, FailureMessage: message });
-        if (code === 'InternalServerError' && !this.#closing) this.#options.onError?.(error);
-      }
-    });
-    return record;
+      }, 'write');
+      // Items that failed validation fail the import, but the table keeps what passed (as on AWS).
+      await finish({
+        ImportStatus: totals.errors > 0 ? 'FAILED' : 'COMPLETED',
+        ...(totals.processedBytes > 0 ? { ProcessedSizeBytes: totals.processedBytes } : {}),
+        ProcessedItemCount: totals.processed,
+        ImportedItemCount: totals.imported,
+        ErrorCount: totals.errors,
+        errors: totals.log,
+        ...(totals.errors > 0
+          ? { FailureCode: ITEM_VALIDATION_FAILED.code, FailureMessage: ITEM_VALIDATION_FAILED.message }
+          : {}),
+      });
+    } catch (error) {
+      if (error instanceof FenceLost) throw error;
+      await dropTable();
+      const { code, message } = failureOf(error);
+      await finish({ ImportStatus: 'FAILED', FailureCode: code, FailureMessage: message });
+      if (code === 'InternalServerError' && !this.#jobs.stopping) this.#options.onError?.(error);
+    }
   }
 
-  describeImport(account: string, region: string, arn: string): ImportRecord {
+  async describeImport(account: string, region: string, arn: string): Promise<ImportRecord> {
     if (!IMPORT_ARN.exec(arn)) throw invalidImportArn(arn);
-    const record = this.#catalog.get(arn)?.record;
+    const record = (await this.#catalog.get(arn))?.record;
     if (record?.kind !== 'import' || record.accountId !== account || record.region !== region)
       throw importNotFound(arn);
     return record;
   }
 
-  listImports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
-    const all = this.#records('import', account, region).filter(
+  async listImports(account: string, region: string, tableArn: string | undefined, limit = PAGE, nextToken?: string) {
+    const all = (await this.#records('import', account, region)).filter(
       (r) => tableArn === undefined || r.TableArn === tableArn,
     ) as ImportRecord[];
     return page(all, (r) => r.ImportArn, limit, nextToken);
   }
 
   /** Resolves once every job running now has finished (tests, the CLI). */
-  async settled(): Promise<void> {
-    while (this.#jobs.size > 0) await Promise.all([...this.#jobs]);
+  settled(): Promise<void> {
+    return this.#jobs.settled();
+  }
+
+  /** Stops the jobs running here (each records that it stopped): before this node gives its leases up. */
+  stop(): Promise<void> {
+    return this.#jobs.stop();
   }
 
   async close(): Promise<void> {
-    this.#closing = true;
-    await Promise.allSettled([...this.#jobs]);
+    await this.stop();
     this.#catalog.close();
   }
 
@@ -535,35 +612,19 @@ export class TransferManager {
     return { from, to, view: spec.view };
   }
 
-  #byToken(kind: 'export' | 'import', account: string, region: string, token: string, now: number) {
-    return this.#records(kind, account, region).find(
+  async #byToken(kind: 'export' | 'import', account: string, region: string, token: string, now: number) {
+    return (await this.#records(kind, account, region)).find(
       (r) => r.ClientToken === token && (r.endTime === undefined || now - r.endTime < TOKEN_WINDOW_MS),
     );
   }
 
-  #records(kind: 'export' | 'import', account: string, region: string): TransferRecord[] {
-    return this.#catalog
-      .all()
+  async #records(kind: 'export' | 'import', account: string, region: string): Promise<TransferRecord[]> {
+    return (await this.#catalog.all())
       .map((e) => e.record)
       .filter((r) => r.kind === kind && r.accountId === account && r.region === region)
       .sort((a, b) => b.startTime - a.startTime || (arnOf(a) < arnOf(b) ? 1 : -1));
   }
-
-  #put(record: TransferRecord): void {
-    this.#catalog.put({ arn: arnOf(record), record, wrappedKey: Buffer.alloc(0) });
-  }
-
-  #run(job: () => Promise<void>): void {
-    // A turn later: the request's answer goes out before the first slice.
-    const promise = new Promise<void>((resolve) => setImmediate(resolve)).then(job).catch((error: unknown) => {
-      if (!this.#closing) this.#options.onError?.(error);
-    });
-    this.#jobs.add(promise);
-    void promise.finally(() => this.#jobs.delete(promise));
-  }
 }
-
-const arnOf = (r: TransferRecord): string => (r.kind === 'export' ? r.ExportArn : r.ImportArn);
 
 function sameExport(r: ExportRecord, table: TableDefinition, request: ExportRequest): boolean {
   const d = r.destination;

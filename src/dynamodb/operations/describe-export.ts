@@ -8,8 +8,8 @@ export interface DescribeExportInput {
 
 export const describeExport: Operation<DescribeExportInput> = {
   name: 'DescribeExport',
-  execute({ input, ctx, env }) {
-    const record = transfersOf(env).describeExport(ctx.principal.accountId, env.region, input.ExportArn);
+  async execute({ input, ctx, env }) {
+    const record = await transfersOf(env).describeExport(ctx.principal.accountId, env.region, input.ExportArn);
     return { ExportDescription: exportDescription(record) };
   },
 };

@@ -8,8 +8,8 @@ export interface DescribeImportInput {
 
 export const describeImport: Operation<DescribeImportInput> = {
   name: 'DescribeImport',
-  execute({ input, ctx, env }) {
-    const record = transfersOf(env).describeImport(ctx.principal.accountId, env.region, input.ImportArn);
+  async execute({ input, ctx, env }) {
+    const record = await transfersOf(env).describeImport(ctx.principal.accountId, env.region, input.ImportArn);
     return { ImportTableDescription: importDescription(record) };
   },
 };

@@ -11,9 +11,9 @@ export interface ListExportsInput {
 
 export const listExports: Operation<ListExportsInput> = {
   name: 'ListExports',
-  execute({ input, ctx, env }) {
+  async execute({ input, ctx, env }) {
     if (input.TableArn !== undefined) exportedTableName(input.TableArn, ctx);
-    const { items, nextToken } = transfersOf(env).listExports(
+    const { items, nextToken } = await transfersOf(env).listExports(
       ctx.principal.accountId,
       env.region,
       input.TableArn,

@@ -11,9 +11,9 @@ export interface ListImportsInput {
 
 export const listImports: Operation<ListImportsInput> = {
   name: 'ListImports',
-  execute({ input, ctx, env }) {
+  async execute({ input, ctx, env }) {
     if (input.TableArn !== undefined) exportedTableName(input.TableArn, ctx);
-    const { items, nextToken } = transfersOf(env).listImports(
+    const { items, nextToken } = await transfersOf(env).listImports(
       ctx.principal.accountId,
       env.region,
       input.TableArn,

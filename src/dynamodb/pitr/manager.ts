@@ -18,7 +18,7 @@ import type { Scope } from '../../core/scope.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
 import { inUnit, oncePerUnit, outsideUnit, whenCommitted, whenRolledBack } from '../../storage/backend.js';
-import type { BackupReader } from '../../storage/backup-storage.js';
+import { type BackupReader, groupsOf } from '../../storage/backup-storage.js';
 import { DamagedFileError } from '../../storage/damage.js';
 import type { PitrSnapshotCopy, PitrSnapshotImage, PitrSnapshotStorage } from '../../storage/pitr-snapshots.js';
 import type { ItemKey, StoredItem } from '../../storage/table-file.js';
@@ -85,7 +85,7 @@ export interface WindowChange {
 export interface PitrChanges {
   readonly definition: TableDefinition;
   /** `undefined` entries carry no change: the reader may yield there. */
-  readonly changes: IterableIterator<WindowChange | undefined>;
+  readonly changes: AsyncIterator<WindowChange | undefined>;
   close(): void;
 }
 
@@ -100,7 +100,8 @@ const TRIM_SLICE = 500;
 const TRIM_SLICES_PER_PASS = 40;
 /** Over the engine: the longest a finished copy waits for the unit recording its snapshot to commit. */
 const RECORD_WAIT_MS = 30_000;
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Unref'd: a wait cut short by the race it is in must not keep a stopped process alive (30 s). */
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 export class PitrManager {
   readonly #options: PitrManagerOptions;
@@ -336,21 +337,21 @@ export class PitrManager {
         ...(change.item ? { item: { ...change.item, body: Buffer.from(change.item.body) } } : {}),
       });
     }
-    if (changed.size === 0) return { definition, changes: [][Symbol.iterator](), close: () => undefined };
+    if (changed.size === 0) return { definition, changes: (async function* () {})(), close: () => undefined };
     // Just before `from` (the image at T holds the writes stamped up to T).
     const keys = [...changed.values()].map(({ hash, pk, sk }) => ({ hash, pk, sk }));
     const before = await this.image(tables, account, name, Math.max(window.earliest, from - 1), caller, keys);
-    const beforeItems = before.items;
-    if ('read' in beforeItems) {
-      before.close();
-      throw new Error('incremental exports read a snapshot file (not offered over engine storage)');
-    }
-    const changes = (function* (): IterableIterator<WindowChange | undefined> {
-      let seen = 0;
-      for (const row of beforeItems) {
-        const change = changed.get(itemId(row));
-        if (change) change.old = row;
-        if (++seen % 256 === 0) yield undefined;
+    const read = groupsOf(before.items);
+    const changes = (async function* (): AsyncGenerator<WindowChange | undefined> {
+      // In groups: a snapshot file's lookups, or the engine's snapshot rows read in pages.
+      for (;;) {
+        const group = await read(256);
+        if (group.length === 0) break;
+        for (const row of group) {
+          const change = changed.get(itemId(row));
+          if (change) change.old = row;
+        }
+        yield undefined;
       }
       before.close();
       yield* changed.values();
@@ -359,7 +360,7 @@ export class PitrManager {
       definition,
       changes,
       close: () => {
-        changes.return?.();
+        void changes.return(undefined);
         before.close();
       },
     };

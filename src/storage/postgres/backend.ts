@@ -6,6 +6,7 @@ import type { StorageBackend, UnitKind } from '../backend.js';
 import type { BackupStorage } from '../backup-storage.js';
 import type { PitrSnapshotStorage } from '../pitr-snapshots.js';
 import type { TableStore } from '../table-file.js';
+import type { TransferStorage } from '../transfer-storage.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { PgBackupStorage } from './pg-backups.js';
 import { PgCatalog } from './pg-catalog.js';
@@ -13,6 +14,7 @@ import { PgKeyStore } from './pg-key-store.js';
 import { PgPitrSnapshots } from './pg-pitr.js';
 import { PgTableStore } from './pg-table-store.js';
 import { PgTrailStore, type PgTrailStoreOptions } from './pg-trail-store.js';
+import { pgTransferStorage } from './pg-transfers.js';
 import { RowSeal } from './row-seal.js';
 import { currentUnit } from './unit-of-work.js';
 
@@ -69,6 +71,11 @@ export class EngineBackend implements StorageBackend {
   /** Backups and their catalog in the engine (any node lists and restores the same backups). */
   backupStorage<R>(root: RootOfTrust): BackupStorage<R> {
     return new PgBackupStorage<R>(this.engine, this.services, root);
+  }
+
+  /** Exports' and imports' records in the engine (any node describes and lists the same jobs). */
+  transferStorage<R>(root: RootOfTrust): TransferStorage<R> {
+    return pgTransferStorage<R>(this.engine, this.services, root);
   }
 
   /** Point-in-time recovery's snapshots in the engine (any node restores from the same history). */

@@ -108,6 +108,8 @@ export class Engine {
           backup TEXT NOT NULL, pkm BYTEA NOT NULL, km BYTEA NOT NULL, size INT NOT NULL, sealed BYTEA NOT NULL,
           PRIMARY KEY (backup, pkm, km))`,
         `CREATE TABLE IF NOT EXISTS ${s}.backup_catalog (km BYTEA PRIMARY KEY, sealed BYTEA NOT NULL)`,
+        // Exports' and imports' records (pg-transfers.ts), sealed as the backups' are.
+        `CREATE TABLE IF NOT EXISTS ${s}.transfer_catalog (km BYTEA PRIMARY KEY, sealed BYTEA NOT NULL)`,
         // Point-in-time recovery's snapshots (pg-pitr.ts): items sealed under each snapshot's derived key.
         `CREATE TABLE IF NOT EXISTS ${s}.pitr_rows (
           snapshot TEXT NOT NULL, pkm BYTEA NOT NULL, km BYTEA NOT NULL, size INT NOT NULL, sealed BYTEA NOT NULL,

@@ -11,6 +11,7 @@
  * which only that KMS key decrypts.
  */
 import { createHmac } from 'node:crypto';
+import type pg from 'pg';
 import type { RootOfTrust } from '../../encryption/root-of-trust.js';
 import type {
   BackupCatalogEntry,
@@ -21,9 +22,11 @@ import type {
   LiveTableData,
 } from '../backup-storage.js';
 import type { StoredItem } from '../table-file.js';
+import type { PinnedReader } from '../transfer-storage.js';
 import type { Engine } from './engine.js';
 import { ITEM_SPACE } from './pg-table-store.js';
 import { openBlob, RowSeal, sealBlob } from './row-seal.js';
+import { type Fence, FenceLost } from './unit-of-work.js';
 
 /** Rows per page of a copy or a restore's read. */
 const PAGE_ROWS = 256;
@@ -61,7 +64,7 @@ export class PgBackupStorage<R> implements BackupStorage<R> {
 
   constructor(engine: Engine, services: Engine, root: RootOfTrust) {
     this.#engine = engine;
-    this.catalog = new PgBackupCatalog<R>(services, root);
+    this.catalog = new PgRecordCatalog<R>(services, root);
   }
 
   startCopy(source: LiveTableData, backupId: string, targetKey: Buffer): BackupCopy {
@@ -127,10 +130,73 @@ export function startRowCopy(
 }
 
 /**
+ * A table's item rows in key-hash pages, every page of one REPEATABLE READ snapshot (every write
+ * committed before the first page's read is in it, none after), read on a connection of its own
+ * while requests go on. `pinned` settles once the snapshot is fixed.
+ */
+export class PinnedRows {
+  readonly pinned: Promise<void>;
+  readonly #engine: Engine;
+  readonly #tableId: string;
+  readonly #client: Promise<pg.PoolClient>;
+  #first: Promise<PageRow[]> | undefined;
+  #after: PageRow | undefined;
+  #done = false;
+
+  constructor(engine: Engine, tableId: string) {
+    this.#engine = engine;
+    this.#tableId = tableId;
+    this.#client = engine.pool.connect();
+    this.#first = this.#client.then(async (client) => {
+      // One snapshot for the whole read; its first statement fixes it.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      return this.#page(client);
+    });
+    this.pinned = this.#first.then(() => undefined);
+    this.pinned.catch(() => undefined);
+  }
+
+  /** The next page (empty: every row was read). */
+  async next(): Promise<PageRow[]> {
+    const first = this.#first;
+    if (first) {
+      this.#first = undefined;
+      return first;
+    }
+    if (this.#done) return [];
+    return this.#page(await this.#client);
+  }
+
+  /** Ends the snapshot's transaction, releasing its connection. */
+  async close(): Promise<void> {
+    const client = await this.#client.catch(() => undefined);
+    if (!client) return;
+    await client.query('ROLLBACK').then(
+      () => client.release(),
+      (error: unknown) => client.release(error instanceof Error ? error : true),
+    );
+  }
+
+  async #page(client: pg.PoolClient): Promise<PageRow[]> {
+    const s = this.#engine.schema;
+    const after = this.#after;
+    const page = await client.query<PageRow>(
+      after
+        ? `SELECT pkm, km, size, sealed FROM ${s}.rows WHERE tbl = $1 AND space = $2 AND (pkm, km) > ($3, $4)
+           ORDER BY pkm, km LIMIT ${PAGE_ROWS}`
+        : `SELECT pkm, km, size, sealed FROM ${s}.rows WHERE tbl = $1 AND space = $2 ORDER BY pkm, km LIMIT ${PAGE_ROWS}`,
+      after ? [this.#tableId, ITEM_SPACE, after.pkm, after.km] : [this.#tableId, ITEM_SPACE],
+    );
+    this.#after = page.rows[page.rows.length - 1] ?? after;
+    if (page.rows.length < PAGE_ROWS) this.#done = true;
+    return page.rows;
+  }
+}
+
+/**
  * Copies a table's item rows into `target` under `owner`, opened with `from` and sealed again
- * with `to`: one REPEATABLE READ transaction reads them in key-hash pages (every write committed
- * before its first read is in the copy, none after; `pinned` is called then) while requests go
- * on; each page is written in a statement of its own. Returns the rows and sealed bytes copied.
+ * with `to`: read as PinnedRows (`pinned` is called once the snapshot is fixed); each page is
+ * written in a statement of its own. Returns the rows and sealed bytes copied.
  */
 export async function copyItemRows(
   engine: Engine,
@@ -142,25 +208,16 @@ export async function copyItemRows(
   pinned: () => void,
 ): Promise<{ rows: number; bytes: number }> {
   const s = engine.schema;
-  const client = await engine.pool.connect();
+  const source = new PinnedRows(engine, tableId);
   let rows = 0;
   let bytes = 0;
   try {
-    // One snapshot for the whole copy; its first statement fixes it.
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    let after: PageRow | undefined;
     for (;;) {
-      const page = await client.query<PageRow>(
-        after
-          ? `SELECT pkm, km, size, sealed FROM ${s}.rows WHERE tbl = $1 AND space = $2 AND (pkm, km) > ($3, $4)
-             ORDER BY pkm, km LIMIT ${PAGE_ROWS}`
-          : `SELECT pkm, km, size, sealed FROM ${s}.rows WHERE tbl = $1 AND space = $2 ORDER BY pkm, km LIMIT ${PAGE_ROWS}`,
-        after ? [tableId, ITEM_SPACE, after.pkm, after.km] : [tableId, ITEM_SPACE],
-      );
+      const page = await source.next();
       if (rows === 0) pinned();
-      if (page.rows.length === 0) break;
+      if (page.length === 0) break;
       const values: unknown[] = [];
-      const tuples = page.rows.map((row) => {
+      const tuples = page.map((row) => {
         const opened = from.open(ITEM_SPACE, row.pkm, row.km, row.sealed);
         const pkm = to.partition(ITEM_SPACE, opened.pk);
         const km = to.key(ITEM_SPACE, opened.pk, opened.sk, opened.tk);
@@ -175,25 +232,50 @@ export async function copyItemRows(
         `INSERT INTO ${s}.${target.table} (${target.owner}, pkm, km, size, sealed) VALUES ${tuples.join(', ')}`,
         values,
       );
-      rows += page.rows.length;
-      after = page.rows[page.rows.length - 1];
-      if (page.rows.length < PAGE_ROWS) break;
+      rows += page.length;
     }
     pinned();
-    await client.query('COMMIT');
-    client.release();
     return { rows, bytes };
-  } catch (error) {
-    await client.query('ROLLBACK').then(
-      () => client.release(),
-      (rollbackError: unknown) => client.release(rollbackError instanceof Error ? rollbackError : true),
-    );
-    throw error;
   } finally {
+    await source.close();
     from.destroy();
     to.destroy();
   }
 }
+
+/** A live table's items as of now (an export's), read as PinnedRows and opened with its data key. */
+export function liveItemRows(engine: Engine, source: LiveTableData): PinnedReader {
+  const seal = new RowSeal(source.dataKey, source.tableId);
+  const rows = new PinnedRows(engine, source.tableId);
+  const buffered: StoredItem[] = [];
+  let closed = false;
+  return {
+    pinned: rows.pinned,
+    async read(max: number): Promise<StoredItem[]> {
+      if (closed) throw new Error('reader closed');
+      // Pages of PAGE_ROWS: a reader asking for fewer gets the rest at its next read.
+      const out = buffered.splice(0, max);
+      while (out.length < max) {
+        const page = await rows.next();
+        if (page.length === 0) break;
+        for (const row of page) buffered.push(openItem(seal, row));
+        out.push(...buffered.splice(0, max - out.length));
+      }
+      return out;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      seal.destroy();
+      void rows.close();
+    },
+  };
+}
+
+const openItem = (seal: RowSeal, row: PageRow): StoredItem => {
+  const opened = seal.open(ITEM_SPACE, row.pkm, row.km, row.sealed);
+  return { hash: opened.hash, pk: opened.pk, sk: opened.sk, body: opened.body, size: row.size };
+};
 
 /** Reads copied item rows of `owner` in key-hash pages, opened with `seal` (destroyed at close). */
 export function readItemRows(engine: Engine, target: RowCopies, owner: string, seal: RowSeal): BackupReader {
@@ -212,10 +294,7 @@ export function readItemRows(engine: Engine, target: RowCopies, owner: string, s
         after ? [owner, after.pkm, after.km] : [owner],
       );
       after = page.rows[page.rows.length - 1] ?? after;
-      return page.rows.map((row) => {
-        const opened = seal.open(ITEM_SPACE, row.pkm, row.km, row.sealed);
-        return { hash: opened.hash, pk: opened.pk, sk: opened.sk, body: opened.body, size: row.size };
-      });
+      return page.rows.map((row) => openItem(seal, row));
     },
     close() {
       closed = true;
@@ -224,25 +303,43 @@ export function readItemRows(engine: Engine, target: RowCopies, owner: string, s
   };
 }
 
+/** A catalog of records in the engine: its table and the purposes of its keys (and AAD). */
+export interface RecordCatalogNames {
+  readonly table: string;
+  /** `sealdb/engine-<name>-catalog`: the keys are `<purpose>-seal/v1` and `<purpose>-mac/v1`. */
+  readonly purpose: string;
+}
+
+const BACKUP_CATALOG: RecordCatalogNames = { table: 'backup_catalog', purpose: 'sealdb/engine-backup-catalog' };
+
+/** SQLSTATEs after which a fenced write is tried again: serialization failure, deadlock. */
+const RETRY_CODES = new Set(['40001', '40P01']);
+
 /**
- * The backup catalog in the engine. Read from the engine at each call (backups are few, and
- * every node must see another's at once); each statement is one consistent read or write.
+ * Records in the engine (backups', exports' and imports'): a keyed hash of the ARN and the entry
+ * sealed under a key derived from the root of trust. Read from the engine at each call (records
+ * are few, and every node must see another's at once); each statement is one consistent read
+ * or write.
  */
-class PgBackupCatalog<R> implements BackupRecords<R> {
+export class PgRecordCatalog<R> implements BackupRecords<R> {
   readonly #engine: Engine;
+  readonly #names: RecordCatalogNames;
   readonly #key: Buffer;
   readonly #macKey: Buffer;
+  readonly #aad: Buffer;
 
-  constructor(engine: Engine, root: RootOfTrust) {
+  constructor(engine: Engine, root: RootOfTrust, names: RecordCatalogNames = BACKUP_CATALOG) {
     this.#engine = engine;
-    this.#key = root.deriveKey('sealdb/engine-backup-catalog-seal/v1');
-    this.#macKey = root.deriveKey('sealdb/engine-backup-catalog-mac/v1');
+    this.#names = names;
+    this.#key = root.deriveKey(`${names.purpose}-seal/v1`);
+    this.#macKey = root.deriveKey(`${names.purpose}-mac/v1`);
+    this.#aad = Buffer.from(`${names.purpose}/v1|`, 'latin1');
   }
 
   async get(arn: string): Promise<BackupCatalogEntry<R> | undefined> {
     const km = this.#mac(arn);
     const result = await this.#engine.pool.query<{ sealed: Buffer }>(
-      `SELECT sealed FROM ${this.#engine.schema}.backup_catalog WHERE km = $1`,
+      `SELECT sealed FROM ${this.#table} WHERE km = $1`,
       [km],
     );
     const row = result.rows[0];
@@ -251,28 +348,52 @@ class PgBackupCatalog<R> implements BackupRecords<R> {
 
   async all(): Promise<BackupCatalogEntry<R>[]> {
     const result = await this.#engine.pool.query<{ km: Buffer; sealed: Buffer }>(
-      `SELECT km, sealed FROM ${this.#engine.schema}.backup_catalog`,
+      `SELECT km, sealed FROM ${this.#table}`,
     );
     return result.rows.map((row) => this.#open(row.km, row.sealed));
   }
 
-  async put(entry: BackupCatalogEntry<R>): Promise<void> {
+  async put(entry: BackupCatalogEntry<R>, fence?: Fence): Promise<void> {
     const km = this.#mac(entry.arn);
     const plain: SealedEntry = {
       arn: entry.arn,
       record: entry.record,
       wrappedKey: entry.wrappedKey.toString('base64'),
     };
-    const sealed = sealBlob(this.#key, aad(km), Buffer.from(JSON.stringify(plain), 'utf8'));
-    await this.#engine.pool.query(
-      `INSERT INTO ${this.#engine.schema}.backup_catalog (km, sealed) VALUES ($1, $2)
-       ON CONFLICT (km) DO UPDATE SET sealed = excluded.sealed`,
-      [km, sealed],
-    );
+    const sealed = sealBlob(this.#key, this.#aadOf(km), Buffer.from(JSON.stringify(plain), 'utf8'));
+    const upsert = `INSERT INTO ${this.#table} (km, sealed) VALUES ($1, $2)
+       ON CONFLICT (km) DO UPDATE SET sealed = excluded.sealed`;
+    if (!fence) {
+      await this.#engine.pool.query(upsert, [km, sealed]);
+      return;
+    }
+    // The lease row read in the write's SERIALIZABLE transaction: a taker's write conflicts with it.
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.#engine.pool.connect();
+      try {
+        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        const held = await client.query(
+          `SELECT 1 FROM ${this.#engine.schema}.leases WHERE name = $1 AND holder = $2 AND token = $3`,
+          [fence.name, fence.holder, fence.token.toString()],
+        );
+        if (held.rows.length === 0) throw new FenceLost(fence.name);
+        await client.query(upsert, [km, sealed]);
+        await client.query('COMMIT');
+        client.release();
+        return;
+      } catch (error) {
+        await client.query('ROLLBACK').then(
+          () => client.release(),
+          () => client.release(true),
+        );
+        const code = (error as { code?: unknown } | null)?.code;
+        if (typeof code !== 'string' || !RETRY_CODES.has(code) || attempt >= 20) throw error;
+      }
+    }
   }
 
   async delete(arn: string): Promise<void> {
-    await this.#engine.pool.query(`DELETE FROM ${this.#engine.schema}.backup_catalog WHERE km = $1`, [this.#mac(arn)]);
+    await this.#engine.pool.query(`DELETE FROM ${this.#table} WHERE km = $1`, [this.#mac(arn)]);
   }
 
   close(): void {
@@ -280,15 +401,21 @@ class PgBackupCatalog<R> implements BackupRecords<R> {
     this.#macKey.fill(0);
   }
 
+  get #table(): string {
+    return `${this.#engine.schema}.${this.#names.table}`;
+  }
+
   #open(km: Buffer, sealed: Buffer): BackupCatalogEntry<R> {
     // The AAD names the ARN's keyed hash: an entry moved to another ARN's row fails here.
-    const entry = JSON.parse(openBlob(this.#key, aad(km), sealed).toString('utf8')) as SealedEntry;
+    const entry = JSON.parse(openBlob(this.#key, this.#aadOf(km), sealed).toString('utf8')) as SealedEntry;
     return { arn: entry.arn, record: entry.record as R, wrappedKey: Buffer.from(entry.wrappedKey, 'base64') };
   }
 
   #mac(arn: string): Buffer {
     return createHmac('sha256', this.#macKey).update(arn, 'utf8').digest();
   }
-}
 
-const aad = (km: Buffer): Buffer => Buffer.concat([Buffer.from('sealdb/engine-backup-catalog/v1|', 'latin1'), km]);
+  #aadOf(km: Buffer): Buffer {
+    return Buffer.concat([this.#aad, km]);
+  }
+}

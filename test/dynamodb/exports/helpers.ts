@@ -114,3 +114,10 @@ export async function enablePitr(ddb: DynamoDBClient, table: string): Promise<vo
     }),
   );
 }
+
+/** A table keyed by a string `id` alone, on demand: the tables most export tests make. */
+export const ID_TABLE = {
+  AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' as const }],
+  KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' as const }],
+  BillingMode: 'PAY_PER_REQUEST' as const,
+};

@@ -14,13 +14,7 @@ import {
 import { rejectsWith } from '../../helpers/assert-aws.js';
 import { keepAliveClient } from '../../helpers/clients.js';
 import { startTestServer } from '../../helpers/server.js';
-import { allItems, bucket, enablePitr, exportFinished, importFinished } from './helpers.js';
-
-const SCHEMA = {
-  AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' as const }],
-  KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' as const }],
-  BillingMode: 'PAY_PER_REQUEST' as const,
-};
+import { allItems, bucket, enablePitr, exportFinished, importFinished, ID_TABLE as SCHEMA } from './helpers.js';
 
 describe('ExportTableToPointInTime at an ExportTime', () => {
   it('exports the table as it was at ExportTime, inside the PITR window only', async () => {
