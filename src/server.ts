@@ -12,7 +12,7 @@ import { type Clock, OffsetClock, systemClock } from './core/clock.js';
 import { RequestActivity } from './core/duty-cycle.js';
 import { BackupManager } from './dynamodb/backups/manager.js';
 import type { BackupRecord } from './dynamodb/backups/record.js';
-import { dropUnfinishedRestores } from './dynamodb/backups/unfinished-restores.js';
+import { RestoreJobs } from './dynamodb/backups/restore-leases.js';
 import { KmsSealer } from './dynamodb/exports/kms-sealer.js';
 import { TransferManager } from './dynamodb/exports/manager.js';
 import type { TransferRecord } from './dynamodb/exports/records.js';
@@ -340,24 +340,6 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
     },
   });
   const tableManager = tables;
-  // Backups live where the tables do: files of the data directory, or rows of the engine.
-  const backups = new BackupManager({
-    storage: engine
-      ? engine.backupStorage<BackupRecord>(root)
-      : new EmbeddedBackupStorage<BackupRecord>(dataDir, root, durability, pageChecker),
-    keys,
-    clock,
-    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
-  });
-  tableManager.archivalBackups = backups;
-  // PITR snapshots live where the tables do (the change log is in the tables' own stores).
-  const pitr = new PitrManager({
-    snapshots: engine ? engine.pitrSnapshots() : new EmbeddedPitrSnapshots(dataDir),
-    clock,
-    ...(options.pitrSnapshotIntervalMs !== undefined ? { snapshotIntervalMs: options.pitrSnapshotIntervalMs } : {}),
-    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
-  });
-  metrics.pitrBytes(() => pitr.diskUse(tableManager));
   // Engine storage: background work runs on the one node holding its lease (cluster/leased-work.ts).
   const leases = engine
     ? new LeaseKeeper({
@@ -368,6 +350,29 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
         ...(options.onInternalError ? { onError: options.onInternalError } : {}),
       })
     : undefined;
+  // Restores from backups and to a point in time: one whose process died leaves no CREATING table.
+  const restores = new RestoreJobs(leases);
+  // Backups live where the tables do: files of the data directory, or rows of the engine.
+  const backups = new BackupManager({
+    storage: engine
+      ? engine.backupStorage<BackupRecord>(root)
+      : new EmbeddedBackupStorage<BackupRecord>(dataDir, root, durability, pageChecker),
+    keys,
+    clock,
+    restores,
+    ...(leases ? { leases } : {}),
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  tableManager.archivalBackups = backups;
+  // PITR snapshots live where the tables do (the change log is in the tables' own stores).
+  const pitr = new PitrManager({
+    snapshots: engine ? engine.pitrSnapshots() : new EmbeddedPitrSnapshots(dataDir),
+    clock,
+    restores,
+    ...(options.pitrSnapshotIntervalMs !== undefined ? { snapshotIntervalMs: options.pitrSnapshotIntervalMs } : {}),
+    ...(options.onInternalError ? { onError: options.onInternalError } : {}),
+  });
+  metrics.pitrBytes(() => pitr.diskUse(tableManager));
   // Export and import records live where the tables do; over the engine each job holds a lease of its own.
   const transfers = new TransferManager({
     storage: engine
@@ -387,7 +392,7 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
   // Snapshots the last process did not finish copying are dropped.
   pitr.recover(tableManager);
   // Tables the last process was restoring into when it died are dropped (one process per data directory).
-  if (!engine) await dropUnfinishedRestores(tableManager);
+  if (!engine) await restores.dropUnfinished(tableManager);
   await leases?.start();
   digestLeases.keeper = leases;
   // After the tables': an import cut short by the last stop leaves no half-filled table (over the
@@ -443,7 +448,10 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       await leased(LEASES.streams, () => tableManager.run(async () => trimStreams(tableManager, clock.now()), 'write'));
       await leased(LEASES.pitr, () => pitr.pass(tableManager));
       // SYSTEM backups past their BackupExpiryDateTime (a deleted table's, 35 days on).
+      // SYSTEM backups past their expiry, and over the engine copies of nodes that died (each under its own lease).
       await leased(LEASES.backups, () => backups.expire());
+      // Over the engine: restores of nodes that died (each taken under its own lease).
+      if (engine) await restores.dropUnfinished(tableManager);
       // Over the engine: the jobs of nodes that died (each taken under its own lease).
       if (engine) await transfers.recover(tableManager);
       await audit.sweep();

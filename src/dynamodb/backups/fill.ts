@@ -6,6 +6,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { KeyCaller } from '../../encryption/table-keys.js';
+import { FenceLost } from '../../storage/backend.js';
 import { type BackupReader, groupsOf } from '../../storage/backup-storage.js';
 import type { StoredItem, StoredWrite, TableStore } from '../../storage/table-file.js';
 import type { TableDefinition } from '../table-definition.js';
@@ -103,7 +104,8 @@ export function fillInBackground(
     .catch(async (error: unknown) => {
       // Whether to tell is settled first: a close that begins during the delete must not swallow a
       // failure (e.g. a damaged backup file) that happened before it (found by the reliability suite).
-      const report = !options.stopped();
+      // A fill whose lease another node took (it found this node gone, and dropped the table) is no failure to report.
+      const report = !options.stopped() && !(error instanceof FenceLost);
       await tables
         .run(async () => {
           if (tables.find(account, definition.TableName)?.TableId === definition.TableId) {

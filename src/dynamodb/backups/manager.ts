@@ -12,11 +12,12 @@
  * entries of the indexes kept.
  */
 import { randomUUID } from 'node:crypto';
+import { fenced, type JobLeases } from '../../cluster/job-leases.js';
 import type { Clock } from '../../core/clock.js';
 import { type DataKeyScope, newDataKey, unwrapDataKey, wrapDataKey } from '../../encryption/data-keys.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice, TableKeyRecord, TableKeyService } from '../../encryption/table-keys.js';
-import { unitIdentity, whenCommitted, whenRolledBack } from '../../storage/backend.js';
+import { type Fence, FenceLost, unitIdentity, whenCommitted, whenRolledBack } from '../../storage/backend.js';
 import type { BackupCatalogEntry, BackupReader, BackupRecords, BackupStorage } from '../../storage/backup-storage.js';
 import { kmsValidationError } from '../kms-errors.js';
 import type { TableDefinition } from '../table-definition.js';
@@ -32,6 +33,7 @@ import {
 import { fillInBackground } from './fill.js';
 import type { ArchivalBackups, ArchivingTable } from './lent-table.js';
 import { arnTime, type BackupRecord, type BackupType, backupArn } from './record.js';
+import type { RestoreJobs } from './restore-leases.js';
 
 export interface BackupManagerOptions {
   /** Where backups and their catalog are kept (the data directory, or the engine). */
@@ -42,6 +44,13 @@ export interface BackupManagerOptions {
   readonly onError?: (error: unknown) => void;
   /** Most work per slice of a restore before yielding to requests (default 8 ms). */
   readonly sliceMs?: number;
+  /** Restores as jobs (shared with PITR's): a restore whose process died leaves no CREATING table. */
+  readonly restores: RestoreJobs;
+  /**
+   * Engine storage: a backup's copy and a restore of it hold leases of their own, so another node
+   * drops a copy whose node died and no two nodes restore one backup at once.
+   */
+  readonly leases?: JobLeases;
 }
 
 export interface ListFilter {
@@ -64,7 +73,13 @@ const BACKUP_PURPOSE = 'backup';
 interface Claim {
   readonly owner: object;
   source?: BackupReader;
+  /** Engine storage: the lease of the backup's restore (no other node restores it meanwhile). */
+  fence?: Fence;
 }
+
+/** The lease a backup's copy holds until it is AVAILABLE, and the one a restore of it holds. */
+const copyLeaseOf = (arn: string): string => `backup/${arn}`;
+const restoreLeaseOf = (arn: string): string => `backup-restore/${arn}`;
 
 export class BackupManager implements ArchivalBackups {
   readonly #options: BackupManagerOptions;
@@ -150,6 +165,10 @@ export class BackupManager implements ArchivalBackups {
       }
     });
     const entry: BackupCatalogEntry<BackupRecord> = { arn: record.BackupArn, record, wrappedKey };
+    const leases = this.#options.leases;
+    // Engine storage: held from before the backup is listed until it is AVAILABLE (or gone).
+    const fence = leases ? await leases.hold(copyLeaseOf(record.BackupArn)) : undefined;
+    if (leases && !fence) throw new Error(`the lease of ${record.BackupArn} is another node's`);
     const listed = this.#catalog.put(entry);
     const finished = (async () => {
       try {
@@ -160,11 +179,14 @@ export class BackupManager implements ArchivalBackups {
           BackupStatus: 'AVAILABLE',
           ...(items !== undefined ? { copiedItems: items } : {}),
         };
-        await this.#catalog.put({ ...entry, record: available });
+        await this.#catalog.put({ ...entry, record: available }, fence);
       } catch (error) {
-        await this.#catalog.delete(record.BackupArn).catch(() => undefined);
+        // A lost lease: another node took this copy for a dead one's and dropped its record; its rows go here.
+        if (!(error instanceof FenceLost)) await this.#catalog.delete(record.BackupArn).catch(() => undefined);
         await this.#storage.remove(fileId).catch(() => undefined);
-        this.#options.onError?.(error);
+        if (!(error instanceof FenceLost)) this.#options.onError?.(error);
+      } finally {
+        if (fence) await leases?.release(copyLeaseOf(record.BackupArn)).catch(() => undefined);
       }
     })();
     this.#creating.set(record.BackupArn, finished);
@@ -182,6 +204,7 @@ export class BackupManager implements ArchivalBackups {
   async expire(): Promise<number> {
     const now = this.#options.clock.now();
     let removed = 0;
+    await this.#dropAbandonedCopies();
     for (const { arn, record } of await this.#catalog.all()) {
       if (record.expiresAt === undefined || record.expiresAt > now) continue;
       if (record.BackupStatus === 'CREATING' || this.#restoring.has(arn)) continue;
@@ -280,14 +303,20 @@ export class BackupManager implements ArchivalBackups {
     const held = this.#restoring.get(arn);
     if (held && held.owner !== owner) throw backupInUse(arn, 'restoring another');
     held?.source?.close();
-    const claim: Claim = { owner };
+    const claim: Claim = { owner, ...(held?.fence ? { fence: held.fence } : {}) };
     this.#restoring.set(arn, claim);
     const release = () => {
       claim.source?.close();
-      if (this.#restoring.get(arn) === claim) this.#restoring.delete(arn);
+      if (this.#restoring.get(arn) !== claim) return;
+      this.#restoring.delete(arn);
+      if (claim.fence) void this.#options.leases?.release(restoreLeaseOf(arn)).catch(() => undefined);
     };
+    const restores = this.#options.restores;
     let definition: TableDefinition;
+    let fence: Fence | undefined;
     try {
+      claim.fence = claim.fence ?? (await this.#holdRestoreOf(arn));
+      fence = await restores.begin(account, region, table.TableName);
       claim.source = await this.#openBackup(entry, caller);
       definition = await tables.create(
         account,
@@ -306,28 +335,38 @@ export class BackupManager implements ArchivalBackups {
       );
     } catch (error) {
       release();
+      restores.end(account, region, table.TableName);
       if (error instanceof KeyAccessError) throw kmsValidationError(error);
       throw error;
     }
     const source = claim.source;
+    const fillFence = fence;
     // Over the engine the new table exists once the request's unit commits: the fill starts then.
-    whenRolledBack(async () => release());
+    whenRolledBack(async () => {
+      release();
+      restores.end(account, region, table.TableName);
+    });
     whenCommitted(() => {
-      const job = fillInBackground({
-        tables,
-        account,
-        definition,
-        items: source,
-        // The pages the restore does not read (free pages, other keyspaces) are authenticated apart:
-        // a damaged backup file must fail the restore (reliability suite, tamper seed 7).
-        ...(source.verified ? { verified: source.verified } : {}),
-        ...(record.copiedItems !== undefined ? { expectedItems: record.copiedItems } : {}),
-        caller,
-        sliceMs: this.#options.sliceMs ?? 8,
-        stopped: () => this.#closing,
-        ...(this.#options.onError ? { onError: this.#options.onError } : {}),
-        done: release,
-      });
+      const job = fenced(fillFence, () =>
+        fillInBackground({
+          tables,
+          account,
+          definition,
+          items: source,
+          // The pages the restore does not read (free pages, other keyspaces) are authenticated apart:
+          // a damaged backup file must fail the restore (reliability suite, tamper seed 7).
+          ...(source.verified ? { verified: source.verified } : {}),
+          ...(record.copiedItems !== undefined ? { expectedItems: record.copiedItems } : {}),
+          caller,
+          sliceMs: this.#options.sliceMs ?? 8,
+          stopped: () => this.#closing,
+          ...(this.#options.onError ? { onError: this.#options.onError } : {}),
+          done: () => {
+            release();
+            restores.end(account, region, table.TableName);
+          },
+        }),
+      );
       this.#jobs.add(job);
       void job.finally(() => this.#jobs.delete(job));
     });
@@ -371,6 +410,37 @@ export class BackupManager implements ArchivalBackups {
     this.#closing = true;
     await Promise.allSettled([...this.#creating.values(), ...this.#jobs]);
     this.#catalog.close();
+  }
+
+  /**
+   * Engine storage: a backup CREATING whose copy's lease this node can take was being copied by a
+   * node that died (the embedded store drops those at start, recover): its record and rows go.
+   */
+  async #dropAbandonedCopies(): Promise<void> {
+    const leases = this.#options.leases;
+    if (!leases) return;
+    for (const { arn, record } of await this.#catalog.all()) {
+      if (record.BackupStatus !== 'CREATING' || this.#creating.has(arn)) continue;
+      const fence = await leases.hold(copyLeaseOf(arn));
+      if (!fence) continue;
+      try {
+        // Read again under the lease: a copy that ended meanwhile stays as it ended.
+        if ((await this.#catalog.get(arn))?.record.BackupStatus !== 'CREATING') continue;
+        await this.#catalog.delete(arn);
+        await this.#storage.remove(record.fileId);
+      } finally {
+        await leases.release(copyLeaseOf(arn));
+      }
+    }
+  }
+
+  /** Engine storage: the lease of restoring backup `arn`; another node holds it: the backup is in use. */
+  async #holdRestoreOf(arn: string): Promise<Fence | undefined> {
+    const leases = this.#options.leases;
+    if (!leases) return undefined;
+    const fence = await leases.hold(restoreLeaseOf(arn));
+    if (!fence) throw backupInUse(arn, 'restoring another');
+    return fence;
   }
 
   /** Opens the backup's items with its data key, unwrapped by the table key of backup time. */

@@ -6,17 +6,13 @@
  * a job still IN_PROGRESS knows the job's node stopped renewing it (it died), so it may act on the
  * job with no other node doing the same.
  */
-import { type Fence, FenceLost, fencedWork, outsideUnit, unitIdentity } from '../../storage/backend.js';
+
+import { fenced, type JobLeases } from '../../cluster/job-leases.js';
+import { type Fence, FenceLost, outsideUnit, unitIdentity } from '../../storage/backend.js';
 import type { BackupRecords } from '../../storage/backup-storage.js';
 import type { TransferRecord } from './records.js';
 
-/** Engine storage: the leases of jobs (src/cluster/leases.ts LeaseKeeper). */
-export interface JobLeases {
-  /** Takes (and keeps renewing) a job's lease; undefined: another node holds it. */
-  hold(name: string): Promise<Fence | undefined>;
-  /** Gives it up (its row goes) once the job's end is recorded. */
-  release(name: string): Promise<void>;
-}
+export { fenced, type JobLeases };
 
 export const arnOf = (r: TransferRecord): string => (r.kind === 'export' ? r.ExportArn : r.ImportArn);
 
@@ -25,10 +21,6 @@ export const statusOf = (r: TransferRecord): string => (r.kind === 'export' ? r.
 const leaseOf = (arn: string): string => `transfer/${arn}`;
 
 const entryOf = (record: TransferRecord) => ({ arn: arnOf(record), record, wrappedKey: Buffer.alloc(0) });
-
-/** Work fenced by a job's lease (engine storage), or as it is. */
-export const fenced = <T>(fence: Fence | undefined, work: () => Promise<T>): Promise<T> =>
-  fence ? fencedWork(fence, work) : work();
 
 export class TransferJobs {
   readonly #catalog: BackupRecords<TransferRecord>;

@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { fenced } from '../../cluster/job-leases.js';
 import type { Clock } from '../../core/clock.js';
 import type { Scope } from '../../core/scope.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
@@ -26,6 +27,7 @@ import { restoreTargetTaken, tableNotFound } from '../backups/errors.js';
 import { fillInBackground } from '../backups/fill.js';
 import type { LentTable } from '../backups/lent-table.js';
 import { type RestoredTable, sameKeyAs } from '../backups/manager.js';
+import type { RestoreJobs } from '../backups/restore-leases.js';
 import { kmsValidationError } from '../kms-errors.js';
 import type { TableDefinition } from '../table-definition.js';
 import type { TableManager } from '../tables.js';
@@ -52,6 +54,8 @@ export interface PitrManagerOptions {
   readonly onError?: (error: unknown) => void;
   /** Most work per slice of a restore before yielding to requests (default 8 ms). */
   readonly sliceMs?: number;
+  /** Restores as jobs (shared with the backups'): a restore whose process died leaves no CREATING table. */
+  readonly restores: RestoreJobs;
 }
 
 /** A table as it was at one instant: read-only, consistent, valid until `close`. */
@@ -378,7 +382,16 @@ export class PitrManager {
   ): Promise<TableDefinition> {
     const taken = tables.find(account, table.TableName);
     if (taken) throw restoreTargetTaken(taken);
-    const image = await this.image(tables, account, sourceName, at, caller);
+    const restores = this.#options.restores;
+    const fence = await restores.begin(account, tables.region, table.TableName);
+    let image: PitrImage;
+    try {
+      image = await this.image(tables, account, sourceName, at, caller);
+    } catch (error) {
+      restores.end(account, tables.region, table.TableName);
+      throw error;
+    }
+    const ended = () => restores.end(account, tables.region, table.TableName);
     let definition: TableDefinition;
     try {
       definition = await tables.create(
@@ -399,25 +412,34 @@ export class PitrManager {
       );
     } catch (error) {
       image.close();
+      ended();
       if (error instanceof KeyAccessError) throw kmsValidationError(error);
       throw error;
     }
     // Filled once the new table is committed (at once with the embedded store; over the engine
-    // after the request's unit), from outside that unit.
-    whenRolledBack(async () => image.close());
+    // after the request's unit), from outside that unit, fenced by the restore's lease.
+    whenRolledBack(async () => {
+      image.close();
+      ended();
+    });
     whenCommitted(() =>
       outsideUnit(() => {
-        const job = fillInBackground({
-          tables: tables,
-          account,
-          definition,
-          items: image.items,
-          caller,
-          sliceMs: this.#options.sliceMs ?? 8,
-          stopped: () => this.#closing,
-          ...(this.#options.onError ? { onError: this.#options.onError } : {}),
-          done: () => image.close(),
-        });
+        const job = fenced(fence, () =>
+          fillInBackground({
+            tables: tables,
+            account,
+            definition,
+            items: image.items,
+            caller,
+            sliceMs: this.#options.sliceMs ?? 8,
+            stopped: () => this.#closing,
+            ...(this.#options.onError ? { onError: this.#options.onError } : {}),
+            done: () => {
+              image.close();
+              ended();
+            },
+          }),
+        );
         this.#jobs.add(job);
         void job.finally(() => this.#jobs.delete(job));
       }),
