@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { disablePageEncryptionForBenchmark, openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
 import { type PageCheckRequest, startPageCheck, stopPageChecks } from './page-check-worker.js';
+import { walProgress } from './wal-index.js';
 
 /** A worker thread has its own module state: the benchmark-only switch is handed over. */
 export interface CheckpointWorkerData {
@@ -48,6 +49,8 @@ const CAUGHT_UP_FRAMES = 64;
 /** How long a restart waits for the main thread's write transaction to end. */
 const RESTART_WAIT_MS = 20;
 const databases = new Map<string, SqliteDatabase>();
+/** The log's frame count each file had at the last pass. */
+const framesSeen = new Map<string, number>();
 
 interface CheckpointResult {
   readonly busy: number;
@@ -86,15 +89,35 @@ function checkpointFile(file: string, db: SqliteDatabase): void {
   }
 }
 
+/**
+ * Whether a file's log is worth copying in this pass. Each copy decrypts and re-encrypts the
+ * newest version of every page written since the last one, so a page rewritten by many commits
+ * (an index leaf, a key page of random keys) costs one copy per pass that finds it changed. A log
+ * still growing is so left to grow to its limit (then copied at every pass until it is started
+ * over, as before),
+ * and copied early only once it has stopped growing for a pass; the log itself keeps every
+ * commit durable either way.
+ */
+function due(file: string): boolean {
+  const progress = walProgress(file);
+  if (!progress) return true;
+  const seen = framesSeen.get(file);
+  framesSeen.set(file, progress.frames);
+  if (progress.copied >= progress.frames) return false;
+  // A log at its limit is copied at every pass until it is started over (checkpointFile).
+  return progress.frames >= settings.restartFrames || progress.frames === seen;
+}
+
 function checkpointAll(): void {
   for (const [file, db] of databases) {
     try {
-      checkpointFile(file, db);
+      if (due(file)) checkpointFile(file, db);
     } catch {
       // A file deleted under us: forget it. Anything else (a busy lock) is retried next time.
       if (!existsSync(file)) {
         db.close();
         databases.delete(file);
+        framesSeen.delete(file);
       }
     }
   }
@@ -122,6 +145,7 @@ parentPort?.on('message', (message: CheckpointMessage) => {
   } else if (message.type === 'close') {
     databases.get(message.file)?.close();
     databases.delete(message.file);
+    framesSeen.delete(message.file);
   } else {
     stopPageChecks();
     clearInterval(timer);
