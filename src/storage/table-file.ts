@@ -190,8 +190,11 @@ export interface TableStore {
  */
 const TABLE_PAGE_CACHE_KIB = 64 * 1024;
 
-/** A log this many times its limit is restarted by a commit even if the worker has not caught up. */
-const LAST_RESORT_FACTOR = 4;
+/**
+ * A log this many times its limit is restarted by a commit even if the worker has not caught up
+ * (the commit then copies it all on the request's thread: 128 MiB at the default limit).
+ */
+const LAST_RESORT_FACTOR = 2;
 
 /**
  * Keys and bodies live apart: the key b-tree holds small rows (many per page) pointing at body
