@@ -48,6 +48,33 @@ describe('wal-index progress', () => {
 });
 
 describe('checkpoint worker', () => {
+  it('copies a log still growing below its limit within about a second (its flush to the disk)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdb-ckpt-trickle-'));
+    const file = join(dir, 't.db');
+    const key = randomBytes(32);
+    const checkpointer = new Checkpointer();
+    try {
+      const table = TableFile.open(file, key, { checkpointer });
+      // A commit every 20 ms: no 200 ms pass ever finds the log unchanged since the one before.
+      let copied = 0;
+      const started = performance.now();
+      for (let n = 0; copied === 0 && performance.now() - started < 10_000; n++) {
+        table.put(row(n));
+        await table.durable();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        copied = walProgress(file)?.copied ?? 0;
+      }
+      const waited = performance.now() - started;
+      assert.ok(copied > 0, 'the growing log was copied');
+      assert.ok(waited < 5_000, `copied after ${Math.round(waited)} ms`);
+      table.close();
+      await checkpointer.stop();
+    } finally {
+      key.fill(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('copies a log below its limit once it stops growing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealdb-ckpt-quiet-'));
     const file = join(dir, 't.db');
