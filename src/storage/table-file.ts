@@ -402,6 +402,9 @@ export class TableFile implements TableStore {
     const walSync =
       options.durability === 'fsync' && file !== ':memory:' ? new WalSync(file, options.onWalSync, commits) : undefined;
     const walLimit = checkpointer ? { file: `${file}-wal`, bytes: checkpointer.walLimitBytes } : undefined;
+    // A restarted log reuses its file: without this the file keeps its largest size, and the
+    // size check after each commit (#limitWal) would take every later commit for an overgrown log.
+    if (walLimit) db.pragma(`journal_size_limit = ${walLimit.bytes}`);
     let table: TableFile;
     try {
       table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined, walSync, walLimit);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -48,6 +48,34 @@ describe('wal-index progress', () => {
 });
 
 describe('checkpoint worker', () => {
+  it('leaves a log started over no larger than its limit on disk (the size check after each commit reads it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealdb-ckpt-shrink-'));
+    const file = join(dir, 't.db');
+    const key = randomBytes(32);
+    const limit = 1024 * 1024;
+    const checkpointer = new Checkpointer({ walLimitBytes: limit });
+    try {
+      const table = TableFile.open(file, key, { checkpointer });
+      for (let n = 0; n < 2000; n++) table.put(row(n));
+      await table.durable();
+      assert.ok(statSync(`${file}-wal`).size > 2 * limit, 'one commit grew the log past its limit');
+      let size = statSync(`${file}-wal`).size;
+      const started = performance.now();
+      for (let n = 0; size > limit && performance.now() - started < 10_000; n++) {
+        table.put(row(n));
+        await table.durable();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        size = statSync(`${file}-wal`).size;
+      }
+      assert.ok(size <= limit, `the log file stayed at ${size} bytes`);
+      table.close();
+      await checkpointer.stop();
+    } finally {
+      key.fill(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('copies a log still growing below its limit within about a second (its flush to the disk)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealdb-ckpt-trickle-'));
     const file = join(dir, 't.db');
