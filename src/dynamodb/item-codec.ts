@@ -27,15 +27,27 @@ export function storedKey(item: Item, keys: KeyAttributes): StoredKey {
 /** The items rows were made from, so index maintenance need not parse a body it was just given. */
 const sources = new WeakMap<StoredItem, Item>();
 
+/**
+ * A row from its key, built property by property: on Node 20 an object spread (`{ ...key, body }`)
+ * takes V8's slow clone path, microseconds per row on every write (seen in PutItem profiles).
+ */
+const rowOf = (key: StoredKey, body: Buffer, size: number): StoredItem => ({
+  hash: key.hash,
+  pk: key.pk,
+  sk: key.sk,
+  body,
+  size,
+});
+
 export function toStored(item: Item, keys: KeyAttributes): StoredItem {
-  const row = { ...storedKey(item, keys), body: Buffer.from(JSON.stringify(item), 'utf8'), size: itemSize(item) };
+  const row = rowOf(storedKey(item, keys), Buffer.from(JSON.stringify(item), 'utf8'), itemSize(item));
   sources.set(row, item);
   return row;
 }
 
 /** The row of a checked item whose key attributes (`key`, the item's own or picked from it) are checked. */
 export function toStoredChecked(checked: CheckedItem, key: Item, keys: KeyAttributes): StoredItem {
-  const row = { ...storedKey(key, keys), body: checked.body, size: checked.size };
+  const row = rowOf(storedKey(key, keys), checked.body, checked.size);
   // Only an item at hand: one checked in the worker is parsed from its body by those who need it whole.
   if (checked.item) sources.set(row, checked.item);
   return row;

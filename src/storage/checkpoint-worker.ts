@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { disablePageEncryptionForBenchmark, openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
 import { type PageCheckRequest, startPageCheck, stopPageChecks } from './page-check-worker.js';
+import { walProgress } from './wal-index.js';
 
 /** A worker thread has its own module state: the benchmark-only switch is handed over. */
 export interface CheckpointWorkerData {
@@ -48,6 +49,14 @@ const CAUGHT_UP_FRAMES = 64;
 /** How long a restart waits for the main thread's write transaction to end. */
 const RESTART_WAIT_MS = 20;
 const databases = new Map<string, SqliteDatabase>();
+/**
+ * The longest a committed frame waits to be copied. In `process` durability a checkpoint is what
+ * flushes the log to the disk (synchronous NORMAL), and the README promises that within about a
+ * second: a log still growing below its limit is copied at least this often.
+ */
+const MAX_COPY_DELAY_MS = 1000;
+/** Per file: the log's frame count at the last pass, and when its log was last copied (or found copied). */
+const passes = new Map<string, { frames: number; copiedAt: number }>();
 
 interface CheckpointResult {
   readonly busy: number;
@@ -86,15 +95,40 @@ function checkpointFile(file: string, db: SqliteDatabase): void {
   }
 }
 
+/**
+ * Whether a file's log is worth copying in this pass. Each copy decrypts and re-encrypts the
+ * newest version of every page written since the last one, so a page rewritten by many commits
+ * (an index leaf, a key page of random keys) costs one copy per pass that finds it changed. A log
+ * still growing is so left to grow for up to MAX_COPY_DELAY_MS, or to its limit (then copied at
+ * every pass until it is started over, as before); one that has stopped growing for a pass is
+ * copied at once.
+ */
+function due(file: string): boolean {
+  const progress = walProgress(file);
+  if (!progress) return true;
+  const now = performance.now();
+  const last = passes.get(file);
+  const copied = progress.copied >= progress.frames;
+  // A log at its limit is copied at every pass until it is started over (checkpointFile).
+  const copy =
+    !copied &&
+    (progress.frames >= settings.restartFrames ||
+      progress.frames === last?.frames ||
+      now - (last?.copiedAt ?? 0) >= MAX_COPY_DELAY_MS);
+  passes.set(file, { frames: progress.frames, copiedAt: copied || copy ? now : (last?.copiedAt ?? now) });
+  return copy;
+}
+
 function checkpointAll(): void {
   for (const [file, db] of databases) {
     try {
-      checkpointFile(file, db);
+      if (due(file)) checkpointFile(file, db);
     } catch {
       // A file deleted under us: forget it. Anything else (a busy lock) is retried next time.
       if (!existsSync(file)) {
         db.close();
         databases.delete(file);
+        passes.delete(file);
       }
     }
   }
@@ -122,6 +156,7 @@ parentPort?.on('message', (message: CheckpointMessage) => {
   } else if (message.type === 'close') {
     databases.get(message.file)?.close();
     databases.delete(message.file);
+    passes.delete(message.file);
   } else {
     stopPageChecks();
     clearInterval(timer);

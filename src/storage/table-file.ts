@@ -190,8 +190,11 @@ export interface TableStore {
  */
 const TABLE_PAGE_CACHE_KIB = 64 * 1024;
 
-/** A log this many times its limit is restarted by a commit even if the worker has not caught up. */
-const LAST_RESORT_FACTOR = 4;
+/**
+ * A log this many times its limit is restarted by a commit even if the worker has not caught up
+ * (the commit then copies it all on the request's thread: 128 MiB at the default limit).
+ */
+const LAST_RESORT_FACTOR = 2;
 
 /**
  * Keys and bodies live apart: the key b-tree holds small rows (many per page) pointing at body
@@ -242,11 +245,12 @@ function createEntryTables(db: SqliteDatabase): void {
 
 const ENTRIES = 'entry_keys k';
 /** An entry's body is its own row's or, with item_size set, its item's (one lookup either way). */
-const ENTRY_COLUMNS =
-  'k.space AS space, k.hash AS hash, k.pk AS pk, k.sk AS sk, k.tk AS tk, ' +
+const ENTRY_VALUE_COLUMNS =
+  'k.sk AS sk, k.tk AS tk, ' +
   'CASE WHEN k.item_size IS NULL THEN (SELECT body FROM entry_bodies WHERE id = k.id) ' +
   'ELSE (SELECT body FROM item_bodies WHERE id = k.id) END AS body, ' +
   'coalesce(k.item_size, (SELECT size FROM entry_bodies WHERE id = k.id)) AS size';
+const ENTRY_COLUMNS = `k.space AS space, k.hash AS hash, k.pk AS pk, ${ENTRY_VALUE_COLUMNS}`;
 /** The size an entry was counted at. */
 const ENTRY_SIZE = 'coalesce(k.item_size, (SELECT size FROM entry_bodies WHERE id = k.id))';
 
@@ -398,6 +402,9 @@ export class TableFile implements TableStore {
     const walSync =
       options.durability === 'fsync' && file !== ':memory:' ? new WalSync(file, options.onWalSync, commits) : undefined;
     const walLimit = checkpointer ? { file: `${file}-wal`, bytes: checkpointer.walLimitBytes } : undefined;
+    // A restarted log reuses its file: without this the file keeps its largest size, and the
+    // size check after each commit (#limitWal) would take every later commit for an overgrown log.
+    if (walLimit) db.pragma(`journal_size_limit = ${walLimit.bytes}`);
     let table: TableFile;
     try {
       table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined, walSync, walLimit);
@@ -820,6 +827,22 @@ function decodeWrites(blob: Buffer): StoredWrite[] {
   });
 }
 
+/** Rows of one partition with its key: one copy of the range's key, shared by the rows (equal keys). */
+function* inPartition(
+  rows: IterableIterator<Omit<KeyspaceEntry, 'space' | 'hash' | 'pk'>>,
+  range: Pick<EntryKey, 'space' | 'hash' | 'pk'>,
+): IterableIterator<KeyspaceEntry> {
+  const { space, hash } = range;
+  const pk = Buffer.from(range.pk);
+  for (const row of rows) {
+    const entry = row as { -readonly [K in keyof KeyspaceEntry]: KeyspaceEntry[K] };
+    entry.space = space;
+    entry.hash = hash;
+    entry.pk = pk;
+    yield entry;
+  }
+}
+
 /** An entry row as found: `itemSize` set when its body is its item's (row `id` of item_bodies). */
 interface FoundEntry {
   readonly id: number;
@@ -938,19 +961,22 @@ class EntryStatements {
       if (upper) conditions.push(`k.sk ${upper} @upper`);
       if (range.after) conditions.push(`(k.sk, k.tk) ${range.forward ? '>' : '<'} (@afterSk, @afterTk)`);
       const order = range.forward ? 'ASC' : 'DESC';
+      // Not the partition's columns, which the range names: a Query of 10 items so costs about
+      // what the same Query of the table does (SQLite copies every blob column into a new Buffer).
       statement = this.#db.prepare(
-        `SELECT ${ENTRY_COLUMNS} FROM ${ENTRIES} WHERE ${conditions.join(' AND ')} ORDER BY k.sk ${order}, k.tk ${order}`,
+        `SELECT ${ENTRY_VALUE_COLUMNS} FROM ${ENTRIES} WHERE ${conditions.join(' AND ')} ORDER BY k.sk ${order}, k.tk ${order}`,
       );
       this.#queries.set(shape, statement);
     }
-    return statement.iterate({
+    const rows = statement.iterate({
       space: range.space,
       hash: range.hash,
       pk: range.pk,
       ...(range.lower ? { lower: range.lower.key } : {}),
       ...(range.upper ? { upper: range.upper.key } : {}),
       ...(range.after ? { afterSk: range.after.sk, afterTk: range.after.tk } : {}),
-    }) as IterableIterator<KeyspaceEntry>;
+    }) as IterableIterator<Omit<KeyspaceEntry, 'space' | 'hash' | 'pk'>>;
+    return inPartition(rows, range);
   }
 
   scan(range: EntryScanRange): IterableIterator<KeyspaceEntry> {
