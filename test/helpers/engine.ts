@@ -1,5 +1,6 @@
 /** The PostgreSQL engine the engine-backend tests use, and nodes that share it. */
 import { join } from 'node:path';
+import pg from 'pg';
 import { dropTestSchema, startTestServer, type TestServer, type TestServerOptions, testStorageUrl } from './server.js';
 
 /**
@@ -38,4 +39,30 @@ export async function stopCluster(nodes: TestServer[]): Promise<void> {
   const storage = nodes[0]?.storage;
   for (const node of [...nodes].reverse()) await node.cleanup();
   if (storage) await dropTestSchema(storage);
+}
+
+/** A client of the engine the nodes share, with their schema, for tests that look at its rows. */
+export async function engineOf(node: TestServer): Promise<{ readonly client: pg.Client; readonly schema: string }> {
+  const url = new URL(node.storage as string);
+  const schema = url.searchParams.get('schema') as string;
+  url.searchParams.delete('schema');
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  return { client, schema };
+}
+
+/**
+ * How many rows of a table are left once no more go (a dropped table's, whose node's slices still
+ * in flight are fenced out): polled, as the drop and the fenced node's last slice race.
+ */
+export async function rowsLeft(engine: { client: pg.Client; schema: string }, tableId: string): Promise<number> {
+  let rows = -1;
+  for (let i = 0; i < 200 && rows !== 0; i++) {
+    const result = await engine.client.query(`SELECT count(*)::int AS n FROM "${engine.schema}".rows WHERE tbl = $1`, [
+      tableId,
+    ]);
+    rows = result.rows[0].n as number;
+    if (rows !== 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return rows;
 }

@@ -16,10 +16,10 @@ import {
   type DynamoDBClient,
   RestoreTableFromBackupCommand,
 } from '@aws-sdk/client-dynamodb';
-import pg from 'pg';
+import type pg from 'pg';
 import { rejectsWith } from '../helpers/assert-aws.js';
 import { keepAliveClient } from '../helpers/clients.js';
-import { startCluster, stopCluster } from '../helpers/engine.js';
+import { engineOf, rowsLeft, startCluster, stopCluster } from '../helpers/engine.js';
 import type { TestServer } from '../helpers/server.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -36,11 +36,7 @@ describe('engine restores across nodes', () => {
   before(async () => {
     nodes = await startCluster(2);
     clients = nodes.map((node) => keepAliveClient(node));
-    const url = new URL(nodes[0]?.storage as string);
-    schema = url.searchParams.get('schema') as string;
-    url.searchParams.delete('schema');
-    engine = new pg.Client({ connectionString: url.toString() });
-    await engine.connect();
+    ({ client: engine, schema } = await engineOf(nodes[0] as TestServer));
   });
   after(async () => {
     for (const client of clients) client.destroy();
@@ -93,13 +89,7 @@ describe('engine restores across nodes', () => {
     await rejectsWith(b().send(new DescribeTableCommand({ TableName: 'Restored' })), 'ResourceNotFoundException');
 
     // Node A's slices were fenced by the lease it lost: none commits after the drop.
-    let rows = -1;
-    for (let i = 0; i < 200 && rows !== 0; i++) {
-      const result = await engine.query(`SELECT count(*)::int AS n FROM "${schema}".rows WHERE tbl = $1`, [tableId]);
-      rows = result.rows[0].n as number;
-      if (rows !== 0) await pause(50);
-    }
-    assert.equal(rows, 0, 'no row of the half-filled table is left');
+    assert.equal(await rowsLeft({ client: engine, schema }, tableId), 0, 'no row of the half-filled table is left');
     await pause(500);
     await rejectsWith(a().send(new DescribeTableCommand({ TableName: 'Restored' })), 'ResourceNotFoundException');
   });
