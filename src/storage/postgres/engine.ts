@@ -278,12 +278,50 @@ export class Engine {
    * conflict with the taker's write under SERIALIZABLE, so at most one holder's work commits.
    */
   async #checkFence(unit: UnitOfWork, fence: Fence): Promise<void> {
-    const held = await this.query(
-      unit,
-      `SELECT 1 FROM ${this.schema}.leases WHERE name = $1 AND holder = $2 AND token = $3`,
-      [fence.name, fence.holder, fence.token.toString()],
-    );
+    await this.checkFence((text, values) => this.query(unit, text, values), fence);
+  }
+
+  /** FenceLost unless the lease row still names the fence's holder and token, read with `query` (the caller's transaction). */
+  async checkFence(
+    query: (text: string, values: readonly unknown[]) => Promise<pg.QueryResult>,
+    fence: Fence,
+  ): Promise<void> {
+    const held = await query(`SELECT 1 FROM ${this.schema}.leases WHERE name = $1 AND holder = $2 AND token = $3`, [
+      fence.name,
+      fence.holder,
+      fence.token.toString(),
+    ]);
     if (held.rows.length === 0) throw new FenceLost(fence.name);
+  }
+
+  /**
+   * `fn` in a transaction of its own on a pooled connection (work outside units of work: the
+   * audit trail's, a fenced record write), run again after a random few milliseconds, growing,
+   * on a serialization failure or deadlock, at most `attempts` times.
+   */
+  async transaction<T>(
+    isolation: 'SERIALIZABLE' | 'READ COMMITTED',
+    attempts: number,
+    fn: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+        const result = await fn(client);
+        await client.query('COMMIT');
+        client.release();
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').then(
+          () => client.release(),
+          () => client.release(true),
+        );
+        // Engines that run READ COMMITTED as SERIALIZABLE (CockroachDB by default) ask for a retry too.
+        if (!isSerializationFailure(error) || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
+      }
+    }
   }
 
   async #rollback(unit: UnitOfWork): Promise<void> {
@@ -367,7 +405,10 @@ function compareRowKeys(a: PendingRow, b: PendingRow): number {
 }
 
 function isRetryable(error: unknown): boolean {
-  if (error instanceof StaleCatalog) return true;
+  return error instanceof StaleCatalog || isSerializationFailure(error);
+}
+
+function isSerializationFailure(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && RETRY_CODES.has(code);
 }

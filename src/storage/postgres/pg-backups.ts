@@ -26,7 +26,7 @@ import type { PinnedReader } from '../transfer-storage.js';
 import type { Engine } from './engine.js';
 import { ITEM_SPACE } from './pg-table-store.js';
 import { openBlob, RowSeal, sealBlob } from './row-seal.js';
-import { type Fence, FenceLost } from './unit-of-work.js';
+import type { Fence } from './unit-of-work.js';
 
 /** Rows per page of a copy or a restore's read. */
 const PAGE_ROWS = 256;
@@ -312,8 +312,8 @@ export interface RecordCatalogNames {
 
 const BACKUP_CATALOG: RecordCatalogNames = { table: 'backup_catalog', purpose: 'sealdb/engine-backup-catalog' };
 
-/** SQLSTATEs after which a fenced write is tried again: serialization failure, deadlock. */
-const RETRY_CODES = new Set(['40001', '40P01']);
+/** How often a fenced record write runs again after a serialization failure (Engine.transaction). */
+const FENCED_WRITE_ATTEMPTS = 20;
 
 /**
  * Records in the engine (backups', exports' and imports'): a keyed hash of the ARN and the entry
@@ -368,28 +368,10 @@ export class PgRecordCatalog<R> implements BackupRecords<R> {
       return;
     }
     // The lease row read in the write's SERIALIZABLE transaction: a taker's write conflicts with it.
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.#engine.pool.connect();
-      try {
-        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-        const held = await client.query(
-          `SELECT 1 FROM ${this.#engine.schema}.leases WHERE name = $1 AND holder = $2 AND token = $3`,
-          [fence.name, fence.holder, fence.token.toString()],
-        );
-        if (held.rows.length === 0) throw new FenceLost(fence.name);
-        await client.query(upsert, [km, sealed]);
-        await client.query('COMMIT');
-        client.release();
-        return;
-      } catch (error) {
-        await client.query('ROLLBACK').then(
-          () => client.release(),
-          () => client.release(true),
-        );
-        const code = (error as { code?: unknown } | null)?.code;
-        if (typeof code !== 'string' || !RETRY_CODES.has(code) || attempt >= 20) throw error;
-      }
-    }
+    await this.#engine.transaction('SERIALIZABLE', FENCED_WRITE_ATTEMPTS, async (client) => {
+      await this.#engine.checkFence((text, values) => client.query(text, values as unknown[]), fence);
+      await client.query(upsert, [km, sealed]);
+    });
   }
 
   async delete(arn: string): Promise<void> {

@@ -23,7 +23,6 @@
 
 import type { KeyObject } from 'node:crypto';
 import { createHmac, randomInt } from 'node:crypto';
-import type pg from 'pg';
 import {
   asDigestDocument,
   buildDigest,
@@ -60,7 +59,8 @@ const SCAN_BATCH = 256;
 const NODE_TAG_BITS = 19;
 const SEQUENCE_BITS = 12;
 /** SQLSTATEs after which a transaction is run again: serialization failure, deadlock. */
-const RETRY_CODES = new Set(['40001', '40P01']);
+/** How often a trail write runs again after a serialization failure (Engine.transaction). */
+const TRANSACTION_ATTEMPTS = 50;
 
 interface SealedDigest {
   readonly objectKey: string;
@@ -160,7 +160,7 @@ export class PgTrailStore implements TrailStore {
         this.#knownTrails.add(trail.toString('hex'));
       }
       const json = Buffer.from(JSON.stringify(record), 'utf8');
-      await this.#transaction('READ COMMITTED', async (client) => {
+      await this.#engine.transaction('READ COMMITTED', TRANSACTION_ATTEMPTS, async (client) => {
         const s = this.#engine.schema;
         for (let hour = hourStart(now); ; hour += HOUR_MS) {
           // Rows are never removed: an hour this node saw once needs no INSERT again.
@@ -297,7 +297,7 @@ export class PgTrailStore implements TrailStore {
     const s = this.#engine.schema;
     while (start + HOUR_MS <= now) {
       // No append adds to the hour once this commits: it waits for those holding the hour's row.
-      await this.#transaction('READ COMMITTED', (client) =>
+      await this.#engine.transaction('READ COMMITTED', TRANSACTION_ATTEMPTS, (client) =>
         client.query(
           `INSERT INTO ${s}.audit_hours (trail, hour, closed) VALUES ($1, $2, true)
            ON CONFLICT (trail, hour) DO UPDATE SET closed = true`,
@@ -449,28 +449,6 @@ export class PgTrailStore implements TrailStore {
     if (!row) return undefined;
     const text = openBlob(this.#key, aad('k', Buffer.alloc(0)), row.stored).toString('utf8');
     return DigestSigner.fromStored(text, this.#root, 'the engine signing key (audit_signing_key)');
-  }
-
-  async #transaction<T>(isolation: 'READ COMMITTED', fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.#engine.pool.connect();
-      try {
-        await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-        const result = await fn(client);
-        await client.query('COMMIT');
-        client.release();
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').then(
-          () => client.release(),
-          () => client.release(true),
-        );
-        // Engines that run READ COMMITTED as SERIALIZABLE (CockroachDB by default) ask for a retry.
-        const code = (error as { code?: unknown }).code;
-        if (typeof code !== 'string' || !RETRY_CODES.has(code) || attempt >= 50) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
-      }
-    }
   }
 
   /**
