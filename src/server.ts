@@ -447,8 +447,8 @@ async function assembleServer(options: ServerOptions): Promise<RunningServer> {
       indexJobs.wake();
       await leased(LEASES.streams, () => tableManager.run(async () => trimStreams(tableManager, clock.now()), 'write'));
       await leased(LEASES.pitr, () => pitr.pass(tableManager));
-      // SYSTEM backups past their BackupExpiryDateTime (a deleted table's, 35 days on).
-      // SYSTEM backups past their expiry, and over the engine copies of nodes that died (each under its own lease).
+      // SYSTEM backups past their BackupExpiryDateTime (a deleted table's, 35 days on), and over the
+      // engine copies of nodes that died (each under its own lease).
       await leased(LEASES.backups, () => backups.expire());
       // Over the engine: restores of nodes that died (each taken under its own lease).
       if (engine) await restores.dropUnfinished(tableManager);

@@ -204,8 +204,9 @@ export class BackupManager implements ArchivalBackups {
   async expire(): Promise<number> {
     const now = this.#options.clock.now();
     let removed = 0;
-    await this.#dropAbandonedCopies();
-    for (const { arn, record } of await this.#catalog.all()) {
+    const entries = await this.#catalog.all();
+    await this.#dropAbandonedCopies(entries);
+    for (const { arn, record } of entries) {
       if (record.expiresAt === undefined || record.expiresAt > now) continue;
       if (record.BackupStatus === 'CREATING' || this.#restoring.has(arn)) continue;
       await this.#catalog.delete(arn);
@@ -305,18 +306,20 @@ export class BackupManager implements ArchivalBackups {
     held?.source?.close();
     const claim: Claim = { owner, ...(held?.fence ? { fence: held.fence } : {}) };
     this.#restoring.set(arn, claim);
+    const restores = this.#options.restores;
+    // The restore ended (filled, failed, or its table never made): the backup and the table's name are free.
     const release = () => {
       claim.source?.close();
+      restores.end(account, region, table.TableName, owner);
       if (this.#restoring.get(arn) !== claim) return;
       this.#restoring.delete(arn);
       if (claim.fence) void this.#options.leases?.release(restoreLeaseOf(arn)).catch(() => undefined);
     };
-    const restores = this.#options.restores;
     let definition: TableDefinition;
     let fence: Fence | undefined;
     try {
       claim.fence = claim.fence ?? (await this.#holdRestoreOf(arn));
-      fence = await restores.begin(account, region, table.TableName);
+      fence = await restores.begin(account, region, table.TableName, owner);
       claim.source = await this.#openBackup(entry, caller);
       definition = await tables.create(
         account,
@@ -335,17 +338,13 @@ export class BackupManager implements ArchivalBackups {
       );
     } catch (error) {
       release();
-      restores.end(account, region, table.TableName);
       if (error instanceof KeyAccessError) throw kmsValidationError(error);
       throw error;
     }
     const source = claim.source;
     const fillFence = fence;
     // Over the engine the new table exists once the request's unit commits: the fill starts then.
-    whenRolledBack(async () => {
-      release();
-      restores.end(account, region, table.TableName);
-    });
+    whenRolledBack(async () => release());
     whenCommitted(() => {
       const job = fenced(fillFence, () =>
         fillInBackground({
@@ -361,10 +360,7 @@ export class BackupManager implements ArchivalBackups {
           sliceMs: this.#options.sliceMs ?? 8,
           stopped: () => this.#closing,
           ...(this.#options.onError ? { onError: this.#options.onError } : {}),
-          done: () => {
-            release();
-            restores.end(account, region, table.TableName);
-          },
+          done: release,
         }),
       );
       this.#jobs.add(job);
@@ -416,10 +412,10 @@ export class BackupManager implements ArchivalBackups {
    * Engine storage: a backup CREATING whose copy's lease this node can take was being copied by a
    * node that died (the embedded store drops those at start, recover): its record and rows go.
    */
-  async #dropAbandonedCopies(): Promise<void> {
+  async #dropAbandonedCopies(entries: readonly BackupCatalogEntry<BackupRecord>[]): Promise<void> {
     const leases = this.#options.leases;
     if (!leases) return;
-    for (const { arn, record } of await this.#catalog.all()) {
+    for (const { arn, record } of entries) {
       if (record.BackupStatus !== 'CREATING' || this.#creating.has(arn)) continue;
       const fence = await leases.hold(copyLeaseOf(arn));
       if (!fence) continue;

@@ -12,7 +12,7 @@
  *   node died, and drops the table.
  */
 import { fenced, type JobLeases } from '../../cluster/job-leases.js';
-import { type Fence, unitIdentity } from '../../storage/backend.js';
+import type { Fence } from '../../storage/backend.js';
 import type { TableManager } from '../tables.js';
 import { tableAlreadyExists } from './errors.js';
 
@@ -31,12 +31,12 @@ export class RestoreJobs {
   }
 
   /**
-   * Before the restored table is created: over the engine its lease, whose fence the fill runs
-   * under. Another node restoring into the same name now holds it: the table is taken.
+   * Before the restored table is created, by `owner` (its request's unitIdentity, the same over
+   * the request's runs): over the engine its lease, whose fence the fill runs under. Another
+   * request, or another node, restoring into the same name now: the table is taken.
    */
-  async begin(account: string, region: string, name: string): Promise<Fence | undefined> {
+  async begin(account: string, region: string, name: string, owner: object): Promise<Fence | undefined> {
     const lease = leaseOf(account, region, name);
-    const owner = unitIdentity();
     const begun = this.#here.get(lease);
     if (begun) {
       if (begun.owner === owner) return begun.fence;
@@ -57,10 +57,14 @@ export class RestoreJobs {
     return fence;
   }
 
-  /** The restore ended (filled, failed, or its table was never made). */
-  end(account: string, region: string, name: string): void {
+  /**
+   * The restore `owner` began (its request's unitIdentity) ended: filled, failed, or its table was
+   * never made. Another request's restore into the same name (the one that refused this) stays.
+   */
+  end(account: string, region: string, name: string, owner: object): void {
     const lease = leaseOf(account, region, name);
-    if (!this.#here.delete(lease)) return;
+    if (this.#here.get(lease)?.owner !== owner) return;
+    this.#here.delete(lease);
     void this.#leases?.release(lease).catch(() => undefined);
   }
 

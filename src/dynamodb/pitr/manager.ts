@@ -18,7 +18,14 @@ import type { Clock } from '../../core/clock.js';
 import type { Scope } from '../../core/scope.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
-import { inUnit, oncePerUnit, outsideUnit, whenCommitted, whenRolledBack } from '../../storage/backend.js';
+import {
+  inUnit,
+  oncePerUnit,
+  outsideUnit,
+  unitIdentity,
+  whenCommitted,
+  whenRolledBack,
+} from '../../storage/backend.js';
 import { type BackupReader, groupsOf } from '../../storage/backup-storage.js';
 import { DamagedFileError } from '../../storage/damage.js';
 import type { PitrSnapshotCopy, PitrSnapshotImage, PitrSnapshotStorage } from '../../storage/pitr-snapshots.js';
@@ -383,15 +390,20 @@ export class PitrManager {
     const taken = tables.find(account, table.TableName);
     if (taken) throw restoreTargetTaken(taken);
     const restores = this.#options.restores;
-    const fence = await restores.begin(account, tables.region, table.TableName);
+    const owner = unitIdentity();
+    const fence = await restores.begin(account, tables.region, table.TableName, owner);
     let image: PitrImage;
     try {
       image = await this.image(tables, account, sourceName, at, caller);
     } catch (error) {
-      restores.end(account, tables.region, table.TableName);
+      restores.end(account, tables.region, table.TableName, owner);
       throw error;
     }
-    const ended = () => restores.end(account, tables.region, table.TableName);
+    // The restore ended (filled, failed, or its table never made): the image closes, the name is free.
+    const ended = () => {
+      image.close();
+      restores.end(account, tables.region, table.TableName, owner);
+    };
     let definition: TableDefinition;
     try {
       definition = await tables.create(
@@ -411,17 +423,13 @@ export class PitrManager {
         'CREATING',
       );
     } catch (error) {
-      image.close();
       ended();
       if (error instanceof KeyAccessError) throw kmsValidationError(error);
       throw error;
     }
     // Filled once the new table is committed (at once with the embedded store; over the engine
     // after the request's unit), from outside that unit, fenced by the restore's lease.
-    whenRolledBack(async () => {
-      image.close();
-      ended();
-    });
+    whenRolledBack(async () => ended());
     whenCommitted(() =>
       outsideUnit(() => {
         const job = fenced(fence, () =>
@@ -434,10 +442,7 @@ export class PitrManager {
             sliceMs: this.#options.sliceMs ?? 8,
             stopped: () => this.#closing,
             ...(this.#options.onError ? { onError: this.#options.onError } : {}),
-            done: () => {
-              image.close();
-              ended();
-            },
+            done: ended,
           }),
         );
         this.#jobs.add(job);
