@@ -12,7 +12,7 @@
  * entries of the indexes kept.
  */
 import { randomUUID } from 'node:crypto';
-import { fenced, type JobLeases } from '../../cluster/job-leases.js';
+import { fenced, type JobLeases, takeOverJob } from '../../cluster/job-leases.js';
 import type { Clock } from '../../core/clock.js';
 import { type DataKeyScope, newDataKey, unwrapDataKey, wrapDataKey } from '../../encryption/data-keys.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
@@ -417,16 +417,13 @@ export class BackupManager implements ArchivalBackups {
     if (!leases) return;
     for (const { arn, record } of entries) {
       if (record.BackupStatus !== 'CREATING' || this.#creating.has(arn)) continue;
-      const fence = await leases.hold(copyLeaseOf(arn));
-      if (!fence) continue;
-      try {
+      await takeOverJob(leases, copyLeaseOf(arn), async () => {
         // Read again under the lease: a copy that ended meanwhile stays as it ended.
-        if ((await this.#catalog.get(arn))?.record.BackupStatus !== 'CREATING') continue;
+        if ((await this.#catalog.get(arn))?.record.BackupStatus !== 'CREATING') return false;
         await this.#catalog.delete(arn);
         await this.#storage.remove(record.fileId);
-      } finally {
-        await leases.release(copyLeaseOf(arn));
-      }
+        return true;
+      });
     }
   }
 

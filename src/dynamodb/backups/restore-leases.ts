@@ -11,7 +11,7 @@
  *   fenced by it; a node's sweep that can take the lease of a CREATING restored table knows its
  *   node died, and drops the table.
  */
-import { fenced, type JobLeases } from '../../cluster/job-leases.js';
+import { type JobLeases, takeOverJob } from '../../cluster/job-leases.js';
 import type { Fence } from '../../storage/backend.js';
 import type { TableManager } from '../tables.js';
 import { tableAlreadyExists } from './errors.js';
@@ -78,23 +78,17 @@ export class RestoreJobs {
       if (definition.TableStatus !== 'CREATING' || !definition.RestoreSummary?.RestoreInProgress) continue;
       const lease = leaseOf(scope.accountId, scope.region, name);
       if (this.#here.has(lease)) continue;
-      const fence = this.#leases ? await this.#leases.hold(lease) : undefined;
-      if (this.#leases && !fence) continue;
-      try {
-        const regional = tables.inRegion(scope.region);
-        const gone = await fenced(fence, () =>
-          tables.run(async () => {
-            // Read again under the lease: a restore that ended meanwhile stays as it ended.
-            const current = regional.find(scope.accountId, name);
-            if (current?.TableStatus !== 'CREATING' || !current.RestoreSummary?.RestoreInProgress) return false;
-            await regional.delete(scope.accountId, name);
-            return true;
-          }, 'write'),
-        );
-        if (gone) dropped.push(definition.TableArn);
-      } finally {
-        if (fence) await this.#leases?.release(lease);
-      }
+      const regional = tables.inRegion(scope.region);
+      const gone = await takeOverJob(this.#leases, lease, () =>
+        tables.run(async () => {
+          // Read again under the lease: a restore that ended meanwhile stays as it ended.
+          const current = regional.find(scope.accountId, name);
+          if (current?.TableStatus !== 'CREATING' || !current.RestoreSummary?.RestoreInProgress) return false;
+          await regional.delete(scope.accountId, name);
+          return true;
+        }, 'write'),
+      );
+      if (gone) dropped.push(definition.TableArn);
     }
     return dropped;
   }

@@ -7,12 +7,10 @@
  * job with no other node doing the same.
  */
 
-import { fenced, type JobLeases } from '../../cluster/job-leases.js';
+import { fenced, type JobLeases, takeOverJob } from '../../cluster/job-leases.js';
 import { type Fence, FenceLost, outsideUnit, unitIdentity } from '../../storage/backend.js';
 import type { BackupRecords } from '../../storage/backup-storage.js';
 import type { TransferRecord } from './records.js';
-
-export { fenced, type JobLeases };
 
 export const arnOf = (r: TransferRecord): string => (r.kind === 'export' ? r.ExportArn : r.ImportArn);
 
@@ -121,25 +119,16 @@ export class TransferJobs {
     const arn = arnOf(record);
     // This node's own jobs (begun by a request, or running) are not interrupted ones.
     if (this.#running.has(arn) || this.#fences.has(arn)) return false;
-    let fence: Fence | undefined;
-    if (!ours) {
-      fence = await this.#leases?.hold(leaseOf(arn));
-      if (!fence) return false;
-      // Read again under the lease: a job that ended meanwhile stays as it ended.
-      const current = (await this.#catalog.get(arn))?.record;
-      if (!current || statusOf(current) !== 'IN_PROGRESS') {
-        await this.#release(arn);
-        return false;
+    if (!ours && !this.#leases) return false;
+    return takeOverJob(ours ? undefined : this.#leases, leaseOf(arn), async (fence) => {
+      if (fence) {
+        // Read again under the lease: a job that ended meanwhile stays as it ended.
+        const current = (await this.#catalog.get(arn))?.record;
+        if (!current || statusOf(current) !== 'IN_PROGRESS') return false;
       }
-    }
-    try {
-      await fenced(fence, () => work(fence));
-    } catch (error) {
-      if (!(error instanceof FenceLost)) throw error;
-    } finally {
-      if (fence) await this.#release(arn);
-    }
-    return true;
+      await work(fence);
+      return true;
+    });
   }
 
   /** Resolves once every job running now has finished (tests, the CLI). */

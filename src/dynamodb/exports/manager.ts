@@ -18,6 +18,7 @@
  * the half-filled table of an import.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { JobLeases } from '../../cluster/job-leases.js';
 import type { Clock } from '../../core/clock.js';
 import { KeyAccessError } from '../../encryption/key-access-error.js';
 import type { KeyCaller, KeyChoice } from '../../encryption/table-keys.js';
@@ -57,7 +58,7 @@ import {
 import { type ExportSource, type IncrementalSource, runExport } from './export-job.js';
 import type { ExportFormat, InputFormat } from './formats.js';
 import { runImport } from './import-job.js';
-import { arnOf, type JobLeases, statusOf, TransferJobs } from './jobs.js';
+import { arnOf, statusOf, TransferJobs } from './jobs.js';
 import type { KmsSealer } from './kms-sealer.js';
 import type {
   ExportRecord,
