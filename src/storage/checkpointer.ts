@@ -7,10 +7,10 @@ import { PageChecker } from './page-checker.js';
 
 /**
  * A log this large is started over once the worker has copied it (8 KiB pages, plus frame
- * headers). A still-growing log is copied only at this size (checkpoint-worker.ts), so it bounds
- * how many commits a page rewritten by each of them (index and key leaves under random keys) is
- * decrypted and re-encrypted once for: 64 MiB is ~2,000 PutItems on a table with two GSIs, and at
- * most that much disk per busy table (twice that if the worker cannot keep up, see TableFile).
+ * headers). A still-growing log is copied at this size or once a second, whichever comes first
+ * (checkpoint-worker.ts), so a page rewritten by many commits (index and key leaves under random
+ * keys) is decrypted and re-encrypted once per copy; 64 MiB (~2,000 PutItems on a table with two
+ * GSIs) is at most that much disk per busy table (twice that if the worker cannot keep up, see TableFile).
  */
 const DEFAULT_WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 const FRAME_BYTES = 8192 + 24;
