@@ -22,6 +22,22 @@ const row = (n: number) => ({
   size: 900,
 });
 
+/** A table file with its own checkpoint worker in a scratch folder, removed (and the key zeroed) after `test`. */
+async function withWorkerTable(
+  prefix: string,
+  options: { walLimitBytes?: number },
+  test: (t: { file: string; key: Buffer; checkpointer: Checkpointer }) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const key = randomBytes(32);
+  try {
+    await test({ file: join(dir, 't.db'), key, checkpointer: new Checkpointer(options) });
+  } finally {
+    key.fill(0);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('wal-index progress', () => {
   it('counts the frames of the log and those copied, and starts over with the log', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealdb-wal-index-'));
@@ -49,12 +65,8 @@ describe('wal-index progress', () => {
 
 describe('checkpoint worker', () => {
   it('leaves a log started over no larger than its limit on disk (the size check after each commit reads it)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sealdb-ckpt-shrink-'));
-    const file = join(dir, 't.db');
-    const key = randomBytes(32);
     const limit = 1024 * 1024;
-    const checkpointer = new Checkpointer({ walLimitBytes: limit });
-    try {
+    await withWorkerTable('sealdb-ckpt-shrink-', { walLimitBytes: limit }, async ({ file, key, checkpointer }) => {
       const table = TableFile.open(file, key, { checkpointer });
       for (let n = 0; n < 2000; n++) table.put(row(n));
       await table.durable();
@@ -70,18 +82,11 @@ describe('checkpoint worker', () => {
       assert.ok(size <= limit, `the log file stayed at ${size} bytes`);
       table.close();
       await checkpointer.stop();
-    } finally {
-      key.fill(0);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('copies a log still growing below its limit within about a second (its flush to the disk)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sealdb-ckpt-trickle-'));
-    const file = join(dir, 't.db');
-    const key = randomBytes(32);
-    const checkpointer = new Checkpointer();
-    try {
+    await withWorkerTable('sealdb-ckpt-trickle-', {}, async ({ file, key, checkpointer }) => {
       const table = TableFile.open(file, key, { checkpointer });
       // A commit every 20 ms: no 200 ms pass ever finds the log unchanged since the one before.
       let copied = 0;
@@ -97,18 +102,11 @@ describe('checkpoint worker', () => {
       assert.ok(waited < 5_000, `copied after ${Math.round(waited)} ms`);
       table.close();
       await checkpointer.stop();
-    } finally {
-      key.fill(0);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('copies a log below its limit once it stops growing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sealdb-ckpt-quiet-'));
-    const file = join(dir, 't.db');
-    const key = randomBytes(32);
-    const checkpointer = new Checkpointer();
-    try {
+    await withWorkerTable('sealdb-ckpt-quiet-', {}, async ({ file, key, checkpointer }) => {
       const table = TableFile.open(file, key, { checkpointer });
       for (let n = 0; n < 200; n++) table.put(row(n));
       await table.durable();
@@ -127,9 +125,6 @@ describe('checkpoint worker', () => {
       const reopened = TableFile.open(file, key);
       assert.equal(reopened.stats().itemCount, 200);
       reopened.close();
-    } finally {
-      key.fill(0);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
