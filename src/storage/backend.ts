@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { COMMIT_RECORD_SUFFIX } from './commit-counter.js';
 import { namingStore } from './damage.js';
 import { Miss } from './postgres/unit-of-work.js';
+import { segmentFolder } from './record-segments.js';
 
 export {
   type Fence,
@@ -62,6 +63,7 @@ export class EmbeddedBackend implements StorageBackend {
     for (const suffix of ['', '-wal', '-shm', COMMIT_RECORD_SUFFIX, `${COMMIT_RECORD_SUFFIX}.tmp`]) {
       rmSync(`${file}${suffix}`, { force: true });
     }
+    rmSync(segmentFolder(file), { recursive: true, force: true });
   }
 
   run<T>(fn: () => Promise<T>): Promise<T> {

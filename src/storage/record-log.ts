@@ -1,12 +1,17 @@
 /**
- * Append-only logs inside a table file: a stream's records. Each log is its own rowid table whose
- * row id is the record's position, with the body inline, so appending a record is one INSERT at
- * the end of one b-tree (SQLite's cheap append path) and a commit writes about the record's own
- * bytes: no separate key b-tree, no running totals, nothing to look up first. A keyspace entry
- * (entry_keys + entry_bodies + entry_counters) cost three statements and about twice the pages.
+ * Append-only logs of a table file: a stream's records, point-in-time recovery's change log. Each
+ * log is a rowid table whose row id is the record's position, so appending a record is one INSERT
+ * at the end of one b-tree (SQLite's cheap append path), nothing to look up first.
+ *
+ * A log made now keeps only a ~20-byte row per record in the file; the body is sealed with the
+ * other bodies of its commit in the log's segment files (record-segments.ts), so its bytes never
+ * go through the page cipher. The newest rows wait staged in the file's `counters` row and move
+ * to the log's table in batches (below). A log a file made before segments keeps its bodies
+ * inline in `record_log_<n>`, as it always did.
  */
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import type { SqliteDatabase } from './encrypted-db.js';
+import { LogSegments, type RecordPlace, type SegmentFiles } from './record-segments.js';
 
 export interface LogRecord {
   readonly position: number;
@@ -18,86 +23,364 @@ interface LogStatements {
   readonly read: Statement;
   readonly last: Statement;
   readonly trim: Statement;
+  /** Sealed logs only: the oldest segment rows name, after a trim. */
+  readonly oldest?: Statement;
+  /** Present for a sealed log (record bodies in segment files), absent for an inline one. */
+  readonly segments?: LogSegments;
 }
 
-const logTable = (log: number): string => {
+/** Where a table file's sealed record bodies go (record-segments.ts). */
+export interface RecordSegmentsOptions {
+  readonly files: SegmentFiles;
+  /** From the table file's key (segmentMasterKey); zeroed by close. */
+  readonly masterKey: Buffer;
+  /** The table file, named in damage errors. */
+  readonly tableFile: string;
+}
+
+const checkedLog = (log: number): number => {
   if (!Number.isSafeInteger(log) || log < 0) throw new Error(`not a log number: ${log}`);
-  return `record_log_${log}`;
+  return log;
 };
+/** A log with its bodies inline (every log a file made before record segments). */
+const inlineTable = (log: number): string => `record_log_${checkedLog(log)}`;
+/** A log whose rows name their bodies in segment files. */
+const sealedTable = (log: number): string => `record_refs_${checkedLog(log)}`;
+
+/**
+ * The rows of the newest sealed records wait in one column of the table file's `counters` row
+ * (updated by every item write, so its page is written by every commit anyway) and are moved to
+ * their logs' tables a batch at a time: a log table's tail leaf and interior page are written
+ * once per batch, not once per commit (bench/results/pitr.md). SQLite's transactions cover the
+ * column as any row, so a crash, a rollback or a savepoint loses or keeps both together.
+ */
+const STAGED_ENTRY_BYTES = 28;
+const STAGED_LIMIT = 96;
+
+interface StagedEntry extends RecordPlace {
+  readonly log: number;
+  readonly position: number;
+}
+
+function encodeStaged(entry: StagedEntry): Buffer {
+  const bytes = Buffer.allocUnsafe(STAGED_ENTRY_BYTES);
+  bytes.writeUInt32BE(entry.log, 0);
+  bytes.writeDoubleBE(entry.position, 4);
+  bytes.writeUInt32BE(entry.segment, 12);
+  bytes.writeUInt32BE(entry.chunk, 16);
+  bytes.writeUInt32BE(entry.start, 20);
+  bytes.writeUInt32BE(entry.length, 24);
+  return bytes;
+}
+
+function decodeStaged(bytes: Buffer | null | undefined): StagedEntry[] {
+  const entries: StagedEntry[] = [];
+  if (!bytes) return entries;
+  for (let at = 0; at + STAGED_ENTRY_BYTES <= bytes.length; at += STAGED_ENTRY_BYTES) {
+    entries.push({
+      log: bytes.readUInt32BE(at),
+      position: bytes.readDoubleBE(at + 4),
+      segment: bytes.readUInt32BE(at + 12),
+      chunk: bytes.readUInt32BE(at + 16),
+      start: bytes.readUInt32BE(at + 20),
+      length: bytes.readUInt32BE(at + 24),
+    });
+  }
+  return entries;
+}
+
+const STAGED_COLUMN = 'log_refs';
+
+/** Whether a table file (or a copy of one) has the column staged rows wait in. */
+function hasStagedColumn(db: SqliteDatabase): boolean {
+  const columns = db.prepare('PRAGMA table_info(counters)').all() as { name: string }[];
+  return columns.some((c) => c.name === STAGED_COLUMN);
+}
+
+interface StagingStatements {
+  readonly append: Statement;
+  readonly read: Statement;
+  readonly write: Statement;
+}
 
 export class RecordLogs {
   readonly #db: SqliteDatabase;
+  readonly #segments: RecordSegmentsOptions | undefined;
   readonly #logs = new Map<number, LogStatements>();
+  /** Logs trimmed or dropped in the open transaction: their emptied segments go once it commits. */
+  readonly #emptied = new Map<number, LogSegments>();
+  #staging: StagingStatements | undefined;
 
-  constructor(db: SqliteDatabase) {
+  /** Without `segments`, new logs keep their bodies inline. */
+  constructor(db: SqliteDatabase, segments?: RecordSegmentsOptions) {
     this.#db = db;
+    this.#segments = segments;
+  }
+
+  /** Once the file's `counters` table exists, outside any transaction: adds the staging column. */
+  open(): void {
+    if (!this.#segments) return;
+    if (!hasStagedColumn(this.#db)) this.#db.exec(`ALTER TABLE counters ADD COLUMN ${STAGED_COLUMN} BLOB`);
+    this.#staging = {
+      append: this.#db
+        .prepare(
+          // || joins as text: the CAST keeps the joined bytes a BLOB (each entry's bytes unchanged).
+          `UPDATE counters SET ${STAGED_COLUMN} = CAST(coalesce(${STAGED_COLUMN}, x'') || ? AS BLOB) WHERE id = 0 RETURNING length(${STAGED_COLUMN})`,
+        )
+        .pluck(),
+      read: this.#db.prepare(`SELECT ${STAGED_COLUMN} FROM counters WHERE id = 0`).pluck(),
+      write: this.#db.prepare(`UPDATE counters SET ${STAGED_COLUMN} = ? WHERE id = 0`),
+    };
+  }
+
+  #exists(table: string): boolean {
+    return this.#db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table) !== undefined;
   }
 
   /** The log's statements; the table is made on its first record (inside that record's transaction). */
   #statements(log: number, create: boolean): LogStatements | undefined {
     const known = this.#logs.get(log);
     if (known) return known;
-    const table = logTable(log);
+    const inline = inlineTable(log);
+    const statements =
+      this.#segments === undefined || this.#exists(inline)
+        ? this.#inlineStatements(inline, create)
+        : this.#sealedStatements(log, this.#segments, create);
+    if (statements) this.#logs.set(log, statements);
+    return statements;
+  }
+
+  #inlineStatements(table: string, create: boolean): LogStatements | undefined {
     if (create) {
       this.#db.exec(`CREATE TABLE IF NOT EXISTS ${table} (position INTEGER PRIMARY KEY, body BLOB NOT NULL)`);
-    } else if (!this.#db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table)) {
+    } else if (!this.#exists(table)) {
       return undefined;
     }
-    const statements: LogStatements = {
+    return {
       append: this.#db.prepare(`INSERT INTO ${table} (position, body) VALUES (?, ?)`),
       read: this.#db.prepare(
         `SELECT position, body FROM ${table} WHERE position >= ? AND position < ? ORDER BY position`,
       ),
+      ...this.#positionStatements(table),
+    };
+  }
+
+  #sealedStatements(log: number, options: RecordSegmentsOptions, create: boolean): LogStatements | undefined {
+    const table = sealedTable(log);
+    if (create) {
+      // ~20 bytes a record: the body is in a chunk of a segment file (record-segments.ts).
+      this.#db.exec(`CREATE TABLE IF NOT EXISTS ${table} (position INTEGER PRIMARY KEY, segment INTEGER NOT NULL,
+        chunk INTEGER NOT NULL, start INTEGER NOT NULL, length INTEGER NOT NULL)`);
+    } else if (!this.#exists(table)) {
+      return undefined;
+    }
+    const named =
+      this.#db.prepare(`SELECT 1 FROM ${table} LIMIT 1`).get() !== undefined ||
+      this.#staged().some((e) => e.log === log);
+    return {
+      append: this.#db.prepare(`INSERT INTO ${table} (position, segment, chunk, start, length) VALUES (?, ?, ?, ?, ?)`),
+      read: this.#db
+        .prepare(
+          `SELECT position, segment, chunk, start, length FROM ${table} WHERE position >= ? AND position < ? ORDER BY position`,
+        )
+        .raw(true),
+      // The oldest segment a row names. A staged transaction's records keep the positions they
+      // were given when staged, so a few rows may sit in a later chunk than newer positions: the
+      // least segment of the oldest rows, not the oldest row's.
+      oldest: this.#db
+        .prepare(`SELECT min(segment) FROM (SELECT segment FROM ${table} ORDER BY position LIMIT 4096)`)
+        .pluck(),
+      segments: new LogSegments(options.files, log, options.masterKey, options.tableFile, named),
+      ...this.#positionStatements(table),
+    };
+  }
+
+  #positionStatements(table: string): Pick<LogStatements, 'last' | 'trim'> {
+    return {
       last: this.#db.prepare(`SELECT position FROM ${table} WHERE position < ? ORDER BY position DESC LIMIT 1`),
       trim: this.#db.prepare(
         `DELETE FROM ${table} WHERE position IN (SELECT position FROM ${table} WHERE position < ? ORDER BY position LIMIT ?)`,
       ),
     };
-    this.#logs.set(log, statements);
-    return statements;
+  }
+
+  #staged(): StagedEntry[] {
+    return decodeStaged(this.#staging?.read.get() as Buffer | null | undefined);
+  }
+
+  /** The staged rows of one log with positions in [from, below), in position order. */
+  #stagedOf(log: number, from = 0, below = Number.MAX_SAFE_INTEGER): StagedEntry[] {
+    return this.#staged()
+      .filter((e) => e.log === log && e.position >= from && e.position < below)
+      .sort((a, b) => a.position - b.position);
+  }
+
+  /** Moves the staged rows to their logs' tables. */
+  #unstage(): void {
+    const staging = this.#staging as StagingStatements;
+    for (const entry of this.#staged()) {
+      const statements = this.#statements(entry.log, true) as LogStatements;
+      statements.append.run(entry.position, entry.segment, entry.chunk, entry.start, entry.length);
+    }
+    staging.write.run(null);
+  }
+
+  /** Rewrites the staged rows without those `drop` picks; returns how many went. */
+  #dropStaged(drop: (entry: StagedEntry) => boolean): number {
+    const entries = this.#staged();
+    const kept = entries.filter((e) => !drop(e));
+    if (kept.length === entries.length) return 0;
+    (this.#staging as StagingStatements).write.run(kept.length ? Buffer.concat(kept.map(encodeStaged)) : null);
+    return entries.length - kept.length;
   }
 
   append(log: number, position: number, body: Buffer): void {
-    (this.#statements(log, true) as LogStatements).append.run(position, body);
+    const statements = this.#statements(log, true) as LogStatements;
+    const segments = statements.segments;
+    if (!segments) {
+      statements.append.run(position, body);
+      return;
+    }
+    const place = segments.place(body);
+    const staging = this.#staging as StagingStatements;
+    const bytes = staging.append.get(encodeStaged({ log, position, ...place })) as number;
+    if (bytes >= STAGED_LIMIT * STAGED_ENTRY_BYTES) this.#unstage();
   }
 
   read(log: number, from: number, below: number): IterableIterator<LogRecord> {
     const statements = this.#statements(log, false);
     if (!statements) return [][Symbol.iterator]();
-    return statements.read.iterate(from, below) as IterableIterator<LogRecord>;
+    const segments = statements.segments;
+    if (!segments) return statements.read.iterate(from, below) as IterableIterator<LogRecord>;
+    const staged = this.#stagedOf(log, from, below);
+    const rows = statements.read.iterate(from, below) as IterableIterator<[number, number, number, number, number]>;
+    return sealedRecords(rows, staged, segments);
   }
 
   last(log: number, below: number): number | undefined {
-    const row = this.#statements(log, false)?.last.get(below) as { position: number } | undefined;
-    return row?.position;
+    const statements = this.#statements(log, false);
+    const row = statements?.last.get(below) as { position: number } | undefined;
+    const staged = statements?.segments ? this.#stagedOf(log, 0, below).at(-1)?.position : undefined;
+    if (row === undefined) return staged;
+    return staged === undefined ? row.position : Math.max(row.position, staged);
   }
 
   trim(log: number, below: number, limit: number): number {
     const statements = this.#statements(log, false);
-    return statements ? statements.trim.run(below, limit).changes : 0;
+    if (!statements) return 0;
+    let removed = statements.trim.run(below, limit).changes;
+    if (statements.segments) {
+      // Staged rows are the newest: only a trim past every stored row reaches them.
+      if (removed < limit) {
+        let left = limit - removed;
+        removed += this.#dropStaged((e) => e.log === log && e.position < below && left-- > 0);
+      }
+      if (removed > 0) this.#emptied.set(log, statements.segments);
+    }
+    return removed;
   }
 
   /**
-   * The bytes of the log's records as stored (their cells' payload, as SQLite's dbstat counts it:
-   * a walk of the b-tree's pages, no record decoded; about 1 ms per 6 MB). Not the pages they
-   * fill: a trimmed record's space is reused, and the figure falls as the log is trimmed. 0 for none.
+   * The bytes of the log's records as stored. Inline: their cells' payload, as SQLite's dbstat
+   * counts it (a walk of the b-tree's pages, no record decoded; about 1 ms per 6 MB). Sealed: the
+   * bodies' lengths the rows hold (the segments' chunk framing and unnamed bytes not counted).
+   * The figure falls as the log is trimmed. 0 for none.
    */
   bytes(log: number): number {
-    if (!this.#statements(log, false)) return 0;
-    const row = this.#db.prepare('SELECT payload FROM dbstat WHERE name = ? AND aggregate = TRUE').get(logTable(log)) as
-      | { payload: number | null }
-      | undefined;
+    const statements = this.#statements(log, false);
+    if (!statements) return 0;
+    if (statements.segments) {
+      const stored = this.#db
+        .prepare(`SELECT coalesce(sum(length), 0) FROM ${sealedTable(log)}`)
+        .pluck()
+        .get() as number;
+      return stored + this.#stagedOf(log).reduce((sum, e) => sum + e.length, 0);
+    }
+    const row = this.#db
+      .prepare('SELECT payload FROM dbstat WHERE name = ? AND aggregate = TRUE')
+      .get(inlineTable(log)) as { payload: number | null } | undefined;
     return row?.payload ?? 0;
   }
 
   /** Removes up to `limit` records, and the log itself once it is empty; returns how many went. */
   drop(log: number, limit: number): number {
     const removed = this.trim(log, Number.MAX_SAFE_INTEGER, limit);
-    if (removed < limit && this.#statements(log, false)) {
+    const statements = this.#statements(log, false);
+    if (removed < limit && statements) {
       this.#logs.delete(log);
-      this.#db.exec(`DROP TABLE IF EXISTS ${logTable(log)}`);
+      this.#db.exec(`DROP TABLE IF EXISTS ${statements.segments ? sealedTable(log) : inlineTable(log)}`);
+      if (statements.segments) this.#emptied.set(log, statements.segments);
     }
     return removed;
+  }
+
+  /**
+   * Right before the table file's COMMIT: seals and writes each log's chunk of this transaction.
+   * Returns the segments written, for a flush in `fsync` durability.
+   */
+  beforeCommit(): { sync(): void } | undefined {
+    const written: (() => void)[] = [];
+    for (const statements of this.#logs.values()) {
+      const segments = statements.segments;
+      const segment = segments?.flush();
+      if (segments && segment !== undefined) written.push(() => segments.sync(segment));
+    }
+    if (written.length === 0) return undefined;
+    return {
+      sync: () => {
+        for (const sync of written) sync();
+      },
+    };
+  }
+
+  /** After the COMMIT: the segments older than the oldest one a row names go (all, for a dropped log). */
+  committed(): void {
+    if (this.#emptied.size === 0) return;
+    for (const [log, segments] of this.#emptied) {
+      const statements = this.#logs.get(log);
+      let oldest: number | undefined;
+      if (statements?.segments === segments) {
+        const stored = statements.oldest?.get() as number | null;
+        const staged = this.#stagedOf(log).map((e) => e.segment);
+        const all = [...(stored === null ? [] : [stored]), ...staged];
+        oldest = all.length ? Math.min(...all) : undefined;
+      }
+      segments.removeBefore(oldest);
+    }
+    this.#emptied.clear();
+  }
+
+  /** The COMMIT failed: its trims are undone, its chunks named by nothing. */
+  rolledBack(): void {
+    this.#emptied.clear();
+    for (const statements of this.#logs.values()) statements.segments?.rolledBack();
+  }
+
+  close(): void {
+    for (const statements of this.#logs.values()) statements.segments?.close();
+    this.#logs.clear();
+    this.#segments?.files.close();
+    this.#segments?.masterKey.fill(0);
+  }
+}
+
+/** Stored rows and staged ones (both in position order), merged by position. */
+function* sealedRecords(
+  rows: IterableIterator<[number, number, number, number, number]>,
+  staged: readonly StagedEntry[],
+  segments: LogSegments,
+): IterableIterator<LogRecord> {
+  let next = 0;
+  for (const [position, segment, chunk, start, length] of rows) {
+    for (; next < staged.length && (staged[next] as StagedEntry).position < position; next++) {
+      const entry = staged[next] as StagedEntry;
+      yield { position: entry.position, body: segments.body(entry) };
+    }
+    yield { position, body: segments.body({ segment, chunk, start, length }) };
+  }
+  for (; next < staged.length; next++) {
+    const entry = staged[next] as StagedEntry;
+    yield { position: entry.position, body: segments.body(entry) };
   }
 }
 
@@ -106,8 +389,17 @@ export class RecordLogs {
  * position: for readers that check a copy against the live log.
  */
 export function hasRecord(db: SqliteDatabase, log: number): (position: number) => boolean {
-  const table = logTable(log);
-  if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table)) return () => false;
+  const exists = (name: string) =>
+    db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
+  const table = [sealedTable(log), inlineTable(log)].find(exists);
+  if (!table) return () => false;
   const find = db.prepare(`SELECT 1 FROM ${table} WHERE position = ?`).pluck();
-  return (position) => find.get(position) !== undefined;
+  const staged = new Set(
+    hasStagedColumn(db)
+      ? decodeStaged(db.prepare(`SELECT ${STAGED_COLUMN} FROM counters WHERE id = 0`).pluck().get() as Buffer | null)
+          .filter((e) => e.log === log)
+          .map((e) => e.position)
+      : [],
+  );
+  return (position) => staged.has(position) || find.get(position) !== undefined;
 }

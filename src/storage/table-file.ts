@@ -12,7 +12,8 @@ import { DamagedFileError } from './damage.js';
 import { openEncryptedDatabase, type SqliteDatabase } from './encrypted-db.js';
 import { describePageProblem } from './page-auth.js';
 import type { PageChecker } from './page-checker.js';
-import { type LogRecord, RecordLogs } from './record-log.js';
+import { type LogRecord, RecordLogs, type RecordSegmentsOptions } from './record-log.js';
+import { DiskSegmentFiles, MemorySegmentFiles, segmentMasterKey } from './record-segments.js';
 import { type Durability, WalSync } from './wal-sync.js';
 
 export interface StoredItem {
@@ -296,7 +297,7 @@ export class TableFile implements TableStore {
   readonly #queries = new Map<string, Statement>();
   /** Prepared on first use: tables without secondary indexes never pay for them. */
   #entryStatements: EntryStatements | undefined;
-  #recordLogs: RecordLogs | undefined;
+  readonly #logs: RecordLogs;
   #partitionSize: Statement | undefined;
   #itemIdOf: Statement | undefined;
   /**
@@ -323,8 +324,10 @@ export class TableFile implements TableStore {
     onClose?: () => void,
     walSync?: WalSync,
     walLimit?: { readonly file: string; readonly bytes: number },
+    segments?: RecordSegmentsOptions,
   ) {
     this.#db = db;
+    this.#logs = new RecordLogs(db, segments);
     this.#onClose = onClose;
     this.#walSync = walSync;
     this.#walLimit = walLimit;
@@ -348,6 +351,7 @@ export class TableFile implements TableStore {
       id INTEGER PRIMARY KEY CHECK (id = 0), item_count INTEGER NOT NULL, size_bytes INTEGER NOT NULL)`);
     db.exec(`INSERT OR IGNORE INTO counters (id, item_count, size_bytes)
       SELECT 0, count(*), coalesce(sum(size), 0) FROM item_bodies`);
+    this.#logs.open();
     this.#stats = db.prepare('SELECT item_count AS itemCount, size_bytes AS sizeBytes FROM counters WHERE id = 0');
     this.#count = db.prepare(
       'UPDATE counters SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE id = 0',
@@ -406,9 +410,15 @@ export class TableFile implements TableStore {
     // size check after each commit (#limitWal) would take every later commit for an overgrown log.
     if (walLimit) db.pragma(`journal_size_limit = ${walLimit.bytes}`);
     let table: TableFile;
+    const segments: RecordSegmentsOptions = {
+      files: file === ':memory:' ? new MemorySegmentFiles() : new DiskSegmentFiles(file, walSync !== undefined),
+      masterKey: segmentMasterKey(key),
+      tableFile: file,
+    };
     try {
-      table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined, walSync, walLimit);
+      table = new TableFile(db, checkpointer ? () => checkpointer.close(file) : undefined, walSync, walLimit, segments);
     } catch (error) {
+      segments.masterKey.fill(0);
       // A damaged page met while preparing the file: the connection must not stay open.
       db.close();
       walSync?.close();
@@ -515,12 +525,21 @@ export class TableFile implements TableStore {
 
   #commit(): void {
     try {
+      // The record bodies the rows of this commit name are written first (record-segments.ts).
+      const written = this.#logs.beforeCommit();
+      if (written && this.#walSync) written.sync();
       this.#db.exec('COMMIT');
       this.#commits?.committed();
     } catch (error) {
       this.#lastItem = undefined;
+      this.#logs.rolledBack();
       if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
       throw error;
+    }
+    try {
+      this.#logs.committed();
+    } catch {
+      // A segment left behind is named by nothing; the next trim of its log removes it.
     }
     this.#limitWal();
   }
@@ -657,11 +676,6 @@ export class TableFile implements TableStore {
     return hash;
   }
 
-  get #logs(): RecordLogs {
-    this.#recordLogs ??= new RecordLogs(this.#db);
-    return this.#recordLogs;
-  }
-
   appendRecord(record: AppendedRecord): void {
     this.#joinGroup();
     this.#logs.append(record.log, record.position, record.body);
@@ -759,6 +773,7 @@ export class TableFile implements TableStore {
       this.#db.close();
       this.#onClose?.();
     }
+    this.#logs.close();
     this.#commits?.close();
   }
 }

@@ -70,7 +70,7 @@ describe('reliability slice (npm run test:reliability at a small size)', () => {
     assertClean(result);
     assert.equal(result.figures.wrongData, 0);
     assert.equal(result.figures.crashes, 0);
-    assert.equal(result.figures.fileKinds, 17);
+    assert.equal(result.figures.fileKinds, 18);
   });
 
   it('fuzz: every operation of the four models, valid and malformed, no 5xx (seed 11)', async () => {

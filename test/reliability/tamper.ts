@@ -39,6 +39,7 @@ import { verifyDataDir } from '../../src/cloudtrail/offline.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { RootOfTrust } from '../../src/encryption/root-of-trust.js';
 import { LOCK_FILE } from '../../src/storage/data-dir-lock.js';
+import { segmentFolder } from '../../src/storage/record-segments.js';
 import { filesUnder } from '../helpers/files.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import {
@@ -119,6 +120,14 @@ export const FILE_KINDS: readonly FileKind[] = [
   { kind: 'table write-ahead log', from: 'crashed', find: alpha('-wal'), reads: [] },
   // Verified byte for byte at open (src/storage/commit-counter.ts): 100 of 100 went unreported before.
   { kind: 'table commit record', from: 'crashed', find: alpha('-commits'), reads: [] },
+  // The bodies of the stream's records, sealed per chunk outside the table file
+  // (src/storage/record-segments.ts): authenticated as the stream is read.
+  {
+    kind: 'table record segment',
+    from: 'clean',
+    find: (files, g) => files.find((f) => f.startsWith(`${segmentFolder(g.alphaFile)}/`)),
+    reads: [],
+  },
   { kind: 'catalog', from: 'clean', find: endsWith('catalog.db'), reads: [] },
   { kind: 'catalog write-ahead log', from: 'crashed', find: endsWith('catalog.db-wal'), reads: [] },
   { kind: 'catalog key', from: 'clean', find: endsWith('catalog.key'), reads: [] },
