@@ -51,8 +51,10 @@ const sealedTable = (log: number): string => `record_refs_${checkedLog(log)}`;
  * The rows of the newest sealed records wait in one column of the table file's `counters` row
  * (updated by every item write, so its page is written by every commit anyway) and are moved to
  * their logs' tables a batch at a time: a log table's tail leaf and interior page are written
- * once per batch, not once per commit (bench/results/pitr.md). SQLite's transactions cover the
- * column as any row, so a crash, a rollback or a savepoint loses or keeps both together.
+ * once per batch, not once per commit (bench/results/pitr.md). A transaction's own rows are kept
+ * in memory and written to the column once, right before its COMMIT (one statement per commit,
+ * none per record), so the column and the chunk its rows name commit together or not at all; a
+ * savepoint that is rolled back drops the rows it added (TableFile.transaction).
  */
 const STAGED_ENTRY_BYTES = 28;
 const STAGED_LIMIT = 96;
@@ -98,7 +100,6 @@ function hasStagedColumn(db: SqliteDatabase): boolean {
 }
 
 interface StagingStatements {
-  readonly append: Statement;
   readonly read: Statement;
   readonly write: Statement;
 }
@@ -110,6 +111,8 @@ export class RecordLogs {
   /** Logs trimmed or dropped in the open transaction: their emptied segments go once it commits. */
   readonly #emptied = new Map<number, LogSegments>();
   #staging: StagingStatements | undefined;
+  /** The open transaction's rows, in append order: in the column only once it commits. */
+  #transactionRows: StagedEntry[] = [];
 
   /** Without `segments`, new logs keep their bodies inline. */
   constructor(db: SqliteDatabase, segments?: RecordSegmentsOptions) {
@@ -122,12 +125,6 @@ export class RecordLogs {
     if (!this.#segments) return;
     if (!hasStagedColumn(this.#db)) this.#db.exec(`ALTER TABLE counters ADD COLUMN ${STAGED_COLUMN} BLOB`);
     this.#staging = {
-      append: this.#db
-        .prepare(
-          // || joins as text: the CAST keeps the joined bytes a BLOB (each entry's bytes unchanged).
-          `UPDATE counters SET ${STAGED_COLUMN} = CAST(coalesce(${STAGED_COLUMN}, x'') || ? AS BLOB) WHERE id = 0 RETURNING length(${STAGED_COLUMN})`,
-        )
-        .pluck(),
       read: this.#db.prepare(`SELECT ${STAGED_COLUMN} FROM counters WHERE id = 0`).pluck(),
       write: this.#db.prepare(`UPDATE counters SET ${STAGED_COLUMN} = ? WHERE id = 0`),
     };
@@ -204,25 +201,44 @@ export class RecordLogs {
     };
   }
 
+  /** The rows staged in the column (committed, or written by this transaction's own statements). */
   #staged(): StagedEntry[] {
     return decodeStaged(this.#staging?.read.get() as Buffer | null | undefined);
   }
 
-  /** The staged rows of one log with positions in [from, below), in position order. */
+  /** The staged rows of one log with positions in [from, below), the open transaction's too, in position order. */
   #stagedOf(log: number, from = 0, below = Number.MAX_SAFE_INTEGER): StagedEntry[] {
-    return this.#staged()
-      .filter((e) => e.log === log && e.position >= from && e.position < below)
-      .sort((a, b) => a.position - b.position);
+    const inRange = (e: StagedEntry) => e.log === log && e.position >= from && e.position < below;
+    return [...this.#staged().filter(inRange), ...this.#transactionRows.filter(inRange)].sort(
+      (a, b) => a.position - b.position,
+    );
   }
 
-  /** Moves the staged rows to their logs' tables. */
-  #unstage(): void {
+  /** Writes the transaction's rows to the column, or, once a batch is full, all staged rows to their logs' tables. */
+  #stageTransactionRows(): void {
+    if (this.#transactionRows.length === 0) return;
     const staging = this.#staging as StagingStatements;
-    for (const entry of this.#staged()) {
+    const all = [...this.#staged(), ...this.#transactionRows];
+    this.#transactionRows = [];
+    if (all.length < STAGED_LIMIT) {
+      staging.write.run(Buffer.concat(all.map(encodeStaged)));
+      return;
+    }
+    for (const entry of all) {
       const statements = this.#statements(entry.log, true) as LogStatements;
       statements.append.run(entry.position, entry.segment, entry.chunk, entry.start, entry.length);
     }
     staging.write.run(null);
+  }
+
+  /** Where the open transaction's rows end, for a savepoint: see `undoTo`. */
+  mark(): number {
+    return this.#transactionRows.length;
+  }
+
+  /** A savepoint begun at `mark` was rolled back: the rows appended since go (their bytes stay unnamed). */
+  undoTo(mark: number): void {
+    this.#transactionRows.length = Math.min(mark, this.#transactionRows.length);
   }
 
   /** Rewrites the staged rows without those `drop` picks; returns how many went. */
@@ -242,9 +258,7 @@ export class RecordLogs {
       return;
     }
     const place = segments.place(body);
-    const staging = this.#staging as StagingStatements;
-    const bytes = staging.append.get(encodeStaged({ log, position, ...place })) as number;
-    if (bytes >= STAGED_LIMIT * STAGED_ENTRY_BYTES) this.#unstage();
+    this.#transactionRows.push({ log, position, ...place });
   }
 
   read(log: number, from: number, below: number): IterableIterator<LogRecord> {
@@ -270,7 +284,8 @@ export class RecordLogs {
     if (!statements) return 0;
     let removed = statements.trim.run(below, limit).changes;
     if (statements.segments) {
-      // Staged rows are the newest: only a trim past every stored row reaches them.
+      // Staged rows are the newest: only a trim past every stored row reaches them (and never
+      // those the open transaction appended).
       if (removed < limit) {
         let left = limit - removed;
         removed += this.#dropStaged((e) => e.log === log && e.position < below && left-- > 0);
@@ -307,6 +322,7 @@ export class RecordLogs {
     const removed = this.trim(log, Number.MAX_SAFE_INTEGER, limit);
     const statements = this.#statements(log, false);
     if (removed < limit && statements) {
+      this.#transactionRows = this.#transactionRows.filter((e) => e.log !== log);
       this.#logs.delete(log);
       this.#db.exec(`DROP TABLE IF EXISTS ${statements.segments ? sealedTable(log) : inlineTable(log)}`);
       if (statements.segments) this.#emptied.set(log, statements.segments);
@@ -319,6 +335,7 @@ export class RecordLogs {
    * Returns the segments written, for a flush in `fsync` durability.
    */
   beforeCommit(): { sync(): void } | undefined {
+    this.#stageTransactionRows();
     const written: (() => void)[] = [];
     for (const statements of this.#logs.values()) {
       const segments = statements.segments;
@@ -353,6 +370,7 @@ export class RecordLogs {
   /** The COMMIT failed: its trims are undone, its chunks named by nothing. */
   rolledBack(): void {
     this.#emptied.clear();
+    this.#transactionRows = [];
     for (const statements of this.#logs.values()) statements.segments?.rolledBack();
   }
 

@@ -707,8 +707,13 @@ export class TableFile implements TableStore {
     this.#joinGroup();
     // Inside the group's transaction this is a savepoint: a failed fn undoes only its own writes.
     this.#transactionDepth++;
+    const mark = this.#logs.mark();
     try {
       return this.#inTransaction(fn) as T;
+    } catch (error) {
+      // SQLite rolled fn's savepoint back: so go the log rows fn appended (held until COMMIT).
+      this.#logs.undoTo(mark);
+      throw error;
     } finally {
       this.#transactionDepth--;
     }
