@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -201,5 +202,57 @@ describe('record segments (log record bodies outside the table file)', () => {
       [0, 1, 2].map((n) => [n, body(n).toString()] as const),
     );
     table.close();
+  });
+});
+
+describe('record segments after kill -9', () => {
+  it('keeps every committed record, whole and in order, and none of a commit that did not happen', async () => {
+    const s = scratch();
+    try {
+      const tableFile = new URL('../../src/storage/table-file.js', import.meta.url).href;
+      // Commits of 7 records each, as fast as it can; each committed position is printed after its commit.
+      const child = spawn(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const { TableFile } = await import(${JSON.stringify(tableFile)});
+           const table = TableFile.open(process.argv[1], Buffer.from(process.argv[2], 'hex'));
+           for (let n = 0; ; n++) {
+             table.appendRecord({ log: ${LOG}, position: n, body: Buffer.from('record-canary-' + n + '-' + 'r'.repeat(200 + (n % 13))) });
+             if (n % 7 === 6) { table.commitNow(); process.stdout.write(n + '\\n'); }
+             if (n % 700 === 0) await new Promise((r) => setImmediate(r));
+           }`,
+          s.file,
+          s.key.toString('hex'),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let printed = -1;
+      await new Promise<void>((resolve, reject) => {
+        child.on('error', reject);
+        child.stdout.on('data', (chunk: Buffer) => {
+          const last = Number(chunk.toString().trim().split('\n').at(-1));
+          if (Number.isFinite(last)) printed = Math.max(printed, last);
+          // Past several batches of staged rows and into a second segment's worth of writes.
+          if (printed >= 3000 && !child.killed) {
+            child.kill('SIGKILL');
+            resolve();
+          }
+        });
+      });
+      await new Promise((resolve) => child.once('exit', resolve));
+      const table = TableFile.open(s.file, s.key);
+      const records = bodies(table);
+      table.close();
+      assert.ok(records.length > printed, `${records.length} records, ${printed + 1} acknowledged`);
+      assert.equal(records.length % 7, 0, 'whole commits only');
+      records.forEach(([position, text], n) => {
+        assert.equal(position, n);
+        assert.equal(text, body(n).toString());
+      });
+    } finally {
+      s.done();
+    }
   });
 });
