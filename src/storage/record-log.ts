@@ -99,6 +99,11 @@ function hasStagedColumn(db: SqliteDatabase): boolean {
   return columns.some((c) => c.name === STAGED_COLUMN);
 }
 
+const STAGED_READ = `SELECT ${STAGED_COLUMN} FROM counters WHERE id = 0`;
+
+const tableExists = (db: SqliteDatabase, table: string): boolean =>
+  db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table) !== undefined;
+
 interface StagingStatements {
   readonly read: Statement;
   readonly write: Statement;
@@ -106,32 +111,27 @@ interface StagingStatements {
 
 export class RecordLogs {
   readonly #db: SqliteDatabase;
-  readonly #segments: RecordSegmentsOptions | undefined;
+  readonly #segments: RecordSegmentsOptions;
   readonly #logs = new Map<number, LogStatements>();
   /** Logs trimmed or dropped in the open transaction: their emptied segments go once it commits. */
   readonly #emptied = new Map<number, LogSegments>();
-  #staging: StagingStatements | undefined;
+  readonly #staging: StagingStatements;
   /** The open transaction's rows, in append order: in the column only once it commits. */
   #transactionRows: StagedEntry[] = [];
 
-  /** Without `segments`, new logs keep their bodies inline. */
-  constructor(db: SqliteDatabase, segments?: RecordSegmentsOptions) {
+  /** Once the file's `counters` table exists, outside any transaction: adds the staging column if missing. */
+  constructor(db: SqliteDatabase, segments: RecordSegmentsOptions) {
     this.#db = db;
     this.#segments = segments;
-  }
-
-  /** Once the file's `counters` table exists, outside any transaction: adds the staging column. */
-  open(): void {
-    if (!this.#segments) return;
-    if (!hasStagedColumn(this.#db)) this.#db.exec(`ALTER TABLE counters ADD COLUMN ${STAGED_COLUMN} BLOB`);
+    if (!hasStagedColumn(db)) db.exec(`ALTER TABLE counters ADD COLUMN ${STAGED_COLUMN} BLOB`);
     this.#staging = {
-      read: this.#db.prepare(`SELECT ${STAGED_COLUMN} FROM counters WHERE id = 0`).pluck(),
-      write: this.#db.prepare(`UPDATE counters SET ${STAGED_COLUMN} = ? WHERE id = 0`),
+      read: db.prepare(STAGED_READ).pluck(),
+      write: db.prepare(`UPDATE counters SET ${STAGED_COLUMN} = ? WHERE id = 0`),
     };
   }
 
   #exists(table: string): boolean {
-    return this.#db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table) !== undefined;
+    return tableExists(this.#db, table);
   }
 
   /** The log's statements; the table is made on its first record (inside that record's transaction). */
@@ -139,10 +139,9 @@ export class RecordLogs {
     const known = this.#logs.get(log);
     if (known) return known;
     const inline = inlineTable(log);
-    const statements =
-      this.#segments === undefined || this.#exists(inline)
-        ? this.#inlineStatements(inline, create)
-        : this.#sealedStatements(log, this.#segments, create);
+    const statements = this.#exists(inline)
+      ? this.#inlineStatements(inline, create)
+      : this.#sealedStatements(log, this.#segments, create);
     if (statements) this.#logs.set(log, statements);
     return statements;
   }
@@ -203,7 +202,7 @@ export class RecordLogs {
 
   /** The rows staged in the column (committed, or written by this transaction's own statements). */
   #staged(): StagedEntry[] {
-    return decodeStaged(this.#staging?.read.get() as Buffer | null | undefined);
+    return decodeStaged(this.#staging.read.get() as Buffer | null);
   }
 
   /** The staged rows of one log with positions in [from, below), the open transaction's too, in position order. */
@@ -217,7 +216,7 @@ export class RecordLogs {
   /** Writes the transaction's rows to the column, or, once a batch is full, all staged rows to their logs' tables. */
   #stageTransactionRows(): void {
     if (this.#transactionRows.length === 0) return;
-    const staging = this.#staging as StagingStatements;
+    const staging = this.#staging;
     const all = [...this.#staged(), ...this.#transactionRows];
     this.#transactionRows = [];
     if (all.length < STAGED_LIMIT) {
@@ -246,7 +245,7 @@ export class RecordLogs {
     const entries = this.#staged();
     const kept = entries.filter((e) => !drop(e));
     if (kept.length === entries.length) return 0;
-    (this.#staging as StagingStatements).write.run(kept.length ? Buffer.concat(kept.map(encodeStaged)) : null);
+    this.#staging.write.run(kept.length ? Buffer.concat(kept.map(encodeStaged)) : null);
     return entries.length - kept.length;
   }
 
@@ -330,24 +329,10 @@ export class RecordLogs {
     return removed;
   }
 
-  /**
-   * Right before the table file's COMMIT: seals and writes each log's chunk of this transaction.
-   * Returns the segments written, for a flush in `fsync` durability.
-   */
-  beforeCommit(): { sync(): void } | undefined {
+  /** Right before the table file's COMMIT: stages this transaction's rows, writes each log's chunk. */
+  beforeCommit(): void {
     this.#stageTransactionRows();
-    const written: (() => void)[] = [];
-    for (const statements of this.#logs.values()) {
-      const segments = statements.segments;
-      const segment = segments?.flush();
-      if (segments && segment !== undefined) written.push(() => segments.sync(segment));
-    }
-    if (written.length === 0) return undefined;
-    return {
-      sync: () => {
-        for (const sync of written) sync();
-      },
-    };
+    for (const statements of this.#logs.values()) statements.segments?.flush();
   }
 
   /** After the COMMIT: the segments older than the oldest one a row names go (all, for a dropped log). */
@@ -377,8 +362,8 @@ export class RecordLogs {
   close(): void {
     for (const statements of this.#logs.values()) statements.segments?.close();
     this.#logs.clear();
-    this.#segments?.files.close();
-    this.#segments?.masterKey.fill(0);
+    this.#segments.files.close();
+    this.#segments.masterKey.fill(0);
   }
 }
 
@@ -407,14 +392,12 @@ function* sealedRecords(
  * position: for readers that check a copy against the live log.
  */
 export function hasRecord(db: SqliteDatabase, log: number): (position: number) => boolean {
-  const exists = (name: string) =>
-    db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(name) !== undefined;
-  const table = [sealedTable(log), inlineTable(log)].find(exists);
+  const table = [sealedTable(log), inlineTable(log)].find((name) => tableExists(db, name));
   if (!table) return () => false;
   const find = db.prepare(`SELECT 1 FROM ${table} WHERE position = ?`).pluck();
   const staged = new Set(
     hasStagedColumn(db)
-      ? decodeStaged(db.prepare(`SELECT ${STAGED_COLUMN} FROM counters WHERE id = 0`).pluck().get() as Buffer | null)
+      ? decodeStaged(db.prepare(STAGED_READ).pluck().get() as Buffer | null)
           .filter((e) => e.log === log)
           .map((e) => e.position)
       : [],

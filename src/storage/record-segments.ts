@@ -24,8 +24,6 @@ import {
   closeSync,
   existsSync,
   fdatasyncSync,
-  fstatSync,
-  ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -63,12 +61,10 @@ export interface SegmentFiles {
   name(log: number, segment: number): string;
   /** The log's segment numbers, ascending. */
   list(log: number): number[];
-  size(log: number, segment: number): number;
   /** Up to `length` bytes (fewer at the end of the file). */
   read(log: number, segment: number, offset: number, length: number): Buffer;
+  /** Writes at `offset`; on disk in `fsync` durability, flushed before it returns. */
   write(log: number, segment: number, parts: readonly Buffer[], offset: number): void;
-  truncate(log: number, segment: number, length: number): void;
-  sync(log: number, segment: number): void;
   remove(log: number, segment: number): void;
   close(): void;
 }
@@ -103,10 +99,6 @@ export class DiskSegmentFiles implements SegmentFiles {
     return segments.sort((a, b) => a - b);
   }
 
-  size(log: number, segment: number): number {
-    return fstatSync(this.#fd(log, segment, false)).size;
-  }
-
   read(log: number, segment: number, offset: number, length: number): Buffer {
     const fd = this.#fd(log, segment, false);
     const buffer = Buffer.allocUnsafe(length);
@@ -137,14 +129,8 @@ export class DiskSegmentFiles implements SegmentFiles {
       }
       pending = rest;
     }
-  }
-
-  truncate(log: number, segment: number, length: number): void {
-    ftruncateSync(this.#fd(log, segment, false), length);
-  }
-
-  sync(log: number, segment: number): void {
-    fdatasyncSync(this.#fd(log, segment, false));
+    // Before the COMMIT whose rows name these bytes (TableFile.#commit calls flush first).
+    if (this.#durable) fdatasyncSync(fd);
   }
 
   remove(log: number, segment: number): void {
@@ -198,10 +184,6 @@ export class MemorySegmentFiles implements SegmentFiles {
       .sort((a, b) => a - b);
   }
 
-  size(log: number, segment: number): number {
-    return this.#files.get(`${log}.${segment}`)?.length ?? 0;
-  }
-
   read(log: number, segment: number, offset: number, length: number): Buffer {
     const file = this.#files.get(`${log}.${segment}`) ?? Buffer.alloc(0);
     return Buffer.from(file.subarray(offset, offset + length));
@@ -212,13 +194,6 @@ export class MemorySegmentFiles implements SegmentFiles {
     const head = (this.#files.get(key) ?? Buffer.alloc(0)).subarray(0, offset);
     this.#files.set(key, Buffer.concat([head, Buffer.alloc(offset - head.length), ...parts]));
   }
-
-  truncate(log: number, segment: number, length: number): void {
-    const key = `${log}.${segment}`;
-    this.#files.set(key, (this.#files.get(key) ?? Buffer.alloc(0)).subarray(0, length));
-  }
-
-  sync(): void {}
 
   remove(log: number, segment: number): void {
     this.#files.delete(`${log}.${segment}`);
@@ -301,13 +276,13 @@ export class LogSegments {
   }
 
   /**
-   * Seals and writes the open chunk (before the COMMIT of the rows naming it); returns the
-   * segment written, if any. Rows of a savepoint rolled back leave their bytes in the chunk,
-   * named by nothing: harmless, and gone with the segment.
+   * Seals and writes the open chunk (before the COMMIT of the rows naming it). Rows of a
+   * savepoint rolled back leave their bytes in the chunk, named by nothing: harmless, and gone
+   * with the segment.
    */
-  flush(): number | undefined {
+  flush(): void {
     const pending = this.#pending;
-    if (!pending) return undefined;
+    if (!pending) return;
     this.#pending = undefined;
     const key = this.#keyFor(pending.segment, true);
     const sealed = this.#seal(key.key, pending);
@@ -315,16 +290,11 @@ export class LogSegments {
     this.#files.write(this.#log, pending.segment, parts, key.written ? pending.chunk : 0);
     key.written = true;
     this.#end = pending.chunk + CHUNK_HEAD_BYTES + pending.bytes + TAG_BYTES;
-    return pending.segment;
   }
 
   /** A COMMIT that failed: the chunk written for it is named by nothing and is written over. */
   rolledBack(): void {
     this.#pending = undefined;
-  }
-
-  sync(segment: number): void {
-    this.#files.sync(this.#log, segment);
   }
 
   /** A record's body, as it was placed. */
@@ -350,7 +320,6 @@ export class LogSegments {
   removeBefore(segment: number | undefined): void {
     for (const s of this.#files.list(this.#log)) {
       if (segment !== undefined && s >= segment) break;
-      if (s === this.#segment && this.#pending) continue;
       this.#files.remove(this.#log, s);
       this.#forget(s);
       if (this.#cached?.segment === s) this.#cached = undefined;

@@ -321,13 +321,12 @@ export class TableFile implements TableStore {
 
   private constructor(
     db: SqliteDatabase,
-    onClose?: () => void,
-    walSync?: WalSync,
-    walLimit?: { readonly file: string; readonly bytes: number },
-    segments?: RecordSegmentsOptions,
+    onClose: (() => void) | undefined,
+    walSync: WalSync | undefined,
+    walLimit: { readonly file: string; readonly bytes: number } | undefined,
+    segments: RecordSegmentsOptions,
   ) {
     this.#db = db;
-    this.#logs = new RecordLogs(db, segments);
     this.#onClose = onClose;
     this.#walSync = walSync;
     this.#walLimit = walLimit;
@@ -351,7 +350,7 @@ export class TableFile implements TableStore {
       id INTEGER PRIMARY KEY CHECK (id = 0), item_count INTEGER NOT NULL, size_bytes INTEGER NOT NULL)`);
     db.exec(`INSERT OR IGNORE INTO counters (id, item_count, size_bytes)
       SELECT 0, count(*), coalesce(sum(size), 0) FROM item_bodies`);
-    this.#logs.open();
+    this.#logs = new RecordLogs(db, segments);
     this.#stats = db.prepare('SELECT item_count AS itemCount, size_bytes AS sizeBytes FROM counters WHERE id = 0');
     this.#count = db.prepare(
       'UPDATE counters SET item_count = item_count + ?, size_bytes = size_bytes + ? WHERE id = 0',
@@ -525,9 +524,9 @@ export class TableFile implements TableStore {
 
   #commit(): void {
     try {
-      // The record bodies the rows of this commit name are written first (record-segments.ts).
-      const written = this.#logs.beforeCommit();
-      if (written && this.#walSync) written.sync();
+      // The record bodies the rows of this commit name are written (in `fsync` durability,
+      // flushed) first: record-segments.ts.
+      this.#logs.beforeCommit();
       this.#db.exec('COMMIT');
       this.#commits?.committed();
     } catch (error) {
